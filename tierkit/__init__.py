@@ -1,0 +1,1 @@
+"""tierkit: customer tiering and differentiated service."""

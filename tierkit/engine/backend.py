@@ -1,0 +1,85 @@
+"""Engines: where the same Ibis expressions run. DuckDB in-process by default, PySpark on demand.
+
+Spark is imported only when asked for, with an install hint when it is missing, and one
+session is shared per process (a Spark session costs seconds to start).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.errors import TierkitError
+
+EngineName = Literal["duckdb", "spark"]
+ENGINES: tuple[str, ...] = ("duckdb", "spark")
+_spark_session: Any = None
+
+
+@dataclass
+class Engine:
+    """An Ibis backend plus the few things that differ per engine: how files are read."""
+
+    name: str
+    con: Any
+
+    def read_csv(self, path: Path) -> ir.Table:
+        """Every CSV column arrives as text; typing is done once, in Ibis, for all engines."""
+        if self.name == "duckdb":
+            return self.con.read_csv(str(path), all_varchar=True, header=True)
+        return self.con.read_csv(str(path), header=True, inferSchema=False, multiLine=False)
+
+    def read_parquet(self, path: Path) -> ir.Table:
+        return self.con.read_parquet(str(path))
+
+    def to_pyarrow(self, expr: ir.Expr) -> Any:
+        return self.con.to_pyarrow(expr)
+
+    def execute_scalar(self, expr: ir.Scalar) -> Any:
+        return self.con.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
+
+
+def spark_session() -> Any:
+    """The process-wide local Spark session (UTC, temp warehouse, loopback only)."""
+    global _spark_session
+    if _spark_session is not None:
+        return _spark_session
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError:
+        raise TierkitError(
+            "the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)"
+        ) from None
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    warehouse = tempfile.mkdtemp(prefix="tierkit-spark-")
+    builder = (
+        SparkSession.builder.appName("tierkit")
+        .master(os.environ.get("TIERKIT_SPARK_MASTER", "local[2]"))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.sql.warehouse.dir", warehouse)
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", os.environ.get("TIERKIT_SPARK_PARTITIONS", "8"))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+        .config("spark.sql.ansi.enabled", "false")
+    )
+    _spark_session = builder.getOrCreate()
+    _spark_session.sparkContext.setLogLevel("ERROR")
+    return _spark_session
+
+
+def connect(name: str = "duckdb", threads: int | None = None) -> Engine:
+    if name == "duckdb":
+        con = ibis.duckdb.connect()
+        if threads:
+            con.raw_sql(f"SET threads = {int(threads)}")
+        return Engine("duckdb", con)
+    if name == "spark":
+        session = spark_session()
+        return Engine("spark", ibis.pyspark.connect(session))
+    raise TierkitError(f"unknown engine '{name}' (use one of: {', '.join(ENGINES)})")

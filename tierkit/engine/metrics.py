@@ -1,0 +1,237 @@
+"""Metrics: one row per customer as of a date, built as one Ibis expression.
+
+Each source table is scanned by a single GROUP BY: every metric over that table becomes one
+or more conditional aggregates (`sum(amount) FILTER (WHERE window and where)`), and a second
+step turns those partials into the metric (rates, ratios, streaks). The population is every
+customer with an order on or before the as-of date; a window with none of their rows gives 0.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.engine.rules import RuleCompiler, compile_condition
+from tierkit.engine.windows import Window
+from tierkit.errors import PolicyError, did_you_mean
+from tierkit.policy.loader import LoadedPolicy
+from tierkit.policy.model import MetricSpec
+from tierkit.tables.readers import SourceTable
+
+RESERVED = {"customer_id", "tier", "tier_label", "tags", "reasons", "as_of"}
+CUSTOMER_ATTRIBUTES = ("name", "gender", "birth_date", "occupation", "education", "region",
+                       "business_line", "signup_date")
+
+
+@dataclass
+class Inputs:
+    orders: SourceTable
+    customers: SourceTable | None = None
+    interactions: SourceTable | None = None
+    contacts: SourceTable | None = None
+
+    def table(self, name: str) -> SourceTable | None:
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Plan:
+    """Aggregates per source table, and how each metric is finished from them."""
+
+    aggregates: dict[str, dict[str, ir.Value]] = field(default_factory=dict)
+    finish: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
+    counter: int = 0
+
+    def add(self, table: str, value: ir.Value) -> str:
+        self.counter += 1
+        name = f"__p{self.counter}"
+        self.aggregates.setdefault(table, {})[name] = value
+        return name
+
+
+def _zero(value: ir.Value) -> ir.Value:
+    return value.fill_null(ibis.literal(0).cast(value.type()))
+
+
+class MetricBuilder:
+    def __init__(self, inputs: Inputs, policy: LoadedPolicy, as_of: dt.date) -> None:
+        self.inputs, self.loaded, self.as_of = inputs, policy, as_of
+        self.as_of_lit = ibis.literal(as_of)
+        self.plan = _Plan()
+        self.scoped: dict[str, ir.Table] = {}
+        self.warnings: list[str] = []
+
+    def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
+        src = self.inputs.table(name)
+        if src is None:
+            raise PolicyError(f"{where}: needs the {name} table, and none was given (--{name} FILE)")
+        if name not in self.scoped:
+            time_col = src.spec.time_column or ""
+            self.scoped[name] = src.table.filter(src.table[time_col] <= self.as_of_lit)
+        return src, self.scoped[name]
+
+    def condition(self, spec: MetricSpec, src: SourceTable, table: ir.Table, window: Window,
+                  where: str, periods: int = 1) -> ir.BooleanValue:
+        cond: ir.BooleanValue = ibis.literal(True)
+        start = window.start(self.as_of, periods)
+        time = table[src.spec.time_column or ""]
+        if start is not None:
+            cond = time > ibis.literal(start)
+            if periods > 1:
+                cond = cond & (time <= ibis.literal(window.start(self.as_of, periods - 1)))
+        if spec.where:
+            names = {c: table[c] for c in table.columns}
+            cond = cond & compile_condition(spec.where, names, f"{where}.where")
+        return cond
+
+    def column(self, src: SourceTable, table: ir.Table, name: str, where: str) -> ir.Value:
+        if name in ("month", "day", "year"):
+            time = table[src.spec.time_column or ""]
+            return {"day": time, "month": time.year() * 100 + time.month(), "year": time.year()}[name]
+        if name not in src.spec.names:
+            raise PolicyError(f"{where}: unknown column '{name}' in {src.spec.name}"
+                              f"{did_you_mean(name, src.spec.names)}")
+        if name not in src.present:
+            raise PolicyError(f"{where}: {src.path} has no column '{name}'")
+        return table[name]
+
+    def partials(self, spec: MetricSpec, window: Window, where: str,
+                 periods: int = 1) -> Callable[[ir.Table], ir.Value]:
+        """Plan the aggregates of one simple metric; return how to finish it."""
+        kind = spec.kind
+        table_name = spec.count or spec.recency or spec.tenure or spec.from_ or "orders"
+        if self.inputs.table(table_name) is None:
+            # A preset reads complaints too; with no interactions file they count as none.
+            self.warnings.append(f"{where}: no {table_name} table given; counted as none")
+            if kind in ("count", "sum", "distinct"):
+                return lambda t: ibis.literal(0).cast("int64")
+            return lambda t: ibis.null("float64")
+        src, table = self.source(table_name, where)
+        cond = self.condition(spec, src, table, window, where, periods)
+        arg = getattr(spec, kind)
+        if kind == "count":
+            p = self.plan.add(table_name, table.count(where=cond))
+            return lambda t: _zero(t[p])
+        if kind in ("recency", "tenure"):
+            time = table[src.spec.time_column or ""]
+            p = self.plan.add(table_name, (time.max if kind == "recency" else time.min)(where=cond))
+            return lambda t: self.as_of_lit.delta(t[p], unit="day")
+        value = self.column(src, table, arg, where)
+        if kind == "distinct":
+            p = self.plan.add(table_name, value.nunique(where=cond))
+            return lambda t: _zero(t[p])
+        if kind in ("min", "max"):
+            p = self.plan.add(table_name, getattr(value, kind)(where=cond))
+            return lambda t: t[p]
+        if not value.type().is_numeric():
+            raise PolicyError(f"{where}: {kind} needs a number, and '{arg}' is {value.type()}")
+        total = self.plan.add(table_name, value.sum(where=cond))
+        if kind == "sum":
+            decimal = value.type().is_decimal()
+            scale = getattr(value.type(), "scale", 0) or 0
+            return lambda t: _zero(t[total].cast(f"decimal(38, {scale})") if decimal else t[total])
+        n = self.plan.add(table_name, value.count(where=cond))
+        return lambda t: ibis.ifelse(t[n] > 0, t[total].cast("float64") / t[n].cast("float64"), ibis.null("float64"))
+
+    def metric(self, name: str, spec: MetricSpec) -> None:
+        where = self.loaded.where("metrics", name)
+        window = Window.parse(spec.window)
+        if spec.kind == "expr":
+            self.plan.finish[name] = self.expression(name, spec.expr or "", where)
+            return
+        if spec.kind == "trend":
+            inner = spec.trend
+            assert inner is not None
+            if inner.window not in (None,) or inner.kind in ("trend", "expr", "consecutive_years"):
+                raise PolicyError(f"{where}.trend: a plain metric without its own window")
+            merged = inner.model_copy(update={"where": inner.where or spec.where,
+                                              "from_": inner.from_ or spec.from_})
+            now = self.partials(merged, window, f"{where}.trend")
+            before = self.partials(merged, window, f"{where}.trend", periods=2)
+
+            def ratio(t: ir.Table) -> ir.Value:
+                b = before(t).cast("float64")
+                return ibis.ifelse(b != 0, now(t).cast("float64") / b, ibis.null("float64"))
+
+            self.plan.finish[name] = ratio
+            return
+        if spec.kind == "consecutive_years":
+            self.plan.finish[name] = self.streak(spec, where)
+            return
+        finish = self.partials(spec, window, where)
+        if spec.per:
+            span = window.per(spec.per, self.as_of)
+            self.plan.finish[name] = lambda t: finish(t).cast("float64") / span
+        else:
+            self.plan.finish[name] = finish
+
+    def streak(self, spec: MetricSpec, where: str) -> Callable[[ir.Table], ir.Value]:
+        """Consecutive 12-month periods, counting back from the as-of date, at or above a threshold."""
+        year = Window.parse("1Y")
+        sums = [self.partials(spec.model_copy(update={"consecutive_years": None,
+                                                       "sum": spec.consecutive_years}),
+                              year, where, periods=k + 1) for k in range(spec.max_years)]
+        threshold = float(spec.threshold or 0)
+
+        def count(t: ir.Table) -> ir.Value:
+            running: ir.BooleanValue = ibis.literal(True)
+            total: ir.Value = ibis.literal(0)
+            for year_sum in sums:
+                running = running & (year_sum(t).cast("float64") >= threshold)
+                total = total + running.ifelse(1, 0)
+            return total.cast("int64")
+
+        return count
+
+    def expression(self, name: str, text: str, where: str) -> Callable[[ir.Table], ir.Value]:
+        def finish(t: ir.Table) -> ir.Value:
+            names = {c: t[c] for c in t.columns if not c.startswith("__")}
+            return RuleCompiler(names, f"{where}.expr").compile(text)
+        return finish
+
+    def build(self) -> ir.Table:
+        policy = self.loaded.policy
+        for name in policy.metrics:
+            if name in RESERVED:
+                raise PolicyError(f"{self.loaded.where('metrics', name)}: '{name}' is a reserved name")
+        for name, spec in policy.metrics.items():
+            self.metric(name, spec)
+        _, orders = self.source("orders", "orders")
+        base = orders.group_by("customer_id").aggregate(
+            __first_order=orders.ordered_at.min(), **self.plan.aggregates.get("orders", {})
+        )
+        for table_name in ("interactions", "contacts"):
+            aggs = self.plan.aggregates.get(table_name)
+            if not aggs:
+                continue
+            _, table = self.source(table_name, table_name)
+            part = table.group_by("customer_id").aggregate(**aggs)
+            base = base.left_join(part, "customer_id").drop("customer_id_right")
+        base = self.attributes(base)
+        for name in policy.metrics:
+            base = base.mutate(**{name: self.plan.finish[name](base)})
+        hidden = [c for c in base.columns if c.startswith("__")]
+        return base.drop(*hidden)
+
+    def attributes(self, base: ir.Table) -> ir.Table:
+        """Customer attributes that rules may read (gender, region, age ...)."""
+        customers = self.inputs.customers
+        if customers is None:
+            return base
+        keep = [c for c in CUSTOMER_ATTRIBUTES if c in customers.present]
+        part = customers.table.select("customer_id", *keep)
+        base = base.left_join(part, "customer_id").drop("customer_id_right")
+        if "birth_date" in keep:
+            birth = base.birth_date
+            before_birthday = (birth.month() * 100 + birth.day()) > (self.as_of.month * 100 + self.as_of.day)
+            base = base.mutate(age=(self.as_of.year - birth.year() - before_birthday.ifelse(1, 0)).cast("int64"))
+        return base
+
+
+def build_metrics(inputs: Inputs, policy: LoadedPolicy, as_of: dt.date) -> tuple[ir.Table, list[str]]:
+    builder = MetricBuilder(inputs, policy, as_of)
+    return builder.build(), builder.warnings

@@ -1,0 +1,102 @@
+"""Compile rule ASTs to Ibis expressions, so one rule runs unchanged on every engine.
+
+SQL semantics apply: a comparison with a missing value is unknown, and an unknown condition
+does not match (a tier rule falls through to the next one). `coalesce(x, 0)` says otherwise.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.errors import PolicyError, did_you_mean
+from tierkit.policy.expr import Node, RuleSyntaxError, parse_rule
+
+_CMP: dict[str, Callable[[Any, Any], Any]] = {
+    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
+    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+}
+_ARITH: dict[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": operator.mod,
+}
+
+
+def _literal(value: object) -> ir.Value:
+    if isinstance(value, Decimal):
+        # Rule constants compare against money (decimal) and rates (double); a float
+        # literal keeps both engines on the same IEEE comparison.
+        return ibis.literal(float(value))
+    if value is None:
+        return ibis.null()
+    return ibis.literal(value)
+
+
+class RuleCompiler:
+    """Turns rule text into Ibis values over the names a caller makes visible."""
+
+    def __init__(self, names: Mapping[str, ir.Value], where: str) -> None:
+        self.names = names
+        self.where = where  # e.g. "policy.yaml: tiers[0].when", for error messages
+
+    def compile(self, source: str) -> ir.Value:
+        try:
+            node = parse_rule(source)
+        except RuleSyntaxError as err:
+            raise PolicyError(f"{self.where}: {err}") from None
+        return self.node(node, source)
+
+    def node(self, node: Node, source: str) -> Any:
+        op, args = node.op, node.args
+        if op == "lit":
+            return _literal(args[0])
+        if op == "name":
+            name = str(args[0])
+            if name not in self.names:
+                raise PolicyError(
+                    f"{self.where}: unknown name '{name}' at column {node.pos + 1} in "
+                    f"'{source}'{did_you_mean(name, self.names)}"
+                )
+            return self.names[name]
+        sub = [self.node(a, source) if isinstance(a, Node) else a for a in args]
+        if op == "neg":
+            return -sub[0]
+        if op == "not":
+            return ~sub[0]
+        if op == "and":
+            return sub[0] & sub[1]
+        if op == "or":
+            return sub[0] | sub[1]
+        if op == "cmp":
+            return _CMP[str(sub[0])](sub[1], sub[2])
+        if op == "arith":
+            return _ARITH[str(sub[0])](sub[1], sub[2])
+        if op == "isnull":
+            return sub[0].isnull()
+        if op == "between":
+            return sub[0].between(sub[1], sub[2])
+        if op == "in":
+            items = [self.node(item, source) for item in args[1]]  # type: ignore[union-attr]
+            return sub[0].isin(items)
+        if op == "call":
+            fn, call_args = str(args[0]), [self.node(a, source) for a in args[1]]  # type: ignore[union-attr]
+            if fn == "coalesce":
+                return ibis.coalesce(*call_args)
+            if fn == "abs":
+                return call_args[0].abs()
+            if fn == "least":
+                return ibis.least(*call_args)
+            return ibis.greatest(*call_args)
+        raise PolicyError(f"{self.where}: cannot compile '{op}' in '{source}'")  # pragma: no cover
+
+
+def compile_condition(source: str, names: Mapping[str, ir.Value], where: str) -> ir.BooleanValue:
+    """A boolean that is never NULL: an unknown condition counts as false."""
+    value = RuleCompiler(names, where).compile(source)
+    if not value.type().is_boolean():
+        raise PolicyError(f"{where}: '{source}' is not a condition (it gives a {value.type()})")
+    return value.fill_null(False)  # type: ignore[no-any-return]

@@ -1,0 +1,195 @@
+"""Scores: RFM, ABC/Pareto, customer pyramid, telecom stars, nine-grid and bands.
+
+Each score adds its columns and a JSON reason to the per-customer table. The definitions are
+exact (see docs/scores.md) so that two engines, and a reader with a spreadsheet, agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.engine import reasons
+from tierkit.engine.ranking import pareto_classes, rank_desc, share_classes
+from tierkit.errors import PolicyError, did_you_mean
+from tierkit.policy import model as m
+from tierkit.policy.loader import LoadedPolicy
+from tierkit.policy.segments import load_segments
+
+
+@dataclass
+class ScoreResult:
+    columns: dict[str, ir.Value]
+    reason: reasons.Fragment
+    primary: str  # the column that holds the score's class (for `primary:` and summaries)
+
+
+class ScoreContext:
+    def __init__(self, table: ir.Table, loaded: LoadedPolicy, name: str) -> None:
+        self.table, self.loaded, self.name = table, loaded, name
+
+    def where(self, *path: Any) -> str:
+        return self.loaded.where("scores", self.name, *path)
+
+    def metric(self, metric: str, *path: Any) -> ir.Value:
+        if metric not in self.table.columns:
+            visible = [c for c in self.table.columns if c != "customer_id"]
+            raise PolicyError(f"{self.where(*path)}: unknown metric '{metric}'{did_you_mean(metric, visible)}")
+        value = self.table[metric]
+        if not value.type().is_numeric():
+            raise PolicyError(f"{self.where(*path)}: '{metric}' is {value.type()}, not a number")
+        return value
+
+
+def _bins_from_breaks(value: ir.Value, breaks: list[ir.Value], bins: int, reverse: bool) -> ir.Value:
+    """Upper edges inclusive: a value in (b[k-1], b[k]] is in bin k+1 (reversed for recency)."""
+    above = ibis.literal(0)
+    for b in breaks:
+        above = above + (value > b).ifelse(1, 0)
+    score = (bins - above) if reverse else (above + 1)
+    return value.isnull().ifelse(1, score).cast("int64")  # type: ignore[no-any-return]
+
+
+def _rfm_axis(ctx: ScoreContext, spec: m.RfmScore, axis: str) -> ir.Value:
+    value = ctx.metric(getattr(spec, axis), axis)
+    cid = ctx.table.customer_id
+    bins, reverse = spec.bins, axis == "recency"
+    if spec.method == "rank":
+        key = value.desc() if reverse else value.asc()
+        tile = ibis.ntile(bins).over(order_by=[value.notnull().ifelse(1, 0), key, cid.asc()])
+        return (tile + 1).cast("int64")  # type: ignore[no-any-return]
+    if spec.method == "breaks":
+        cuts = [ibis.literal(float(b)) for b in (spec.breaks or {})[axis]]  # type: ignore[index]
+        return _bins_from_breaks(value, cuts, bins, reverse)
+    # method value: breakpoints are exact lower quantiles, value at position ceil(k * n / bins)
+    position = ibis.row_number().over(order_by=[value.isnull().ifelse(1, 0), value.asc(), cid.asc()])
+    count = value.count().over(ibis.window())
+    cuts = [ibis.ifelse(position * bins < count * k, value, ibis.null(value.type())).max().over(ibis.window())
+            for k in range(1, bins)]
+    return _bins_from_breaks(value, cuts, bins, reverse)
+
+
+def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
+    r, f, mm = (_rfm_axis(ctx, spec, a) for a in ("recency", "frequency", "monetary"))
+    segmap = load_segments(spec.segments, spec.bins, ctx.where("segments"))
+    scores = {"r": r, "f": f, "m": mm}
+    cases = []
+    for seg in segmap:
+        cond: ir.BooleanValue = ibis.literal(True)
+        for axis in ("r", "f", "m"):
+            bounds = getattr(seg, axis)
+            if bounds is not None:
+                cond = cond & scores[axis].between(bounds[0], bounds[1])
+        cases.append((cond, seg.name))
+    segment = ibis.cases(*cases, else_=ibis.null("string"))
+    n = ctx.name
+    reason = reasons.obj({
+        "score": "rfm", "method": spec.method,
+        spec.recency: ctx.table[spec.recency], spec.frequency: ctx.table[spec.frequency],
+        spec.monetary: ctx.table[spec.monetary], "r": r, "f": f, "m": mm, "segment": segment,
+    })
+    return ScoreResult({f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}, reason, f"{n}_segment")
+
+
+def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
+    value = ctx.metric(spec.by, "by")
+    cls, above, total = pareto_classes(ctx.table, value, spec.cuts, spec.classes)
+    share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
+    reason = reasons.obj({"score": "abc", spec.by: value, "share_above": share, "class": cls})
+    return ScoreResult({ctx.name: cls}, reason, ctx.name)
+
+
+def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
+    value = ctx.metric(spec.by, "by")
+    rank = rank_desc(value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id)
+    n = ctx.table.customer_id.count().over(ibis.window())
+    level = share_classes(rank, n, spec.cuts, spec.levels)
+    reason = reasons.obj({"score": "pyramid", spec.by: value, "rank": rank, "of": n, "level": level})
+    return ScoreResult({ctx.name: level}, reason, ctx.name)
+
+
+def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
+    spend, points = ctx.metric(spec.spend, "spend"), ctx.metric(spec.points, "points")
+    cases = []
+    for level in spec.levels:
+        tests = []
+        if level.spend is not None:
+            tests.append(spend >= float(level.spend))
+        if level.points is not None:
+            tests.append(points >= float(level.points))
+        if not tests:
+            continue
+        cond = tests[0]
+        for t in tests[1:]:
+            cond = (cond | t) if spec.match == "any" else (cond & t)
+        cases.append((cond.fill_null(False), level.stars))
+    value = ibis.cases(*cases, else_=1).cast("int64")
+    reason = reasons.obj({"score": "stars", spec.spend: spend, spec.points: points, "stars": value})
+    return ScoreResult({ctx.name: value}, reason, ctx.name)
+
+
+def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> ir.Value:
+    value = ctx.metric(axis.by, which, "by")
+    if axis.breaks is not None:
+        hi, mid = (float(b) for b in axis.breaks)
+        return ibis.cases((value >= hi, 1), (value >= mid, 2), else_=3)
+    rank = rank_desc(value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id)
+    level = share_classes(rank, ctx.table.customer_id.count().over(ibis.window()), list(axis.top or []), ["1", "2", "3"])
+    return level.cast("int64")
+
+
+def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
+    letter = _axis_level(ctx, spec.letter, "letter")
+    digit = _axis_level(ctx, spec.digit, "digit")
+    cell = ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")
+    reason = reasons.obj({"score": "grid", spec.letter.by: ctx.table[spec.letter.by],
+                          spec.digit.by: ctx.table[spec.digit.by], "cell": cell})
+    return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell")
+
+
+def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
+    if spec.of not in ctx.table.columns:
+        raise PolicyError(f"{ctx.where('of')}: unknown name '{spec.of}'{did_you_mean(spec.of, ctx.table.columns)}"
+                          " (age needs a customers file with birth_date)")
+    value = ctx.table[spec.of]
+    cases = [(value < float(b), name) for b, name in zip(spec.breaks, spec.names, strict=False)]
+    band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.names[-1]))
+    reason = reasons.obj({"score": "bands", spec.of: value, "band": band})
+    return ScoreResult({ctx.name: band}, reason, ctx.name)
+
+
+SCORERS: Mapping[str, Callable[[ScoreContext, Any], ScoreResult]] = {
+    "rfm": rfm, "abc": abc, "pyramid": pyramid, "stars": stars, "grid": grid, "bands": bands,
+}
+
+
+def score_levels(spec: m.Score) -> list[str]:
+    """The classes a score can give, best first, for summaries."""
+    if isinstance(spec, m.AbcScore):
+        return list(spec.classes)
+    if isinstance(spec, m.PyramidScore):
+        return list(spec.levels)
+    if isinstance(spec, m.StarsScore):
+        return [str(s) for s in range(max(level.stars for level in spec.levels), 0, -1)]
+    if isinstance(spec, m.GridScore):
+        return [f"{a}{d}" for a in "ABC" for d in "123"]
+    if isinstance(spec, m.BandsScore):
+        return list(spec.names)
+    return [seg.name for seg in load_segments(spec.segments, spec.bins, "")]
+
+
+def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[str, ScoreResult]]:
+    results: dict[str, ScoreResult] = {}
+    for name, spec in loaded.policy.scores.items():
+        result = SCORERS[spec.type](ScoreContext(table, loaded, name), spec)
+        clash = [c for c in result.columns if c in table.columns]
+        if clash:
+            raise PolicyError(f"{loaded.where('scores', name)}: column '{clash[0]}' already exists")
+        table = table.mutate(**result.columns, **{f"__reason_{name}": result.reason})
+        results[name] = result
+    return table, results
+

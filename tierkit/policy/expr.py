@@ -1,0 +1,254 @@
+"""The rule language: a small, safe expression syntax for `when:` and `where:` clauses.
+
+Policies are data written by analysts, so rules are parsed by our own grammar and never
+handed to `eval`. The parser produces a tiny AST that `tierkit.engine.rules` compiles to Ibis;
+every error carries the column of the offending token so that the message can point at it.
+
+Grammar (lowest precedence first)::
+
+    expr    := and ('or' and)*
+    and     := not ('and' not)*
+    not     := 'not' not | compare
+    compare := sum (CMP sum | ['not'] 'in' list | ['not'] 'between' sum 'and' sum
+                    | 'is' ['not'] 'null')?
+    sum     := product (('+' | '-') product)*
+    product := unary (('*' | '/' | '%') unary)*
+    unary   := '-' unary | atom
+    atom    := NUMBER | STRING | 'true' | 'false' | 'null' | NAME | NAME '(' args ')' | '(' expr ')'
+    list    := ('(' | '[') sum (',' sum)* (')' | ']')
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from tierkit.errors import PolicyError
+
+FUNCTIONS = {"coalesce": (1, 99), "abs": (1, 1), "least": (2, 99), "greatest": (2, 99)}
+COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
+KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
+
+_TOKEN = re.compile(
+    r"""(?P<ws>\s+)
+      | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+      | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<op>==|!=|<=|>=|<|>|=|\+|-|\*|/|%|\(|\)|\[|\]|,)
+      | (?P<name>[^\W\d]\w*)
+    """,
+    re.VERBOSE | re.UNICODE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # number, string, op, name, keyword, end
+    text: str
+    pos: int
+
+
+@dataclass(frozen=True)
+class Node:
+    """One AST node. `op` names it: lit, name, call, neg, not, and, or, cmp, arith, in, between, isnull."""
+
+    op: str
+    args: tuple[object, ...] = ()
+    pos: int = 0
+    extra: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def names(self) -> set[str]:
+        """Every metric, score or column name the rule reads."""
+        found: set[str] = set()
+        if self.op == "name":
+            found.add(str(self.args[0]))
+        for arg in self.args:
+            if isinstance(arg, Node):
+                found |= arg.names()
+            elif isinstance(arg, tuple):
+                for item in arg:
+                    if isinstance(item, Node):
+                        found |= item.names()
+        return found
+
+
+class RuleSyntaxError(PolicyError):
+    """A rule that does not parse; `pos` is the 0-based column of the offending token."""
+
+    def __init__(self, source: str, pos: int, message: str) -> None:
+        self.source, self.pos, self.reason = source, pos, message
+        super().__init__(f"{message} at column {pos + 1} in '{source}'")
+
+
+def tokenize(source: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(source):
+        match = _TOKEN.match(source, pos)
+        if not match:
+            raise RuleSyntaxError(source, pos, f"unexpected character '{source[pos]}'")
+        kind = match.lastgroup or ""
+        text = match.group()
+        if kind == "name" and text.lower() in KEYWORDS:
+            tokens.append(Token("keyword", text.lower(), pos))
+        elif kind == "op" and text == "=":
+            raise RuleSyntaxError(source, pos, "use '==' to compare, not '='")
+        elif kind != "ws":
+            tokens.append(Token(kind, text, pos))
+        pos = match.end()
+    tokens.append(Token("end", "", len(source)))
+    return tokens
+
+
+class _Parser:
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.tokens = tokenize(source)
+        self.i = 0
+
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def fail(self, message: str, tok: Token | None = None) -> RuleSyntaxError:
+        tok = tok or self.tok
+        what = "end of rule" if tok.kind == "end" else f"'{tok.text}'"
+        return RuleSyntaxError(self.source, tok.pos, f"{message}, found {what}")
+
+    def accept(self, kind: str, text: str | None = None) -> Token | None:
+        tok = self.tok
+        if tok.kind == kind and (text is None or tok.text == text):
+            self.i += 1
+            return tok
+        return None
+
+    def expect(self, kind: str, text: str) -> Token:
+        tok = self.accept(kind, text)
+        if tok is None:
+            raise self.fail(f"expected '{text}'")
+        return tok
+
+    def parse(self) -> Node:
+        if self.tok.kind == "end":
+            raise self.fail("empty rule")
+        node = self.or_()
+        if self.tok.kind != "end":
+            raise self.fail("unexpected token")
+        return node
+
+    def or_(self) -> Node:
+        node = self.and_()
+        while tok := self.accept("keyword", "or"):
+            node = Node("or", (node, self.and_()), tok.pos)
+        return node
+
+    def and_(self) -> Node:
+        node = self.not_()
+        while tok := self.accept("keyword", "and"):
+            node = Node("and", (node, self.not_()), tok.pos)
+        return node
+
+    def not_(self) -> Node:
+        if tok := self.accept("keyword", "not"):
+            return Node("not", (self.not_(),), tok.pos)
+        return self.compare()
+
+    def compare(self) -> Node:
+        left = self.sum_()
+        tok = self.tok
+        if tok.kind == "op" and tok.text in COMPARISONS:
+            self.i += 1
+            return Node("cmp", (tok.text, left, self.sum_()), tok.pos)
+        negate = False
+        if tok.kind == "keyword" and tok.text == "not":
+            nxt = self.tokens[self.i + 1]
+            if nxt.kind == "keyword" and nxt.text in {"in", "between"}:
+                self.i += 1
+                negate = True
+        if self.accept("keyword", "in"):
+            node = Node("in", (left, tuple(self.items())), tok.pos)
+            return Node("not", (node,), tok.pos) if negate else node
+        if self.accept("keyword", "between"):
+            low = self.sum_()
+            self.expect("keyword", "and")
+            node = Node("between", (left, low, self.sum_()), tok.pos)
+            return Node("not", (node,), tok.pos) if negate else node
+        if self.accept("keyword", "is"):
+            is_not = self.accept("keyword", "not") is not None
+            self.expect("keyword", "null")
+            node = Node("isnull", (left,), tok.pos)
+            return Node("not", (node,), tok.pos) if is_not else node
+        return left
+
+    def items(self) -> list[Node]:
+        opener = self.accept("op", "(") or self.accept("op", "[")
+        if opener is None:
+            raise self.fail("expected a list like ('a', 'b') after 'in'")
+        closer = ")" if opener.text == "(" else "]"
+        items = [self.sum_()]
+        while self.accept("op", ","):
+            items.append(self.sum_())
+        self.expect("op", closer)
+        return items
+
+    def sum_(self) -> Node:
+        node = self.product()
+        while self.tok.kind == "op" and self.tok.text in {"+", "-"}:
+            tok = self.tok
+            self.i += 1
+            node = Node("arith", (tok.text, node, self.product()), tok.pos)
+        return node
+
+    def product(self) -> Node:
+        node = self.unary()
+        while self.tok.kind == "op" and self.tok.text in {"*", "/", "%"}:
+            tok = self.tok
+            self.i += 1
+            node = Node("arith", (tok.text, node, self.unary()), tok.pos)
+        return node
+
+    def unary(self) -> Node:
+        if tok := self.accept("op", "-"):
+            return Node("neg", (self.unary(),), tok.pos)
+        return self.atom()
+
+    def atom(self) -> Node:
+        tok = self.tok
+        if self.accept("number"):
+            value: object = Decimal(tok.text) if ("." in tok.text or "e" in tok.text.lower()) else int(tok.text)
+            return Node("lit", (value,), tok.pos)
+        if self.accept("string"):
+            body = tok.text[1:-1]
+            return Node("lit", (re.sub(r"\\(.)", r"\1", body),), tok.pos)
+        if tok.kind == "keyword" and tok.text in {"true", "false", "null"}:
+            self.i += 1
+            return Node("lit", ({"true": True, "false": False, "null": None}[tok.text],), tok.pos)
+        if self.accept("name"):
+            if self.accept("op", "("):
+                return self.call(tok)
+            return Node("name", (tok.text,), tok.pos)
+        if self.accept("op", "("):
+            node = self.or_()
+            self.expect("op", ")")
+            return node
+        raise self.fail("expected a value, a name or '('")
+
+    def call(self, name: Token) -> Node:
+        if name.text not in FUNCTIONS:
+            raise RuleSyntaxError(
+                self.source, name.pos,
+                f"unknown function '{name.text}' (known: {', '.join(sorted(FUNCTIONS))})",
+            )
+        args = [self.sum_()]
+        while self.accept("op", ","):
+            args.append(self.sum_())
+        self.expect("op", ")")
+        low, high = FUNCTIONS[name.text]
+        if not low <= len(args) <= high:
+            raise RuleSyntaxError(self.source, name.pos, f"{name.text}() takes {low} to {high} arguments")
+        return Node("call", (name.text, tuple(args)), name.pos)
+
+
+def parse_rule(source: str) -> Node:
+    """Parse one rule; raises `RuleSyntaxError` pointing at the offending token."""
+    return _Parser(str(source)).parse()

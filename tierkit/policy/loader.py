@@ -1,0 +1,174 @@
+"""Load a policy from YAML (a preset name or a file) with errors that point at file and line.
+
+The YAML is composed once to keep each key's line number; pydantic errors are then mapped
+back to `file:line: path: message (did you mean ...)`. The content hash of the validated
+policy (canonical JSON, not the file bytes) is its version: comments and key order do not
+make a new version, a changed threshold does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from tierkit.errors import PolicyError, did_you_mean
+from tierkit.policy.model import Policy
+
+PRESET_DIR = "presets"
+
+
+def preset_names() -> list[str]:
+    folder = resources.files("tierkit.policy").joinpath(PRESET_DIR)
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def _preset_text(name: str) -> str:
+    return resources.files("tierkit.policy").joinpath(PRESET_DIR, f"{name}.yaml").read_text("utf-8")
+
+
+@dataclass(frozen=True)
+class LoadedPolicy:
+    """A validated policy with where it came from and its version hash."""
+
+    policy: Policy
+    source: str  # a file path, or "preset:NAME"
+    text: str
+    lines: dict[tuple[Any, ...], int] = field(default_factory=dict, repr=False)
+
+    @property
+    def hash(self) -> str:
+        canonical = json.dumps(self.policy.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @property
+    def short_hash(self) -> str:
+        return self.hash[:12]
+
+    def where(self, *path: Any) -> str:
+        """'file:line: a.b[0].c' for error messages; the line of the deepest known key."""
+        return f"{self.source}:{_line(self.lines, path)}: {_dotted(path)}"
+
+
+def _dotted(path: tuple[Any, ...]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _line(lines: dict[tuple[Any, ...], int], path: tuple[Any, ...]) -> int:
+    for end in range(len(path), -1, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return 1
+
+
+def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
+    out.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            sub = (*path, key.value)
+            out[sub] = key.start_mark.line + 1
+            _line_map(value, sub, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _line_map(item, (*path, index), out)
+
+
+def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model that owns the last key of `path`, to suggest its field names."""
+    from tierkit.policy import model as m
+
+    score_models = {cls.model_fields["type"].default: cls for cls in
+                    (m.RfmScore, m.AbcScore, m.PyramidScore, m.StarsScore, m.GridScore, m.BandsScore)}
+    if len(path) == 1:
+        return m.Policy
+    head = path[0]
+    if head == "metrics" and len(path) >= 3:
+        return m.MetricSpec
+    if head == "scores" and len(path) >= 4 and path[2] in score_models:
+        return score_models[path[2]]
+    if head == "tiers":
+        return m.TierRule
+    if head == "tags":
+        return m.TagRule
+    if head == "service":
+        return m.Service
+    return None
+
+
+def _field_names(model: type[BaseModel]) -> list[str]:
+    return [info.alias or name for name, info in model.model_fields.items()]
+
+
+def _clean_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    # Discriminated unions add the tag ("scores", "abc", "abc", "by"): drop the repeat.
+    if len(loc) >= 3 and loc[0] == "scores" and loc[1] == loc[2]:
+        loc = loc[:2] + loc[3:]
+    elif len(loc) >= 3 and loc[0] == "scores":
+        loc = loc[:2] + loc[3:]
+    return tuple(p for p in loc if p not in ("function-after[_one_aggregate(), MetricSpec]",))
+
+
+def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], source: str) -> str:
+    parts = []
+    for item in err.errors():
+        loc = tuple(item["loc"])
+        path = _clean_path(loc)
+        msg = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            model = _model_at(loc if loc[:1] != ("scores",) else loc)
+            names = _field_names(model) if model else []
+            msg = f"unknown field '{path[-1]}'{did_you_mean(str(path[-1]), names)}"
+        elif item["type"] == "union_tag_invalid":
+            tag = item.get("ctx", {}).get("tag", "")
+            msg = f"unknown score type '{tag}'{did_you_mean(str(tag), ['rfm', 'abc', 'pyramid', 'stars', 'grid', 'bands'])}"
+        parts.append(f"{source}:{_line(loaded_lines, path)}: {_dotted(path) or 'policy'}: {msg}")
+    return "; ".join(parts)
+
+
+def parse_policy(text: str, source: str) -> LoadedPolicy:
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark else 1
+        raise PolicyError(f"{source}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+    if not isinstance(data, dict):
+        raise PolicyError(f"{source}:1: a policy is a YAML mapping with name, metrics, scores, tiers")
+    lines: dict[tuple[Any, ...], int] = {}
+    if node is not None:
+        _line_map(node, (), lines)
+    try:
+        policy = Policy.model_validate(data)
+    except ValidationError as exc:
+        raise PolicyError(_messages(exc, lines, source)) from None
+    return LoadedPolicy(policy=policy, source=source, text=text, lines=lines)
+
+
+def load_policy(name_or_path: str | Path) -> LoadedPolicy:
+    """A preset by name (`retail`, `abc`, ...) or a YAML file path."""
+    text_name = str(name_or_path)
+    path = Path(text_name)
+    if text_name in preset_names() and not path.exists():
+        return parse_policy(_preset_text(text_name), f"preset:{text_name}")
+    if not path.exists():
+        if path.suffix in {".yaml", ".yml"} or "/" in text_name:
+            raise PolicyError(f"{text_name}: no such policy file")
+        raise PolicyError(
+            f"'{text_name}' is neither a policy file nor a preset"
+            f"{did_you_mean(text_name, preset_names())} (presets: {', '.join(preset_names())})"
+        )
+    try:
+        text = path.read_text("utf-8")
+    except UnicodeDecodeError:
+        raise PolicyError(f"{path}: a policy file must be UTF-8 text") from None
+    return parse_policy(text, str(path))

@@ -1,0 +1,299 @@
+"""The policy as typed data: what a YAML policy file may say, checked by pydantic.
+
+Field names follow the users' vocabulary (metrics, scores, tiers, tags, service). Cross
+references (a score naming a metric, a rule naming a score) are checked when the policy is
+compiled against real tables, where the set of visible names is known.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+TABLES = ("orders", "interactions", "contacts")
+AGGREGATES = ("sum", "avg", "min", "max", "count", "distinct", "recency", "tenure",
+              "consecutive_years", "trend", "expr")
+WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
+
+
+class Label(Strict):
+    zh: str | None = None
+    en: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: object) -> object:
+        return {"zh": value, "en": value} if isinstance(value, str) else value
+
+    def text(self, lang: str, fallback: str) -> str:
+        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or fallback
+
+
+def check_window(value: str | None) -> str | None:
+    if value is None or value == "all":
+        return value
+    if not WINDOW.match(str(value)):
+        raise ValueError(f"window '{value}' is not like 90D, 6M, 12M, 3Y or all")
+    return str(value)
+
+
+class MetricSpec(Strict):
+    """One per-customer number. Exactly one aggregate key says what it is."""
+
+    sum: str | None = None
+    avg: str | None = None
+    min: str | None = None
+    max: str | None = None
+    count: str | None = None
+    distinct: str | None = None
+    recency: str | None = None
+    tenure: str | None = None
+    consecutive_years: str | None = None
+    trend: MetricSpec | None = None
+    expr: str | None = None
+    from_: Literal["orders", "interactions", "contacts"] | None = Field(None, alias="from")
+    where: str | None = None
+    window: str | None = None
+    per: Literal["day", "month", "year"] | None = None
+    threshold: Decimal | None = None
+    max_years: int = Field(10, ge=1, le=50)
+    description: str | None = None
+
+    _check_window = field_validator("window")(classmethod(lambda cls, v: check_window(v)))
+
+    @model_validator(mode="after")
+    def _one_aggregate(self) -> MetricSpec:
+        given = [name for name in AGGREGATES if getattr(self, name) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"a metric needs exactly one of {', '.join(AGGREGATES)}; got "
+                f"{', '.join(given) or 'none'}"
+            )
+        if self.count is not None and self.count not in TABLES:
+            raise ValueError(f"count: '{self.count}' is not one of {', '.join(TABLES)}")
+        for key in ("recency", "tenure"):
+            if getattr(self, key) not in (None, *TABLES):
+                raise ValueError(f"{key}: '{getattr(self, key)}' is not one of {', '.join(TABLES)}")
+        if self.consecutive_years is not None and self.threshold is None:
+            raise ValueError("consecutive_years needs a threshold (e.g. threshold: 10000)")
+        if self.trend is not None and self.window in (None, "all"):
+            raise ValueError("trend needs a window such as 6M: it compares it with the one before")
+        if self.per is not None and self.window in (None, "all"):
+            raise ValueError("per needs a window to divide by")
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(name for name in AGGREGATES if getattr(self, name) is not None)
+
+
+class RfmSegment(Strict):
+    name: str
+    label: Label | None = None
+    r: tuple[int, int] | None = None
+    f: tuple[int, int] | None = None
+    m: tuple[int, int] | None = None
+    action: str | None = None
+
+
+class RfmScore(Strict):
+    type: Literal["rfm"] = "rfm"
+    bins: int = Field(5, ge=2, le=10)
+    method: Literal["rank", "value", "breaks"] = "rank"
+    recency: str = "recency_days"
+    frequency: str = "orders_all"
+    monetary: str = "spend_all"
+    breaks: dict[Literal["recency", "frequency", "monetary"], list[Decimal]] | None = None
+    segments: str | list[RfmSegment] = "rf10"
+
+    @model_validator(mode="after")
+    def _breaks(self) -> RfmScore:
+        if self.method == "breaks":
+            for axis in ("recency", "frequency", "monetary"):
+                cuts = (self.breaks or {}).get(axis)  # type: ignore[call-overload]
+                if cuts is None or len(cuts) != self.bins - 1 or list(cuts) != sorted(cuts):
+                    raise ValueError(f"method breaks needs breaks.{axis}: {self.bins - 1} ascending numbers")
+        return self
+
+
+def _check_fractions(cuts: list[Decimal]) -> list[Decimal]:
+    if list(cuts) != sorted(cuts) or any(not 0 < c < 1 for c in cuts) or len(set(cuts)) != len(cuts):
+        raise ValueError("cuts must be increasing fractions between 0 and 1, such as [0.8, 0.95]")
+    return cuts
+
+
+class AbcScore(Strict):
+    type: Literal["abc"] = "abc"
+    by: str = "spend_12m"
+    cuts: list[Decimal] = [Decimal("0.80"), Decimal("0.95")]
+    classes: list[str] = ["A", "B", "C"]
+    labels: dict[str, Label] = {}
+
+    _cuts = field_validator("cuts")(classmethod(lambda cls, v: _check_fractions(v)))
+
+    @model_validator(mode="after")
+    def _sizes(self) -> AbcScore:
+        if len(self.classes) != len(self.cuts) + 1:
+            raise ValueError(f"{len(self.cuts)} cuts make {len(self.cuts) + 1} classes, not {len(self.classes)}")
+        return self
+
+
+class PyramidScore(Strict):
+    type: Literal["pyramid"] = "pyramid"
+    by: str = "spend_12m"
+    cuts: list[Decimal] = [Decimal("0.01"), Decimal("0.20"), Decimal("0.50")]
+    levels: list[str] = ["key", "major", "ordinary", "small"]
+    labels: dict[str, Label] = {}
+
+    _cuts = field_validator("cuts")(classmethod(lambda cls, v: _check_fractions(v)))
+
+    @model_validator(mode="after")
+    def _sizes(self) -> PyramidScore:
+        if len(self.levels) != len(self.cuts) + 1:
+            raise ValueError(f"{len(self.cuts)} cuts make {len(self.cuts) + 1} levels, not {len(self.levels)}")
+        return self
+
+
+class StarLevel(Strict):
+    stars: int = Field(ge=2, le=9)
+    spend: Decimal | None = None
+    points: Decimal | None = None
+
+
+class StarsScore(Strict):
+    type: Literal["stars"] = "stars"
+    spend: str = "arpu_6m"
+    points: str = "points_12m"
+    match: Literal["any", "all"] = "any"
+    levels: list[StarLevel]
+    labels: dict[str, Label] = {}
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StarsScore:
+        stars = [level.stars for level in self.levels]
+        if stars != sorted(stars, reverse=True) or len(set(stars)) != len(stars):
+            raise ValueError("levels must go from the most stars down, each once")
+        return self
+
+
+class GridAxis(Strict):
+    by: str
+    breaks: list[Decimal] | None = None  # two values, high then middle: >= breaks[0] is level 1
+    top: list[Decimal] | None = None  # two rank shares: top 20% level 1, next to 50% level 2
+    label: Label | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> GridAxis:
+        if (self.breaks is None) == (self.top is None):
+            raise ValueError("an axis needs either breaks (two values) or top (two shares)")
+        if self.breaks is not None and (len(self.breaks) != 2 or self.breaks[0] < self.breaks[1]):
+            raise ValueError("breaks: two values, the high one first, e.g. [100000, 20000]")
+        if self.top is not None:
+            if len(self.top) != 2:
+                raise ValueError("top: two shares, e.g. [0.2, 0.5]")
+            _check_fractions(self.top)
+        return self
+
+
+class GridScore(Strict):
+    type: Literal["grid"] = "grid"
+    letter: GridAxis
+    digit: GridAxis
+    labels: dict[str, Label] = {}
+
+
+class BandsScore(Strict):
+    type: Literal["bands"] = "bands"
+    of: str
+    breaks: list[Decimal]
+    names: list[str]
+    labels: dict[str, Label] = {}
+
+    @model_validator(mode="after")
+    def _sizes(self) -> BandsScore:
+        if list(self.breaks) != sorted(self.breaks) or len(self.names) != len(self.breaks) + 1:
+            raise ValueError("bands: ascending breaks and one more name than breaks")
+        return self
+
+
+Score = Annotated[
+    RfmScore | AbcScore | PyramidScore | StarsScore | GridScore | BandsScore,
+    Field(discriminator="type"),
+]
+SCORE_TYPES = ("rfm", "abc", "pyramid", "stars", "grid", "bands")
+
+
+class TierRule(Strict):
+    name: str
+    label: Label | None = None
+    when: str | None = None
+    else_: bool = Field(False, alias="else")
+
+    @model_validator(mode="after")
+    def _when_or_else(self) -> TierRule:
+        if (self.when is None) == (not self.else_):
+            raise ValueError("a tier needs either when: RULE or else: true")
+        return self
+
+
+class TagRule(Strict):
+    name: str
+    label: Label | None = None
+    when: str
+    action: str | None = None
+
+
+class Service(Strict):
+    entitlements: list[str] = []
+    contacts_per_month: tuple[int, int] | None = None
+    response_time: str | None = None
+    actions: list[str] = []
+
+
+class Policy(Strict):
+    name: str
+    description: str | None = None
+    metrics: dict[str, MetricSpec] = {}
+    scores: dict[str, Score] = {}
+    tiers: list[TierRule] = []
+    primary: str | None = None  # a score whose class is the tier, when there are no rule tiers
+    value: str | None = None  # the measure for revenue shares and the value pyramid
+    tags: list[TagRule] = []
+    service: dict[str, Service] = {}
+
+    @model_validator(mode="before")
+    @classmethod
+    def _score_types(cls, data: object) -> object:
+        """`abc: {by: x}` means a score of type abc: the key names the type when it is one."""
+        if isinstance(data, dict) and isinstance(data.get("scores"), dict):
+            scores = {}
+            for key, spec in data["scores"].items():
+                if isinstance(spec, dict) and "type" not in spec and key in SCORE_TYPES:
+                    spec = {"type": key, **spec}
+                scores[key] = spec
+            data = {**data, "scores": scores}
+        return data
+
+    @model_validator(mode="after")
+    def _primary(self) -> Policy:
+        if bool(self.tiers) == (self.primary is not None):
+            raise ValueError("a policy needs either tiers (rules) or primary: SCORE, and not both")
+        if self.tiers:
+            names = [t.name for t in self.tiers]
+            if len(set(names)) != len(names):
+                raise ValueError("tier names must be unique")
+            if not self.tiers[-1].else_ or any(t.else_ for t in self.tiers[:-1]):
+                raise ValueError("the last tier, and only the last, must be else: true")
+        if self.primary is not None and self.primary not in self.scores:
+            raise ValueError(f"primary: '{self.primary}' is not one of the scores")
+        for name in self.metrics:
+            if not name.isidentifier():
+                raise ValueError(f"metric name '{name}' must be a plain identifier")
+        return self
