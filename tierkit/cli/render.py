@@ -1,0 +1,103 @@
+"""How results look in a terminal: summary tables, the customer card, the migration matrix."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+err_console = Console(stderr=True)
+
+TEXT = {
+    "zh": {"tier": "等级", "customers": "客户数", "share": "客户占比", "value_share": "价值占比",
+           "class": "类别", "tags": "标签", "count_pyramid": "数量金字塔", "value_pyramid": "价值金字塔",
+           "reasons": "原因", "why": "依据"},
+    "en": {"tier": "Tier", "customers": "Customers", "share": "Share", "value_share": "Value share",
+           "class": "Class", "tags": "Tags", "count_pyramid": "Count pyramid", "value_pyramid": "Value pyramid",
+           "reasons": "Reasons", "why": "Why"},
+}
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def print_json(data: Any) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+
+
+def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
+    t = TEXT[lang]
+    table = Table(title=title, title_justify="left")
+    table.add_column(t["class"])
+    table.add_column(t["customers"], justify="right")
+    table.add_column(t["share"], justify="right")
+    table.add_column(t["value_share"], justify="right")
+    for row in rows:
+        label = row.get("label") or row["class"]
+        name = f"{label} ({row['class']})" if label != row["class"] else str(row["class"])
+        table.add_row(name, f"{row['customers']:,}", pct(row["customer_share"]), pct(row["value_share"]))
+    return table
+
+
+def print_summary(summary: dict[str, Any], lang: str) -> None:
+    t = TEXT[lang]
+    head = (f"{summary['policy']} @ {summary['as_of']} · {summary['customers']:,} "
+            f"{t['customers']} · {summary['engine']} · policy {summary['policy_hash']}")
+    console.print(head)
+    console.print(breakdown_table(t["tier"], summary["tiers"], lang))
+    for name, score in summary["scores"].items():
+        title = name
+        if name == "pyramid" or score["column"] == "pyramid":
+            title = f"{name}: {t['count_pyramid']} / {t['value_pyramid']}"
+        console.print(breakdown_table(title, score["classes"], lang))
+    if summary["tags"]:
+        tags = Table(title=t["tags"], title_justify="left")
+        tags.add_column("tag")
+        tags.add_column(t["customers"], justify="right")
+        for name, count in summary["tags"].items():
+            tags.add_row(name, f"{count:,}")
+        console.print(tags)
+
+
+def print_card(card: dict[str, Any], lang: str) -> None:
+    t = TEXT[lang]
+    console.print(f"[bold]{card['customer_id']}[/bold]  {t['tier']}: [bold]{card['tier_label']}[/bold] ({card['tier']})"
+                  f"  · run {card['run_id']} · as of {card['as_of']}")
+    for key, value in card["scores"].items():
+        console.print(f"  {key}: {value}")
+    if card["tags"]:
+        console.print(f"  {t['tags']}: {', '.join(card['tags'])}")
+    service = card.get("service") or {}
+    if service:
+        console.print(f"  service: {json.dumps(service, ensure_ascii=False)}")
+    console.print(f"  {t['why']}:")
+    for key, value in card["reasons"].items():
+        if value is not None:
+            console.print(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+
+
+def print_migration(data: dict[str, Any]) -> None:
+    rows = data["matrix"]
+    froms = sorted({r["from"] for r in rows})
+    tos = sorted({r["to"] for r in rows})
+    table = Table(title=f"{data['run_a']} -> {data['run_b']} (customers; value {data['value_metric']} in the later run)",
+                  title_justify="left")
+    table.add_column("from \\ to")
+    for to in tos:
+        table.add_column(to, justify="right")
+    cells = {(r["from"], r["to"]): r for r in rows}
+    for f in froms:
+        table.add_row(f, *[(f"{cells[(f, to)]['customers']:,}\n{cells[(f, to)]['value_b']}" if (f, to) in cells else "")
+                           for to in tos])
+    console.print(table)
+    console.print(f"{data['movers_total']:,} customers changed tier; the largest moves:")
+    movers = Table()
+    for col in ("customer_id", "from", "to", "value_a", "value_b"):
+        movers.add_column(col)
+    for m in data["movers"]:
+        movers.add_row(m["customer_id"], m["from"], m["to"], str(m["value_a"]), str(m["value_b"]))
+    console.print(movers)

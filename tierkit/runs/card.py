@@ -1,0 +1,42 @@
+"""The customer card: one customer's tier, scores, tags, service and the reasons for each."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import duckdb
+
+from tierkit.errors import InputError
+from tierkit.policy.loader import parse_policy
+from tierkit.runs.store import Run
+
+
+def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
+    con = duckdb.connect()
+    cursor = con.execute(f"SELECT * FROM read_parquet('{run.result}') WHERE customer_id = ?", [customer_id])
+    names = [d[0] for d in cursor.description or []]
+    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    if not rows:
+        raise InputError(f"customer '{customer_id}' is not in run {run.run_id}")
+    row = rows[0]
+    loaded = parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml")
+    policy = loaded.policy
+    score_cols = {}
+    for name, spec in policy.scores.items():
+        prefix = f"{name}_"
+        for key, value in row.items():
+            if key == name or (key.startswith(prefix) and spec.type in ("rfm", "grid")):
+                score_cols[key] = value
+    service = policy.service.get(str(row["tier"]))
+    tags = [t for t in str(row.get("tags") or "").split(",") if t]
+    actions = {t.name: t.action for t in policy.tags if t.name in tags}
+    metrics = {k: (str(v) if v is not None and not isinstance(v, int | float | str | bool) else v)
+               for k, v in row.items() if k in policy.metrics}
+    return {
+        "customer_id": row["customer_id"], "run_id": run.run_id, "as_of": run.manifest["as_of"],
+        "tier": row["tier"], "tier_label": row["tier_label"], "scores": score_cols,
+        "tags": tags, "tag_actions": actions,
+        "service": service.model_dump() if service else None,
+        "metrics": metrics, "reasons": json.loads(row["reasons"]),
+    }

@@ -1,0 +1,113 @@
+"""Write a graded table to CSV, XLSX, Parquet or JSON, all or nothing.
+
+Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are
+prefixed with a quote in CSV and XLSX (CWE-1236). Files are written beside the target and
+renamed into place, so a failure never leaves half a file under the requested name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from tierkit.errors import InputError
+
+FORMULA_START = r"^[=+\-@\t\r]"
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json",
+           ".jsonl": "jsonl", ".xlsx": "xlsx"}
+
+
+def output_format(path: Path, given: str | None = None) -> str:
+    fmt = given or FORMATS.get(path.suffix.lower())
+    if fmt not in set(FORMATS.values()):
+        raise InputError(f"{path}: unknown output type (use .csv, .xlsx, .parquet, .json or .jsonl)")
+    return fmt
+
+
+def escape_formulas(table: pa.Table) -> pa.Table:
+    columns = []
+    for column in table.columns:
+        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+            risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.table(columns, names=table.column_names)
+
+
+@contextmanager
+def atomic_path(target: Path) -> Iterator[Path]:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, target)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.date | dt.datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _write_xlsx(table: pa.Table, path: Path) -> None:
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
+                                           "strings_to_urls": False})
+    sheet = book.add_worksheet("customers")
+    for col, name in enumerate(table.column_names):
+        sheet.write_string(0, col, name)
+    row_index = 1
+    for batch in table.to_batches(max_chunksize=10_000):
+        for row in batch.to_pylist():
+            for col, value in enumerate(row.values()):
+                if value is None:
+                    continue
+                if isinstance(value, bool):
+                    sheet.write_boolean(row_index, col, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(row_index, col, value)
+                elif isinstance(value, Decimal):
+                    sheet.write_number(row_index, col, float(value))
+                else:
+                    sheet.write_string(row_index, col, str(value))
+            row_index += 1
+    book.close()
+
+
+def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    with atomic_path(path) as tmp:
+        if fmt == "parquet":
+            pq.write_table(table, tmp)
+        elif fmt == "csv":
+            pacsv.write_csv(escape_formulas(table), tmp)
+        elif fmt == "xlsx":
+            _write_xlsx(escape_formulas(table), tmp)
+        else:
+            with tmp.open("w", encoding="utf-8") as handle:
+                rows = (row for batch in table.to_batches(10_000) for row in batch.to_pylist())
+                if fmt == "jsonl":
+                    for row in rows:
+                        handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
+                else:
+                    json.dump(list(rows), handle, ensure_ascii=False, default=_json_default)
+    return path

@@ -1,0 +1,144 @@
+"""Immutable runs in a workspace, published atomically.
+
+A run is written whole into `runs/.staging-ID/` (result.parquet, policy.yaml, manifest.json),
+renamed to `runs/ID/`, and only then does `runs/CURRENT` switch to it, by an atomic rename of
+a one-line file. A crash at any point leaves the previous current run as it was and no half
+run under a run name; staging folders left by a crash are never read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from tierkit.engine.grade import Grading
+from tierkit.errors import WorkspaceError, did_you_mean
+from tierkit.runs.output import atomic_path
+from tierkit.workspace import Workspace
+
+CURRENT = "CURRENT"
+RESULT = "result.parquet"
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class Run:
+    run_id: str
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def result(self) -> Path:
+        return self.path / RESULT
+
+
+def new_run_id(now: dt.datetime | None = None) -> str:
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def manifest_for(grading: Grading, run_id: str, rows: int, timings: dict[str, float]) -> dict[str, Any]:
+    inputs = {}
+    for name in ("orders", "customers", "interactions", "contacts"):
+        src = grading.inputs.table(name)
+        if src is not None:
+            inputs[name] = {"path": str(src.path), "sha256": src.fingerprint(), "rows": src.rows,
+                            "duplicates": src.duplicates}
+    from tierkit import __version__
+    return {
+        "run_id": run_id,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tierkit": __version__,
+        "as_of": grading.as_of.isoformat(),
+        "engine": grading.engine.name,
+        "policy": {"name": grading.loaded.policy.name, "hash": grading.loaded.hash,
+                   "source": grading.loaded.source},
+        "inputs": inputs,
+        "rows": rows,
+        "tiers": grading.tier_names,
+        "tags": grading.tag_names,
+        "value_metric": grading.value_metric,
+        "warnings": grading.warnings,
+        "timings": timings,
+        "summary": grading.summary(),
+    }
+
+
+def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
+    start = time.perf_counter()
+    table = grading.table
+    run_id = new_run_id()
+    runs = ws.runs_dir
+    runs.mkdir(parents=True, exist_ok=True)
+    staging = runs / f".staging-{run_id}"
+    staging.mkdir()
+    try:
+        pq.write_table(table, staging / RESULT)
+        (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
+        timings = {**grading.timings, "write_s": round(time.perf_counter() - start, 3)}
+        manifest = manifest_for(grading, run_id, table.num_rows, timings)
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+        final = runs / run_id
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if publish:
+        publish_run(ws, run_id)
+    return Run(run_id, final, manifest)
+
+
+def publish_run(ws: Workspace, run_id: str) -> None:
+    """Point CURRENT at a finished run with one atomic rename."""
+    if not (ws.runs_dir / run_id / MANIFEST).exists():
+        raise WorkspaceError(f"run '{run_id}' does not exist in {ws.runs_dir}")
+    with atomic_path(ws.runs_dir / CURRENT) as tmp:
+        tmp.write_text(run_id + "\n", "utf-8")
+
+
+def current_run_id(ws: Workspace) -> str | None:
+    pointer = ws.runs_dir / CURRENT
+    return pointer.read_text("utf-8").strip() if pointer.exists() else None
+
+
+def list_runs(ws: Workspace) -> list[Run]:
+    if not ws.runs_dir.exists():
+        return []
+    runs = []
+    for folder in sorted(ws.runs_dir.iterdir()):
+        manifest = folder / MANIFEST
+        if folder.is_dir() and not folder.name.startswith(".") and manifest.exists():
+            runs.append(Run(folder.name, folder, json.loads(manifest.read_text("utf-8"))))
+    return runs
+
+
+def load_run(ws: Workspace, ref: str | None = None) -> Run:
+    """A run by id, unique id prefix, 'current' (default) or 'previous'."""
+    runs = list_runs(ws)
+    if not runs:
+        raise WorkspaceError(f"{ws.root}: no runs yet; run 'tierkit grade' first")
+    current = current_run_id(ws)
+    if ref in (None, "current"):
+        if current is None:
+            raise WorkspaceError(f"{ws.root}: no run is published yet")
+        ref = current
+    if ref == "previous":
+        ids = [r.run_id for r in runs]
+        at = ids.index(current) if current in ids else len(ids)
+        if at < 1:
+            raise WorkspaceError("there is no run before the current one")
+        return runs[at - 1]
+    matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(str(ref))]
+    if len(matches) != 1:
+        hint = did_you_mean(str(ref), [r.run_id for r in runs])
+        raise WorkspaceError(f"no single run matches '{ref}'{hint}")
+    return matches[0]

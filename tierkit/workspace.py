@@ -1,0 +1,80 @@
+"""A workspace: one folder with its config, policy, data files and graded runs.
+
+    tierkit.yaml   policy, engine, language, data files
+    policy.yaml    the grading policy (a copy of a preset to edit)
+    data/          orders, customers, interactions, contacts (.parquet or .csv)
+    runs/          one folder per run, and CURRENT naming the published one
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from tierkit.errors import WorkspaceError
+from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names
+from tierkit.policy.loader import _preset_text as preset_text
+
+CONFIG = "tierkit.yaml"
+TABLE_NAMES = ("orders", "customers", "interactions", "contacts")
+
+
+def default_dir(given: str | Path | None) -> Path:
+    return Path(given or os.environ.get("TIERKIT_WORKSPACE") or ".")
+
+
+@dataclass(frozen=True)
+class Workspace:
+    root: Path
+    config: dict[str, object]
+
+    @classmethod
+    def open(cls, given: str | Path | None = None) -> Workspace:
+        root = default_dir(given)
+        config_file = root / CONFIG
+        if not config_file.exists():
+            raise WorkspaceError(f"{root}: not a tierkit workspace (no {CONFIG}); run 'tierkit init {root}'")
+        config = yaml.safe_load(config_file.read_text("utf-8")) or {}
+        if not isinstance(config, dict):
+            raise WorkspaceError(f"{config_file}: expected a mapping")
+        return cls(root, config)
+
+    @classmethod
+    def init(cls, given: str | Path | None, preset: str = "retail") -> Workspace:
+        root = default_dir(given)
+        if (root / CONFIG).exists():
+            return cls.open(root)
+        if preset not in preset_names():
+            raise WorkspaceError(f"unknown preset '{preset}' (presets: {', '.join(preset_names())})")
+        for sub in ("data", "runs"):
+            (root / sub).mkdir(parents=True, exist_ok=True)
+        (root / "policy.yaml").write_text(preset_text(preset), "utf-8")
+        config = {"policy": "policy.yaml", "engine": "duckdb", "lang": "zh", "data": {}}
+        (root / CONFIG).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
+        return cls(root, config)
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def policy(self, override: str | None = None) -> LoadedPolicy:
+        name = override or str(self.config.get("policy", "policy.yaml"))
+        path = self.root / name
+        return load_policy(path if path.exists() else name)
+
+    def data_file(self, table: str) -> Path | None:
+        """The configured file for a table, else data/TABLE.parquet or data/TABLE.csv."""
+        data = self.config.get("data") or {}
+        if isinstance(data, dict) and data.get(table):
+            return self.root / str(data[table])
+        for suffix in (".parquet", ".csv"):
+            candidate = self.root / "data" / f"{table}{suffix}"
+            if candidate.exists():
+                return candidate
+        return None
+
+    def setting(self, key: str, default: str) -> str:
+        return str(self.config.get(key) or default)
