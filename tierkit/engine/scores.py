@@ -65,15 +65,22 @@ def _rfm_axis(ctx: ScoreContext, spec: m.RfmScore, axis: str) -> ir.Value:
     if spec.method == "breaks":
         cuts = [ibis.literal(float(b)) for b in (spec.breaks or {})[axis]]  # type: ignore[index]
         return _bins_from_breaks(value, cuts, bins, reverse)
-    # method value: breakpoints are exact lower quantiles, value at position ceil(k * n / bins)
-    position = ibis.row_number().over(order_by=[value.isnull().ifelse(1, 0), value.asc(), cid.asc()])
-    count = value.count().over(ibis.window())
+    # method value: breakpoints are exact lower quantiles, the value at position ceil(k * n / bins)
+    position, count = ctx.table[f"__pos_{ctx.name}_{axis}"], ctx.table[f"__n_{ctx.name}_{axis}"]
     cuts = [ibis.ifelse(position * bins < count * k, value, ibis.null(value.type())).max().over(ibis.window())
             for k in range(1, bins)]
     return _bins_from_breaks(value, cuts, bins, reverse)
 
 
 def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
+    if spec.method == "value":  # window functions cannot nest: materialize positions first
+        positions = {}
+        for axis in ("recency", "frequency", "monetary"):
+            value = ctx.metric(getattr(spec, axis), axis)
+            order = [value.isnull().ifelse(1, 0), value.asc(), ctx.table.customer_id.asc()]
+            positions[f"__pos_{ctx.name}_{axis}"] = ibis.row_number().over(order_by=order)
+            positions[f"__n_{ctx.name}_{axis}"] = value.count().over(ibis.window())
+        ctx.table = ctx.table.mutate(**positions)
     r, f, mm = (_rfm_axis(ctx, spec, a) for a in ("recency", "frequency", "monetary"))
     segmap = load_segments(spec.segments, spec.bins, ctx.where("segments"))
     scores = {"r": r, "f": f, "m": mm}
@@ -185,7 +192,9 @@ def score_levels(spec: m.Score) -> list[str]:
 def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[str, ScoreResult]]:
     results: dict[str, ScoreResult] = {}
     for name, spec in loaded.policy.scores.items():
-        result = SCORERS[spec.type](ScoreContext(table, loaded, name), spec)
+        ctx = ScoreContext(table, loaded, name)
+        result = SCORERS[spec.type](ctx, spec)
+        table = ctx.table
         clash = [c for c in result.columns if c in table.columns]
         if clash:
             raise PolicyError(f"{loaded.where('scores', name)}: column '{clash[0]}' already exists")

@@ -1,0 +1,18 @@
+"""Every test here runs on DuckDB and on Spark (local mode, one session per test run)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tierkit.engine.backend import Engine, connect
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "engine" in getattr(item, "fixturenames", ()) and "[spark" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("spark"))
+
+
+@pytest.fixture(scope="session", params=["duckdb", "spark"])
+def engine(request: pytest.FixtureRequest) -> Engine:
+    return connect(request.param)
