@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierkit.errors import PolicyError
+from tierkit.policy.loader import load_policy, parse_policy, preset_names
+
+BASE = """name: t
+metrics:
+  spend_12m: {sum: amount, window: 12M}
+tiers:
+  - {name: vip, when: "spend_12m > 100"}
+  - {name: rest, else: true}
+"""
+
+
+def test_every_preset_loads_and_has_a_stable_hash() -> None:
+    assert set(preset_names()) >= {"retail", "abc", "pyramid", "telecom-stars", "pharma-grid", "rfm"}
+    for name in preset_names():
+        first, second = load_policy(name), load_policy(name)
+        assert first.hash == second.hash and len(first.hash) == 64
+
+
+def test_hash_ignores_comments_but_not_thresholds() -> None:
+    a = parse_policy(BASE, "a.yaml")
+    b = parse_policy("# a comment\n" + BASE, "b.yaml")
+    c = parse_policy(BASE.replace("> 100", "> 101"), "c.yaml")
+    assert a.hash == b.hash != c.hash
+
+
+def test_unknown_field_names_file_line_and_suggestion() -> None:
+    text = BASE.replace("window: 12M", "windw: 12M")
+    with pytest.raises(PolicyError) as info:
+        parse_policy(text, "p.yaml")
+    assert "p.yaml:3: metrics.spend_12m.windw: unknown field 'windw' (did you mean 'window'?)" in str(info.value)
+
+
+def test_bad_window_and_bad_score_type() -> None:
+    with pytest.raises(PolicyError, match=r"p.yaml:3: metrics.spend_12m.window: .*not like 90D"):
+        parse_policy(BASE.replace("12M", "12 months"), "p.yaml")
+    text = BASE + "scores:\n  s: {type: abx, by: spend_12m}\n"
+    with pytest.raises(PolicyError, match=r"p.yaml:8: .*unknown score type 'abx' \(did you mean 'abc'\?\)"):
+        parse_policy(text, "p.yaml")
+
+
+def test_tiers_need_an_else_last() -> None:
+    with pytest.raises(PolicyError, match="must be else: true"):
+        parse_policy(BASE.replace("{name: rest, else: true}", "{name: rest, when: 'true'}"), "p.yaml")
+
+
+def test_missing_file_and_unknown_preset(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="no such policy file"):
+        load_policy(tmp_path / "none.yaml")
+    with pytest.raises(PolicyError, match="did you mean 'retail'"):
+        load_policy("retial")
+
+
+def test_invalid_yaml_names_the_line() -> None:
+    with pytest.raises(PolicyError, match=r"p.yaml:2: not valid YAML: mapping values"):
+        parse_policy("name: x\n  bad: indent\n", "p.yaml")

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import ibis
+import pytest
+
+from tierkit.engine.rules import compile_condition
+from tierkit.errors import PolicyError
+from tierkit.policy.expr import RuleSyntaxError, parse_rule
+
+
+def evaluate(rule: str, **row: object) -> object:
+    t = ibis.memtable({k: [v] for k, v in row.items()})
+    expr = compile_condition(rule, {c: t[c] for c in t.columns}, "test")
+    return ibis.duckdb.connect().to_pyarrow(t.select(x=expr))["x"][0].as_py()
+
+
+@pytest.mark.parametrize(("rule", "expected"), [
+    ("a > 5 and b < 2", True),
+    ("not (a > 5) or b == 1", True),
+    ("a between 6 and 6", True),
+    ("a not between 1 and 2", True),
+    ("c in ('x', 'y')", True),
+    ("c not in ['x']", False),
+    ("a * 2 + b - 1 == 12", True),
+    ("a % 4 == 2 and -a < 0", True),
+    ("coalesce(d, 0) == 0 and d is null", True),
+    ("abs(0 - a) >= 6.0", True),
+    ("greatest(a, b, 10) == 10 and least(a, b) == 1", True),
+    ("d > 1", False),  # a comparison with a missing value does not match
+])
+def test_rules_evaluate_with_sql_semantics(rule: str, expected: bool) -> None:
+    assert evaluate(rule, a=6, b=1, c="x", d=None) is expected
+
+
+@pytest.mark.parametrize(("rule", "column", "fragment"), [
+    ("a >", 4, "expected a value"),
+    ("a = 1", 3, "use '=='"),
+    ("a > 1 b", 7, "unexpected token"),
+    ("a ! 1", 3, "unexpected character"),
+    ("sqrt(a)", 1, "unknown function"),
+    ("", 1, "empty rule"),
+])
+def test_syntax_errors_point_at_the_token(rule: str, column: int, fragment: str) -> None:
+    with pytest.raises(RuleSyntaxError) as info:
+        parse_rule(rule)
+    assert info.value.pos + 1 == column
+    assert fragment in str(info.value)
+
+
+def test_unknown_name_suggests_the_nearest() -> None:
+    with pytest.raises(PolicyError, match=r"unknown name 'spend12m' at column 1 .*did you mean 'spend_12m'"):
+        evaluate("spend12m > 1", spend_12m=5)
+
+
+def test_a_value_is_not_a_condition() -> None:
+    with pytest.raises(PolicyError, match="is not a condition"):
+        evaluate("a + 1", a=1)
+
+
+def test_names_lists_what_a_rule_reads() -> None:
+    assert parse_rule("a > 1 and (b in (c, 2) or coalesce(d, e) between f and 3)").names() == set("abcdef")
+
+
+def test_no_python_evaluation() -> None:
+    with pytest.raises(RuleSyntaxError):
+        parse_rule("__import__('os').system('true')")
