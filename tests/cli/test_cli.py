@@ -1,0 +1,167 @@
+"""The command line as a user runs it: file mode, workspace runs, errors, exports, demo."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from tierkit.cli.app import app
+from tierkit.errors import TierkitError
+
+runner = CliRunner()
+
+ORDERS = [
+    {"order_id": "1", "customer_id": "0001", "ordered_at": "2024-06-01", "amount": "120000.00"},
+    {"order_id": "2", "customer_id": "0001", "ordered_at": "2024-05-01", "amount": "1000.00"},
+    {"order_id": "3", "customer_id": "0002", "ordered_at": "2024-05-01", "amount": "60000.00"},
+    {"order_id": "4", "customer_id": "=cmd", "ordered_at": "2024-04-01", "amount": "10.00"},
+]
+
+
+def invoke(*args: str) -> tuple[int, str]:
+    try:
+        result = runner.invoke(app, list(args), catch_exceptions=False)
+    except TierkitError as err:
+        return 2, str(err)
+    return result.exit_code, result.output
+
+
+def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", "from tierkit.cli.app import main; main()", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def orders(write_csv) -> Path:  # type: ignore[no-untyped-def]
+    return write_csv("orders.csv", ORDERS)
+
+
+def test_file_mode_writes_one_row_per_customer(orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "graded.csv"
+    code, output = invoke("grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2024-06-30",
+                          "--output", str(out), "--json")
+    assert code == 0, output
+    summary = json.loads(output)
+    assert summary["customers"] == 3 and summary["output"] == str(out)
+    with out.open(encoding="utf-8") as handle:
+        rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
+    assert set(rows) == {"0001", "0002", "'=cmd"}  # leading zeros kept, formula escaped
+    assert rows["0001"]["tier"] == "regular" and rows["0002"]["tier"] == "regular"
+    assert {"rfm_r", "rfm_f", "rfm_m", "rfm_segment", "abc", "pyramid", "tags", "reasons"} <= set(rows["0001"])
+    assert json.loads(rows["0001"]["reasons"])["tier"]["values"]["spend_12m"] == 121000.0
+
+
+def test_file_mode_parquet_and_json(orders: Path, tmp_path: Path) -> None:
+    for suffix in (".parquet", ".json"):
+        out = tmp_path / f"graded{suffix}"
+        code, output = invoke("grade", "--orders", str(orders), "--policy", "telecom-stars", "--as-of",
+                              "2024-06-30", "--output", str(out), "--lang", "en")
+        assert code == 0, output
+    table = pq.read_table(tmp_path / "graded.parquet")
+    assert table.num_rows == 3 and "stars" in table.column_names
+    records = json.loads((tmp_path / "graded.json").read_text("utf-8"))
+    assert {r["customer_id"]: r["stars"] for r in records}["0001"] == 6
+    assert {r["customer_id"]: r["tier_label"] for r in records}["0001"] == "6 stars"
+
+
+@pytest.mark.parametrize(("rows", "args", "message"), [
+    ([{"customer_id": "1", "ordered_at": "2024-13-45", "amount": "1"}], [],
+     r"orders.csv: row 1 \(line 2\): ordered_at: '2024-13-45' is not a valid date"),
+    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"},
+      {"customer_id": "2", "ordered_at": "2024-01-01", "amount": "lots"}], [],
+     r"row 2 \(line 3\): amount: 'lots' is not a valid decimal"),
+    ([{"customer": "1", "ordered_at": "2024-01-01", "amount": "1"}], [],
+     r"missing required column 'customer_id' for orders \(did you mean 'customer'\?\)"),
+    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}], ["--as-of", "2024-02-30"],
+     r"--as-of: '2024-02-30' is not a date"),
+    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}], ["--policy", "nope.yaml"],
+     r"nope.yaml: no such policy file"),
+])
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(write_csv, tmp_path: Path, rows, args, message) -> None:  # type: ignore[no-untyped-def]
+    path = write_csv("orders.csv", rows)
+    out = tmp_path / "out.csv"
+    result = cli("grade", "--orders", str(path), "--output", str(out), *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) <= 3
+    import re
+    assert re.search(message, " ".join(result.stderr.split())), result.stderr
+    assert not out.exists()
+
+
+def test_empty_file_and_unknown_metric_column(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "empty.csv"
+    empty.write_text("customer_id,ordered_at,amount\n", "utf-8")
+    result = cli("grade", "--orders", str(empty), "--output", str(tmp_path / "o.csv"))
+    assert result.returncode == 2 and "no data rows" in result.stderr
+    policy = tmp_path / "p.yaml"
+    policy.write_text("name: p\nmetrics:\n  m: {sum: amont}\ntiers:\n  - {name: a, else: true}\n", "utf-8")
+    orders = write_csv("o2.csv", ORDERS)
+    result = cli("grade", "--orders", str(orders), "--policy", str(policy), "--output", str(tmp_path / "o.csv"))
+    assert result.returncode == 2
+    assert "p.yaml:3: metrics.m: unknown column 'amont' in orders (did you mean 'amount'?)" in result.stderr
+
+
+def test_workspace_runs_diff_show_export(orders: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "ws"
+    assert invoke("init", str(ws))[0] == 0
+    assert (ws / "policy.yaml").exists() and (ws / "tierkit.yaml").exists()
+    code, out = invoke("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2024-06-30", "--json")
+    assert code == 0, out
+    first = json.loads(out)["run_id"]
+    code, out = invoke("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2024-05-15", "--json")
+    second = json.loads(out)["run_id"]
+    runs = json.loads(invoke("runs", "-w", str(ws), "--json")[1])
+    assert [r["run_id"] for r in runs if r["current"]] == [second]
+    manifest = json.loads((ws / "runs" / first / "manifest.json").read_text("utf-8"))
+    assert manifest["policy"]["name"] == "retail" and manifest["as_of"] == "2024-06-30"
+    assert manifest["inputs"]["orders"]["rows"] == 4 and len(manifest["inputs"]["orders"]["sha256"]) == 64
+    migration = json.loads(invoke("diff", first, second, "-w", str(ws), "--json")[1])
+    cells = {(m["from"], m["to"]): m["customers"] for m in migration["matrix"]}
+    assert cells == {("regular", "potential"): 1, ("regular", "regular"): 1, ("potential", "potential"): 1}
+    assert [m["customer_id"] for m in migration["movers"]] == ["0001"]
+    card = json.loads(invoke("show", "0001", "-w", str(ws), "--run", first, "--json")[1])
+    assert card["tier"] == "regular" and card["service"]["response_time"] == "24h"
+    assert card["reasons"]["tier"]["rule"] == "regular"
+    out_csv = tmp_path / "export.xlsx"
+    code, _ = invoke("export", "-w", str(ws), "--run", first, "-o", str(out_csv))
+    assert code == 0
+    import openpyxl
+    sheet = openpyxl.load_workbook(out_csv).active
+    ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    assert sorted(ids) == ["'=cmd", "0001", "0002"]
+
+
+def test_crash_mid_run_keeps_the_current_run(orders: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ws = tmp_path / "ws"
+    invoke("init", str(ws))
+    first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--json")[1])["run_id"]
+    import tierkit.runs.store as store
+
+    def boom(*args: object, **kwargs: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(store.pq, "write_table", boom)
+    with pytest.raises(OSError):
+        runner.invoke(app, ["grade", "-w", str(ws), "--orders", str(orders)], catch_exceptions=False)
+    assert (ws / "runs" / "CURRENT").read_text().strip() == first
+    assert sorted(p.name for p in (ws / "runs").iterdir()) == sorted([first, "CURRENT"])
+
+
+def test_demo_grades_a_small_shop(tmp_path: Path) -> None:
+    ws = tmp_path / "demo"
+    code, out = invoke("demo", "-w", str(ws), "--customers", "2000", "--json")
+    assert code == 0, out
+    summary = json.loads(out)
+    assert summary["customers"] == 2000 and summary["policy"] == "retail"
+    assert {t["class"] for t in summary["tiers"]} == {"vip", "regular", "potential"}
+    shares = [c["value_share"] for c in summary["scores"]["abc"]["classes"]]
+    assert shares[0] >= 0.79  # A holds about 80% of the value
+    card = json.loads(invoke("show", "00000001", "-w", str(ws), "--json")[1])
+    assert card["customer_id"] == "00000001"
