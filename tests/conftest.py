@@ -26,4 +26,5 @@ def write_csv(tmp_path: Path) -> WriteCsv:
             writer.writeheader()
             writer.writerows(rows)
         return path
+
     return write

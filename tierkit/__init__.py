@@ -11,8 +11,10 @@ def __getattr__(name: str) -> Any:
     """Keep `import tierkit` light; the engine (and Ibis) load on first use."""
     if name == "grade":
         from tierkit.engine.grade import grade
+
         return grade
     if name == "load_policy":
         from tierkit.policy.loader import load_policy
+
         return load_policy
     raise AttributeError(name)

@@ -1,9 +1,9 @@
 """A workspace: one folder with its config, policy, data files and graded runs.
 
-    tierkit.yaml   policy, engine, language, data files
-    policy.yaml    the grading policy (a copy of a preset to edit)
-    data/          orders, customers, interactions, contacts (.parquet or .csv)
-    runs/          one folder per run, and CURRENT naming the published one
+tierkit.yaml   policy, engine, language, data files
+policy.yaml    the grading policy (a copy of a preset to edit)
+data/          orders, customers, interactions, contacts (.parquet or .csv)
+runs/          one folder per run, and CURRENT naming the published one
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ class Workspace:
         for sub in ("data", "runs"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         (root / "policy.yaml").write_text(preset_text(preset), "utf-8")
-        config = {"policy": "policy.yaml", "engine": "duckdb", "lang": "zh", "data": {}}
+        config: dict[str, object] = {"policy": "policy.yaml", "engine": "duckdb", "lang": "zh", "data": {}}
         (root / CONFIG).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
         return cls(root, config)
 

@@ -34,8 +34,13 @@ def invoke(*args: str) -> tuple[int, str]:
 
 
 def cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from tierkit.cli.app import main; main()", *args],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-c", "from tierkit.cli.app import main; main()", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 @pytest.fixture
@@ -45,8 +50,9 @@ def orders(write_csv) -> Path:  # type: ignore[no-untyped-def]
 
 def test_file_mode_writes_one_row_per_customer(orders: Path, tmp_path: Path) -> None:
     out = tmp_path / "graded.csv"
-    code, output = invoke("grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2024-06-30",
-                          "--output", str(out), "--json")
+    code, output = invoke(
+        "grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2024-06-30", "--output", str(out), "--json"
+    )
     assert code == 0, output
     summary = json.loads(output)
     assert summary["customers"] == 3 and summary["output"] == str(out)
@@ -61,8 +67,19 @@ def test_file_mode_writes_one_row_per_customer(orders: Path, tmp_path: Path) -> 
 def test_file_mode_parquet_and_json(orders: Path, tmp_path: Path) -> None:
     for suffix in (".parquet", ".json"):
         out = tmp_path / f"graded{suffix}"
-        code, output = invoke("grade", "--orders", str(orders), "--policy", "telecom-stars", "--as-of",
-                              "2024-06-30", "--output", str(out), "--lang", "en")
+        code, output = invoke(
+            "grade",
+            "--orders",
+            str(orders),
+            "--policy",
+            "telecom-stars",
+            "--as-of",
+            "2024-06-30",
+            "--output",
+            str(out),
+            "--lang",
+            "en",
+        )
         assert code == 0, output
     table = pq.read_table(tmp_path / "graded.parquet")
     assert table.num_rows == 3 and "stars" in table.column_names
@@ -71,19 +88,39 @@ def test_file_mode_parquet_and_json(orders: Path, tmp_path: Path) -> None:
     assert {r["customer_id"]: r["tier_label"] for r in records}["0001"] == "6 stars"
 
 
-@pytest.mark.parametrize(("rows", "args", "message"), [
-    ([{"customer_id": "1", "ordered_at": "2024-13-45", "amount": "1"}], [],
-     r"orders.csv: row 1 \(line 2\): ordered_at: '2024-13-45' is not a valid date"),
-    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"},
-      {"customer_id": "2", "ordered_at": "2024-01-01", "amount": "lots"}], [],
-     r"row 2 \(line 3\): amount: 'lots' is not a valid decimal"),
-    ([{"customer": "1", "ordered_at": "2024-01-01", "amount": "1"}], [],
-     r"missing required column 'customer_id' for orders \(did you mean 'customer'\?\)"),
-    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}], ["--as-of", "2024-02-30"],
-     r"--as-of: '2024-02-30' is not a date"),
-    ([{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}], ["--policy", "nope.yaml"],
-     r"nope.yaml: no such policy file"),
-])
+@pytest.mark.parametrize(
+    ("rows", "args", "message"),
+    [
+        (
+            [{"customer_id": "1", "ordered_at": "2024-13-45", "amount": "1"}],
+            [],
+            r"orders.csv: row 1 \(line 2\): ordered_at: '2024-13-45' is not a valid date",
+        ),
+        (
+            [
+                {"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"},
+                {"customer_id": "2", "ordered_at": "2024-01-01", "amount": "lots"},
+            ],
+            [],
+            r"row 2 \(line 3\): amount: 'lots' is not a valid decimal",
+        ),
+        (
+            [{"customer": "1", "ordered_at": "2024-01-01", "amount": "1"}],
+            [],
+            r"missing required column 'customer_id' for orders \(did you mean 'customer'\?\)",
+        ),
+        (
+            [{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}],
+            ["--as-of", "2024-02-30"],
+            r"--as-of: '2024-02-30' is not a date",
+        ),
+        (
+            [{"customer_id": "1", "ordered_at": "2024-01-01", "amount": "1"}],
+            ["--policy", "nope.yaml"],
+            r"nope.yaml: no such policy file",
+        ),
+    ],
+)
 def test_bad_input_exits_2_with_one_line_and_writes_nothing(write_csv, tmp_path: Path, rows, args, message) -> None:  # type: ignore[no-untyped-def]
     path = write_csv("orders.csv", rows)
     out = tmp_path / "out.csv"
@@ -91,6 +128,7 @@ def test_bad_input_exits_2_with_one_line_and_writes_nothing(write_csv, tmp_path:
     assert result.returncode == 2, result.stderr
     assert result.stderr.startswith("error:") and len(result.stderr.strip().splitlines()) <= 3
     import re
+
     assert re.search(message, " ".join(result.stderr.split())), result.stderr
     assert not out.exists()
 
@@ -133,6 +171,7 @@ def test_workspace_runs_diff_show_export(orders: Path, tmp_path: Path) -> None:
     code, _ = invoke("export", "-w", str(ws), "--run", first, "-o", str(out_csv))
     assert code == 0
     import openpyxl
+
     sheet = openpyxl.load_workbook(out_csv).active
     ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
     assert sorted(ids) == ["'=cmd", "0001", "0002"]

@@ -6,10 +6,30 @@ AS_OF = "2024-06-30"
 
 ORDERS = [
     # A: buys every month, large amounts -> top of every ranking
-    *[{"order_id": f"A{m}", "customer_id": "001", "ordered_at": f"2024-{m:02d}-15", "amount": "30000.00",
-       "category": "家电", "paid_at": "", "due_at": ""} for m in range(1, 7)],
-    *[{"order_id": f"A1{m}", "customer_id": "001", "ordered_at": f"2023-{m:02d}-15", "amount": "30000.00",
-       "category": "家电", "paid_at": "", "due_at": ""} for m in range(7, 13)],
+    *[
+        {
+            "order_id": f"A{m}",
+            "customer_id": "001",
+            "ordered_at": f"2024-{m:02d}-15",
+            "amount": "30000.00",
+            "category": "家电",
+            "paid_at": "",
+            "due_at": "",
+        }
+        for m in range(1, 7)
+    ],
+    *[
+        {
+            "order_id": f"A1{m}",
+            "customer_id": "001",
+            "ordered_at": f"2023-{m:02d}-15",
+            "amount": "30000.00",
+            "category": "家电",
+            "paid_at": "",
+            "due_at": "",
+        }
+        for m in range(7, 13)
+    ],
     # B and C tie on every measure: customer_id breaks the tie
     {"order_id": "B1", "customer_id": "002", "ordered_at": "2024-06-30", "amount": "500.00", "category": "食品"},
     {"order_id": "C1", "customer_id": "003", "ordered_at": "2024-06-30", "amount": "500.00", "category": "食品"},
@@ -21,10 +41,22 @@ ORDERS = [
     {"order_id": "E2", "customer_id": "0050", "ordered_at": "2024-03-01", "amount": "99.99", "category": "服装"},
     {"order_id": "E2", "customer_id": "0050", "ordered_at": "2024-03-01", "amount": "99.99", "category": "服装"},
     # F: pays late twice; G: only orders after as-of (not in the result)
-    {"order_id": "F1", "customer_id": "06X", "ordered_at": "2024-05-01", "amount": "10.00",
-     "due_at": "2024-05-31", "paid_at": "2024-06-20"},
-    {"order_id": "F2", "customer_id": "06X", "ordered_at": "2024-05-02", "amount": "10.00",
-     "due_at": "2024-06-01", "paid_at": "2024-06-10"},
+    {
+        "order_id": "F1",
+        "customer_id": "06X",
+        "ordered_at": "2024-05-01",
+        "amount": "10.00",
+        "due_at": "2024-05-31",
+        "paid_at": "2024-06-20",
+    },
+    {
+        "order_id": "F2",
+        "customer_id": "06X",
+        "ordered_at": "2024-05-02",
+        "amount": "10.00",
+        "due_at": "2024-06-01",
+        "paid_at": "2024-06-10",
+    },
     {"order_id": "G1", "customer_id": "007", "ordered_at": "2024-07-01", "amount": "5.00"},
     # H: bought long ago only: zero in every window
     {"order_id": "H1", "customer_id": "008", "ordered_at": "2021-01-01", "amount": "70.00", "category": ""},

@@ -18,6 +18,7 @@ from tierkit.policy.loader import parse_policy
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     import csv
+
     folder = tmp_path_factory.mktemp("shop")
     out = {}
     for name, rows in (("orders", ORDERS), ("interactions", INTERACTIONS)):
@@ -41,6 +42,7 @@ def run(engine: Engine, files: dict[str, Path]) -> dict[str, dict[str, Any]]:
 
 def _date(text: str) -> Any:
     import datetime as dt
+
     return dt.date.fromisoformat(text)
 
 
@@ -107,8 +109,15 @@ def test_abc_by_share_above(rows: dict[str, dict[str, Any]]) -> None:
 def test_pyramid_by_rank_share(rows: dict[str, dict[str, Any]]) -> None:
     # n = 7: rank*5 <= 7 -> rank 1; rank*5 <= 14 -> 2; rank*5 <= 21 -> 3..4; else 5..7
     got = {cid: r["pyramid"] for cid, r in rows.items()}
-    assert got == {"001": "key", "002": "major", "003": "ordinary", "004": "ordinary",
-                   "0050": "small", "06X": "small", "008": "small"}
+    assert got == {
+        "001": "key",
+        "002": "major",
+        "003": "ordinary",
+        "004": "ordinary",
+        "0050": "small",
+        "06X": "small",
+        "008": "small",
+    }
 
 
 def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
@@ -124,9 +133,9 @@ def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
     assert json.loads(rows["002"]["reasons"])["tags"]["complainer"]["values"]["complaints_90d"] == 3
 
 
-def test_engines_give_identical_output(engine: Engine, files: dict[str, Path],
-                                       rows: dict[str, dict[str, Any]]) -> None:
+def test_engines_give_identical_output(engine: Engine, files: dict[str, Path], rows: dict[str, dict[str, Any]]) -> None:
     """Every column, reasons included, matches the DuckDB result exactly."""
     from tierkit.engine.backend import connect
+
     reference = run(connect("duckdb"), files)
     assert rows == reference

@@ -41,8 +41,9 @@ def grade_rows(rows: list[tuple[str, dt.date, Decimal]]) -> list[dict[str, objec
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(books, st.randoms(use_true_random=False))
-def test_one_tier_each_shuffle_invariant_and_repeatable(rows: list[tuple[str, dt.date, Decimal]],
-                                                        rnd: random.Random) -> None:
+def test_one_tier_each_shuffle_invariant_and_repeatable(
+    rows: list[tuple[str, dt.date, Decimal]], rnd: random.Random
+) -> None:
     result = grade_rows(rows)
     expected_ids = sorted({r[0] for r in rows if r[1] <= AS_OF})
     assert [r["customer_id"] for r in result] == expected_ids

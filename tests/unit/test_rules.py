@@ -14,32 +14,38 @@ def evaluate(rule: str, **row: object) -> object:
     return ibis.duckdb.connect().to_pyarrow(t.select(x=expr))["x"][0].as_py()
 
 
-@pytest.mark.parametrize(("rule", "expected"), [
-    ("a > 5 and b < 2", True),
-    ("not (a > 5) or b == 1", True),
-    ("a between 6 and 6", True),
-    ("a not between 1 and 2", True),
-    ("c in ('x', 'y')", True),
-    ("c not in ['x']", False),
-    ("a * 2 + b - 1 == 12", True),
-    ("a % 4 == 2 and -a < 0", True),
-    ("coalesce(d, 0) == 0 and d is null", True),
-    ("abs(0 - a) >= 6.0", True),
-    ("greatest(a, b, 10) == 10 and least(a, b) == 1", True),
-    ("d > 1", False),  # a comparison with a missing value does not match
-])
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("a > 5 and b < 2", True),
+        ("not (a > 5) or b == 1", True),
+        ("a between 6 and 6", True),
+        ("a not between 1 and 2", True),
+        ("c in ('x', 'y')", True),
+        ("c not in ['x']", False),
+        ("a * 2 + b - 1 == 12", True),
+        ("a % 4 == 2 and -a < 0", True),
+        ("coalesce(d, 0) == 0 and d is null", True),
+        ("abs(0 - a) >= 6.0", True),
+        ("greatest(a, b, 10) == 10 and least(a, b) == 1", True),
+        ("d > 1", False),  # a comparison with a missing value does not match
+    ],
+)
 def test_rules_evaluate_with_sql_semantics(rule: str, expected: bool) -> None:
     assert evaluate(rule, a=6, b=1, c="x", d=None) is expected
 
 
-@pytest.mark.parametrize(("rule", "column", "fragment"), [
-    ("a >", 4, "expected a value"),
-    ("a = 1", 3, "use '=='"),
-    ("a > 1 b", 7, "unexpected token"),
-    ("a ! 1", 3, "unexpected character"),
-    ("sqrt(a)", 1, "unknown function"),
-    ("", 1, "empty rule"),
-])
+@pytest.mark.parametrize(
+    ("rule", "column", "fragment"),
+    [
+        ("a >", 4, "expected a value"),
+        ("a = 1", 3, "use '=='"),
+        ("a > 1 b", 7, "unexpected token"),
+        ("a ! 1", 3, "unexpected character"),
+        ("sqrt(a)", 1, "unknown function"),
+        ("", 1, "empty rule"),
+    ],
+)
 def test_syntax_errors_point_at_the_token(rule: str, column: int, fragment: str) -> None:
     with pytest.raises(RuleSyntaxError) as info:
         parse_rule(rule)

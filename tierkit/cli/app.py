@@ -11,28 +11,40 @@ import typer
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
 from tierkit.errors import TierkitError
 
-app = typer.Typer(help="Customer tiering and differentiated service (客户分级管理).",
-                  no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Customer tiering and differentiated service (客户分级管理).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
 
-WorkspaceOpt = Annotated[Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: $TIERKIT_WORKSPACE, else .)")]
+WorkspaceOpt = Annotated[
+    Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: $TIERKIT_WORKSPACE, else .)")
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 LangOpt = Annotated[str, typer.Option("--lang", help="zh or en.")]
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="duckdb (default) or spark.")]
 
 
 @app.command()
-def init(directory: Annotated[Path | None, typer.Argument()] = None,
-         preset: Annotated[str, typer.Option(help="Policy preset to start from.")] = "retail") -> None:
+def init(
+    directory: Annotated[Path | None, typer.Argument()] = None,
+    preset: Annotated[str, typer.Option(help="Policy preset to start from.")] = "retail",
+) -> None:
     """Create a workspace: tierkit.yaml, policy.yaml (from a preset), data/ and runs/."""
     from tierkit.workspace import Workspace
+
     ws = Workspace.init(directory, preset)
-    err_console.print(f"workspace ready at {ws.root} (policy.yaml from preset '{preset}'); put data files in {ws.root / 'data'}")
+    err_console.print(
+        f"workspace ready at {ws.root} (policy.yaml from preset '{preset}'); put data files in {ws.root / 'data'}"
+    )
 
 
 @app.command()
 def presets(json_out: JsonOpt = False) -> None:
     """List the shipped policy presets."""
     from tierkit.policy.loader import load_policy, preset_names
+
     items = [{"name": n, "description": load_policy(n).policy.description} for n in preset_names()]
     if json_out:
         print_json(items)
@@ -42,9 +54,12 @@ def presets(json_out: JsonOpt = False) -> None:
 
 
 @app.command()
-def check(policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False) -> None:
+def check(
+    policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False
+) -> None:
     """Validate a policy file; print its version hash."""
     from tierkit.policy.loader import load_policy
+
     loaded = load_policy(policy)
     if json_out:
         print_json({"policy": loaded.policy.name, "hash": loaded.hash, "source": loaded.source})
@@ -69,9 +84,21 @@ def grade(
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
     from tierkit.cli.grading import run_grade
-    summary = run_grade(workspace=workspace, orders=orders, customers=customers, interactions=interactions,
-                        contacts=contacts, policy=policy, as_of=as_of, output=output, engine=engine,
-                        lang=lang, publish=not no_publish, quiet=json_out)
+
+    summary = run_grade(
+        workspace=workspace,
+        orders=orders,
+        customers=customers,
+        interactions=interactions,
+        contacts=contacts,
+        policy=policy,
+        as_of=as_of,
+        output=output,
+        engine=engine,
+        lang=lang,
+        publish=not no_publish,
+        quiet=json_out,
+    )
     if json_out:
         print_json(summary)
     else:
@@ -85,18 +112,24 @@ def grade(
 
 
 @app.command()
-def demo(workspace: WorkspaceOpt = None,
-         customers: Annotated[int, typer.Option("--customers", help="How many customers.")] = 50_000,
-         seed: Annotated[int, typer.Option(help="Random seed.")] = 20261129,
-         engine: EngineOpt = None, lang: LangOpt = "zh", json_out: JsonOpt = False) -> None:
+def demo(
+    workspace: WorkspaceOpt = None,
+    customers: Annotated[int, typer.Option("--customers", help="How many customers.")] = 50_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 20261129,
+    engine: EngineOpt = None,
+    lang: LangOpt = "zh",
+    json_out: JsonOpt = False,
+) -> None:
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
     from tierkit.cli.grading import run_demo
+
     summary = run_demo(workspace, customers, seed, engine, lang, quiet=json_out)
     if json_out:
         print_json(summary)
         return
     print_summary(summary, lang)
-    err_console.print(f"demo workspace: {summary['workspace']} (try: tierkit show {summary['example_customer']} -w {summary['workspace']})")
+    where, example = summary["workspace"], summary["example_customer"]
+    err_console.print(f"demo workspace: {where} (try: tierkit show {example} -w {where})")
 
 
 @app.command()
@@ -104,49 +137,76 @@ def runs(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List the runs of a workspace; * marks the published one."""
     from tierkit.runs.store import current_run_id, list_runs
     from tierkit.workspace import Workspace
+
     ws = Workspace.open(workspace)
     current = current_run_id(ws)
-    items = [{"run_id": r.run_id, "current": r.run_id == current, "as_of": r.manifest["as_of"],
-              "policy": r.manifest["policy"]["name"], "policy_hash": r.manifest["policy"]["hash"][:12],
-              "engine": r.manifest["engine"], "customers": r.manifest["rows"]} for r in list_runs(ws)]
+    items = [
+        {
+            "run_id": r.run_id,
+            "current": r.run_id == current,
+            "as_of": r.manifest["as_of"],
+            "policy": r.manifest["policy"]["name"],
+            "policy_hash": r.manifest["policy"]["hash"][:12],
+            "engine": r.manifest["engine"],
+            "customers": r.manifest["rows"],
+        }
+        for r in list_runs(ws)
+    ]
     if json_out:
         print_json(items)
         return
     for i in items:
-        print(f"{'*' if i['current'] else ' '} {i['run_id']}  as-of {i['as_of']}  {i['policy']} "
-              f"{i['policy_hash']}  {i['engine']}  {i['customers']:,} customers")
+        print(
+            f"{'*' if i['current'] else ' '} {i['run_id']}  as-of {i['as_of']}  {i['policy']} "
+            f"{i['policy_hash']}  {i['engine']}  {i['customers']:,} customers"
+        )
 
 
 @app.command()
-def show(customer_id: str, workspace: WorkspaceOpt = None,
-         run: Annotated[str | None, typer.Option(help="Run id (default: current).")] = None,
-         lang: LangOpt = "zh", json_out: JsonOpt = False) -> None:
+def show(
+    customer_id: str,
+    workspace: WorkspaceOpt = None,
+    run: Annotated[str | None, typer.Option(help="Run id (default: current).")] = None,
+    lang: LangOpt = "zh",
+    json_out: JsonOpt = False,
+) -> None:
     """Print one customer's card: tier, scores, tags, service and the reasons."""
     from tierkit.runs.card import customer_card
     from tierkit.runs.store import load_run
     from tierkit.workspace import Workspace
+
     card = customer_card(load_run(Workspace.open(workspace), run), customer_id)
     print_json(card) if json_out else print_card(card, lang)
 
 
 @app.command()
-def diff(run_a: str, run_b: Annotated[str, typer.Argument()] = "current", workspace: WorkspaceOpt = None,
-         limit: Annotated[int, typer.Option(help="How many movers to list.")] = 20, json_out: JsonOpt = False) -> None:
+def diff(
+    run_a: str,
+    run_b: Annotated[str, typer.Argument()] = "current",
+    workspace: WorkspaceOpt = None,
+    limit: Annotated[int, typer.Option(help="How many movers to list.")] = 20,
+    json_out: JsonOpt = False,
+) -> None:
     """Migration between two runs: the tier x tier matrix and who moved."""
     from tierkit.runs.diff import migrate
     from tierkit.runs.store import load_run
     from tierkit.workspace import Workspace
+
     ws = Workspace.open(workspace)
     result = migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()
     print_json(result) if json_out else print_migration(result)
 
 
 @app.command()
-def export(output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, .xlsx or .parquet")],
-           workspace: WorkspaceOpt = None, run: Annotated[str | None, typer.Option()] = None,
-           tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None) -> None:
+def export(
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, .xlsx or .parquet")],
+    workspace: WorkspaceOpt = None,
+    run: Annotated[str | None, typer.Option()] = None,
+    tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
+) -> None:
     """Export a run (default: current) as CSV, XLSX or Parquet; formula-like text is escaped."""
     from tierkit.cli.grading import run_export
+
     count = run_export(workspace, run, output, tier)
     err_console.print(f"wrote {count:,} customers to {output}")
 

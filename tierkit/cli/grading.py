@@ -23,16 +23,23 @@ def last_order_date(engine: Engine, orders: SourceTable) -> Any:
     return value
 
 
-def _grade(engine_name: str, files: dict[str, Path | None], policy_ref: Any, as_of: str | None,
-           lang: str, say: Any) -> Grading:
+def _grade(
+    engine_name: str, files: dict[str, Path | None], policy_ref: Any, as_of: str | None, lang: str, say: Any
+) -> Grading:
     loaded = policy_ref if not isinstance(policy_ref, str) else load_policy(policy_ref)
     as_of_date = parse_as_of(as_of) if as_of else None
     say(f"reading inputs on {engine_name}")
     engine = connect(engine_name)
-    if files.get("orders") is None:
+    orders = files.get("orders")
+    if orders is None:
         raise InputError("no orders file: give --orders FILE, or put data/orders.parquet in the workspace")
-    inputs = read_inputs(engine, files["orders"], files.get("customers"), files.get("interactions"),  # type: ignore[arg-type]
-                         files.get("contacts"))
+    inputs = read_inputs(
+        engine,
+        orders,
+        files.get("customers"),
+        files.get("interactions"),
+        files.get("contacts"),
+    )
     if as_of_date is None:
         as_of_date = last_order_date(engine, inputs.orders)
     say(f"grading {loaded.policy.name} as of {as_of_date}")
@@ -41,9 +48,21 @@ def _grade(engine_name: str, files: dict[str, Path | None], policy_ref: Any, as_
     return grading
 
 
-def run_grade(*, workspace: Path | None, orders: Path | None, customers: Path | None,
-              interactions: Path | None, contacts: Path | None, policy: str | None, as_of: str | None,
-              output: Path | None, engine: str | None, lang: str, publish: bool, quiet: bool) -> dict[str, Any]:
+def run_grade(
+    *,
+    workspace: Path | None,
+    orders: Path | None,
+    customers: Path | None,
+    interactions: Path | None,
+    contacts: Path | None,
+    policy: str | None,
+    as_of: str | None,
+    output: Path | None,
+    engine: str | None,
+    lang: str,
+    publish: bool,
+    quiet: bool,
+) -> dict[str, Any]:
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
     with steps(quiet) as say:
@@ -53,8 +72,7 @@ def run_grade(*, workspace: Path | None, orders: Path | None, customers: Path | 
             say(f"writing {output}")
             write_table(grading.table, output)
             summary = grading.summary()
-            summary.update(output=str(output), warnings=grading.warnings,
-                           seconds=round(time.perf_counter() - start, 3))
+            summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
             return summary
         ws = Workspace.open(workspace)
         files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
@@ -62,24 +80,39 @@ def run_grade(*, workspace: Path | None, orders: Path | None, customers: Path | 
         grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say)
         say("writing the run")
         from tierkit.runs.store import write_run
+
         run = write_run(ws, grading, publish=publish)
     summary = dict(run.manifest["summary"])
-    summary.update(run_id=run.run_id, published=publish, warnings=grading.warnings,
-                   seconds=round(time.perf_counter() - start, 3))
+    summary.update(
+        run_id=run.run_id, published=publish, warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3)
+    )
     return summary
 
 
-def run_demo(workspace: Path | None, customers: int, seed: int, engine: str | None, lang: str,
-             quiet: bool) -> dict[str, Any]:
+def run_demo(
+    workspace: Path | None, customers: int, seed: int, engine: str | None, lang: str, quiet: bool
+) -> dict[str, Any]:
     from tierkit.demo.shop import generate
+
     root = workspace or Path("demo-workspace")
     ws = Workspace.init(root, "retail")
     with steps(quiet) as say:
         say(f"generating a shop of {customers:,} customers")
         files = generate(ws.root / "data", customers=customers, seed=seed)
-    summary = run_grade(workspace=ws.root, orders=None, customers=None, interactions=None, contacts=None,
-                        policy=None, as_of=files.as_of.isoformat(), output=None, engine=engine, lang=lang,
-                        publish=True, quiet=quiet)
+    summary = run_grade(
+        workspace=ws.root,
+        orders=None,
+        customers=None,
+        interactions=None,
+        contacts=None,
+        policy=None,
+        as_of=files.as_of.isoformat(),
+        output=None,
+        engine=engine,
+        lang=lang,
+        publish=True,
+        quiet=quiet,
+    )
     summary["workspace"] = str(ws.root)
     summary["example_customer"] = "00000001"
     return summary
@@ -90,6 +123,7 @@ def run_export(workspace: Path | None, run_ref: str | None, output: Path, tier: 
     import pyarrow.parquet as pq
 
     from tierkit.runs.store import load_run
+
     output_format(output)
     run = load_run(Workspace.open(workspace), run_ref)
     table = pq.read_table(run.result)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console
@@ -11,7 +11,7 @@ _console = Console(stderr=True)
 
 
 @contextmanager
-def steps(quiet: bool = False) -> Iterator[object]:
+def steps(quiet: bool = False) -> Iterator[Callable[[str], None]]:
     if quiet or not _console.is_terminal:
         yield lambda text: None
         return

@@ -12,12 +12,30 @@ console = Console()
 err_console = Console(stderr=True)
 
 TEXT = {
-    "zh": {"tier": "等级", "customers": "客户数", "share": "客户占比", "value_share": "价值占比",
-           "class": "类别", "tags": "标签", "count_pyramid": "数量金字塔", "value_pyramid": "价值金字塔",
-           "reasons": "原因", "why": "依据"},
-    "en": {"tier": "Tier", "customers": "Customers", "share": "Share", "value_share": "Value share",
-           "class": "Class", "tags": "Tags", "count_pyramid": "Count pyramid", "value_pyramid": "Value pyramid",
-           "reasons": "Reasons", "why": "Why"},
+    "zh": {
+        "tier": "等级",
+        "customers": "客户数",
+        "share": "客户占比",
+        "value_share": "价值占比",
+        "class": "类别",
+        "tags": "标签",
+        "count_pyramid": "数量金字塔",
+        "value_pyramid": "价值金字塔",
+        "reasons": "原因",
+        "why": "依据",
+    },
+    "en": {
+        "tier": "Tier",
+        "customers": "Customers",
+        "share": "Share",
+        "value_share": "Value share",
+        "class": "Class",
+        "tags": "Tags",
+        "count_pyramid": "Count pyramid",
+        "value_pyramid": "Value pyramid",
+        "reasons": "Reasons",
+        "why": "Why",
+    },
 }
 
 
@@ -45,8 +63,10 @@ def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
 
 def print_summary(summary: dict[str, Any], lang: str) -> None:
     t = TEXT[lang]
-    head = (f"{summary['policy']} @ {summary['as_of']} · {summary['customers']:,} "
-            f"{t['customers']} · {summary['engine']} · policy {summary['policy_hash']}")
+    head = (
+        f"{summary['policy']} @ {summary['as_of']} · {summary['customers']:,} "
+        f"{t['customers']} · {summary['engine']} · policy {summary['policy_hash']}"
+    )
     console.print(head)
     console.print(breakdown_table(t["tier"], summary["tiers"], lang))
     for name, score in summary["scores"].items():
@@ -65,8 +85,10 @@ def print_summary(summary: dict[str, Any], lang: str) -> None:
 
 def print_card(card: dict[str, Any], lang: str) -> None:
     t = TEXT[lang]
-    console.print(f"[bold]{card['customer_id']}[/bold]  {t['tier']}: [bold]{card['tier_label']}[/bold] ({card['tier']})"
-                  f"  · run {card['run_id']} · as of {card['as_of']}")
+    console.print(
+        f"[bold]{card['customer_id']}[/bold]  {t['tier']}: [bold]{card['tier_label']}[/bold] ({card['tier']})"
+        f"  · run {card['run_id']} · as of {card['as_of']}"
+    )
     for key, value in card["scores"].items():
         console.print(f"  {key}: {value}")
     if card["tags"]:
@@ -84,15 +106,22 @@ def print_migration(data: dict[str, Any]) -> None:
     rows = data["matrix"]
     froms = sorted({r["from"] for r in rows})
     tos = sorted({r["to"] for r in rows})
-    table = Table(title=f"{data['run_a']} -> {data['run_b']} (customers; value {data['value_metric']} in the later run)",
-                  title_justify="left")
+    table = Table(
+        title=f"{data['run_a']} -> {data['run_b']} (customers; value {data['value_metric']} in the later run)",
+        title_justify="left",
+    )
     table.add_column("from \\ to")
     for to in tos:
         table.add_column(to, justify="right")
     cells = {(r["from"], r["to"]): r for r in rows}
     for f in froms:
-        table.add_row(f, *[(f"{cells[(f, to)]['customers']:,}\n{cells[(f, to)]['value_b']}" if (f, to) in cells else "")
-                           for to in tos])
+        table.add_row(
+            f,
+            *[
+                (f"{cells[(f, to)]['customers']:,}\n{cells[(f, to)]['value_b']}" if (f, to) in cells else "")
+                for to in tos
+            ],
+        )
     console.print(table)
     console.print(f"{data['movers_total']:,} customers changed tier; the largest moves:")
     movers = Table()

@@ -40,8 +40,10 @@ def assign_tiers(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreR
     if policy.primary is not None:
         column = scores[policy.primary].primary
         tier = table[column].cast("string")
-        reason = reasons.obj({"score": policy.primary, "column": column, "detail": table[f"__reason_{policy.primary}"]},
-                             raw=frozenset({"detail"}))
+        reason = reasons.obj(
+            {"score": policy.primary, "column": column, "detail": table[f"__reason_{policy.primary}"]},
+            raw=frozenset({"detail"}),
+        )
         return table.mutate(tier=tier, __reason_tier=reason), []
     cases_tier, cases_reason = [], []
     read_by_all: set[str] = set()
@@ -53,11 +55,18 @@ def assign_tiers(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreR
         read = parse_rule(text).names()
         read_by_all |= read
         cases_tier.append((cond, rule.name))
-        cases_reason.append((cond, reasons.obj({"rule": rule.name, "when": text, "values": _values(table, read)},
-                                               raw=frozenset({"values"}))))
+        cases_reason.append(
+            (
+                cond,
+                reasons.obj(
+                    {"rule": rule.name, "when": text, "values": _values(table, read)}, raw=frozenset({"values"})
+                ),
+            )
+        )
     last = policy.tiers[-1]
-    else_reason = reasons.obj({"rule": last.name, "when": "else", "values": _values(table, read_by_all)},
-                              raw=frozenset({"values"}))
+    else_reason = reasons.obj(
+        {"rule": last.name, "when": "else", "values": _values(table, read_by_all)}, raw=frozenset({"values"})
+    )
     tier = ibis.cases(*cases_tier, else_=last.name) if cases_tier else ibis.literal(last.name)
     reason = ibis.cases(*cases_reason, else_=else_reason) if cases_reason else else_reason
     return table.mutate(tier=tier, __reason_tier=reason), [t.name for t in policy.tiers]
@@ -73,8 +82,10 @@ def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[s
         flags[f"tag_{tag.name}"] = cond
         text = text + cond.ifelse(tag.name + ",", "")
         fragments[tag.name] = cond.ifelse(
-            reasons.obj({"when": tag.when, "action": tag.action or "",
-                         "values": _values(table, parse_rule(tag.when).names())}, raw=frozenset({"values"})),
+            reasons.obj(
+                {"when": tag.when, "action": tag.action or "", "values": _values(table, parse_rule(tag.when).names())},
+                raw=frozenset({"values"}),
+            ),
             "null",
         )
     tags = ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 1), ibis.literal(""))
@@ -93,5 +104,6 @@ def assign(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]
     hidden = [c for c in table.columns if c.startswith("__")]
     if not tier_names and loaded.policy.primary:
         from tierkit.engine.scores import score_levels
+
         tier_names = score_levels(loaded.policy.scores[loaded.policy.primary])
     return Assigned(table.drop(*hidden), tier_names, tag_names)

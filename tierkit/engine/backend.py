@@ -53,9 +53,7 @@ def spark_session() -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError:
-        raise TierkitError(
-            "the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)"
-        ) from None
+        raise TierkitError("the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)") from None
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warehouse = tempfile.mkdtemp(prefix="tierkit-spark-")
     builder = (

@@ -71,6 +71,7 @@ class Grading:
 
     def summary(self) -> dict[str, Any]:
         from tierkit.runs.summary import summarize
+
         return summarize(self)
 
 
@@ -90,8 +91,7 @@ def tier_labels(loaded: LoadedPolicy, names: list[str], lang: str) -> dict[str, 
     return labels
 
 
-def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine,
-                 lang: str = "zh") -> Grading:
+def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine, lang: str = "zh") -> Grading:
     start = time.perf_counter()
     metrics, warnings = build_metrics(inputs, loaded, as_of)
     scored, scores = apply_scores(metrics, loaded)
@@ -102,18 +102,26 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
     table = table.mutate(tier_label=label)
     score_cols = [c for r in scores.values() for c in r.columns]
     tag_cols = [f"tag_{t}" for t in assigned.tag_names]
-    metric_cols = [c for c in table.columns if c not in {"customer_id", "tier", "tier_label", "tags", "reasons",
-                                                         *score_cols, *tag_cols}]
-    table = table.select("customer_id", "tier", "tier_label", *score_cols, "tags", *tag_cols,
-                         *metric_cols, "reasons")
-    grading = Grading(engine, loaded, as_of, inputs, table, assigned.tier_names, assigned.tag_names,
-                      scores, lang, warnings=warnings)
+    metric_cols = [
+        c
+        for c in table.columns
+        if c not in {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols}
+    ]
+    table = table.select("customer_id", "tier", "tier_label", *score_cols, "tags", *tag_cols, *metric_cols, "reasons")
+    grading = Grading(
+        engine, loaded, as_of, inputs, table, assigned.tier_names, assigned.tag_names, scores, lang, warnings=warnings
+    )
     grading.timings["plan_s"] = round(time.perf_counter() - start, 3)
     return grading
 
 
-def read_inputs(engine: Engine, orders: str | Path, customers: str | Path | None = None,
-                interactions: str | Path | None = None, contacts: str | Path | None = None) -> Inputs:
+def read_inputs(
+    engine: Engine,
+    orders: str | Path,
+    customers: str | Path | None = None,
+    interactions: str | Path | None = None,
+    contacts: str | Path | None = None,
+) -> Inputs:
     return Inputs(
         orders=read_table(engine, "orders", orders),
         customers=read_table(engine, "customers", customers) if customers else None,
@@ -122,9 +130,17 @@ def read_inputs(engine: Engine, orders: str | Path, customers: str | Path | None
     )
 
 
-def grade(orders: str | Path, *, policy: str | Path | LoadedPolicy = "retail", as_of: str | dt.date,
-          customers: str | Path | None = None, interactions: str | Path | None = None,
-          contacts: str | Path | None = None, engine: str | Engine = "duckdb", lang: str = "zh") -> Grading:
+def grade(
+    orders: str | Path,
+    *,
+    policy: str | Path | LoadedPolicy = "retail",
+    as_of: str | dt.date,
+    customers: str | Path | None = None,
+    interactions: str | Path | None = None,
+    contacts: str | Path | None = None,
+    engine: str | Engine = "duckdb",
+    lang: str = "zh",
+) -> Grading:
     """Grade customers from files with a policy (a preset name, a YAML path, or a loaded policy).
 
     >>> result = grade("orders.csv", policy="retail", as_of="2024-06-30")  # doctest: +SKIP

@@ -23,8 +23,16 @@ from tierkit.policy.model import MetricSpec
 from tierkit.tables.readers import SourceTable
 
 RESERVED = {"customer_id", "tier", "tier_label", "tags", "reasons", "as_of"}
-CUSTOMER_ATTRIBUTES = ("name", "gender", "birth_date", "occupation", "education", "region",
-                       "business_line", "signup_date")
+CUSTOMER_ATTRIBUTES = (
+    "name",
+    "gender",
+    "birth_date",
+    "occupation",
+    "education",
+    "region",
+    "business_line",
+    "signup_date",
+)
 
 
 @dataclass
@@ -74,8 +82,9 @@ class MetricBuilder:
             self.scoped[name] = src.table.filter(src.table[time_col] <= self.as_of_lit)
         return src, self.scoped[name]
 
-    def condition(self, spec: MetricSpec, src: SourceTable, table: ir.Table, window: Window,
-                  where: str, periods: int = 1) -> ir.BooleanValue:
+    def condition(
+        self, spec: MetricSpec, src: SourceTable, table: ir.Table, window: Window, where: str, periods: int = 1
+    ) -> ir.BooleanValue:
         cond: ir.BooleanValue = ibis.literal(True)
         start = window.start(self.as_of, periods)
         time = table[src.spec.time_column or ""]
@@ -93,14 +102,16 @@ class MetricBuilder:
             time = table[src.spec.time_column or ""]
             return {"day": time, "month": time.year() * 100 + time.month(), "year": time.year()}[name]
         if name not in src.spec.names:
-            raise PolicyError(f"{where}: unknown column '{name}' in {src.spec.name}"
-                              f"{did_you_mean(name, src.spec.names)}")
+            raise PolicyError(
+                f"{where}: unknown column '{name}' in {src.spec.name}{did_you_mean(name, src.spec.names)}"
+            )
         if name not in src.present:
             raise PolicyError(f"{where}: {src.path} has no column '{name}'")
         return table[name]
 
-    def partials(self, spec: MetricSpec, window: Window, where: str,
-                 periods: int = 1) -> Callable[[ir.Table], ir.Value]:
+    def partials(
+        self, spec: MetricSpec, window: Window, where: str, periods: int = 1
+    ) -> Callable[[ir.Table], ir.Value]:
         """Plan the aggregates of one simple metric; return how to finish it."""
         kind = spec.kind
         table_name = spec.count or spec.recency or spec.tenure or spec.from_ or "orders"
@@ -148,8 +159,7 @@ class MetricBuilder:
             assert inner is not None
             if inner.window not in (None,) or inner.kind in ("trend", "expr", "consecutive_years"):
                 raise PolicyError(f"{where}.trend: a plain metric without its own window")
-            merged = inner.model_copy(update={"where": inner.where or spec.where,
-                                              "from_": inner.from_ or spec.from_})
+            merged = inner.model_copy(update={"where": inner.where or spec.where, "from_": inner.from_ or spec.from_})
             now = self.partials(merged, window, f"{where}.trend")
             before = self.partials(merged, window, f"{where}.trend", periods=2)
 
@@ -172,9 +182,15 @@ class MetricBuilder:
     def streak(self, spec: MetricSpec, where: str) -> Callable[[ir.Table], ir.Value]:
         """Consecutive 12-month periods, counting back from the as-of date, at or above a threshold."""
         year = Window.parse("1Y")
-        sums = [self.partials(spec.model_copy(update={"consecutive_years": None,
-                                                       "sum": spec.consecutive_years}),
-                              year, where, periods=k + 1) for k in range(spec.max_years)]
+        sums = [
+            self.partials(
+                spec.model_copy(update={"consecutive_years": None, "sum": spec.consecutive_years}),
+                year,
+                where,
+                periods=k + 1,
+            )
+            for k in range(spec.max_years)
+        ]
         threshold = float(spec.threshold or 0)
 
         def count(t: ir.Table) -> ir.Value:
@@ -191,6 +207,7 @@ class MetricBuilder:
         def finish(t: ir.Table) -> ir.Value:
             names = {c: t[c] for c in t.columns if not c.startswith("__")}
             return RuleCompiler(names, f"{where}.expr").compile(text)
+
         return finish
 
     def build(self) -> ir.Table:

@@ -37,8 +37,7 @@ def rank_desc(measure: ir.Value, customer_id: ir.Value) -> ir.IntegerValue:
     return ibis.row_number().over(order_by=order_desc(measure, customer_id)) + 1  # type: ignore[no-any-return]
 
 
-def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal],
-                  names: list[str]) -> ir.StringValue:
+def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal], names: list[str]) -> ir.StringValue:
     """Class by rank position: rank <= cut * n for the first cut that holds."""
     cases = []
     for cut, name in zip(cuts, names, strict=False):
@@ -47,8 +46,9 @@ def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal]
     return ibis.cases(*cases, else_=names[len(cuts)])  # type: ignore[no-any-return]
 
 
-def pareto_classes(table: ir.Table, measure: ir.Value, cuts: list[Decimal],
-                   names: list[str]) -> tuple[ir.StringValue, ir.Value, ir.Value]:
+def pareto_classes(
+    table: ir.Table, measure: ir.Value, cuts: list[Decimal], names: list[str]
+) -> tuple[ir.StringValue, ir.Value, ir.Value]:
     """ABC: a customer's class is set by the share held by all customers ranked above it.
 
     Returns the class, the cumulative measure above the customer, and the total.

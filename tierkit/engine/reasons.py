@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import TypeAlias
 
 import ibis
 import ibis.expr.types as ir
 
-Fragment = ir.StringValue
+Fragment: TypeAlias = ir.StringValue
 
 
 def text(value: str) -> Fragment:

@@ -18,11 +18,19 @@ from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.expr import Node, RuleSyntaxError, parse_rule
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
-    "==": operator.eq, "!=": operator.ne, "<": operator.lt,
-    "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
 }
 _ARITH: dict[str, Callable[[Any, Any], Any]] = {
-    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv, "%": operator.mod,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "%": operator.mod,
 }
 
 
@@ -62,7 +70,7 @@ class RuleCompiler:
                     f"'{source}'{did_you_mean(name, self.names)}"
                 )
             return self.names[name]
-        sub = [self.node(a, source) if isinstance(a, Node) else a for a in args]
+        sub: list[Any] = [self.node(a, source) if isinstance(a, Node) else a for a in args]
         if op == "neg":
             return -sub[0]
         if op == "not":
@@ -80,10 +88,10 @@ class RuleCompiler:
         if op == "between":
             return sub[0].between(sub[1], sub[2])
         if op == "in":
-            items = [self.node(item, source) for item in args[1]]  # type: ignore[union-attr]
+            items = [self.node(item, source) for item in args[1]]  # type: ignore[union-attr, attr-defined]
             return sub[0].isin(items)
         if op == "call":
-            fn, call_args = str(args[0]), [self.node(a, source) for a in args[1]]  # type: ignore[union-attr]
+            fn, call_args = str(args[0]), [self.node(a, source) for a in args[1]]  # type: ignore[union-attr, attr-defined]
             if fn == "coalesce":
                 return ibis.coalesce(*call_args)
             if fn == "abs":

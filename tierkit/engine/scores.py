@@ -67,8 +67,10 @@ def _rfm_axis(ctx: ScoreContext, spec: m.RfmScore, axis: str) -> ir.Value:
         return _bins_from_breaks(value, cuts, bins, reverse)
     # method value: breakpoints are exact lower quantiles, the value at position ceil(k * n / bins)
     position, count = ctx.table[f"__pos_{ctx.name}_{axis}"], ctx.table[f"__n_{ctx.name}_{axis}"]
-    cuts = [ibis.ifelse(position * bins < count * k, value, ibis.null(value.type())).max().over(ibis.window())
-            for k in range(1, bins)]
+    cuts = [
+        ibis.ifelse(position * bins < count * k, value, ibis.null(value.type())).max().over(ibis.window())
+        for k in range(1, bins)
+    ]
     return _bins_from_breaks(value, cuts, bins, reverse)
 
 
@@ -94,11 +96,19 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
         cases.append((cond, seg.name))
     segment = ibis.cases(*cases, else_=ibis.null("string"))
     n = ctx.name
-    reason = reasons.obj({
-        "score": "rfm", "method": spec.method,
-        spec.recency: ctx.table[spec.recency], spec.frequency: ctx.table[spec.frequency],
-        spec.monetary: ctx.table[spec.monetary], "r": r, "f": f, "m": mm, "segment": segment,
-    })
+    reason = reasons.obj(
+        {
+            "score": "rfm",
+            "method": spec.method,
+            spec.recency: ctx.table[spec.recency],
+            spec.frequency: ctx.table[spec.frequency],
+            spec.monetary: ctx.table[spec.monetary],
+            "r": r,
+            "f": f,
+            "m": mm,
+            "segment": segment,
+        }
+    )
     return ScoreResult({f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}, reason, f"{n}_segment")
 
 
@@ -145,7 +155,9 @@ def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> ir.Value:
         hi, mid = (float(b) for b in axis.breaks)
         return ibis.cases((value >= hi, 1), (value >= mid, 2), else_=3)
     rank = rank_desc(value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id)
-    level = share_classes(rank, ctx.table.customer_id.count().over(ibis.window()), list(axis.top or []), ["1", "2", "3"])
+    level = share_classes(
+        rank, ctx.table.customer_id.count().over(ibis.window()), list(axis.top or []), ["1", "2", "3"]
+    )
     return level.cast("int64")
 
 
@@ -153,15 +165,23 @@ def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
     letter = _axis_level(ctx, spec.letter, "letter")
     digit = _axis_level(ctx, spec.digit, "digit")
     cell = ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")
-    reason = reasons.obj({"score": "grid", spec.letter.by: ctx.table[spec.letter.by],
-                          spec.digit.by: ctx.table[spec.digit.by], "cell": cell})
+    reason = reasons.obj(
+        {
+            "score": "grid",
+            spec.letter.by: ctx.table[spec.letter.by],
+            spec.digit.by: ctx.table[spec.digit.by],
+            "cell": cell,
+        }
+    )
     return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell")
 
 
 def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
     if spec.of not in ctx.table.columns:
-        raise PolicyError(f"{ctx.where('of')}: unknown name '{spec.of}'{did_you_mean(spec.of, ctx.table.columns)}"
-                          " (age needs a customers file with birth_date)")
+        raise PolicyError(
+            f"{ctx.where('of')}: unknown name '{spec.of}'{did_you_mean(spec.of, ctx.table.columns)}"
+            " (age needs a customers file with birth_date)"
+        )
     value = ctx.table[spec.of]
     cases = [(value < float(b), name) for b, name in zip(spec.breaks, spec.names, strict=False)]
     band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.names[-1]))
@@ -170,7 +190,12 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
 
 
 SCORERS: Mapping[str, Callable[[ScoreContext, Any], ScoreResult]] = {
-    "rfm": rfm, "abc": abc, "pyramid": pyramid, "stars": stars, "grid": grid, "bands": bands,
+    "rfm": rfm,
+    "abc": abc,
+    "pyramid": pyramid,
+    "stars": stars,
+    "grid": grid,
+    "bands": bands,
 }
 
 
@@ -201,4 +226,3 @@ def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[
         table = table.mutate(**result.columns, **{f"__reason_{name}": result.reason})
         results[name] = result
     return table, results
-

@@ -236,7 +236,8 @@ class _Parser:
     def call(self, name: Token) -> Node:
         if name.text not in FUNCTIONS:
             raise RuleSyntaxError(
-                self.source, name.pos,
+                self.source,
+                name.pos,
                 f"unknown function '{name.text}' (known: {', '.join(sorted(FUNCTIONS))})",
             )
         args = [self.sum_()]

@@ -19,7 +19,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tierkit.errors import PolicyError, did_you_mean
-from tierkit.policy.model import Policy
+from tierkit.policy.model import SCORE_TYPES, Policy
 
 PRESET_DIR = "presets"
 
@@ -86,8 +86,10 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the last key of `path`, to suggest its field names."""
     from tierkit.policy import model as m
 
-    score_models = {cls.model_fields["type"].default: cls for cls in
-                    (m.RfmScore, m.AbcScore, m.PyramidScore, m.StarsScore, m.GridScore, m.BandsScore)}
+    score_models = {
+        cls.model_fields["type"].default: cls
+        for cls in (m.RfmScore, m.AbcScore, m.PyramidScore, m.StarsScore, m.GridScore, m.BandsScore)
+    }
     if len(path) == 1:
         return m.Policy
     head = path[0]
@@ -110,9 +112,7 @@ def _field_names(model: type[BaseModel]) -> list[str]:
 
 def _clean_path(loc: tuple[Any, ...]) -> tuple[Any, ...]:
     # Discriminated unions add the tag ("scores", "abc", "abc", "by"): drop the repeat.
-    if len(loc) >= 3 and loc[0] == "scores" and loc[1] == loc[2]:
-        loc = loc[:2] + loc[3:]
-    elif len(loc) >= 3 and loc[0] == "scores":
+    if (len(loc) >= 3 and loc[0] == "scores" and loc[1] == loc[2]) or (len(loc) >= 3 and loc[0] == "scores"):
         loc = loc[:2] + loc[3:]
     return tuple(p for p in loc if p not in ("function-after[_one_aggregate(), MetricSpec]",))
 
@@ -124,12 +124,12 @@ def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], so
         path = _clean_path(loc)
         msg = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            model = _model_at(loc if loc[:1] != ("scores",) else loc)
+            model = _model_at(loc)
             names = _field_names(model) if model else []
             msg = f"unknown field '{path[-1]}'{did_you_mean(str(path[-1]), names)}"
         elif item["type"] == "union_tag_invalid":
             tag = item.get("ctx", {}).get("tag", "")
-            msg = f"unknown score type '{tag}'{did_you_mean(str(tag), ['rfm', 'abc', 'pyramid', 'stars', 'grid', 'bands'])}"
+            msg = f"unknown score type '{tag}'{did_you_mean(str(tag), SCORE_TYPES)}"
         parts.append(f"{source}:{_line(loaded_lines, path)}: {_dotted(path) or 'policy'}: {msg}")
     return "; ".join(parts)
 

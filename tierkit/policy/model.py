@@ -14,8 +14,19 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 TABLES = ("orders", "interactions", "contacts")
-AGGREGATES = ("sum", "avg", "min", "max", "count", "distinct", "recency", "tenure",
-              "consecutive_years", "trend", "expr")
+AGGREGATES = (
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "distinct",
+    "recency",
+    "tenure",
+    "consecutive_years",
+    "trend",
+    "expr",
+)
 WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
 
 
@@ -72,10 +83,7 @@ class MetricSpec(Strict):
     def _one_aggregate(self) -> MetricSpec:
         given = [name for name in AGGREGATES if getattr(self, name) is not None]
         if len(given) != 1:
-            raise ValueError(
-                f"a metric needs exactly one of {', '.join(AGGREGATES)}; got "
-                f"{', '.join(given) or 'none'}"
-            )
+            raise ValueError(f"a metric needs exactly one of {', '.join(AGGREGATES)}; got {', '.join(given) or 'none'}")
         if self.count is not None and self.count not in TABLES:
             raise ValueError(f"count: '{self.count}' is not one of {', '.join(TABLES)}")
         for key in ("recency", "tenure"):

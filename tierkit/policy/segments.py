@@ -30,8 +30,10 @@ def _read_map(name: str) -> tuple[int, tuple[RfmSegment, ...]]:
     elif Path(name).exists():
         text = Path(name).read_text("utf-8")
     else:
-        raise PolicyError(f"unknown segment map '{name}'{did_you_mean(name, segment_map_names())}"
-                          f" (maps: {', '.join(segment_map_names())})")
+        raise PolicyError(
+            f"unknown segment map '{name}'{did_you_mean(name, segment_map_names())}"
+            f" (maps: {', '.join(segment_map_names())})"
+        )
     data = yaml.safe_load(text)
     try:
         segments = TypeAdapter(list[RfmSegment]).validate_python(data["segments"])
@@ -58,8 +60,10 @@ def load_segments(spec: str | list[RfmSegment], bins: int, where: str) -> list[R
 def _check_coverage(segments: list[RfmSegment], bins: int, where: str) -> None:
     for r, f, m in itertools.product(range(1, bins + 1), repeat=3):
         cell = {"r": r, "f": f, "m": m}
-        if not any(all(getattr(s, a) is None or getattr(s, a)[0] <= cell[a] <= getattr(s, a)[1]
-                       for a in "rfm") for s in segments):
+        if not any(
+            all(getattr(s, a) is None or getattr(s, a)[0] <= cell[a] <= getattr(s, a)[1] for a in "rfm")
+            for s in segments
+        ):
             raise PolicyError(f"{where}: no segment covers r={r} f={f} m={m}")
 
 

@@ -31,12 +31,21 @@ def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
     service = policy.service.get(str(row["tier"]))
     tags = [t for t in str(row.get("tags") or "").split(",") if t]
     actions = {t.name: t.action for t in policy.tags if t.name in tags}
-    metrics = {k: (str(v) if v is not None and not isinstance(v, int | float | str | bool) else v)
-               for k, v in row.items() if k in policy.metrics}
+    metrics = {
+        k: (str(v) if v is not None and not isinstance(v, int | float | str | bool) else v)
+        for k, v in row.items()
+        if k in policy.metrics
+    }
     return {
-        "customer_id": row["customer_id"], "run_id": run.run_id, "as_of": run.manifest["as_of"],
-        "tier": row["tier"], "tier_label": row["tier_label"], "scores": score_cols,
-        "tags": tags, "tag_actions": actions,
+        "customer_id": row["customer_id"],
+        "run_id": run.run_id,
+        "as_of": run.manifest["as_of"],
+        "tier": row["tier"],
+        "tier_label": row["tier_label"],
+        "scores": score_cols,
+        "tags": tags,
+        "tag_actions": actions,
         "service": service.model_dump() if service else None,
-        "metrics": metrics, "reasons": json.loads(row["reasons"]),
+        "metrics": metrics,
+        "reasons": json.loads(row["reasons"]),
     }

@@ -26,15 +26,21 @@ class Migration:
     movers_total: int
 
     def as_dict(self) -> dict[str, Any]:
-        return {"run_a": self.run_a, "run_b": self.run_b, "value_metric": self.value_metric,
-                "matrix": self.matrix, "movers_total": self.movers_total, "movers": self.movers}
+        return {
+            "run_a": self.run_a,
+            "run_b": self.run_b,
+            "value_metric": self.value_metric,
+            "matrix": self.matrix,
+            "movers_total": self.movers_total,
+            "movers": self.movers,
+        }
 
 
 def _value(run: Run, alias: str) -> str:
     metric = run.manifest.get("value_metric")
     if not metric:
         return "NULL"
-    columns = duckdb.sql(f"DESCRIBE SELECT * FROM read_parquet('{run.result}')").fetchall()
+    columns = duckdb.connect().execute(f"DESCRIBE SELECT * FROM read_parquet('{run.result}')").fetchall()
     return f'{alias}."{metric}"' if metric in {c[0] for c in columns} else "NULL"
 
 
@@ -54,16 +60,25 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
                coalesce(sum(value_b), 0) AS value_b, coalesce(sum(value_a), 0) AS value_a
         FROM moves GROUP BY ALL ORDER BY from_tier, to_tier
     """).fetchall()
-    matrix = [{"from": f, "to": t, "customers": n, "value_a": str(v_a), "value_b": str(v_b)}
-              for f, t, n, v_b, v_a in matrix_rows]
+    matrix = [
+        {"from": f, "to": t, "customers": n, "value_a": str(v_a), "value_b": str(v_b)}
+        for f, t, n, v_b, v_a in matrix_rows
+    ]
     total = con.execute("SELECT count(*) FROM moves WHERE from_tier <> to_tier").fetchone()
     mover_rows = con.execute(f"""
         SELECT customer_id, from_tier, to_tier, value_a, value_b FROM moves
         WHERE from_tier <> to_tier
         ORDER BY coalesce(value_a, 0) + coalesce(value_b, 0) DESC, customer_id LIMIT {int(limit)}
     """).fetchall()
-    movers = [{"customer_id": c, "from": f, "to": t,
-               "value_a": None if x is None else str(x), "value_b": None if y is None else str(y)}
-              for c, f, t, x, y in mover_rows]
+    movers = [
+        {
+            "customer_id": c,
+            "from": f,
+            "to": t,
+            "value_a": None if x is None else str(x),
+            "value_b": None if y is None else str(y),
+        }
+        for c, f, t, x, y in mover_rows
+    ]
     metric = b.manifest.get("value_metric") or a.manifest.get("value_metric")
     return Migration(a.run_id, b.run_id, metric, matrix, movers, int(total[0]) if total else 0)

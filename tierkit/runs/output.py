@@ -24,8 +24,7 @@ import pyarrow.parquet as pq
 from tierkit.errors import InputError
 
 FORMULA_START = r"^[=+\-@\t\r]"
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json",
-           ".jsonl": "jsonl", ".xlsx": "xlsx"}
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 
 
 def output_format(path: Path, given: str | None = None) -> str:
@@ -69,8 +68,9 @@ def _json_default(value: object) -> object:
 def _write_xlsx(table: pa.Table, path: Path) -> None:
     import xlsxwriter
 
-    book = xlsxwriter.Workbook(str(path), {"constant_memory": True, "strings_to_formulas": False,
-                                           "strings_to_urls": False})
+    book = xlsxwriter.Workbook(
+        str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    )
     sheet = book.add_worksheet("customers")
     for col, name in enumerate(table.column_names):
         sheet.write_string(0, col, name)

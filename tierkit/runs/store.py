@@ -51,17 +51,21 @@ def manifest_for(grading: Grading, run_id: str, rows: int, timings: dict[str, fl
     for name in ("orders", "customers", "interactions", "contacts"):
         src = grading.inputs.table(name)
         if src is not None:
-            inputs[name] = {"path": str(src.path), "sha256": src.fingerprint(), "rows": src.rows,
-                            "duplicates": src.duplicates}
+            inputs[name] = {
+                "path": str(src.path),
+                "sha256": src.fingerprint(),
+                "rows": src.rows,
+                "duplicates": src.duplicates,
+            }
     from tierkit import __version__
+
     return {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "tierkit": __version__,
         "as_of": grading.as_of.isoformat(),
         "engine": grading.engine.name,
-        "policy": {"name": grading.loaded.policy.name, "hash": grading.loaded.hash,
-                   "source": grading.loaded.source},
+        "policy": {"name": grading.loaded.policy.name, "hash": grading.loaded.hash, "source": grading.loaded.source},
         "inputs": inputs,
         "rows": rows,
         "tiers": grading.tier_names,

@@ -33,13 +33,17 @@ def breakdown(table: pa.Table, column: str, value: str | None, order: list[str])
     for key in ordered:
         row = by_key[key]
         v = Decimal(str(row["v_sum"] or 0))
-        rows.append({
-            "class": key, "customers": row["k_count"] if key is not None else len(table) - sum(
-                r["k_count"] for r in grouped if r["k"] is not None),
-            "customer_share": round(row["k_count"] / total_n, 4),
-            "value": str(v) if value else None,
-            "value_share": float(round(v / total_v, 4)) if value and total_v else None,
-        })
+        rows.append(
+            {
+                "class": key,
+                "customers": row["k_count"]
+                if key is not None
+                else len(table) - sum(r["k_count"] for r in grouped if r["k"] is not None),
+                "customer_share": round(row["k_count"] / total_n, 4),
+                "value": str(v) if value else None,
+                "value_share": float(round(v / total_v, 4)) if value and total_v else None,
+            }
+        )
     return rows
 
 
@@ -49,8 +53,10 @@ def summarize(grading: Grading) -> dict[str, Any]:
     policy = grading.loaded.policy
     scores: dict[str, Any] = {}
     for name, result in grading.scores.items():
-        scores[name] = {"column": result.primary,
-                        "classes": breakdown(table, result.primary, value, score_levels(policy.scores[name]))}
+        scores[name] = {
+            "column": result.primary,
+            "classes": breakdown(table, result.primary, value, score_levels(policy.scores[name])),
+        }
     tiers = breakdown(table, "tier", value, grading.tier_names)
     tier_label = {}
     if len(table):
@@ -62,7 +68,13 @@ def summarize(grading: Grading) -> dict[str, Any]:
     for tag in grading.tag_names:
         tags[tag] = int(pc.sum(pc.cast(table[f"tag_{tag}"], pa.int64())).as_py() or 0)
     return {
-        "policy": policy.name, "policy_hash": grading.loaded.short_hash, "as_of": grading.as_of.isoformat(),
-        "engine": grading.engine.name, "customers": len(table), "value_metric": value,
-        "tiers": tiers, "scores": scores, "tags": tags,
+        "policy": policy.name,
+        "policy_hash": grading.loaded.short_hash,
+        "as_of": grading.as_of.isoformat(),
+        "engine": grading.engine.name,
+        "customers": len(table),
+        "value_metric": value,
+        "tiers": tiers,
+        "scores": scores,
+        "tags": tags,
     }

@@ -96,15 +96,12 @@ def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
             continue
         source = raw[col.name]
         if col.type == "string":
-            typed[col.name] = source.cast("string").strip() if source.type().is_string() else source.cast("string")
+            typed[col.name] = source.cast("string").strip()
             continue
         if source.type().is_string():
             text = source.strip()
             text = ibis.ifelse(text == "", ibis.null("string"), text)
-            if col.type == "date":
-                value = text.try_cast("timestamp").date()
-            else:
-                value = text.try_cast(col.type)
+            value = text.try_cast("timestamp").date() if col.type == "date" else text.try_cast(col.type)
             checks[col.name] = (text.notnull() & value.isnull()).sum()
             checks[f"__bad_{col.name}"] = text.min(where=text.notnull() & value.isnull())
             typed[col.name] = value
