@@ -7,6 +7,7 @@ values of all the names the rules above read, so "why not VIP?" has an answer to
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import ibis
@@ -73,24 +74,27 @@ def assign_tiers(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreR
 
 
 def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[str]]:
+    """One boolean column per tag, the matched names as text, and reasons for the matched only."""
     names = _visible(table)
-    flags: dict[str, ir.Value] = {}
+    tags = loaded.policy.tags
+    flags = {
+        f"tag_{tag.name}": compile_condition(tag.when, names, loaded.where("tags", index, "when"))
+        for index, tag in enumerate(tags)
+    }
+    table = table.mutate(**flags)
     text: ir.StringValue = ibis.literal("")
-    fragments: dict[str, reasons.Fragment] = {}
-    for index, tag in enumerate(loaded.policy.tags):
-        cond = compile_condition(tag.when, names, loaded.where("tags", index, "when"))
-        flags[f"tag_{tag.name}"] = cond
-        text = text + cond.ifelse(tag.name + ",", "")
-        fragments[tag.name] = cond.ifelse(
-            reasons.obj(
-                {"when": tag.when, "action": tag.action or "", "values": _values(table, parse_rule(tag.when).names())},
-                raw=frozenset({"values"}),
-            ),
-            "null",
+    matched: ir.StringValue = ibis.literal("")
+    for tag in tags:
+        flag = table[f"tag_{tag.name}"]
+        text = text + flag.ifelse(tag.name + ",", "")
+        why = reasons.obj(
+            {"when": tag.when, "action": tag.action or "", "values": _values(table, parse_rule(tag.when).names())},
+            raw=frozenset({"values"}),
         )
-    tags = ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 1), ibis.literal(""))
-    reason = reasons.obj(fragments, raw=frozenset(fragments))
-    return table.mutate(**flags, tags=tags, __reason_tags=reason), [t.name for t in loaded.policy.tags]
+        matched = matched + flag.ifelse(ibis.literal(json.dumps(tag.name) + ":") + why + ",", "")
+    listed = ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 1), ibis.literal(""))
+    reason = "{" + ibis.ifelse(matched.length() > 0, matched.substr(0, matched.length() - 1), "") + "}"
+    return table.mutate(tags=listed, __reason_tags=reason), [t.name for t in tags]
 
 
 def assign(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]) -> Assigned:

@@ -53,12 +53,16 @@ class _Plan:
     aggregates: dict[str, dict[str, ir.Value]] = field(default_factory=dict)
     finish: dict[str, Callable[[ir.Table], ir.Value]] = field(default_factory=dict)
     counter: int = 0
+    names: dict[tuple[str, object], str] = field(default_factory=dict)
 
     def add(self, table: str, value: ir.Value) -> str:
-        self.counter += 1
-        name = f"__p{self.counter}"
-        self.aggregates.setdefault(table, {})[name] = value
-        return name
+        """A named partial aggregate; two metrics asking for the same one share it."""
+        key = (table, value.op())
+        if key not in self.names:
+            self.counter += 1
+            self.names[key] = f"__p{self.counter}"
+            self.aggregates.setdefault(table, {})[self.names[key]] = value
+        return self.names[key]
 
 
 def _zero(value: ir.Value) -> ir.Value:
@@ -84,17 +88,23 @@ class MetricBuilder:
 
     def condition(
         self, spec: MetricSpec, src: SourceTable, table: ir.Table, window: Window, where: str, periods: int = 1
-    ) -> ir.BooleanValue:
-        cond: ir.BooleanValue = ibis.literal(True)
+    ) -> ir.BooleanValue | None:
+        """The row filter of one aggregate, or None for every row up to the as-of date."""
+        tests: list[ir.BooleanValue] = []
         start = window.start(self.as_of, periods)
         time = table[src.spec.time_column or ""]
         if start is not None:
-            cond = time > ibis.literal(start)
+            tests.append(time > ibis.literal(start))
             if periods > 1:
-                cond = cond & (time <= ibis.literal(window.start(self.as_of, periods - 1)))
+                tests.append(time <= ibis.literal(window.start(self.as_of, periods - 1)))
         if spec.where:
             names = {c: table[c] for c in table.columns}
-            cond = cond & compile_condition(spec.where, names, f"{where}.where")
+            tests.append(compile_condition(spec.where, names, f"{where}.where"))
+        if not tests:
+            return None
+        cond = tests[0]
+        for test in tests[1:]:
+            cond = cond & test
         return cond
 
     def column(self, src: SourceTable, table: ir.Table, name: str, where: str) -> ir.Value:
@@ -182,6 +192,12 @@ class MetricBuilder:
     def streak(self, spec: MetricSpec, where: str) -> Callable[[ir.Table], ir.Value]:
         """Consecutive 12-month periods, counting back from the as-of date, at or above a threshold."""
         year = Window.parse("1Y")
+        threshold = float(spec.threshold or 0)
+        years = spec.max_years
+        src = self.inputs.table(spec.from_ or "orders")
+        if threshold > 0 and src is not None and src.first is not None:
+            # A year before the first row sums to 0 and ends every streak: skip its aggregate.
+            years = sum(1 for k in range(years) if (year.start(self.as_of, k) or self.as_of) >= src.first)
         sums = [
             self.partials(
                 spec.model_copy(update={"consecutive_years": None, "sum": spec.consecutive_years}),
@@ -189,9 +205,8 @@ class MetricBuilder:
                 where,
                 periods=k + 1,
             )
-            for k in range(spec.max_years)
+            for k in range(max(years, 1))
         ]
-        threshold = float(spec.threshold or 0)
 
         def count(t: ir.Table) -> ir.Value:
             running: ir.BooleanValue = ibis.literal(True)
@@ -218,9 +233,11 @@ class MetricBuilder:
         for name, spec in policy.metrics.items():
             self.metric(name, spec)
         _, orders = self.source("orders", "orders")
-        base = orders.group_by("customer_id").aggregate(
-            __first_order=orders.ordered_at.min(), **self.plan.aggregates.get("orders", {})
-        )
+        order_aggregates = self.plan.aggregates.get("orders", {})
+        if order_aggregates:
+            base = orders.group_by("customer_id").aggregate(**order_aggregates)
+        else:
+            base = orders.select("customer_id").distinct()
         for table_name in ("interactions", "contacts"):
             aggs = self.plan.aggregates.get(table_name)
             if not aggs:

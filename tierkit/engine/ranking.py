@@ -46,19 +46,22 @@ def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal]
     return ibis.cases(*cases, else_=names[len(cuts)])  # type: ignore[no-any-return]
 
 
-def pareto_classes(
-    table: ir.Table, measure: ir.Value, cuts: list[Decimal], names: list[str]
-) -> tuple[ir.StringValue, ir.Value, ir.Value]:
-    """ABC: a customer's class is set by the share held by all customers ranked above it.
+def population(customer_id: ir.Value) -> ir.IntegerValue:
+    """n, the number of customers graded, on every row."""
+    return customer_id.count().over(ibis.window())  # type: ignore[no-any-return]
 
-    Returns the class, the cumulative measure above the customer, and the total.
-    """
+
+def cumulative_above(table: ir.Table, measure: ir.Value) -> tuple[ir.Value, ir.Value]:
+    """The measure held by all customers ranked above each one, and the total."""
     m = exact_measure(measure)
     window = ibis.window(order_by=order_desc(m, table.customer_id), rows=(None, 0))
-    above = m.sum().over(window) - m
-    total = m.sum().over(ibis.window())
+    return m.sum().over(window) - m, m.sum().over(ibis.window())
+
+
+def pareto_classes(above: ir.Value, total: ir.Value, cuts: list[Decimal], names: list[str]) -> ir.StringValue:
+    """ABC: a customer's class is set by the share held by all customers ranked above it."""
     cases = []
     for cut, name in zip(cuts, names, strict=False):
         p, q = fraction(cut)
         cases.append((above * q < total * p, name))
-    return ibis.cases(*cases, else_=names[len(cuts)]), above, total
+    return ibis.cases(*cases, else_=names[len(cuts)])  # type: ignore[no-any-return]

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.engine import reasons
-from tierkit.engine.ranking import pareto_classes, rank_desc, share_classes
+from tierkit.engine.ranking import cumulative_above, pareto_classes, population, rank_desc, share_classes
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy import model as m
 from tierkit.policy.loader import LoadedPolicy
@@ -34,6 +34,12 @@ class ScoreContext:
 
     def where(self, *path: Any) -> str:
         return self.loaded.where("scores", self.name, *path)
+
+    def materialize(self, **values: ir.Value) -> list[ir.Value]:
+        """Compute window values in a projection of their own, so later expressions read a
+        column instead of repeating the window (SQL engines do not share repeated windows)."""
+        self.table = self.table.mutate(**values)
+        return [self.table[name] for name in values]
 
     def metric(self, metric: str, *path: Any) -> ir.Value:
         if metric not in self.table.columns:
@@ -82,8 +88,9 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
             order = [value.isnull().ifelse(1, 0), value.asc(), ctx.table.customer_id.asc()]
             positions[f"__pos_{ctx.name}_{axis}"] = ibis.row_number().over(order_by=order)
             positions[f"__n_{ctx.name}_{axis}"] = value.count().over(ibis.window())
-        ctx.table = ctx.table.mutate(**positions)
-    r, f, mm = (_rfm_axis(ctx, spec, a) for a in ("recency", "frequency", "monetary"))
+        ctx.materialize(**positions)
+    n = ctx.name
+    r, f, mm = ctx.materialize(**{f"{n}_{a[0]}": _rfm_axis(ctx, spec, a) for a in ("recency", "frequency", "monetary")})
     segmap = load_segments(spec.segments, spec.bins, ctx.where("segments"))
     scores = {"r": r, "f": f, "m": mm}
     cases = []
@@ -94,8 +101,7 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
             if bounds is not None:
                 cond = cond & scores[axis].between(bounds[0], bounds[1])
         cases.append((cond, seg.name))
-    segment = ibis.cases(*cases, else_=ibis.null("string"))
-    n = ctx.name
+    (segment,) = ctx.materialize(**{f"{n}_segment": ibis.cases(*cases, else_=ibis.null("string"))})
     reason = reasons.obj(
         {
             "score": "rfm",
@@ -114,18 +120,32 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
 
 def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
     value = ctx.metric(spec.by, "by")
-    cls, above, total = pareto_classes(ctx.table, value, spec.cuts, spec.classes)
+    above, total = ctx.materialize(
+        **dict(zip((f"__above_{ctx.name}", f"__total_{ctx.name}"), cumulative_above(ctx.table, value), strict=True))
+    )
+    (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
-    reason = reasons.obj({"score": "abc", spec.by: value, "share_above": share, "class": cls})
+    reason = reasons.obj({"score": "abc", spec.by: ctx.table[spec.by], "share_above": share, "class": cls})
     return ScoreResult({ctx.name: cls}, reason, ctx.name)
 
 
+def _rank_and_n(ctx: ScoreContext, by: str, *path: Any) -> tuple[ir.Value, ir.Value]:
+    value = ctx.metric(by, *path)
+    rank, n = ctx.materialize(
+        **{
+            f"__rank_{ctx.name}_{by}": rank_desc(
+                value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id
+            ),
+            f"__n_{ctx.name}": population(ctx.table.customer_id),
+        }
+    )
+    return rank, n
+
+
 def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
-    value = ctx.metric(spec.by, "by")
-    rank = rank_desc(value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id)
-    n = ctx.table.customer_id.count().over(ibis.window())
-    level = share_classes(rank, n, spec.cuts, spec.levels)
-    reason = reasons.obj({"score": "pyramid", spec.by: value, "rank": rank, "of": n, "level": level})
+    rank, n = _rank_and_n(ctx, spec.by, "by")
+    (level,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.levels)})
+    reason = reasons.obj({"score": "pyramid", spec.by: ctx.table[spec.by], "rank": rank, "of": n, "level": level})
     return ScoreResult({ctx.name: level}, reason, ctx.name)
 
 
@@ -149,30 +169,27 @@ def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
     return ScoreResult({ctx.name: value}, reason, ctx.name)
 
 
-def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> ir.Value:
-    value = ctx.metric(axis.by, which, "by")
+def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> str:
+    """Level 1..3 of one axis, materialized; returns the column name."""
+    column = f"__{ctx.name}_{which}"
     if axis.breaks is not None:
+        value = ctx.metric(axis.by, which, "by")
         hi, mid = (float(b) for b in axis.breaks)
-        return ibis.cases((value >= hi, 1), (value >= mid, 2), else_=3)
-    rank = rank_desc(value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id)
-    level = share_classes(
-        rank, ctx.table.customer_id.count().over(ibis.window()), list(axis.top or []), ["1", "2", "3"]
-    )
-    return level.cast("int64")
+        ctx.materialize(**{column: ibis.cases((value >= hi, 1), (value >= mid, 2), else_=3)})
+        return column
+    rank, n = _rank_and_n(ctx, axis.by, which, "by")
+    ctx.materialize(**{column: share_classes(rank, n, list(axis.top or []), ["1", "2", "3"]).cast("int64")})
+    return column
 
 
 def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
-    letter = _axis_level(ctx, spec.letter, "letter")
-    digit = _axis_level(ctx, spec.digit, "digit")
-    cell = ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")
-    reason = reasons.obj(
-        {
-            "score": "grid",
-            spec.letter.by: ctx.table[spec.letter.by],
-            spec.digit.by: ctx.table[spec.digit.by],
-            "cell": cell,
-        }
+    letter_col, digit_col = _axis_level(ctx, spec.letter, "letter"), _axis_level(ctx, spec.digit, "digit")
+    letter, digit = ctx.table[letter_col], ctx.table[digit_col]
+    (cell,) = ctx.materialize(
+        **{f"{ctx.name}_cell": ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")}
     )
+    fields = {"score": "grid", spec.letter.by: ctx.table[spec.letter.by], spec.digit.by: ctx.table[spec.digit.by]}
+    reason = reasons.obj({**fields, "cell": cell})
     return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell")
 
 
@@ -219,8 +236,8 @@ def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[
     for name, spec in loaded.policy.scores.items():
         ctx = ScoreContext(table, loaded, name)
         result = SCORERS[spec.type](ctx, spec)
-        table = ctx.table
         clash = [c for c in result.columns if c in table.columns]
+        table = ctx.table
         if clash:
             raise PolicyError(f"{loaded.where('scores', name)}: column '{clash[0]}' already exists")
         table = table.mutate(**result.columns, **{f"__reason_{name}": result.reason})
