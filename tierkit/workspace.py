@@ -43,16 +43,23 @@ class Workspace:
         return cls(root, config)
 
     @classmethod
-    def init(cls, given: str | Path | None, preset: str = "retail") -> Workspace:
+    def init(cls, given: str | Path | None, preset: str = "retail", demo: bool = False) -> Workspace:
+        """Create a workspace, or open the one already there (nothing in it is changed)."""
         root = default_dir(given)
         if (root / CONFIG).exists():
             return cls.open(root)
+        if demo and root.exists() and any(root.iterdir()):
+            raise WorkspaceError(
+                f"{root}: the folder is not empty and not a demo workspace; choose another --workspace"
+            )
         if preset not in preset_names():
             raise WorkspaceError(f"unknown preset '{preset}' (presets: {', '.join(preset_names())})")
         for sub in ("data", "runs"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         (root / "policy.yaml").write_text(preset_text(preset), "utf-8")
         config: dict[str, object] = {"policy": "policy.yaml", "engine": "duckdb", "lang": "zh", "data": {}}
+        if demo:
+            config["demo"] = True  # `tierkit demo` may overwrite data/ here, and nowhere else
         (root / CONFIG).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
         return cls(root, config)
 

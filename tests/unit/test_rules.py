@@ -29,6 +29,8 @@ def evaluate(rule: str, **row: object) -> object:
         ("abs(0 - a) >= 6.0", True),
         ("greatest(a, b, 10) == 10 and least(a, b) == 1", True),
         ("d > 1", False),  # a comparison with a missing value does not match
+        ("a / (b - 1) is null", True),  # division by zero is missing, not inf
+        ("if(a > 5, b, 0) == 1 and if(d > 1, 1, 2) == 2", True),
     ],
 )
 def test_rules_evaluate_with_sql_semantics(rule: str, expected: bool) -> None:
@@ -56,6 +58,11 @@ def test_syntax_errors_point_at_the_token(rule: str, column: int, fragment: str)
 def test_unknown_name_suggests_the_nearest() -> None:
     with pytest.raises(PolicyError, match=r"unknown name 'spend12m' at column 1 .*did you mean 'spend_12m'"):
         evaluate("spend12m > 1", spend_12m=5)
+
+
+def test_ill_typed_rules_are_policy_errors() -> None:
+    with pytest.raises(PolicyError, match=r"cannot apply '>' at column 3 in 'a > 'x''"):
+        evaluate("a > 'x'", a=1)
 
 
 def test_a_value_is_not_a_condition() -> None:

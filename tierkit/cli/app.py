@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +23,27 @@ WorkspaceOpt = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: $TIERKIT_WORKSPACE, else .)")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-LangOpt = Annotated[str, typer.Option("--lang", help="zh or en.")]
+
+
+class Lang(StrEnum):
+    zh = "zh"
+    en = "en"
+
+
+LangOpt = Annotated[Lang | None, typer.Option("--lang", help="zh or en (default: the workspace's, else zh).")]
+
+
+def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
+    """--lang if given, else the workspace's `lang:` setting, else zh."""
+    if lang is not None:
+        return lang.value
+    from tierkit.workspace import CONFIG, Workspace, default_dir
+
+    if (default_dir(workspace) / CONFIG).exists():
+        return Workspace.open(workspace).setting("lang", "zh")
+    return "zh"
+
+
 EngineOpt = Annotated[str | None, typer.Option("--engine", help="duckdb (default) or spark.")]
 
 
@@ -32,8 +53,11 @@ def init(
     preset: Annotated[str, typer.Option(help="Policy preset to start from.")] = "retail",
 ) -> None:
     """Create a workspace: tierkit.yaml, policy.yaml (from a preset), data/ and runs/."""
-    from tierkit.workspace import Workspace
+    from tierkit.workspace import CONFIG, Workspace, default_dir
 
+    if (default_dir(directory) / CONFIG).exists():
+        err_console.print(f"{default_dir(directory)} is already a workspace; nothing changed")
+        return
     ws = Workspace.init(directory, preset)
     err_console.print(
         f"workspace ready at {ws.root} (policy.yaml from preset '{preset}'); put data files in {ws.root / 'data'}"
@@ -57,10 +81,12 @@ def presets(json_out: JsonOpt = False) -> None:
 def check(
     policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False
 ) -> None:
-    """Validate a policy file; print its version hash."""
+    """Validate a policy: parse it and compile every rule and score; print its version hash."""
+    from tierkit.engine.check import check_policy
     from tierkit.policy.loader import load_policy
 
     loaded = load_policy(policy)
+    check_policy(loaded)
     if json_out:
         print_json({"policy": loaded.policy.name, "hash": loaded.hash, "source": loaded.source})
     else:
@@ -76,14 +102,18 @@ def grade(
     contacts: Annotated[Path | None, typer.Option(help="Contacts file.")] = None,
     policy: Annotated[str | None, typer.Option(help="Preset name or policy YAML.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")] = None,
-    output: Annotated[Path | None, typer.Option(help="File mode: write OUT.csv|.parquet|.json, no workspace.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="File mode, no workspace: write OUT.csv, .xlsx, .parquet, .json or .jsonl.")
+    ] = None,
     engine: EngineOpt = None,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     json_out: JsonOpt = False,
     no_publish: Annotated[bool, typer.Option("--no-publish", help="Write the run but keep the current one.")] = False,
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
     from tierkit.cli.grading import run_grade
+
+    lang_code = resolve_lang(lang, None if output else workspace)
 
     summary = run_grade(
         workspace=workspace,
@@ -95,14 +125,14 @@ def grade(
         as_of=as_of,
         output=output,
         engine=engine,
-        lang=lang,
+        lang=lang_code,
         publish=not no_publish,
         quiet=json_out,
     )
     if json_out:
         print_json(summary)
     else:
-        print_summary(summary, lang)
+        print_summary(summary, lang_code)
         for warning in summary.get("warnings", []):
             err_console.print(f"[yellow]note:[/yellow] {warning}")
         if summary.get("run_id"):
@@ -113,21 +143,24 @@ def grade(
 
 @app.command()
 def demo(
-    workspace: WorkspaceOpt = None,
+    workspace: Annotated[
+        Path | None, typer.Option("--workspace", "-w", help="Demo workspace folder (default: ./demo-workspace).")
+    ] = None,
     customers: Annotated[int, typer.Option("--customers", help="How many customers.")] = 50_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 20261129,
     engine: EngineOpt = None,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
     from tierkit.cli.grading import run_demo
 
-    summary = run_demo(workspace, customers, seed, engine, lang, quiet=json_out)
+    lang_code = lang.value if lang else "zh"
+    summary = run_demo(workspace, customers, seed, engine, lang_code, quiet=json_out)
     if json_out:
         print_json(summary)
         return
-    print_summary(summary, lang)
+    print_summary(summary, lang_code)
     where, example = summary["workspace"], summary["example_customer"]
     err_console.print(f"demo workspace: {where} (try: tierkit show {example} -w {where})")
 
@@ -167,7 +200,7 @@ def show(
     customer_id: str,
     workspace: WorkspaceOpt = None,
     run: Annotated[str | None, typer.Option(help="Run id (default: current).")] = None,
-    lang: LangOpt = "zh",
+    lang: LangOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Print one customer's card: tier, scores, tags, service and the reasons."""
@@ -176,7 +209,19 @@ def show(
     from tierkit.workspace import Workspace
 
     card = customer_card(load_run(Workspace.open(workspace), run), customer_id)
-    print_json(card) if json_out else print_card(card, lang)
+    print_json(card) if json_out else print_card(card, resolve_lang(lang, workspace))
+
+
+@app.command()
+def publish(run: str, workspace: WorkspaceOpt = None) -> None:
+    """Make a run the current one (e.g. one graded with --no-publish), atomically."""
+    from tierkit.runs.store import load_run, publish_run
+    from tierkit.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    chosen = load_run(ws, run)
+    publish_run(ws, chosen.run_id)
+    err_console.print(f"run {chosen.run_id} is now current")
 
 
 @app.command()
@@ -199,7 +244,7 @@ def diff(
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, .xlsx or .parquet")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="OUT.csv, .xlsx, .parquet, .json or .jsonl")],
     workspace: WorkspaceOpt = None,
     run: Annotated[str | None, typer.Option()] = None,
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,

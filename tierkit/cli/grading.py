@@ -9,7 +9,7 @@ from typing import Any
 from tierkit.cli.progress import steps
 from tierkit.engine.backend import Engine, connect
 from tierkit.engine.grade import Grading, grade_inputs, parse_as_of, read_inputs
-from tierkit.errors import InputError
+from tierkit.errors import InputError, WorkspaceError
 from tierkit.policy.loader import load_policy
 from tierkit.runs.output import output_format, write_table
 from tierkit.tables.readers import SourceTable
@@ -95,7 +95,9 @@ def run_demo(
     from tierkit.demo.shop import generate
 
     root = workspace or Path("demo-workspace")
-    ws = Workspace.init(root, "retail")
+    ws = Workspace.init(root, "retail", demo=True)
+    if not ws.config.get("demo"):
+        raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     with steps(quiet) as say:
         say(f"generating a shop of {customers:,} customers")
         files = generate(ws.root / "data", customers=customers, seed=seed)

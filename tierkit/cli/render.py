@@ -70,6 +70,8 @@ def print_summary(summary: dict[str, Any], lang: str) -> None:
     console.print(head)
     console.print(breakdown_table(t["tier"], summary["tiers"], lang))
     for name, score in summary["scores"].items():
+        if score.get("primary"):
+            continue  # the same table as the tiers above
         title = name
         if name == "pyramid" or score["column"] == "pyramid":
             title = f"{name}: {t['count_pyramid']} / {t['value_pyramid']}"

@@ -20,11 +20,9 @@ import pyarrow as pa
 from tierkit.engine.assign import assign
 from tierkit.engine.backend import Engine, connect
 from tierkit.engine.metrics import Inputs, build_metrics
-from tierkit.engine.scores import ScoreResult, apply_scores
-from tierkit.errors import InputError
+from tierkit.engine.scores import ScoreResult, apply_scores, score_labels
+from tierkit.errors import InputError, PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy, load_policy
-from tierkit.policy.model import RfmScore
-from tierkit.policy.segments import segment_labels
 from tierkit.tables.readers import read_table
 
 
@@ -81,21 +79,28 @@ def tier_labels(loaded: LoadedPolicy, names: list[str], lang: str) -> dict[str, 
     for rule in policy.tiers:
         labels[rule.name] = rule.label.text(lang, rule.name) if rule.label else rule.name
     if policy.primary:
-        spec = policy.scores[policy.primary]
-        score_labels = getattr(spec, "labels", {}) or {}
-        if isinstance(spec, RfmScore):
-            score_labels = {k: s.label for k, s in segment_labels(spec.segments, spec.bins).items() if s.label}
-        for name in names:
-            label = score_labels.get(name)
-            labels[name] = label.text(lang, name) if label else name
+        labels.update(score_labels(policy.scores[policy.primary], lang))
     return labels
 
 
 def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine, lang: str = "zh") -> Grading:
     start = time.perf_counter()
     metrics, warnings = build_metrics(inputs, loaded, as_of)
+    policy = loaded.policy
+    if policy.value is not None and policy.value not in metrics.columns:
+        raise PolicyError(
+            f"{loaded.where('value')}: unknown metric '{policy.value}'"
+            f"{did_you_mean(policy.value, list(policy.metrics))}"
+        )
     scored, scores = apply_scores(metrics, loaded)
     assigned = assign(scored, loaded, scores)
+    if policy.primary is not None:
+        for key in policy.service:
+            if key not in assigned.tier_names:
+                raise PolicyError(
+                    f"{loaded.where('service', key)}: '{key}' is not a class of score "
+                    f"'{policy.primary}'{did_you_mean(key, assigned.tier_names)}"
+                )
     table = assigned.table
     labels = tier_labels(loaded, assigned.tier_names, lang)
     label = ibis.cases(*[(table.tier == k, v) for k, v in labels.items()], else_=table.tier) if labels else table.tier

@@ -21,6 +21,7 @@ from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec
 from tierkit.tables.readers import SourceTable
+from tierkit.tables.schema import TABLES
 
 RESERVED = {"customer_id", "tier", "tier_label", "tags", "reasons", "as_of"}
 CUSTOMER_ATTRIBUTES = (
@@ -127,6 +128,10 @@ class MetricBuilder:
         table_name = spec.count or spec.recency or spec.tenure or spec.from_ or "orders"
         if self.inputs.table(table_name) is None:
             # A preset reads complaints too; with no interactions file they count as none.
+            column = getattr(spec, kind)
+            known = TABLES[table_name].names
+            if kind not in ("count", "recency", "tenure") and column not in (*known, "month", "day", "year"):
+                raise PolicyError(f"{where}: unknown column '{column}' in {table_name}{did_you_mean(column, known)}")
             self.warnings.append(f"{where}: no {table_name} table given; counted as none")
             if kind in ("count", "sum", "distinct"):
                 return lambda t: ibis.literal(0).cast("int64")
@@ -169,7 +174,10 @@ class MetricBuilder:
             assert inner is not None
             if inner.window not in (None,) or inner.kind in ("trend", "expr", "consecutive_years"):
                 raise PolicyError(f"{where}.trend: a plain metric without its own window")
-            merged = inner.model_copy(update={"where": inner.where or spec.where, "from_": inner.from_ or spec.from_})
+            both = [w for w in (inner.where, spec.where) if w]
+            merged = inner.model_copy(
+                update={"where": " and ".join(f"({w})" for w in both) or None, "from_": inner.from_ or spec.from_}
+            )
             now = self.partials(merged, window, f"{where}.trend")
             before = self.partials(merged, window, f"{where}.trend", periods=2)
 

@@ -34,6 +34,8 @@ def value(v: ir.Value) -> Fragment:
         out = ibis.literal('"') + v.cast("string") + '"'
     else:
         s = v.cast("string").replace("\\", "\\\\").replace('"', '\\"')
+        for char, escaped in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+            s = s.replace(char, escaped)
         out = ibis.literal('"') + s + '"'
     return out.fill_null("null")  # type: ignore[no-any-return]
 

@@ -70,6 +70,19 @@ class RuleCompiler:
                     f"'{source}'{did_you_mean(name, self.names)}"
                 )
             return self.names[name]
+        try:
+            return self.combine(node, source)
+        except PolicyError:
+            raise
+        except Exception as exc:  # Ibis refuses ill-typed operations, e.g. comparing a number with text
+            detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise PolicyError(
+                f"{self.where}: cannot apply '{node.op if node.op != 'cmp' else node.args[0]}' at column "
+                f"{node.pos + 1} in '{source}': {detail}"
+            ) from None
+
+    def combine(self, node: Node, source: str) -> Any:
+        op, args = node.op, node.args
         sub: list[Any] = [self.node(a, source) if isinstance(a, Node) else a for a in args]
         if op == "neg":
             return -sub[0]
@@ -82,6 +95,9 @@ class RuleCompiler:
         if op == "cmp":
             return _CMP[str(sub[0])](sub[1], sub[2])
         if op == "arith":
+            if sub[0] in ("/", "%"):  # division by zero is missing, as on every engine alike
+                divisor = sub[2]
+                return ibis.ifelse(divisor == 0, ibis.null(), _ARITH[str(sub[0])](sub[1], divisor))
             return _ARITH[str(sub[0])](sub[1], sub[2])
         if op == "isnull":
             return sub[0].isnull()
@@ -98,6 +114,8 @@ class RuleCompiler:
                 return call_args[0].abs()
             if fn == "least":
                 return ibis.least(*call_args)
+            if fn == "if":
+                return ibis.ifelse(call_args[0].fill_null(False), call_args[1], call_args[2])
             return ibis.greatest(*call_args)
         raise PolicyError(f"{self.where}: cannot compile '{op}' in '{source}'")  # pragma: no cover
 

@@ -231,6 +231,15 @@ def score_levels(spec: m.Score) -> list[str]:
     return [seg.name for seg in load_segments(spec.segments, spec.bins, "")]
 
 
+def score_labels(spec: m.Score, lang: str) -> dict[str, str]:
+    """Each class's label in a language, falling back to the class name."""
+    if isinstance(spec, m.RfmScore):
+        labels = {s.name: s.label for s in load_segments(spec.segments, spec.bins, "") if s.label}
+    else:
+        labels = dict(getattr(spec, "labels", {}) or {})
+    return {name: (labels[name].text(lang, name) if name in labels else name) for name in score_levels(spec)}
+
+
 def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[str, ScoreResult]]:
     results: dict[str, ScoreResult] = {}
     for name, spec in loaded.policy.scores.items():

@@ -14,7 +14,11 @@ Grammar (lowest precedence first)::
     sum     := product (('+' | '-') product)*
     product := unary (('*' | '/' | '%') unary)*
     unary   := '-' unary | atom
-    atom    := NUMBER | STRING | 'true' | 'false' | 'null' | NAME | NAME '(' args ')' | '(' expr ')'
+    atom    := NUMBER | STRING | 'true' | 'false' | 'null' | NAME | NAME '(' expr (',' expr)* ')'
+               | '(' expr ')'
+
+Functions: coalesce(a, b, ...), abs(a), least(a, b, ...), greatest(a, b, ...), if(cond, a, b).
+Division (and %) by zero gives a missing value on every engine.
     list    := ('(' | '[') sum (',' sum)* (')' | ']')
 """
 
@@ -26,7 +30,7 @@ from decimal import Decimal
 
 from tierkit.errors import PolicyError
 
-FUNCTIONS = {"coalesce": (1, 99), "abs": (1, 1), "least": (2, 99), "greatest": (2, 99)}
+FUNCTIONS = {"coalesce": (1, 99), "abs": (1, 1), "least": (2, 99), "greatest": (2, 99), "if": (3, 3)}
 COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
 
@@ -240,9 +244,9 @@ class _Parser:
                 name.pos,
                 f"unknown function '{name.text}' (known: {', '.join(sorted(FUNCTIONS))})",
             )
-        args = [self.sum_()]
+        args = [self.or_()]
         while self.accept("op", ","):
-            args.append(self.sum_())
+            args.append(self.or_())
         self.expect("op", ")")
         low, high = FUNCTIONS[name.text]
         if not low <= len(args) <= high:

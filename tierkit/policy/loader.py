@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -44,7 +45,12 @@ class LoadedPolicy:
 
     @property
     def hash(self) -> str:
-        canonical = json.dumps(self.policy.model_dump(mode="json", by_alias=True), sort_keys=True)
+        """sha256 of the canonical JSON: 0.8 and 0.80, 10000 and 10000.0 are one version."""
+        canonical = json.dumps(
+            _canonical(self.policy.model_dump(by_alias=True, exclude_defaults=False)),
+            sort_keys=True,
+            ensure_ascii=False,
+        )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property
@@ -54,6 +60,17 @@ class LoadedPolicy:
     def where(self, *path: Any) -> str:
         """'file:line: a.b[0].c' for error messages; the line of the deepest known key."""
         return f"{self.source}:{_line(self.lines, path)}: {_dotted(path)}"
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, Decimal | float | int) and not isinstance(value, bool):
+        number = Decimal(str(value)).normalize()
+        return format(number, "f")
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    return value
 
 
 def _dotted(path: tuple[Any, ...]) -> str:

@@ -13,6 +13,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tierkit.errors import did_you_mean
+
 TABLES = ("orders", "interactions", "contacts")
 AGGREGATES = (
     "sum",
@@ -50,8 +52,11 @@ class Label(Strict):
 def check_window(value: str | None) -> str | None:
     if value is None or value == "all":
         return value
-    if not WINDOW.match(str(value)):
+    match = WINDOW.match(str(value))
+    if not match:
         raise ValueError(f"window '{value}' is not like 90D, 6M, 12M, 3Y or all")
+    if int(match["n"]) == 0:
+        raise ValueError(f"window '{value}' is empty: use at least 1")
     return str(value)
 
 
@@ -95,6 +100,14 @@ class MetricSpec(Strict):
             raise ValueError("trend needs a window such as 6M: it compares it with the one before")
         if self.per is not None and self.window in (None, "all"):
             raise ValueError("per needs a window to divide by")
+        ignored = {
+            "expr": ("window", "per", "where", "from_", "threshold"),
+            "trend": ("per", "threshold"),
+            "consecutive_years": ("window", "per"),
+        }.get(self.kind, ("threshold",) if self.kind != "consecutive_years" else ())
+        for key in ignored:
+            if getattr(self, key) is not None:
+                raise ValueError(f"{key.rstrip('_')} has no meaning for a {self.kind} metric")
         return self
 
     @property
@@ -299,6 +312,12 @@ class Policy(Strict):
                 raise ValueError("tier names must be unique")
             if not self.tiers[-1].else_ or any(t.else_ for t in self.tiers[:-1]):
                 raise ValueError("the last tier, and only the last, must be else: true")
+            for key in self.service:
+                if key not in names:
+                    raise ValueError(f"service: '{key}' is not a tier{did_you_mean(key, names)}")
+        tags = [t.name for t in self.tags]
+        if len(set(tags)) != len(tags):
+            raise ValueError("tag names must be unique")
         if self.primary is not None and self.primary not in self.scores:
             raise ValueError(f"primary: '{self.primary}' is not one of the scores")
         for name in self.metrics:

@@ -65,7 +65,3 @@ def _check_coverage(segments: list[RfmSegment], bins: int, where: str) -> None:
             for s in segments
         ):
             raise PolicyError(f"{where}: no segment covers r={r} f={f} m={m}")
-
-
-def segment_labels(spec: str | list[RfmSegment], bins: int) -> dict[str, RfmSegment]:
-    return {s.name: s for s in load_segments(spec, bins, "segments")}

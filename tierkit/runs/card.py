@@ -9,7 +9,21 @@ import duckdb
 
 from tierkit.errors import InputError
 from tierkit.policy.loader import parse_policy
+from tierkit.policy.model import Policy
 from tierkit.runs.store import Run
+
+
+def score_columns(policy: Policy) -> list[str]:
+    """The output columns each score writes (rfm: NAME_r/_f/_m/_segment, grid: NAME_cell, else NAME)."""
+    columns: list[str] = []
+    for name, spec in policy.scores.items():
+        if spec.type == "rfm":
+            columns += [f"{name}_{part}" for part in ("r", "f", "m", "segment")]
+        elif spec.type == "grid":
+            columns.append(f"{name}_cell")
+        else:
+            columns.append(name)
+    return columns
 
 
 def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
@@ -22,12 +36,7 @@ def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
     row = rows[0]
     loaded = parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml")
     policy = loaded.policy
-    score_cols = {}
-    for name, spec in policy.scores.items():
-        prefix = f"{name}_"
-        for key, value in row.items():
-            if key == name or (key.startswith(prefix) and spec.type in ("rfm", "grid")):
-                score_cols[key] = value
+    score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     service = policy.service.get(str(row["tier"]))
     tags = [t for t in str(row.get("tags") or "").split(",") if t]
     actions = {t.name: t.action for t in policy.tags if t.name in tags}

@@ -51,6 +51,9 @@ def atomic_path(target: Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; others (BI tools) must read it
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):

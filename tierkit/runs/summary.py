@@ -12,23 +12,25 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tierkit.engine.scores import score_levels
+from tierkit.engine.scores import score_labels, score_levels
 
 if TYPE_CHECKING:
     from tierkit.engine.grade import Grading
 
 
 def breakdown(table: pa.Table, column: str, value: str | None, order: list[str]) -> list[dict[str, Any]]:
-    """Rows of {class, customers, customer_share, value, value_share}, in `order`."""
+    """Rows of {class, customers, customer_share, value, value_share}, in `order`, missing last."""
     keys = pc.cast(table[column], pa.string())
-    work = pa.table({"k": keys, "v": table[value] if value else pa.array([0] * len(table))})
-    grouped = work.group_by("k").aggregate([("k", "count"), ("v", "sum")]).to_pylist()
-    by_key = {row["k"]: row for row in grouped}
+    ones = pa.array([1] * len(table), pa.int64())
+    work = pa.table({"k": keys, "n": ones, "v": table[value] if value else ones})
+    grouped = work.group_by("k").aggregate([("n", "sum"), ("v", "sum")]).to_pylist()
+    by_key = {row["k"]: row for row in grouped}  # count("k") would skip the missing class; sum(n) does not
     total_n = len(table) or 1
     total_v = sum((Decimal(str(r["v_sum"] or 0)) for r in grouped), Decimal(0))
-    ordered = [k for k in order if k in by_key] + sorted(k for k in by_key if k not in order and k is not None)
+    known = [k for k in order if k in by_key]
+    ordered: list[str | None] = [*known, *sorted(k for k in by_key if k not in order and k is not None)]
     if None in by_key:
-        ordered.append(None)  # type: ignore[arg-type]
+        ordered.append(None)
     rows = []
     for key in ordered:
         row = by_key[key]
@@ -36,10 +38,8 @@ def breakdown(table: pa.Table, column: str, value: str | None, order: list[str])
         rows.append(
             {
                 "class": key,
-                "customers": row["k_count"]
-                if key is not None
-                else len(table) - sum(r["k_count"] for r in grouped if r["k"] is not None),
-                "customer_share": round(row["k_count"] / total_n, 4),
+                "customers": row["n_sum"],
+                "customer_share": round(row["n_sum"] / total_n, 4),
                 "value": str(v) if value else None,
                 "value_share": float(round(v / total_v, 4)) if value and total_v else None,
             }
@@ -48,20 +48,21 @@ def breakdown(table: pa.Table, column: str, value: str | None, order: list[str])
 
 
 def summarize(grading: Grading) -> dict[str, Any]:
+    from tierkit.engine.grade import tier_labels
+
     table = grading.table
     value = grading.value_metric
     policy = grading.loaded.policy
     scores: dict[str, Any] = {}
     for name, result in grading.scores.items():
-        scores[name] = {
-            "column": result.primary,
-            "classes": breakdown(table, result.primary, value, score_levels(policy.scores[name])),
-        }
+        spec = policy.scores[name]
+        labels = score_labels(spec, grading.lang)
+        rows = breakdown(table, result.primary, value, score_levels(spec))
+        for row in rows:
+            row["label"] = labels.get(row["class"], row["class"])
+        scores[name] = {"column": result.primary, "primary": name == policy.primary, "classes": rows}
     tiers = breakdown(table, "tier", value, grading.tier_names)
-    tier_label = {}
-    if len(table):
-        pairs = pa.table({"t": table["tier"], "l": table["tier_label"]}).group_by(["t", "l"]).aggregate([])
-        tier_label = dict(zip(pairs["t"].to_pylist(), pairs["l"].to_pylist(), strict=False))
+    tier_label = tier_labels(grading.loaded, grading.tier_names, grading.lang)
     for row in tiers:
         row["label"] = tier_label.get(row["class"], row["class"])
     tags = {}
