@@ -204,3 +204,54 @@ def test_demo_grades_a_small_shop(tmp_path: Path) -> None:
     assert shares[0] >= 0.79  # A holds about 80% of the value
     card = json.loads(invoke("show", "00000001", "-w", str(ws), "--json")[1])
     assert card["customer_id"] == "00000001"
+
+
+def test_check_publish_lang_and_demo_safety(orders: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "name: x\nmetrics:\n  o: {count: orders}\ntiers:\n  - {name: a, when: 'o = 3'}\n  - {name: b, else: true}\n",
+        "utf-8",
+    )
+    result = cli("check", str(bad))
+    assert result.returncode == 2 and "bad.yaml:5: tiers[0].when: use '=='" in result.stderr
+    assert cli("grade", "--orders", str(orders), "--output", str(tmp_path / "o.csv"), "--lang", "fr").returncode == 2
+    ws = tmp_path / "ws"
+    invoke("init", str(ws))
+    first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--json")[1])["run_id"]
+    second = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--no-publish", "--json")[1])
+    assert (ws / "runs" / "CURRENT").read_text().strip() == first
+    assert invoke("publish", second["run_id"], "-w", str(ws))[0] == 0
+    assert (ws / "runs" / "CURRENT").read_text().strip() == second["run_id"]
+    assert oct((ws / "runs" / "CURRENT").stat().st_mode & 0o777) != oct(0o600)
+    result = cli("demo", "-w", str(ws), "--customers", "100")
+    assert result.returncode == 2 and "not a demo one" in result.stderr
+    assert sorted(p.name for p in (ws / "data").iterdir()) == []
+
+
+def test_summary_counts_customers_without_a_class(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
+    orders = write_csv("o.csv", ORDERS)
+    customers = write_csv("c.csv", [{"customer_id": "0001", "birth_date": "1990-05-01"}])
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "name: p\nmetrics:\n  s: {sum: amount}\nscores:\n  age_band: {type: bands, of: age, breaks: [30],"
+        " names: [young, older]}\ntiers:\n  - {name: a, else: true}\n",
+        "utf-8",
+    )
+    code, out = invoke(
+        "grade",
+        "--orders",
+        str(orders),
+        "--customers",
+        str(customers),
+        "--policy",
+        str(policy),
+        "--as-of",
+        "2024-06-30",
+        "--output",
+        str(tmp_path / "g.json"),
+        "--json",
+    )
+    assert code == 0, out
+    rows = {r["class"]: r for r in json.loads(out)["scores"]["age_band"]["classes"]}
+    assert rows["older"]["customers"] == 1 and rows[None]["customers"] == 2
+    assert rows[None]["customer_share"] == pytest.approx(0.6667)
