@@ -181,12 +181,12 @@ def test_crash_mid_run_keeps_the_current_run(orders: Path, tmp_path: Path, monke
     ws = tmp_path / "ws"
     invoke("init", str(ws))
     first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--json")[1])["run_id"]
-    import tierkit.runs.store as store
+    import tierkit.runs.output as output
 
     def boom(*args: object, **kwargs: object) -> None:
         raise OSError("disk full")
 
-    monkeypatch.setattr(store.pq, "write_table", boom)
+    monkeypatch.setattr(output.pq, "ParquetWriter", boom)
     with pytest.raises(OSError):
         runner.invoke(app, ["grade", "-w", str(ws), "--orders", str(orders)], catch_exceptions=False)
     assert (ws / "runs" / "CURRENT").read_text().strip() == first

@@ -44,7 +44,6 @@ def _grade(
         as_of_date = last_order_date(engine, inputs.orders)
     say(f"grading {loaded.policy.name} as of {as_of_date}")
     grading = grade_inputs(inputs, loaded, as_of_date, engine, lang)
-    grading.table  # noqa: B018 - compute now, inside the progress display
     return grading
 
 
@@ -70,8 +69,7 @@ def run_grade(
             output_format(output)
             grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say)
             say(f"writing {output}")
-            write_table(grading.table, output)
-            summary = grading.summary()
+            summary = grading.write(output)
             summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
             return summary
         ws = Workspace.open(workspace)

@@ -82,18 +82,22 @@ def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[s
         for index, tag in enumerate(tags)
     }
     table = table.mutate(**flags)
-    text: ir.StringValue = ibis.literal("")
-    matched: ir.StringValue = ibis.literal("")
+    names_of_matched: list[ir.StringValue] = []
+    reasons_of_matched: list[ir.StringValue] = []
     for tag in tags:
         flag = table[f"tag_{tag.name}"]
-        text = text + flag.ifelse(tag.name + ",", "")
         why = reasons.obj(
             {"when": tag.when, "action": tag.action or "", "values": _values(table, parse_rule(tag.when).names())},
             raw=frozenset({"values"}),
         )
-        matched = matched + flag.ifelse(ibis.literal(json.dumps(tag.name) + ":") + why + ",", "")
-    listed = ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 1), ibis.literal(""))
-    reason = "{" + ibis.ifelse(matched.length() > 0, matched.substr(0, matched.length() - 1), "") + "}"
+        # CONCAT_WS skips NULLs: an unmatched tag is NULL and leaves no stray comma
+        names_of_matched.append(ibis.ifelse(flag, tag.name, ibis.null("string")))
+        entry = reasons.join([json.dumps(tag.name) + ":", why])
+        reasons_of_matched.append(ibis.ifelse(flag, entry, ibis.null("string")))
+    if not tags:
+        return table.mutate(tags=ibis.literal(""), __reason_tags=ibis.literal("{}")), []
+    listed = ibis.literal(",").join(names_of_matched)
+    reason = reasons.join(["{", ibis.literal(",").join(reasons_of_matched), "}"])
     return table.mutate(tags=listed, __reason_tags=reason), [t.name for t in tags]
 
 

@@ -41,6 +41,10 @@ class Engine:
     def to_pyarrow(self, expr: ir.Expr) -> Any:
         return self.con.to_pyarrow(expr)
 
+    def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
+        """A pyarrow RecordBatchReader streaming the result."""
+        return self.con.to_pyarrow_batches(expr, chunk_size=rows)
+
     def execute_scalar(self, expr: ir.Scalar) -> Any:
         return self.con.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -70,7 +71,29 @@ class Grading:
     def summary(self) -> dict[str, Any]:
         from tierkit.runs.summary import summarize
 
-        return summarize(self)
+        return summarize(self, self.table)
+
+    def write(self, path: str | Path, fmt: str | None = None) -> dict[str, Any]:
+        """Stream the result into a file (all or nothing) and return its summary.
+
+        Batches flow from the engine to the file and through the summary once; the whole
+        result is never held in memory, so 100M orders grade in bounded memory.
+        """
+        from tierkit.runs.output import write_batches
+        from tierkit.runs.summary import SummaryBuilder
+
+        start = time.perf_counter()
+        builder = SummaryBuilder(self)
+        reader = self.engine.to_batches(self.expr)
+
+        def tee() -> Iterator[pa.RecordBatch]:
+            for batch in reader:
+                builder.add(batch)
+                yield batch
+
+        write_batches(reader.schema, tee(), path, fmt)
+        self.timings["compute_and_write_s"] = round(time.perf_counter() - start, 3)
+        return builder.result()
 
 
 def tier_labels(loaded: LoadedPolicy, names: list[str], lang: str) -> dict[str, str]:

@@ -99,7 +99,7 @@ class MetricBuilder:
             if periods > 1:
                 tests.append(time <= ibis.literal(window.start(self.as_of, periods - 1)))
         if spec.where:
-            names = {c: table[c] for c in table.columns}
+            names = {c: src.value(table, c) for c in src.spec.names}
             tests.append(compile_condition(spec.where, names, f"{where}.where"))
         if not tests:
             return None

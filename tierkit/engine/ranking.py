@@ -1,8 +1,12 @@
 """Rank-based classes (ABC/Pareto, customer pyramid, grid axes by share), exactly defined.
 
-Ranks run over the measure descending with customer_id ascending as the tie-break, and a
-missing measure counts as 0, so every customer has one rank on every engine. Cuts are compared
-as exact fractions (rank * q <= p * n), never as floats, so 1% of 50,000 is 500, not 500.00001.
+Ranks run over the measure descending with customer_id ascending as the tie-break; a missing
+measure counts as 0, and a non-money measure is compared at four decimal places, so every
+customer has one rank on every engine. Cuts are compared as exact fractions
+(rank * q <= p * n), never as floats, so 1% of 50,000 is 500, not 500.00001.
+
+Every score ranking on the same measure shares one ranking: its rank, running total and total
+are computed together, in one window pass over one sort (see `Rankings`).
 """
 
 from __future__ import annotations
@@ -28,15 +32,6 @@ def exact_measure(measure: ir.Value) -> ir.Value:
     return measure.fill_null(ibis.literal(0).cast(measure.type()))
 
 
-def order_desc(measure: ir.Value, customer_id: ir.Value) -> list[ir.Value]:
-    return [measure.desc(), customer_id.asc()]
-
-
-def rank_desc(measure: ir.Value, customer_id: ir.Value) -> ir.IntegerValue:
-    """1 for the largest measure; ties broken by customer_id ascending."""
-    return ibis.row_number().over(order_by=order_desc(measure, customer_id)) + 1  # type: ignore[no-any-return]
-
-
 def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal], names: list[str]) -> ir.StringValue:
     """Class by rank position: rank <= cut * n for the first cut that holds."""
     cases = []
@@ -46,18 +41,6 @@ def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal]
     return ibis.cases(*cases, else_=names[len(cuts)])  # type: ignore[no-any-return]
 
 
-def population(customer_id: ir.Value) -> ir.IntegerValue:
-    """n, the number of customers graded, on every row."""
-    return customer_id.count().over(ibis.window())  # type: ignore[no-any-return]
-
-
-def cumulative_above(table: ir.Table, measure: ir.Value) -> tuple[ir.Value, ir.Value]:
-    """The measure held by all customers ranked above each one, and the total."""
-    m = exact_measure(measure)
-    window = ibis.window(order_by=order_desc(m, table.customer_id), rows=(None, 0))
-    return m.sum().over(window) - m, m.sum().over(ibis.window())
-
-
 def pareto_classes(above: ir.Value, total: ir.Value, cuts: list[Decimal], names: list[str]) -> ir.StringValue:
     """ABC: a customer's class is set by the share held by all customers ranked above it."""
     cases = []
@@ -65,3 +48,32 @@ def pareto_classes(above: ir.Value, total: ir.Value, cuts: list[Decimal], names:
         p, q = fraction(cut)
         cases.append((above * q < total * p, name))
     return ibis.cases(*cases, else_=names[len(cuts)])  # type: ignore[no-any-return]
+
+
+class Rankings:
+    """Column names of the shared ranking of each measure, and the expressions that fill them."""
+
+    N = "__rank_n"
+
+    @staticmethod
+    def rank(measure: str) -> str:
+        return f"__rank_{measure}"
+
+    @staticmethod
+    def above(measure: str) -> str:
+        return f"__above_{measure}"
+
+    @staticmethod
+    def total(measure: str) -> str:
+        return f"__total_{measure}"
+
+    @classmethod
+    def columns(cls, table: ir.Table, measures: list[str]) -> dict[str, ir.Value]:
+        columns: dict[str, ir.Value] = {cls.N: table.customer_id.count().over(ibis.window())}
+        for measure in dict.fromkeys(measures):
+            m = exact_measure(table[measure])
+            order = [m.desc(), table.customer_id.asc()]
+            columns[cls.rank(measure)] = ibis.row_number().over(order_by=order) + 1
+            columns[cls.above(measure)] = m.sum().over(ibis.window(order_by=order, rows=(None, 0))) - m
+            columns[cls.total(measure)] = m.sum().over(ibis.window())
+        return columns

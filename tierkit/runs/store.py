@@ -13,12 +13,9 @@ import json
 import os
 import secrets
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import pyarrow.parquet as pq
 
 from tierkit.engine.grade import Grading
 from tierkit.errors import WorkspaceError, did_you_mean
@@ -28,6 +25,7 @@ from tierkit.workspace import Workspace
 CURRENT = "CURRENT"
 RESULT = "result.parquet"
 MANIFEST = "manifest.json"
+POLICY = "policy.json"  # the validated policy, segment maps resolved: what the card reads
 
 
 @dataclass(frozen=True)
@@ -46,7 +44,9 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def manifest_for(grading: Grading, run_id: str, rows: int, timings: dict[str, float]) -> dict[str, Any]:
+def manifest_for(
+    grading: Grading, run_id: str, summary: dict[str, Any], timings: dict[str, float]
+) -> dict[str, Any]:
     inputs = {}
     for name in ("orders", "customers", "interactions", "contacts"):
         src = grading.inputs.table(name)
@@ -67,29 +67,28 @@ def manifest_for(grading: Grading, run_id: str, rows: int, timings: dict[str, fl
         "engine": grading.engine.name,
         "policy": {"name": grading.loaded.policy.name, "hash": grading.loaded.hash, "source": grading.loaded.source},
         "inputs": inputs,
-        "rows": rows,
+        "rows": summary["customers"],
         "tiers": grading.tier_names,
         "tags": grading.tag_names,
         "value_metric": grading.value_metric,
         "warnings": grading.warnings,
         "timings": timings,
-        "summary": grading.summary(),
+        "summary": summary,
     }
 
 
 def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
-    start = time.perf_counter()
-    table = grading.table
     run_id = new_run_id()
     runs = ws.runs_dir
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f".staging-{run_id}"
     staging.mkdir()
     try:
-        pq.write_table(table, staging / RESULT)
+        summary = grading.write(staging / RESULT)
         (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
-        timings = {**grading.timings, "write_s": round(time.perf_counter() - start, 3)}
-        manifest = manifest_for(grading, run_id, table.num_rows, timings)
+        resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
+        (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")
+        manifest = manifest_for(grading, run_id, summary, dict(grading.timings))
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
         final = runs / run_id
         os.rename(staging, final)

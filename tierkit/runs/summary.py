@@ -1,11 +1,13 @@
 """The run summary: customers and value per tier and per score class, as plain data.
 
-Computed from the graded result (one row per customer, already in Arrow), so it costs nothing
-on the engine. Value shares use exact decimal sums; shares are rounded for display only.
+Built in one pass over the graded result as it streams out (batch by batch), so a summary
+never needs the whole result in memory. Value sums are exact decimals; shares are rounded for
+display only.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -18,64 +20,86 @@ if TYPE_CHECKING:
     from tierkit.engine.grade import Grading
 
 
-def breakdown(table: pa.Table, column: str, value: str | None, order: list[str]) -> list[dict[str, Any]]:
-    """Rows of {class, customers, customer_share, value, value_share}, in `order`, missing last."""
-    keys = pc.cast(table[column], pa.string())
-    ones = pa.array([1] * len(table), pa.int64())
-    work = pa.table({"k": keys, "n": ones, "v": table[value] if value else ones})
-    grouped = work.group_by("k").aggregate([("n", "sum"), ("v", "sum")]).to_pylist()
-    by_key = {row["k"]: row for row in grouped}  # count("k") would skip the missing class; sum(n) does not
-    total_n = len(table) or 1
-    total_v = sum((Decimal(str(r["v_sum"] or 0)) for r in grouped), Decimal(0))
-    known = [k for k in order if k in by_key]
-    ordered: list[str | None] = [*known, *sorted(k for k in by_key if k not in order and k is not None)]
-    if None in by_key:
-        ordered.append(None)
-    rows = []
-    for key in ordered:
-        row = by_key[key]
-        v = Decimal(str(row["v_sum"] or 0))
-        rows.append(
+class Tally:
+    """Customers and value per class of one column, added up batch by batch."""
+
+    def __init__(self, column: str, value: str | None) -> None:
+        self.column, self.value = column, value
+        self.customers: dict[str | None, int] = defaultdict(int)
+        self.values: dict[str | None, Decimal] = defaultdict(Decimal)
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        keys = pc.cast(batch.column(self.column), pa.string())
+        ones = pa.array([1] * batch.num_rows, pa.int64())
+        work = pa.table({"k": keys, "n": ones, "v": batch.column(self.value) if self.value else ones})
+        for row in work.group_by("k").aggregate([("n", "sum"), ("v", "sum")]).to_pylist():
+            self.customers[row["k"]] += row["n_sum"]  # count("k") would skip the missing class
+            self.values[row["k"]] += Decimal(str(row["v_sum"] or 0))
+
+    def rows(self, order: list[str], labels: dict[str, str]) -> list[dict[str, Any]]:
+        total_n = sum(self.customers.values()) or 1
+        total_v = sum(self.values.values(), Decimal(0))
+        present = [k for k in order if k in self.customers]
+        ordered: list[str | None] = [*present, *sorted(k for k in self.customers if k not in order and k is not None)]
+        if None in self.customers:
+            ordered.append(None)
+        return [
             {
                 "class": key,
-                "customers": row["n_sum"],
-                "customer_share": round(row["n_sum"] / total_n, 4),
-                "value": str(v) if value else None,
-                "value_share": float(round(v / total_v, 4)) if value and total_v else None,
+                "label": labels.get(key, key) if key is not None else None,
+                "customers": self.customers[key],
+                "customer_share": round(self.customers[key] / total_n, 4),
+                "value": str(self.values[key]) if self.value else None,
+                "value_share": float(round(self.values[key] / total_v, 4)) if self.value and total_v else None,
             }
-        )
-    return rows
+            for key in ordered
+        ]
 
 
-def summarize(grading: Grading) -> dict[str, Any]:
-    from tierkit.engine.grade import tier_labels
+class SummaryBuilder:
+    """Feed it the graded batches; `result()` is the summary printed and kept in the manifest."""
 
-    table = grading.table
-    value = grading.value_metric
-    policy = grading.loaded.policy
-    scores: dict[str, Any] = {}
-    for name, result in grading.scores.items():
-        spec = policy.scores[name]
-        labels = score_labels(spec, grading.lang)
-        rows = breakdown(table, result.primary, value, score_levels(spec))
-        for row in rows:
-            row["label"] = labels.get(row["class"], row["class"])
-        scores[name] = {"column": result.primary, "primary": name == policy.primary, "classes": rows}
-    tiers = breakdown(table, "tier", value, grading.tier_names)
-    tier_label = tier_labels(grading.loaded, grading.tier_names, grading.lang)
-    for row in tiers:
-        row["label"] = tier_label.get(row["class"], row["class"])
-    tags = {}
-    for tag in grading.tag_names:
-        tags[tag] = int(pc.sum(pc.cast(table[f"tag_{tag}"], pa.int64())).as_py() or 0)
-    return {
-        "policy": policy.name,
-        "policy_hash": grading.loaded.short_hash,
-        "as_of": grading.as_of.isoformat(),
-        "engine": grading.engine.name,
-        "customers": len(table),
-        "value_metric": value,
-        "tiers": tiers,
-        "scores": scores,
-        "tags": tags,
-    }
+    def __init__(self, grading: Grading) -> None:
+        self.grading = grading
+        value = grading.value_metric
+        self.tiers = Tally("tier", value)
+        self.scores = {name: Tally(result.primary, value) for name, result in grading.scores.items()}
+        self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
+        self.customers = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        self.customers += batch.num_rows
+        self.tiers.add(batch)
+        for tally in self.scores.values():
+            tally.add(batch)
+        for tag in self.tags:
+            self.tags[tag] += int(pc.sum(pc.cast(batch.column(f"tag_{tag}"), pa.int64())).as_py() or 0)
+
+    def result(self) -> dict[str, Any]:
+        from tierkit.engine.grade import tier_labels
+
+        grading, policy = self.grading, self.grading.loaded.policy
+        scores: dict[str, Any] = {}
+        for name, tally in self.scores.items():
+            spec = policy.scores[name]
+            rows = tally.rows(score_levels(spec), score_labels(spec, grading.lang))
+            scores[name] = {"column": tally.column, "primary": name == policy.primary, "classes": rows}
+        labels = tier_labels(grading.loaded, grading.tier_names, grading.lang)
+        return {
+            "policy": policy.name,
+            "policy_hash": grading.loaded.short_hash,
+            "as_of": grading.as_of.isoformat(),
+            "engine": grading.engine.name,
+            "customers": self.customers,
+            "value_metric": grading.value_metric,
+            "tiers": self.tiers.rows(grading.tier_names, labels),
+            "scores": scores,
+            "tags": self.tags,
+        }
+
+
+def summarize(grading: Grading, table: pa.Table) -> dict[str, Any]:
+    builder = SummaryBuilder(grading)
+    for batch in table.to_batches():
+        builder.add(batch)
+    return builder.result()

@@ -35,6 +35,10 @@ class SourceTable:
     present: frozenset[str]  # canonical columns the file really has
     first: dt.date | None = None  # the earliest date in the time column
 
+    def value(self, table: ir.Table, name: str) -> ir.Value:
+        """A canonical column of `table`, or a typed NULL when the file does not have it."""
+        return table[name] if name in self.present else ibis.null(self.spec.column(name).type)
+
     def fingerprint(self) -> str:
         return file_fingerprint(self.path)
 
@@ -130,10 +134,7 @@ def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
                 f"{path}: {where}: {col.name}: '{bad}' is not a valid {col.type.split('(')[0]}"
                 f" ({counts[col.name]} such rows)"
             )
-    table = raw.select(**typed)
-    for col in spec.columns:
-        if col.name not in typed:
-            table = table.mutate(**{col.name: ibis.null(col.type)})
+    table = raw.select(**typed)  # absent optional columns are typed NULLs, see SourceTable.value
     duplicates = 0
     if spec.key and spec.key in typed and counts.get("__keyed"):
         duplicates = counts["__keyed"] - counts["__keys"]
@@ -141,14 +142,16 @@ def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
         raise InputError(f"{path}: {duplicates} customer_id values appear more than once")
     if duplicates:
         table = _dedupe(table, spec)
-    table = table.select(*spec.names)
     return SourceTable(spec, path, table, counts["__rows"], duplicates, frozenset(typed), counts.get("__first"))
 
 
 def _dedupe(table: ir.Table, spec: TableSpec) -> ir.Table:
     """One row per id; which copy survives is fixed by an ordering over every column."""
     key = spec.key or ""
-    order = [table[c] for c in spec.names if c != key]
+    order: list[ir.Value] = []
+    for name in table.columns:
+        if name != key:  # NULLs first on every engine (they sort differently by default)
+            order += [table[name].notnull(), table[name]]
     rank = ibis.row_number().over(group_by=table[key], order_by=order)
     keep = table.mutate(__copy=rank)
     keep = keep.filter((keep[key].isnull()) | (keep["__copy"] == 0))
