@@ -60,8 +60,23 @@ def test_file_mode_writes_one_row_per_customer(orders: Path, tmp_path: Path) -> 
         rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
     assert set(rows) == {"0001", "0002", "'=cmd"}  # leading zeros kept, formula escaped
     assert rows["0001"]["tier"] == "regular" and rows["0002"]["tier"] == "regular"
-    assert {"rfm_r", "rfm_f", "rfm_m", "rfm_segment", "abc", "pyramid", "tags", "reasons"} <= set(rows["0001"])
+    assert {"tier", "tier_label", "abc", "pyramid", "tags", "reasons", "spend_12m"} <= set(rows["0001"])
+    ids = [k.removeprefix("'") for k in rows]
+    assert ids == sorted(ids)  # rows in customer_id order, the same bytes every run
     assert json.loads(rows["0001"]["reasons"])["tier"]["values"]["spend_12m"] == 121000.0
+
+
+def test_file_mode_rfm_columns(orders: Path, tmp_path: Path) -> None:
+    out = tmp_path / "rfm.csv"
+    code, output = invoke(
+        "grade", "--orders", str(orders), "--policy", "rfm", "--as-of", "2024-06-30", "--output", str(out)
+    )
+    assert code == 0, output
+    with out.open(encoding="utf-8") as handle:
+        rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
+    assert {"rfm_r", "rfm_f", "rfm_m", "rfm_segment"} <= set(rows["0001"])
+    # ntile(5) over three customers fills tiles 1..3: the largest spender gets 3
+    assert rows["0001"]["rfm_m"] == "3" and rows["0001"]["tier"] == rows["0001"]["rfm_segment"]
 
 
 def test_file_mode_parquet_and_json(orders: Path, tmp_path: Path) -> None:

@@ -136,6 +136,8 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
         if c not in {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols}
     ]
     table = table.select("customer_id", "tier", "tier_label", *score_cols, "tags", *tag_cols, *metric_cols, "reasons")
+    # Rows in customer_id order: the same bytes on every run, thread count and engine.
+    table = table.order_by("customer_id")
     grading = Grading(
         engine, loaded, as_of, inputs, table, assigned.tier_names, assigned.tag_names, scores, lang, warnings=warnings
     )
