@@ -196,12 +196,13 @@ def test_crash_mid_run_keeps_the_current_run(orders: Path, tmp_path: Path, monke
     ws = tmp_path / "ws"
     invoke("init", str(ws))
     first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--json")[1])["run_id"]
-    import tierkit.runs.output as output
+    from tierkit.engine.backend import Engine
 
-    def boom(*args: object, **kwargs: object) -> None:
+    def crash(self: Engine, expr: object, path: Path) -> None:
+        Path(path).write_bytes(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(output.pq, "ParquetWriter", boom)
+    monkeypatch.setattr(Engine, "write_parquet", crash)
     with pytest.raises(OSError):
         runner.invoke(app, ["grade", "-w", str(ws), "--orders", str(orders)], catch_exceptions=False)
     assert (ws / "runs" / "CURRENT").read_text().strip() == first

@@ -11,7 +11,7 @@ from tierkit.engine.backend import Engine, connect
 from tierkit.engine.grade import Grading, grade_inputs, parse_as_of, read_inputs
 from tierkit.errors import InputError, WorkspaceError
 from tierkit.policy.loader import load_policy
-from tierkit.runs.output import output_format, write_table
+from tierkit.runs.output import convert_parquet, output_format
 from tierkit.tables.readers import SourceTable
 from tierkit.workspace import TABLE_NAMES, Workspace
 
@@ -119,15 +119,8 @@ def run_demo(
 
 
 def run_export(workspace: Path | None, run_ref: str | None, output: Path, tier: str | None) -> int:
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
     from tierkit.runs.store import load_run
 
     output_format(output)
     run = load_run(Workspace.open(workspace), run_ref)
-    table = pq.read_table(run.result)
-    if tier is not None:
-        table = table.filter(pc.equal(table["tier"], tier))
-    write_table(table, output)
-    return int(table.num_rows)
+    return convert_parquet(run.result, output, tier=tier)

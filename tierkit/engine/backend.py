@@ -41,6 +41,19 @@ class Engine:
     def to_pyarrow(self, expr: ir.Expr) -> Any:
         return self.con.to_pyarrow(expr)
 
+    def write_parquet(self, expr: ir.Table, path: Path) -> None:
+        """One Parquet file of the result. DuckDB writes it itself (COPY, in parallel, no Python
+        in between); other engines stream Arrow batches into a single file."""
+        if self.name == "duckdb":
+            self.con.to_parquet(expr, path)
+            return
+        import pyarrow.parquet as pq
+
+        reader = self.to_batches(expr)
+        with pq.ParquetWriter(path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
     def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
         """A pyarrow RecordBatchReader streaming the result."""
         return self.con.to_pyarrow_batches(expr, chunk_size=rows)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -74,26 +73,29 @@ class Grading:
         return summarize(self, self.table)
 
     def write(self, path: str | Path, fmt: str | None = None) -> dict[str, Any]:
-        """Stream the result into a file (all or nothing) and return its summary.
+        """Write the result to a file (all or nothing) and return its summary.
 
-        Batches flow from the engine to the file and through the summary once; the whole
-        result is never held in memory, so 100M orders grade in bounded memory.
+        The engine writes Parquet itself; the summary reads back the few columns it counts, and
+        other formats are converted from that Parquet. The whole result is never held in Python
+        memory, so 100M orders grade in bounded memory.
         """
-        from tierkit.runs.output import write_batches
-        from tierkit.runs.summary import SummaryBuilder
+        from tierkit.runs.output import atomic_path, convert_parquet, output_format, scratch_path
+        from tierkit.runs.summary import summarize_file
 
         start = time.perf_counter()
-        builder = SummaryBuilder(self)
-        reader = self.engine.to_batches(self.expr)
-
-        def tee() -> Iterator[pa.RecordBatch]:
-            for batch in reader:
-                builder.add(batch)
-                yield batch
-
-        write_batches(reader.schema, tee(), path, fmt)
+        path = Path(path)
+        fmt = output_format(path, fmt)
+        if fmt == "parquet":
+            with atomic_path(path) as tmp:
+                self.engine.write_parquet(self.expr, tmp)
+                summary = summarize_file(self, tmp)
+        else:
+            with scratch_path(path.parent, ".parquet") as tmp:
+                self.engine.write_parquet(self.expr, tmp)
+                summary = summarize_file(self, tmp)
+                convert_parquet(tmp, path, fmt)
         self.timings["compute_and_write_s"] = round(time.perf_counter() - start, 3)
-        return builder.result()
+        return summary
 
 
 def tier_labels(loaded: LoadedPolicy, names: list[str], lang: str) -> dict[str, str]:

@@ -136,3 +136,73 @@ def write_batches(
 
 def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
     return write_batches(table.schema, table.to_batches(max_chunksize=65_536), path, fmt)
+
+
+@contextmanager
+def scratch_path(folder: Path, suffix: str) -> Iterator[Path]:
+    """A temporary file beside the output (same disk), removed whatever happens."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".tierkit-", suffix=suffix, dir=folder)
+    os.close(fd)
+    try:
+        yield Path(tmp)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _quoted(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _escaped_select(schema: pa.Schema) -> str:
+    """A SELECT list that quotes formula-like text (for CSV and XLSX) and keeps the rest."""
+    items = []
+    for field in schema:
+        name = _quoted(field.name)
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            items.append(
+                f"CASE WHEN regexp_matches({name}, '{FORMULA_START}') THEN concat('''', {name}) "
+                f"ELSE {name} END AS {name}"
+            )
+        else:
+            items.append(name)
+    return ", ".join(items)
+
+
+COPY_OPTIONS = {
+    "csv": "FORMAT csv, HEADER true",
+    "json": "FORMAT json, ARRAY true",
+    "jsonl": "FORMAT json",
+    "parquet": "FORMAT parquet",
+}
+
+
+def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier: str | None = None) -> int:
+    """Write a graded Parquet file as CSV, JSON, JSONL, XLSX or Parquet, atomically.
+
+    DuckDB reads and writes in parallel and in bounded memory. `tier` keeps one tier only.
+    Returns the rows written.
+    """
+    import duckdb
+
+    path = Path(path)
+    fmt = output_format(path, fmt)
+    schema = pq.read_schema(source)
+    con = duckdb.connect()
+    relation = f"read_parquet({_literal(str(source))})"
+    if tier is not None:
+        relation += f" WHERE tier = {_literal(tier)}"
+    count = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
+    select = _escaped_select(schema) if fmt in ("csv", "xlsx") else "*"
+    with atomic_path(path) as tmp:
+        if fmt == "xlsx":
+            cursor = con.execute(f"SELECT {select} FROM {relation}")
+            _write_xlsx(cursor.fetch_record_batch(65_536), schema.names, tmp)
+        else:
+            con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_literal(str(tmp))} ({COPY_OPTIONS[fmt]})")
+    return int(count[0]) if count else 0
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -44,9 +44,7 @@ def new_run_id(now: dt.datetime | None = None) -> str:
     return f"{now:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
 
 
-def manifest_for(
-    grading: Grading, run_id: str, summary: dict[str, Any], timings: dict[str, float]
-) -> dict[str, Any]:
+def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
     inputs = {}
     for name in ("orders", "customers", "interactions", "contacts"):
         src = grading.inputs.table(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -67,6 +68,12 @@ class SummaryBuilder:
         self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
         self.customers = 0
 
+    def columns(self) -> list[str]:
+        needed = ["tier", *(t.column for t in self.scores.values()), *(f"tag_{t}" for t in self.tags)]
+        if self.tiers.value:
+            needed.append(self.tiers.value)
+        return list(dict.fromkeys(needed))
+
     def add(self, batch: pa.RecordBatch) -> None:
         self.customers += batch.num_rows
         self.tiers.add(batch)
@@ -101,5 +108,15 @@ class SummaryBuilder:
 def summarize(grading: Grading, table: pa.Table) -> dict[str, Any]:
     builder = SummaryBuilder(grading)
     for batch in table.to_batches():
+        builder.add(batch)
+    return builder.result()
+
+
+def summarize_file(grading: Grading, path: Path) -> dict[str, Any]:
+    """The summary of a written result, reading back only the columns it counts."""
+    import pyarrow.parquet as pq
+
+    builder = SummaryBuilder(grading)
+    for batch in pq.ParquetFile(path).iter_batches(batch_size=262_144, columns=builder.columns()):
         builder.add(batch)
     return builder.result()
