@@ -271,3 +271,13 @@ def test_summary_counts_customers_without_a_class(tmp_path: Path, write_csv) -> 
     rows = {r["class"]: r for r in json.loads(out)["scores"]["age_band"]["classes"]}
     assert rows["older"]["customers"] == 1 and rows[None]["customers"] == 2
     assert rows[None]["customer_share"] == pytest.approx(0.6667)
+
+
+def test_orders_without_customer_id_are_an_error(write_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [*ORDERS[:2], {"order_id": "9", "customer_id": " ", "ordered_at": "2024-05-01", "amount": "5.00"}]
+    path = write_csv("orders.csv", rows)
+    out = tmp_path / "out.parquet"
+    result = cli("grade", "--orders", str(path), "--as-of", "2024-06-30", "--output", str(out))
+    assert result.returncode == 2
+    assert "orders.csv: row 3 (line 4): customer_id: empty (1 such rows)" in " ".join(result.stderr.split())
+    assert not out.exists() and not list(tmp_path.glob(".*parquet*"))

@@ -42,7 +42,7 @@ def _grade(
     )
     if as_of_date is None:
         as_of_date = last_order_date(engine, inputs.orders)
-    say(f"grading {loaded.policy.name} as of {as_of_date}")
+    say(f"planning {loaded.policy.name} as of {as_of_date}")
     grading = grade_inputs(inputs, loaded, as_of_date, engine, lang)
     return grading
 
@@ -64,11 +64,11 @@ def run_grade(
 ) -> dict[str, Any]:
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
-    with steps(quiet) as say:
+    with steps(3, quiet) as say:
         if output is not None:  # file mode: no workspace
             output_format(output)
             grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say)
-            say(f"writing {output}")
+            say(f"grading into {output}")
             summary = grading.write(output)
             summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
             return summary
@@ -76,7 +76,7 @@ def run_grade(
         files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
         loaded = ws.policy(policy)
         grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say)
-        say("writing the run")
+        say("grading into a new run")
         from tierkit.runs.store import write_run
 
         run = write_run(ws, grading, publish=publish)
@@ -96,7 +96,7 @@ def run_demo(
     ws = Workspace.init(root, "retail", demo=True)
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
-    with steps(quiet) as say:
+    with steps(1, quiet) as say:
         say(f"generating a shop of {customers:,} customers")
         files = generate(ws.root / "data", customers=customers, seed=seed)
     summary = run_grade(

@@ -94,6 +94,7 @@ def connect(name: str = "duckdb", threads: int | None = None) -> Engine:
         # Output order comes from an explicit ORDER BY; without the insertion-order guarantee
         # DuckDB runs more of the plan in parallel.
         con.raw_sql("SET preserve_insertion_order = false")
+        con.raw_sql("SET enable_progress_bar = false")  # our own progress display owns the terminal
         if threads:
             con.raw_sql(f"SET threads = {int(threads)}")
         return Engine("duckdb", con)

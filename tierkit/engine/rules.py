@@ -95,9 +95,11 @@ class RuleCompiler:
         if op == "cmp":
             return _CMP[str(sub[0])](sub[1], sub[2])
         if op == "arith":
-            if sub[0] in ("/", "%"):  # division by zero is missing, as on every engine alike
-                divisor = sub[2]
-                return ibis.ifelse(divisor == 0, ibis.null(), _ARITH[str(sub[0])](sub[1], divisor))
+            if sub[0] == "/":  # always a float (engines type decimal / int differently); x / 0 is missing
+                left, right = sub[1].cast("float64"), sub[2].cast("float64")
+                return ibis.ifelse(right == 0, ibis.null("float64"), left / right)
+            if sub[0] == "%":
+                return ibis.ifelse(sub[2] == 0, ibis.null(), sub[1] % sub[2])
             return _ARITH[str(sub[0])](sub[1], sub[2])
         if op == "isnull":
             return sub[0].isnull()

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierkit.engine.scores import score_labels, score_levels
+from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
     from tierkit.engine.grade import Grading
@@ -69,18 +70,28 @@ class SummaryBuilder:
         self.customers = 0
 
     def columns(self) -> list[str]:
-        needed = ["tier", *(t.column for t in self.scores.values()), *(f"tag_{t}" for t in self.tags)]
+        needed = ["customer_id", "tier", *(t.column for t in self.scores.values()), *(f"tag_{t}" for t in self.tags)]
         if self.tiers.value:
             needed.append(self.tiers.value)
         return list(dict.fromkeys(needed))
 
     def add(self, batch: pa.RecordBatch) -> None:
+        ids = batch.column("customer_id")
+        missing = pc.sum(pc.fill_null(pc.equal(ids, ""), True).cast(pa.int64())).as_py() or 0
+        if missing:  # checked here, on one row per customer, not on every order row
+            orders = self.grading.inputs.orders
+            raise missing_id_error(orders.path, self._count_missing(orders))
         self.customers += batch.num_rows
         self.tiers.add(batch)
         for tally in self.scores.values():
             tally.add(batch)
         for tag in self.tags:
             self.tags[tag] += int(pc.sum(pc.cast(batch.column(f"tag_{tag}"), pa.int64())).as_py() or 0)
+
+    def _count_missing(self, orders: Any) -> int:
+        table = orders.table
+        value = self.grading.engine.execute_scalar((table.customer_id.isnull() | (table.customer_id == "")).sum())
+        return int(value or 0)
 
     def result(self) -> dict[str, Any]:
         from tierkit.engine.grade import tier_labels

@@ -66,6 +66,11 @@ def _raw(engine: Engine, path: Path) -> ir.Table:
         raise InputError(f"{path}: cannot be read as {fmt}: {first}") from None
 
 
+def missing_id_error(path: Path, count: int) -> InputError:
+    """Orders without a customer_id cannot be graded: name the first such row."""
+    return InputError(f"{path}: {_first_bad_row(path, 'customer_id', '')}: customer_id: empty ({count} such rows)")
+
+
 def _first_bad_row(path: Path, column: str, bad: str) -> str:
     """'row N' of the first data row whose `column` holds `bad` (CSV only)."""
     if FORMATS.get(path.suffix.lower()) != "csv":
@@ -126,6 +131,7 @@ def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
     counts = engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]
     if counts["__rows"] == 0:
         raise InputError(f"{path}: no data rows (an empty {kind} file)")
+
     for col in spec.columns:
         if counts.get(col.name):
             bad = counts[f"__bad_{col.name}"]
