@@ -9,11 +9,46 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from tierkit.errors import did_you_mean
+from tierkit.policy.base import Label, Strict
+from tierkit.policy.score_specs import (
+    SCORE_TYPES,
+    AbcScore,
+    BandsScore,
+    GridAxis,
+    GridScore,
+    PyramidScore,
+    RfmScore,
+    RfmSegment,
+    Score,
+    StarLevel,
+    StarsScore,
+)
+
+__all__ = [
+    "SCORE_TYPES",
+    "AbcScore",
+    "BandsScore",
+    "GridAxis",
+    "GridScore",
+    "Label",
+    "MetricSpec",
+    "Policy",
+    "PyramidScore",
+    "RfmScore",
+    "RfmSegment",
+    "Score",
+    "Service",
+    "StarLevel",
+    "StarsScore",
+    "Strict",
+    "TagRule",
+    "TierRule",
+]
 
 TABLES = ("orders", "interactions", "contacts")
 AGGREGATES = (
@@ -30,23 +65,6 @@ AGGREGATES = (
     "expr",
 )
 WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
-
-
-class Label(Strict):
-    zh: str | None = None
-    en: str | None = None
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_text(cls, value: object) -> object:
-        return {"zh": value, "en": value} if isinstance(value, str) else value
-
-    def text(self, lang: str, fallback: str) -> str:
-        return (self.zh if lang == "zh" else self.en) or self.en or self.zh or fallback
 
 
 def check_window(value: str | None) -> str | None:
@@ -113,142 +131,6 @@ class MetricSpec(Strict):
     @property
     def kind(self) -> str:
         return next(name for name in AGGREGATES if getattr(self, name) is not None)
-
-
-class RfmSegment(Strict):
-    name: str
-    label: Label | None = None
-    r: tuple[int, int] | None = None
-    f: tuple[int, int] | None = None
-    m: tuple[int, int] | None = None
-    action: str | None = None
-
-
-class RfmScore(Strict):
-    type: Literal["rfm"] = "rfm"
-    bins: int = Field(5, ge=2, le=10)
-    method: Literal["rank", "value", "breaks"] = "rank"
-    recency: str = "recency_days"
-    frequency: str = "orders_all"
-    monetary: str = "spend_all"
-    breaks: dict[Literal["recency", "frequency", "monetary"], list[Decimal]] | None = None
-    segments: str | list[RfmSegment] = "rf10"
-
-    @model_validator(mode="after")
-    def _breaks(self) -> RfmScore:
-        if self.method == "breaks":
-            for axis in ("recency", "frequency", "monetary"):
-                cuts = (self.breaks or {}).get(axis)  # type: ignore[call-overload]
-                if cuts is None or len(cuts) != self.bins - 1 or list(cuts) != sorted(cuts):
-                    raise ValueError(f"method breaks needs breaks.{axis}: {self.bins - 1} ascending numbers")
-        return self
-
-
-def _check_fractions(cuts: list[Decimal]) -> list[Decimal]:
-    if list(cuts) != sorted(cuts) or any(not 0 < c < 1 for c in cuts) or len(set(cuts)) != len(cuts):
-        raise ValueError("cuts must be increasing fractions between 0 and 1, such as [0.8, 0.95]")
-    return cuts
-
-
-class AbcScore(Strict):
-    type: Literal["abc"] = "abc"
-    by: str = "spend_12m"
-    cuts: list[Decimal] = [Decimal("0.80"), Decimal("0.95")]
-    classes: list[str] = ["A", "B", "C"]
-    labels: dict[str, Label] = {}
-
-    _cuts = field_validator("cuts")(classmethod(lambda cls, v: _check_fractions(v)))
-
-    @model_validator(mode="after")
-    def _sizes(self) -> AbcScore:
-        if len(self.classes) != len(self.cuts) + 1:
-            raise ValueError(f"{len(self.cuts)} cuts make {len(self.cuts) + 1} classes, not {len(self.classes)}")
-        return self
-
-
-class PyramidScore(Strict):
-    type: Literal["pyramid"] = "pyramid"
-    by: str = "spend_12m"
-    cuts: list[Decimal] = [Decimal("0.01"), Decimal("0.20"), Decimal("0.50")]
-    levels: list[str] = ["key", "major", "ordinary", "small"]
-    labels: dict[str, Label] = {}
-
-    _cuts = field_validator("cuts")(classmethod(lambda cls, v: _check_fractions(v)))
-
-    @model_validator(mode="after")
-    def _sizes(self) -> PyramidScore:
-        if len(self.levels) != len(self.cuts) + 1:
-            raise ValueError(f"{len(self.cuts)} cuts make {len(self.cuts) + 1} levels, not {len(self.levels)}")
-        return self
-
-
-class StarLevel(Strict):
-    stars: int = Field(ge=2, le=9)
-    spend: Decimal | None = None
-    points: Decimal | None = None
-
-
-class StarsScore(Strict):
-    type: Literal["stars"] = "stars"
-    spend: str = "arpu_6m"
-    points: str = "points_12m"
-    match: Literal["any", "all"] = "any"
-    levels: list[StarLevel]
-    labels: dict[str, Label] = {}
-
-    @model_validator(mode="after")
-    def _ordered(self) -> StarsScore:
-        stars = [level.stars for level in self.levels]
-        if stars != sorted(stars, reverse=True) or len(set(stars)) != len(stars):
-            raise ValueError("levels must go from the most stars down, each once")
-        return self
-
-
-class GridAxis(Strict):
-    by: str
-    breaks: list[Decimal] | None = None  # two values, high then middle: >= breaks[0] is level 1
-    top: list[Decimal] | None = None  # two rank shares: top 20% level 1, next to 50% level 2
-    label: Label | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> GridAxis:
-        if (self.breaks is None) == (self.top is None):
-            raise ValueError("an axis needs either breaks (two values) or top (two shares)")
-        if self.breaks is not None and (len(self.breaks) != 2 or self.breaks[0] < self.breaks[1]):
-            raise ValueError("breaks: two values, the high one first, e.g. [100000, 20000]")
-        if self.top is not None:
-            if len(self.top) != 2:
-                raise ValueError("top: two shares, e.g. [0.2, 0.5]")
-            _check_fractions(self.top)
-        return self
-
-
-class GridScore(Strict):
-    type: Literal["grid"] = "grid"
-    letter: GridAxis
-    digit: GridAxis
-    labels: dict[str, Label] = {}
-
-
-class BandsScore(Strict):
-    type: Literal["bands"] = "bands"
-    of: str
-    breaks: list[Decimal]
-    names: list[str]
-    labels: dict[str, Label] = {}
-
-    @model_validator(mode="after")
-    def _sizes(self) -> BandsScore:
-        if list(self.breaks) != sorted(self.breaks) or len(self.names) != len(self.breaks) + 1:
-            raise ValueError("bands: ascending breaks and one more name than breaks")
-        return self
-
-
-Score = Annotated[
-    RfmScore | AbcScore | PyramidScore | StarsScore | GridScore | BandsScore,
-    Field(discriminator="type"),
-]
-SCORE_TYPES = ("rfm", "abc", "pyramid", "stars", "grid", "bands")
 
 
 class TierRule(Strict):
