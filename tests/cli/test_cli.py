@@ -281,3 +281,23 @@ def test_orders_without_customer_id_are_an_error(write_csv, tmp_path: Path) -> N
     assert result.returncode == 2
     assert "orders.csv: row 3 (line 4): customer_id: empty (1 such rows)" in " ".join(result.stderr.split())
     assert not out.exists() and not list(tmp_path.glob(".*parquet*"))
+
+
+def test_diff_tells_missing_class_from_missing_customer(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
+    orders = write_csv("o.csv", ORDERS)
+    customers = write_csv("c.csv", [{"customer_id": "0001", "birth_date": "1990-05-01"}])
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "name: p\nmetrics:\n  s: {sum: amount}\nscores:\n  band: {type: bands, of: age, breaks: [30],"
+        " names: [young, older]}\nprimary: band\n",
+        "utf-8",
+    )
+    ws = tmp_path / "ws"
+    invoke("init", str(ws))
+    args = ["-w", str(ws), "--orders", str(orders), "--customers", str(customers), "--policy", str(policy), "--json"]
+    first = json.loads(invoke("grade", *args, "--as-of", "2024-06-30")[1])["run_id"]
+    second = json.loads(invoke("grade", *args, "--as-of", "2024-04-30")[1])["run_id"]
+    migration = json.loads(invoke("diff", first, second, "-w", str(ws), "--json")[1])
+    cells = {(m["from"], m["to"]): m["customers"] for m in migration["matrix"]}
+    # '=cmd' has no age (class missing) in both runs; 0001 and 0002 bought only after 2024-04-30
+    assert cells == {("(none)", "(none)"): 1, ("(none)", "(gone)"): 1, ("older", "(gone)"): 1}

@@ -91,9 +91,13 @@ metrics:
   late_payments: {count: orders, where: "paid_at > due_at"}
   complaints_90d: {count: interactions, where: "kind == 'complaint'", window: 90D}
   spend_per_order: {expr: "spend_all / orders_all"}
+  avg_90d: {avg: amount, window: 90D}
 scores:
   rfm: {bins: 3, recency: recency_days, frequency: orders_all, monetary: spend_all,
         segments: [{name: best, r: [3, 3]}, {name: rest}]}
+  # a metric missing for most customers: they all score 1, the others share the bins
+  rfm_n: {type: rfm, bins: 3, recency: recency_days, frequency: avg_90d, monetary: spend_all,
+          segments: [{name: any}]}
   rfm_v: {type: rfm, bins: 3, method: value, recency: recency_days, frequency: orders_all,
           monetary: spend_all, segments: [{name: any}]}
   abc: {by: spend_12m, cuts: [0.80, 0.95]}

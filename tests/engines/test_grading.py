@@ -94,6 +94,13 @@ def test_rfm_rank_breaks_ties_by_customer_id(rows: dict[str, dict[str, Any]]) ->
     assert rows["002"]["rfm_segment"] == "best" and rows["008"]["rfm_segment"] == "rest"
 
 
+def test_rfm_rank_gives_missing_values_the_lowest_score(rows: dict[str, dict[str, Any]]) -> None:
+    # avg_90d is missing for 004, 0050, 008 (no order in 90 days): they all score 1, and the four
+    # others share the three bins by themselves: 06X 10 and 002 500 -> 1, 003 500 -> 2, 001 -> 3
+    scores = {cid: r["rfm_n_f"] for cid, r in rows.items()}
+    assert scores == {"004": 1, "0050": 1, "008": 1, "06X": 1, "002": 1, "003": 2, "001": 3}
+
+
 def test_rfm_value_method_gives_equal_values_equal_scores(rows: dict[str, dict[str, Any]]) -> None:
     # orders_all sorted: 1,1,1,2,2,2,12; breakpoints at positions ceil(7/3)=3 and ceil(14/3)=5 -> 1, 2
     f = {cid: r["rfm_v_f"] for cid, r in rows.items()}

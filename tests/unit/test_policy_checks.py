@@ -25,7 +25,13 @@ def test_every_preset_compiles(name: str) -> None:
         (HEAD + "tiers:\n  - {name: a, when: \"o > 'x'\"}\n  - {name: b, else: true}\n", "cannot apply '>'"),
         (HEAD + "scores:\n  abc: {by: ss}\n" + TIERS, "unknown metric 'ss' (did you mean 's'?)"),
         (HEAD.replace("{count: orders}", "{sum: amont, from: interactions}") + TIERS, "unknown column 'amont'"),
-        (HEAD + "value: nope\n" + TIERS, "t.yaml:5: value: unknown metric 'nope'"),
+        (HEAD + "value: nope\n" + TIERS, "t.yaml:5: value: 'nope' is not a numeric metric"),
+        (HEAD + "value: customer_id\n" + TIERS, "'customer_id' is not a numeric metric"),
+        (HEAD + "scores:\n  b: {type: bands, of: region, breaks: [1], names: [x, y]}\n" + TIERS, "bands need a number"),
+        (
+            HEAD + "tiers:\n  - {name: a, when: \"if(s > 1, 'x', 2) == 1\"}\n  - {name: b, else: true}\n",
+            "cannot apply 'if'",
+        ),
         (HEAD + "scores:\n  abc: {by: s}\nprimary: abc\nservice:\n  D: {}\n", "'D' is not a class of score 'abc'"),
     ],
 )
@@ -43,6 +49,8 @@ def test_compile_errors_name_the_place(text: str, message: str) -> None:
         ("{trend: {count: orders}, window: 6M, per: month}", "per has no meaning for a trend metric"),
         ("{consecutive_years: amount, threshold: 5, window: 12M}", "window has no meaning"),
         ("{sum: amount, threshold: 5}", "threshold has no meaning for a sum metric"),
+        ("{count: orders, from: interactions}", "from has no meaning for a count metric"),
+        ("{sum: amount, max_years: 3}", "max_years has no meaning for a sum metric"),
     ],
 )
 def test_keys_that_would_be_ignored_are_errors(metric: str, message: str) -> None:

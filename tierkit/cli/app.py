@@ -113,7 +113,7 @@ def grade(
     """Grade customers: into a new published run of the workspace, or into --output."""
     from tierkit.cli.grading import run_grade
 
-    lang_code = resolve_lang(lang, None if output else workspace)
+    lang_code = (lang.value if lang else "zh") if output else resolve_lang(lang, workspace)
 
     summary = run_grade(
         workspace=workspace,
@@ -155,7 +155,7 @@ def demo(
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
     from tierkit.cli.grading import run_demo
 
-    lang_code = lang.value if lang else "zh"
+    lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
     summary = run_demo(workspace, customers, seed, engine, lang_code, quiet=json_out)
     if json_out:
         print_json(summary)

@@ -55,8 +55,11 @@ def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
     table.add_column(t["share"], justify="right")
     table.add_column(t["value_share"], justify="right")
     for row in rows:
-        label = row.get("label") or row["class"]
-        name = f"{label} ({row['class']})" if label != row["class"] else str(row["class"])
+        if row["class"] is None:
+            name = "(无)" if lang == "zh" else "(none)"
+        else:
+            label = row.get("label") or row["class"]
+            name = f"{label} ({row['class']})" if label != row["class"] else str(row["class"])
         table.add_row(name, f"{row['customers']:,}", pct(row["customer_share"]), pct(row["value_share"]))
     return table
 

@@ -112,9 +112,11 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
     start = time.perf_counter()
     metrics, warnings = build_metrics(inputs, loaded, as_of)
     policy = loaded.policy
-    if policy.value is not None and policy.value not in metrics.columns:
+    if policy.value is not None and (
+        policy.value not in policy.metrics or not metrics[policy.value].type().is_numeric()
+    ):
         raise PolicyError(
-            f"{loaded.where('value')}: unknown metric '{policy.value}'"
+            f"{loaded.where('value')}: '{policy.value}' is not a numeric metric"
             f"{did_you_mean(policy.value, list(policy.metrics))}"
         )
     scored, scores = apply_scores(metrics, loaded)

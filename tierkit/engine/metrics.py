@@ -201,7 +201,7 @@ class MetricBuilder:
         """Consecutive 12-month periods, counting back from the as-of date, at or above a threshold."""
         year = Window.parse("1Y")
         threshold = float(spec.threshold or 0)
-        years = spec.max_years
+        years = spec.max_years or 10
         src = self.inputs.table(spec.from_ or "orders")
         if threshold > 0 and src is not None and src.first is not None:
             # A year before the first row sums to 0 and ends every streak: skip its aggregate.

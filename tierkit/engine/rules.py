@@ -76,9 +76,9 @@ class RuleCompiler:
             raise
         except Exception as exc:  # Ibis refuses ill-typed operations, e.g. comparing a number with text
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            what = node.args[0] if node.op in ("cmp", "arith", "call") else node.op
             raise PolicyError(
-                f"{self.where}: cannot apply '{node.op if node.op != 'cmp' else node.args[0]}' at column "
-                f"{node.pos + 1} in '{source}': {detail}"
+                f"{self.where}: cannot apply '{what}' at column {node.pos + 1} in '{source}': {detail}"
             ) from None
 
     def combine(self, node: Node, source: str) -> Any:

@@ -66,8 +66,9 @@ def _rfm_axis(ctx: ScoreContext, spec: m.RfmScore, axis: str) -> ir.Value:
     bins, reverse = spec.bins, axis == "recency"
     if spec.method == "rank":
         key = value.desc() if reverse else value.asc()
-        tile = ibis.ntile(bins).over(order_by=[value.notnull().ifelse(1, 0), key, cid.asc()])
-        return (tile + 1).cast("int64")  # type: ignore[no-any-return]
+        # Missing values score 1, however many there are; the others share the bins.
+        tile = ibis.ntile(bins).over(group_by=value.isnull(), order_by=[key, cid.asc()])
+        return value.isnull().ifelse(1, tile + 1).cast("int64")  # type: ignore[no-any-return]
     if spec.method == "breaks":
         cuts = [ibis.literal(float(b)) for b in (spec.breaks or {})[axis]]  # type: ignore[index]
         return _bins_from_breaks(value, cuts, bins, reverse)
@@ -184,6 +185,8 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
             " (age needs a customers file with birth_date)"
         )
     value = ctx.table[spec.of]
+    if not value.type().is_numeric():
+        raise PolicyError(f"{ctx.where('of')}: '{spec.of}' is {value.type()}; bands need a number (such as age)")
     cases = [(value < float(b), name) for b, name in zip(spec.breaks, spec.names, strict=False)]
     band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.names[-1]))
     reason = reasons.obj({"score": "bands", spec.of: value, "band": band})

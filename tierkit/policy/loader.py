@@ -160,8 +160,8 @@ def _inline_segment_files(policy: Policy, source: str) -> Policy:
     for name, spec in policy.scores.items():
         if isinstance(spec, RfmScore) and isinstance(spec.segments, str) and spec.segments not in segment_map_names():
             path = Path(spec.segments)
-            if not path.is_absolute() and not path.exists() and not source.startswith("preset:"):
-                path = Path(source).parent / path  # relative to the policy file
+            if not path.is_absolute() and not source.startswith("preset:"):
+                path = Path(source).parent / path  # relative to the policy file, like any include
             segments = load_segments(str(path), spec.bins, f"{source}: scores.{name}.segments")
             scores[name] = spec.model_copy(update={"segments": segments})
     return policy.model_copy(update={"scores": scores}) if scores != dict(policy.scores) else policy

@@ -97,7 +97,7 @@ class MetricSpec(Strict):
     window: str | None = None
     per: Literal["day", "month", "year"] | None = None
     threshold: Decimal | None = None
-    max_years: int = Field(10, ge=1, le=50)
+    max_years: int | None = Field(None, ge=1, le=50)  # consecutive_years only; 10 when not given
     description: str | None = None
 
     _check_window = field_validator("window")(classmethod(lambda cls, v: check_window(v)))
@@ -119,10 +119,13 @@ class MetricSpec(Strict):
         if self.per is not None and self.window in (None, "all"):
             raise ValueError("per needs a window to divide by")
         ignored = {
-            "expr": ("window", "per", "where", "from_", "threshold"),
-            "trend": ("per", "threshold"),
+            "expr": ("window", "per", "where", "from_", "threshold", "max_years"),
+            "trend": ("per", "threshold", "max_years"),
             "consecutive_years": ("window", "per"),
-        }.get(self.kind, ("threshold",) if self.kind != "consecutive_years" else ())
+            "count": ("from_", "threshold", "max_years"),  # count: TABLE already names the table
+            "recency": ("from_", "threshold", "max_years"),
+            "tenure": ("from_", "threshold", "max_years"),
+        }.get(self.kind, ("threshold", "max_years"))
         for key in ignored:
             if getattr(self, key) is not None:
                 raise ValueError(f"{key.rstrip('_')} has no meaning for a {self.kind} metric")

@@ -8,6 +8,7 @@ from typing import Any
 import duckdb
 
 from tierkit.errors import InputError
+from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy
 from tierkit.runs.store import POLICY, Run
 
@@ -33,7 +34,11 @@ def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
     if not rows:
         raise InputError(f"customer '{customer_id}' is not in run {run.run_id}")
     row = rows[0]
-    policy = Policy.model_validate(json.loads((run.path / POLICY).read_text("utf-8")))
+    resolved = run.path / POLICY
+    if resolved.exists():
+        policy = Policy.model_validate(json.loads(resolved.read_text("utf-8")))
+    else:  # runs written before policy.json was kept
+        policy = parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml").policy
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     service = policy.service.get(str(row["tier"]))
     tags = [t for t in str(row.get("tags") or "").split(",") if t]

@@ -50,10 +50,11 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
     con.execute(f"""
         CREATE TEMP VIEW moves AS
         SELECT coalesce(a.customer_id, b.customer_id) AS customer_id,
-               coalesce(a.tier, '{NEW}') AS from_tier, coalesce(b.tier, '{GONE}') AS to_tier,
+               CASE WHEN a.customer_id IS NULL THEN '{NEW}' ELSE coalesce(a.tier, '(none)') END AS from_tier,
+               CASE WHEN b.customer_id IS NULL THEN '{GONE}' ELSE coalesce(b.tier, '(none)') END AS to_tier,
                CAST({va} AS DECIMAL(38, 2)) AS value_a, CAST({vb} AS DECIMAL(38, 2)) AS value_b
         FROM read_parquet('{a.result}') a
-        FULL OUTER JOIN read_parquet('{b.result}') b USING (customer_id)
+        FULL OUTER JOIN read_parquet('{b.result}') b ON a.customer_id = b.customer_id
     """)
     matrix_rows = con.execute("""
         SELECT from_tier, to_tier, count(*) AS customers,
