@@ -134,11 +134,28 @@ def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
     assert rows["002"]["tags"] == "complainer" and rows["06X"]["tags"] == "late"
     assert rows["002"]["tag_complainer"] is True and rows["001"]["tags"] == ""
     why = json.loads(rows["001"]["reasons"])
-    assert why["tier"]["rule"] == "vip"
-    assert why["tier"]["values"]["spend_12m"] == 360000.0
-    assert why["tier"]["values"]["loyal_years"] == 1
-    assert json.loads(rows["008"]["reasons"])["tier"]["when"] == "else"
-    assert json.loads(rows["002"]["reasons"])["tags"]["complainer"]["values"]["complaints_90d"] == 3
+    assert why["tier"] == {"rule": "vip", "when": "spend_12m > 100000 and (orders_per_month > 5 or loyal_years >= 1)"}
+    # every value any rule, score or tag read, once
+    assert why["values"]["spend_12m"] == 360000.0 and why["values"]["loyal_years"] == 1
+    assert why["values"]["orders_per_month"] == round(13 / 12, 4)
+    assert set(why["values"]) == {
+        "spend_12m",
+        "orders_per_month",
+        "loyal_years",
+        "abc",
+        "complaints_90d",
+        "late_payments",
+        "recency_days",
+        "orders_all",
+        "spend_all",
+        "avg_90d",
+    }
+    assert why["abc"] == {"score": "abc", "by": "spend_12m", "share_above": 0.0, "class": "A"}
+    assert why["pyramid"] == {"score": "pyramid", "by": "spend_12m", "rank": 1, "of": 7, "level": "key"}
+    assert json.loads(rows["008"]["reasons"])["tier"] == {"rule": "potential", "when": "else"}
+    complainer = json.loads(rows["002"]["reasons"])
+    assert complainer["tags"] == {"complainer": {"when": "complaints_90d >= 3", "action": "senior agent"}}
+    assert complainer["values"]["complaints_90d"] == 3
 
 
 def test_engines_give_identical_output(engine: Engine, files: dict[str, Path], rows: dict[str, dict[str, Any]]) -> None:

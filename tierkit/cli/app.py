@@ -208,8 +208,9 @@ def show(
     from tierkit.runs.store import load_run
     from tierkit.workspace import Workspace
 
-    card = customer_card(load_run(Workspace.open(workspace), run), customer_id)
-    print_json(card) if json_out else print_card(card, resolve_lang(lang, workspace))
+    lang_code = resolve_lang(lang, workspace)
+    card = customer_card(load_run(Workspace.open(workspace), run), customer_id, lang_code)
+    print_json(card) if json_out else print_card(card, lang_code)
 
 
 @app.command()

@@ -1,8 +1,10 @@
 """Assignment: the primary tier, tags, and the reasons behind each, as Ibis expressions.
 
-Tier rules are ordered and the first that matches wins; the reason records which rule decided
-and the values of every name that rule reads. A customer reaching the `else` tier gets the
-values of all the names the rules above read, so "why not VIP?" has an answer too.
+Tier rules are ordered and the first that matches wins. The reasons JSON says which rule
+decided (`tier`), what each score decided (`abc`, `pyramid`, ...), which tags matched and why
+(`tags`), and, once, the value of every metric any of those read (`values`): a customer in the
+`else` tier sees the values every rule above tested, so "why not VIP?" has an answer too.
+Rule and tag texts are constants, so per customer only the values are formatted.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import ibis.expr.types as ir
 
 from tierkit.engine import reasons
 from tierkit.engine.rules import compile_condition
-from tierkit.engine.scores import ScoreResult
+from tierkit.engine.scores import ScoreResult, score_levels
 from tierkit.policy.expr import parse_rule
 from tierkit.policy.loader import LoadedPolicy
 
@@ -31,87 +33,72 @@ def _visible(table: ir.Table) -> dict[str, ir.Value]:
     return {c: table[c] for c in table.columns if not c.startswith("__")}
 
 
-def _values(table: ir.Table, names: set[str]) -> reasons.Fragment:
-    return reasons.obj({n: table[n] for n in sorted(names) if n in table.columns})
+def _constant(fields: dict[str, str]) -> str:
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def assign_tiers(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]) -> tuple[ir.Table, list[str]]:
+def assign_tiers(
+    table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]
+) -> tuple[ir.Table, list[str], set[str]]:
+    """The tier column, its reason, the tier names (best first) and the names the rules read."""
     policy = loaded.policy
-    names = _visible(table)
     if policy.primary is not None:
         column = scores[policy.primary].primary
-        tier = table[column].cast("string")
-        reason = reasons.obj(
-            {"score": policy.primary, "column": column, "detail": table[f"__reason_{policy.primary}"]},
-            raw=frozenset({"detail"}),
-        )
-        return table.mutate(tier=tier, __reason_tier=reason), []
+        reason = ibis.literal(_constant({"score": policy.primary, "column": column}))
+        names = score_levels(policy.scores[policy.primary])
+        return table.mutate(tier=table[column].cast("string"), __reason_tier=reason), names, set()
+    visible = _visible(table)
     cases_tier, cases_reason = [], []
-    read_by_all: set[str] = set()
+    read: set[str] = set()
     for index, rule in enumerate(policy.tiers):
         if rule.else_:
             continue
         text = rule.when or ""
-        cond = compile_condition(text, names, loaded.where("tiers", index, "when"))
-        read = parse_rule(text).names()
-        read_by_all |= read
+        cond = compile_condition(text, visible, loaded.where("tiers", index, "when"))
+        read |= parse_rule(text).names()
         cases_tier.append((cond, rule.name))
-        cases_reason.append(
-            (
-                cond,
-                reasons.obj(
-                    {"rule": rule.name, "when": text, "values": _values(table, read)}, raw=frozenset({"values"})
-                ),
-            )
-        )
+        cases_reason.append((cond, _constant({"rule": rule.name, "when": text})))
     last = policy.tiers[-1]
-    else_reason = reasons.obj(
-        {"rule": last.name, "when": "else", "values": _values(table, read_by_all)}, raw=frozenset({"values"})
-    )
+    else_reason = _constant({"rule": last.name, "when": "else"})
     tier = ibis.cases(*cases_tier, else_=last.name) if cases_tier else ibis.literal(last.name)
-    reason = ibis.cases(*cases_reason, else_=else_reason) if cases_reason else else_reason
-    return table.mutate(tier=tier, __reason_tier=reason), [t.name for t in policy.tiers]
+    reason = ibis.cases(*cases_reason, else_=else_reason) if cases_reason else ibis.literal(else_reason)
+    return table.mutate(tier=tier, __reason_tier=reason), [t.name for t in policy.tiers], read
 
 
-def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[str]]:
-    """One boolean column per tag, the matched names as text, and reasons for the matched only."""
-    names = _visible(table)
+def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[str], set[str]]:
+    """One boolean column per tag, the matched names as text, and the reasons of the matched."""
+    visible = _visible(table)
     tags = loaded.policy.tags
+    if not tags:
+        return table.mutate(tags=ibis.literal(""), __reason_tags=ibis.literal("{}")), [], set()
     flags = {
-        f"tag_{tag.name}": compile_condition(tag.when, names, loaded.where("tags", index, "when"))
+        f"tag_{tag.name}": compile_condition(tag.when, visible, loaded.where("tags", index, "when"))
         for index, tag in enumerate(tags)
     }
     table = table.mutate(**flags)
-    names_of_matched: list[ir.StringValue] = []
-    reasons_of_matched: list[ir.StringValue] = []
+    names, whys = [], []
+    read: set[str] = set()
     for tag in tags:
         flag = table[f"tag_{tag.name}"]
-        why = reasons.obj(
-            {"when": tag.when, "action": tag.action or "", "values": _values(table, parse_rule(tag.when).names())},
-            raw=frozenset({"values"}),
-        )
+        read |= parse_rule(tag.when).names()
+        why = json.dumps(tag.name, ensure_ascii=False) + ":" + _constant({"when": tag.when, "action": tag.action or ""})
         # CONCAT_WS skips NULLs: an unmatched tag is NULL and leaves no stray comma
-        names_of_matched.append(ibis.ifelse(flag, tag.name, ibis.null("string")))
-        entry = reasons.join([json.dumps(tag.name) + ":", why])
-        reasons_of_matched.append(ibis.ifelse(flag, entry, ibis.null("string")))
-    if not tags:
-        return table.mutate(tags=ibis.literal(""), __reason_tags=ibis.literal("{}")), []
-    listed = ibis.literal(",").join(names_of_matched)
-    reason = reasons.join(["{", ibis.literal(",").join(reasons_of_matched), "}"])
-    return table.mutate(tags=listed, __reason_tags=reason), [t.name for t in tags]
+        names.append(ibis.ifelse(flag, tag.name, ibis.null("string")))
+        whys.append(ibis.ifelse(flag, why, ibis.null("string")))
+    listed = ibis.literal(",").join(names)
+    reason = reasons.join(["{", ibis.literal(",").join(whys), "}"])
+    return table.mutate(tags=listed, __reason_tags=reason), [t.name for t in tags], read
 
 
 def assign(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]) -> Assigned:
-    table, tier_names = assign_tiers(table, loaded, scores)
-    table, tag_names = assign_tags(table, loaded)
+    table, tier_names, read_by_tiers = assign_tiers(table, loaded, scores)
+    table, tag_names, read_by_tags = assign_tags(table, loaded)
+    read = read_by_tiers | read_by_tags | {name for result in scores.values() for name in result.reads}
     parts: dict[str, reasons.Fragment] = {"tier": table["__reason_tier"]}
     for name in scores:
         parts[name] = table[f"__reason_{name}"]
     parts["tags"] = table["__reason_tags"]
+    parts["values"] = reasons.obj({n: table[n] for n in sorted(read) if n in table.columns and not n.startswith("__")})
     table = table.mutate(reasons=reasons.obj(parts, raw=frozenset(parts)))
     hidden = [c for c in table.columns if c.startswith("__")]
-    if not tier_names and loaded.policy.primary:
-        from tierkit.engine.scores import score_levels
-
-        tier_names = score_levels(loaded.policy.scores[loaded.policy.primary])
     return Assigned(table.drop(*hidden), tier_names, tag_names)

@@ -23,6 +23,7 @@ from tierkit.engine.metrics import Inputs, build_metrics
 from tierkit.engine.scores import ScoreResult, apply_scores, score_labels
 from tierkit.errors import InputError, PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy, load_policy
+from tierkit.policy.model import Policy
 from tierkit.tables.readers import read_table
 
 
@@ -98,8 +99,8 @@ class Grading:
         return summary
 
 
-def tier_labels(loaded: LoadedPolicy, names: list[str], lang: str) -> dict[str, str]:
-    policy = loaded.policy
+def tier_labels(policy: Policy, names: list[str], lang: str) -> dict[str, str]:
+    """Each tier's label in a language: from the tier rules, or the primary score's classes."""
     labels: dict[str, str] = {}
     for rule in policy.tiers:
         labels[rule.name] = rule.label.text(lang, rule.name) if rule.label else rule.name
@@ -129,7 +130,7 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
                     f"'{policy.primary}'{did_you_mean(key, assigned.tier_names)}"
                 )
     table = assigned.table
-    labels = tier_labels(loaded, assigned.tier_names, lang)
+    labels = tier_labels(loaded.policy, assigned.tier_names, lang)
     label = ibis.cases(*[(table.tier == k, v) for k, v in labels.items()], else_=table.tier) if labels else table.tier
     table = table.mutate(tier_label=label)
     score_cols = [c for r in scores.values() for c in r.columns]

@@ -24,8 +24,9 @@ from tierkit.policy.segments import load_segments
 @dataclass
 class ScoreResult:
     columns: dict[str, ir.Value]
-    reason: reasons.Fragment
+    reason: reasons.Fragment  # what the score decided; the metric values go once into reasons.values
     primary: str  # the column that holds the score's class (for `primary:` and summaries)
+    reads: tuple[str, ...] = ()  # the metrics it was computed from
 
 
 class ScoreContext:
@@ -103,35 +104,24 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
                 cond = cond & scores[axis].between(bounds[0], bounds[1])
         cases.append((cond, seg.name))
     (segment,) = ctx.materialize(**{f"{n}_segment": ibis.cases(*cases, else_=ibis.null("string"))})
-    reason = reasons.obj(
-        {
-            "score": "rfm",
-            "method": spec.method,
-            spec.recency: ctx.table[spec.recency],
-            spec.frequency: ctx.table[spec.frequency],
-            spec.monetary: ctx.table[spec.monetary],
-            "r": r,
-            "f": f,
-            "m": mm,
-            "segment": segment,
-        }
-    )
-    return ScoreResult({f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}, reason, f"{n}_segment")
+    reason = reasons.obj({"score": "rfm", "method": spec.method, "r": r, "f": f, "m": mm, "segment": segment})
+    columns = {f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}
+    return ScoreResult(columns, reason, f"{n}_segment", (spec.recency, spec.frequency, spec.monetary))
 
 
 def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
     above, total = ctx.table[Rankings.above(spec.by)], ctx.table[Rankings.total(spec.by)]
     (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
-    reason = reasons.obj({"score": "abc", spec.by: ctx.table[spec.by], "share_above": share, "class": cls})
-    return ScoreResult({ctx.name: cls}, reason, ctx.name)
+    reason = reasons.obj({"score": "abc", "by": spec.by, "share_above": share, "class": cls})
+    return ScoreResult({ctx.name: cls}, reason, ctx.name, (spec.by,))
 
 
 def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
     rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
     (level,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.levels)})
-    reason = reasons.obj({"score": "pyramid", spec.by: ctx.table[spec.by], "rank": rank, "of": n, "level": level})
-    return ScoreResult({ctx.name: level}, reason, ctx.name)
+    reason = reasons.obj({"score": "pyramid", "by": spec.by, "rank": rank, "of": n, "level": level})
+    return ScoreResult({ctx.name: level}, reason, ctx.name, (spec.by,))
 
 
 def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
@@ -150,8 +140,8 @@ def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
             cond = (cond | t) if spec.match == "any" else (cond & t)
         cases.append((cond.fill_null(False), level.stars))
     value = ibis.cases(*cases, else_=1).cast("int64")
-    reason = reasons.obj({"score": "stars", spec.spend: spend, spec.points: points, "stars": value})
-    return ScoreResult({ctx.name: value}, reason, ctx.name)
+    reason = reasons.obj({"score": "stars", "stars": value})
+    return ScoreResult({ctx.name: value}, reason, ctx.name, (spec.spend, spec.points))
 
 
 def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> str:
@@ -173,9 +163,8 @@ def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
     (cell,) = ctx.materialize(
         **{f"{ctx.name}_cell": ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")}
     )
-    fields = {"score": "grid", spec.letter.by: ctx.table[spec.letter.by], spec.digit.by: ctx.table[spec.digit.by]}
-    reason = reasons.obj({**fields, "cell": cell})
-    return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell")
+    reason = reasons.obj({"score": "grid", "cell": cell})
+    return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell", (spec.letter.by, spec.digit.by))
 
 
 def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
@@ -189,8 +178,8 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
         raise PolicyError(f"{ctx.where('of')}: '{spec.of}' is {value.type()}; bands need a number (such as age)")
     cases = [(value < float(b), name) for b, name in zip(spec.breaks, spec.names, strict=False)]
     band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.names[-1]))
-    reason = reasons.obj({"score": "bands", spec.of: value, "band": band})
-    return ScoreResult({ctx.name: band}, reason, ctx.name)
+    reason = reasons.obj({"score": "bands", "band": band})
+    return ScoreResult({ctx.name: band}, reason, ctx.name, (spec.of,))
 
 
 SCORERS: Mapping[str, Callable[[ScoreContext, Any], ScoreResult]] = {

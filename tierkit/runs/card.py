@@ -7,6 +7,7 @@ from typing import Any
 
 import duckdb
 
+from tierkit.engine.grade import tier_labels
 from tierkit.errors import InputError
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy
@@ -26,7 +27,8 @@ def score_columns(policy: Policy) -> list[str]:
     return columns
 
 
-def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
+def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any]:
+    """The card in a language: labels come from the run's policy, not the language it was graded in."""
     con = duckdb.connect()
     cursor = con.execute(f"SELECT * FROM read_parquet('{run.result}') WHERE customer_id = ?", [customer_id])
     names = [d[0] for d in cursor.description or []]
@@ -53,7 +55,7 @@ def customer_card(run: Run, customer_id: str) -> dict[str, Any]:
         "run_id": run.run_id,
         "as_of": run.manifest["as_of"],
         "tier": row["tier"],
-        "tier_label": row["tier_label"],
+        "tier_label": tier_labels(policy, run.manifest.get("tiers") or [], lang).get(str(row["tier"]), row["tier"]),
         "scores": score_cols,
         "tags": tags,
         "tag_actions": actions,

@@ -102,7 +102,7 @@ class SummaryBuilder:
             spec = policy.scores[name]
             rows = tally.rows(score_levels(spec), score_labels(spec, grading.lang))
             scores[name] = {"column": tally.column, "primary": name == policy.primary, "classes": rows}
-        labels = tier_labels(grading.loaded, grading.tier_names, grading.lang)
+        labels = tier_labels(grading.loaded.policy, grading.tier_names, grading.lang)
         return {
             "policy": policy.name,
             "policy_hash": grading.loaded.short_hash,
