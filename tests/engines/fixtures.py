@@ -64,6 +64,14 @@ ORDERS = [
     {"order_id": "H1", "customer_id": "008", "ordered_at": "2021-01-01", "amount": "70.00", "category": ""},
 ]
 
+# Birthdays on either side of the as-of date's month and day; one customer without a birth date.
+CUSTOMERS = [
+    {"customer_id": "001", "birth_date": "1990-06-30", "region": "广东", "gender": "女"},  # 34 today
+    {"customer_id": "002", "birth_date": "1990-07-01", "region": "北京", "gender": "男"},  # 33: tomorrow
+    {"customer_id": "003", "birth_date": "2000-02-29", "region": "西藏", "gender": "男"},  # 24
+    {"customer_id": "004", "birth_date": "", "region": "", "gender": ""},
+]
+
 INTERACTIONS = [
     {"customer_id": "002", "at": "2024-06-01", "kind": "complaint"},
     {"customer_id": "002", "at": "2024-05-01", "kind": "complaint"},
@@ -102,6 +110,8 @@ scores:
           monetary: spend_all, segments: [{name: any}]}
   abc: {by: spend_12m, cuts: [0.80, 0.95]}
   pyramid: {by: spend_12m, cuts: [0.20, 0.40, 0.60]}
+  age_band: {type: bands, of: age, breaks: [25, 34], names: [young, middle, senior]}
+  area: {type: bands, of: region, groups: {south: [广东, 福建], north: [北京, 天津]}}
 tiers:
   - {name: vip, when: "spend_12m > 100000 and (orders_per_month > 5 or loyal_years >= 1)"}
   - {name: regular, when: "spend_12m between 250 and 100000 or abc == 'B'"}

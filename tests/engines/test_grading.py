@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.engines.fixtures import AS_OF, INTERACTIONS, ORDERS, POLICY
+from tests.engines.fixtures import AS_OF, CUSTOMERS, INTERACTIONS, ORDERS, POLICY
 from tierkit.engine.backend import Engine
 from tierkit.engine.grade import grade_inputs, read_inputs
 from tierkit.policy.loader import parse_policy
@@ -21,7 +21,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
     folder = tmp_path_factory.mktemp("shop")
     out = {}
-    for name, rows in (("orders", ORDERS), ("interactions", INTERACTIONS)):
+    for name, rows in (("orders", ORDERS), ("interactions", INTERACTIONS), ("customers", CUSTOMERS)):
         fields: list[str] = []
         for row in rows:
             fields += [k for k in row if k not in fields]
@@ -35,7 +35,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def run(engine: Engine, files: dict[str, Path]) -> dict[str, dict[str, Any]]:
-    inputs = read_inputs(engine, files["orders"], interactions=files["interactions"])
+    inputs = read_inputs(engine, files["orders"], files["customers"], files["interactions"])
     grading = grade_inputs(inputs, parse_policy(POLICY, "fixture.yaml"), _date(AS_OF), engine)
     return {row["customer_id"]: row for row in grading.table.to_pylist()}
 
@@ -149,6 +149,8 @@ def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
         "orders_all",
         "spend_all",
         "avg_90d",
+        "age",
+        "region",
     }
     assert why["abc"] == {"score": "abc", "by": "spend_12m", "share_above": 0.0, "class": "A"}
     assert why["pyramid"] == {"score": "pyramid", "by": "spend_12m", "rank": 1, "of": 7, "level": "key"}
@@ -171,7 +173,7 @@ def test_csv_files_are_byte_identical_across_engines(engine: Engine, files: dict
     from tierkit.engine.backend import connect
 
     def csv_bytes(eng: Engine, name: str) -> bytes:
-        inputs = read_inputs(eng, files["orders"], interactions=files["interactions"])
+        inputs = read_inputs(eng, files["orders"], files["customers"], files["interactions"])
         grading = grade_inputs(inputs, parse_policy(POLICY, "fixture.yaml"), _date(AS_OF), eng)
         out = tmp_path / name
         summary = grading.write(out)
@@ -179,3 +181,18 @@ def test_csv_files_are_byte_identical_across_engines(engine: Engine, files: dict
         return out.read_bytes()
 
     assert csv_bytes(engine, f"{engine.name}.csv") == csv_bytes(connect("duckdb"), "reference.csv")
+
+
+def test_age_and_demographic_bands(rows: dict[str, dict[str, Any]]) -> None:
+    ages = {cid: r["age"] for cid, r in rows.items()}
+    assert ages["001"] == 34 and ages["002"] == 33 and ages["003"] == 24 and ages["004"] is None
+    assert ages["008"] is None  # not in the customers file
+    assert {cid: r["age_band"] for cid, r in rows.items() if r["age"] is not None} == {
+        "001": "senior",  # 34 is not below 34
+        "002": "middle",
+        "003": "young",
+    }
+    areas = {cid: r["area"] for cid, r in rows.items()}
+    assert areas["001"] == "south" and areas["002"] == "north" and areas["003"] == "other"
+    assert areas["004"] is None and areas["0050"] is None
+    assert rows["001"]["gender"] == "女" and rows["004"]["region"] is None

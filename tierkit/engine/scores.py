@@ -174,10 +174,17 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
             " (age needs a customers file with birth_date)"
         )
     value = ctx.table[spec.of]
-    if not value.type().is_numeric():
-        raise PolicyError(f"{ctx.where('of')}: '{spec.of}' is {value.type()}; bands need a number (such as age)")
-    cases = [(value < float(b), name) for b, name in zip(spec.breaks, spec.names, strict=False)]
-    band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.names[-1]))
+    if spec.groups is not None:
+        if not value.type().is_string():
+            raise PolicyError(f"{ctx.where('of')}: '{spec.of}' is {value.type()}; groups need text (such as region)")
+        cases = [(value.isin(members), name) for name, members in spec.groups.items()]
+        band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=spec.other))
+    else:
+        if not value.type().is_numeric():
+            raise PolicyError(f"{ctx.where('of')}: '{spec.of}' is {value.type()}; breaks need a number (such as age)")
+        names = spec.names or []
+        cases = [(value < float(b), name) for b, name in zip(spec.breaks or [], names, strict=False)]
+        band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=names[-1]))
     reason = reasons.obj({"score": "bands", "band": band})
     return ScoreResult({ctx.name: band}, reason, ctx.name, (spec.of,))
 
@@ -203,7 +210,7 @@ def score_levels(spec: m.Score) -> list[str]:
     if isinstance(spec, m.GridScore):
         return [f"{a}{d}" for a in "ABC" for d in "123"]
     if isinstance(spec, m.BandsScore):
-        return list(spec.names)
+        return spec.bands
     return [seg.name for seg in load_segments(spec.segments, spec.bins, "")]
 
 

@@ -130,17 +130,41 @@ class GridScore(Strict):
 
 
 class BandsScore(Strict):
+    """Demographic bands: a number cut at breaks (age 25/35/45/60), or text values grouped
+    (regions into 华南/华北, occupations into groups), the rest in `other`."""
+
     type: Literal["bands"] = "bands"
     of: str
-    breaks: list[Decimal]
-    names: list[str]
+    breaks: list[Decimal] | None = None
+    names: list[str] | None = None
+    groups: dict[str, list[str]] | None = None
+    other: str = "other"
     labels: dict[str, Label] = {}
 
     @model_validator(mode="after")
     def _sizes(self) -> BandsScore:
-        if list(self.breaks) != sorted(self.breaks) or len(self.names) != len(self.breaks) + 1:
-            raise ValueError("bands: ascending breaks and one more name than breaks")
+        if (self.groups is None) == (self.breaks is None):
+            raise ValueError("bands: give either breaks and names (a number) or groups (text values)")
+        if self.breaks is not None:
+            if (
+                self.names is None
+                or list(self.breaks) != sorted(self.breaks)
+                or len(self.names) != len(self.breaks) + 1
+            ):
+                raise ValueError("bands: ascending breaks and one more name than breaks")
+        elif self.names is not None:
+            raise ValueError("bands: names go with breaks; groups are named by their keys")
+        else:
+            values = [v for members in (self.groups or {}).values() for v in members]
+            if len(set(values)) != len(values):
+                raise ValueError("bands: a value may belong to one group only")
+            if self.other in (self.groups or {}):
+                raise ValueError(f"bands: '{self.other}' is the band for values in no group, not a group")
         return self
+
+    @property
+    def bands(self) -> list[str]:
+        return list(self.names or []) if self.breaks is not None else [*(self.groups or {}), self.other]
 
 
 Score = Annotated[
