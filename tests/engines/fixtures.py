@@ -30,8 +30,8 @@ ORDERS = [
         }
         for m in range(7, 13)
     ],
-    # A also has an order with no amount: it counts as an order, adds nothing to sums
-    {"order_id": "A0", "customer_id": "001", "ordered_at": "2024-01-20", "amount": "", "category": "家电"},
+    # A also has a free order (a sample): it counts as an order, adds nothing to sums
+    {"order_id": "A0", "customer_id": "001", "ordered_at": "2024-01-20", "amount": "0", "category": "家电"},
     # B and C tie on every measure: customer_id breaks the tie
     {"order_id": "B1", "customer_id": "002", "ordered_at": "2024-06-30", "amount": "500.00", "category": "食品"},
     {"order_id": "C1", "customer_id": "003", "ordered_at": "2024-06-30", "amount": "500.00", "category": "食品"},

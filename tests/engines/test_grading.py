@@ -61,7 +61,7 @@ def test_windows_end_at_as_of_inclusive_and_start_after(rows: dict[str, dict[str
     assert rows["002"]["spend_12m"] == Decimal("500.00")  # ordered on the as-of date
     assert rows["008"]["spend_12m"] == Decimal("0.00") and rows["008"]["orders_12m"] == 0
     assert rows["001"]["spend_12m"] == Decimal("360000.00")
-    assert rows["001"]["orders_per_month"] == 13 / 12  # 13 orders, one without an amount
+    assert rows["001"]["orders_per_month"] == 13 / 12  # 13 orders, one of them free
 
 
 def test_order_id_judges_duplicates(rows: dict[str, dict[str, Any]]) -> None:
@@ -75,7 +75,7 @@ def test_metric_kinds(rows: dict[str, dict[str, Any]]) -> None:
     assert a["categories_12m"] == 1 and a["active_months"] == 12
     assert a["loyal_years"] == 1  # 360k in the last 12 months, nothing before
     assert a["order_trend_6m"] == 7 / 6  # 7 orders vs 6 orders
-    assert a["avg_order"] == 30000.0  # the order without an amount is not averaged
+    assert a["avg_order"] == 360000 / 13  # the free order is averaged in
     assert rows["004"]["order_trend_6m"] == 0.0  # none now, one in the 6 months before
     assert rows["008"]["order_trend_6m"] is None  # nothing in the window before: no ratio
     assert rows["06X"]["late_payments"] == 2

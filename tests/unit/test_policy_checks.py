@@ -27,7 +27,10 @@ def test_every_preset_compiles(name: str) -> None:
         (HEAD.replace("{count: orders}", "{sum: amont, from: interactions}") + TIERS, "unknown column 'amont'"),
         (HEAD + "value: nope\n" + TIERS, "t.yaml:5: value: 'nope' is not a numeric metric"),
         (HEAD + "value: customer_id\n" + TIERS, "'customer_id' is not a numeric metric"),
-        (HEAD + "scores:\n  b: {type: bands, of: region, breaks: [1], names: [x, y]}\n" + TIERS, "breaks need a number"),
+        (
+            HEAD + "scores:\n  b: {type: bands, of: region, breaks: [1], names: [x, y]}\n" + TIERS,
+            "breaks need a number",
+        ),
         (
             HEAD + "tiers:\n  - {name: a, when: \"if(s > 1, 'x', 2) == 1\"}\n  - {name: b, else: true}\n",
             "cannot apply 'if'",

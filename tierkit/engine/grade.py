@@ -112,6 +112,8 @@ def tier_labels(policy: Policy, names: list[str], lang: str) -> dict[str, str]:
 def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine, lang: str = "zh") -> Grading:
     start = time.perf_counter()
     metrics, warnings = build_metrics(inputs, loaded, as_of)
+    for source in (inputs.orders, inputs.customers, inputs.interactions, inputs.contacts):
+        warnings = [*(source.warnings if source else ()), *warnings]
     policy = loaded.policy
     if policy.value is not None and (
         policy.value not in policy.metrics or not metrics[policy.value].type().is_numeric()

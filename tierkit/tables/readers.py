@@ -1,24 +1,26 @@
 """Read a CSV or Parquet file into a canonical Ibis table, or say exactly what is wrong.
 
-Typing happens in Ibis (`try_cast`), so DuckDB and Spark type a file the same way. One
-aggregate pass counts rows and failed casts; only when something failed do we look for the
-first bad row, reading the file again in Python to name its row number.
+Typing happens in Ibis (`try_cast`, see `typing`), so DuckDB and Spark type a file the same
+way. One aggregate pass counts rows, failed casts and empty required cells; only when something
+failed do we look for the first bad row, reading the file again in Python to name its number.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 
 from tierkit.engine.backend import Engine
 from tierkit.errors import InputError, did_you_mean
+from tierkit.tables import csv_layout
 from tierkit.tables.schema import TABLES, TableSpec
+from tierkit.tables.typing import type_column
 
 FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -34,6 +36,7 @@ class SourceTable:
     duplicates: int
     present: frozenset[str]  # canonical columns the file really has
     first: dt.date | None = None  # the earliest date in the time column
+    warnings: tuple[str, ...] = field(default=())
 
     def value(self, table: ir.Table, name: str) -> ir.Value:
         """A canonical column of `table`, or a typed NULL when the file does not have it."""
@@ -51,47 +54,46 @@ def file_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
+def is_csv(path: Path) -> bool:
+    return FORMATS.get(path.suffix.lower()) == "csv"
+
+
 def _raw(engine: Engine, path: Path) -> ir.Table:
     if not path.exists():
         raise InputError(f"{path}: no such file")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not a file")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise InputError(f"{path}: unknown file type '{path.suffix}' (use .csv or .parquet)")
+        raise InputError(f"{path}: unknown file type '{path.suffix}' (use .csv, .tsv or .parquet)")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty")
+    names = csv_layout.header(path) if fmt == "csv" else []  # repeated or blank names are errors
     try:
-        return engine.read_csv(path) if fmt == "csv" else engine.read_parquet(path)
+        raw = engine.read_csv(path, names, csv_layout.delimiter(path)) if fmt == "csv" else engine.read_parquet(path)
     except Exception as exc:  # the engines raise their own types; the file is the cause
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"{path}: cannot be read as {fmt}: {first}") from None
+        raise _unreadable(path, exc) from None
+    clean = {name.strip().lstrip("\ufeff"): name for name in raw.columns}
+    if list(clean) != list(raw.columns):
+        raw = raw.rename(clean)  # a BOM or padding around a header name
+    return raw
+
+
+def _unreadable(path: Path, exc: Exception) -> InputError:
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return csv_layout.unreadable(path, first) if is_csv(path) else InputError(f"{path}: cannot be read: {first}")
 
 
 def missing_id_error(path: Path, count: int) -> InputError:
     """Orders without a customer_id cannot be graded: name the first such row."""
-    return InputError(f"{path}: {_first_bad_row(path, 'customer_id', '')}: customer_id: empty ({count} such rows)")
+    return InputError(f"{path}: {_where(path, 'customer_id', '')}: customer_id: empty ({count} such rows)")
 
 
-def _first_bad_row(path: Path, column: str, bad: str) -> str:
-    """'row N' of the first data row whose `column` holds `bad` (CSV only)."""
-    if FORMATS.get(path.suffix.lower()) != "csv":
-        return "a row"
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        if column not in header:
-            return "a row"
-        index = header.index(column)
-        for number, row in enumerate(reader, start=1):
-            if index < len(row) and row[index].strip() == bad.strip():
-                return f"row {number} (line {reader.line_num})"
-    return "a row"
+def _where(path: Path, column: str, bad: str) -> str:
+    return csv_layout.first_row_with(path, column, bad) if is_csv(path) else "a row"
 
 
-def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
-    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts)."""
-    spec = TABLES[kind]
-    path = Path(path)
-    raw = _raw(engine, path)
+def _check_columns(path: Path, kind: str, spec: TableSpec, raw: ir.Table) -> None:
     columns = list(raw.columns)
     for required in spec.required:
         if required not in columns:
@@ -100,55 +102,89 @@ def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
                 f"{path}: missing required column '{required}' for {kind}{did_you_mean(required, unknown)}"
                 f" (columns found: {', '.join(columns)})"
             )
+    if raw["customer_id"].type().is_floating():
+        raise InputError(f"{path}: customer_id is stored as a floating number; export IDs as text or integers")
+
+
+def _counts(engine: Engine, path: Path, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
+    try:
+        return engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]  # type: ignore[no-any-return]
+    except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
+        raise _unreadable(path, exc) from None
+
+
+def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
+    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts)."""
+    spec = TABLES[kind]
+    path = Path(path)
+    raw = _raw(engine, path)
+    _check_columns(path, kind, spec, raw)
     typed: dict[str, ir.Value] = {}
+    shown: dict[str, ir.Value] = {}
     checks: dict[str, ir.Value] = {"__rows": raw.count()}
     for col in spec.columns:
-        if col.name not in columns:
+        if col.name not in raw.columns:
             continue
-        source = raw[col.name]
-        if col.type == "string":
-            # CSV cells are text typed by hand and padded by spreadsheets; Parquet strings are
-            # typed data and pass as they are (trimming 10M ids costs more than grading them).
-            is_text_file = FORMATS.get(path.suffix.lower()) == "csv"
-            typed[col.name] = source.strip() if is_text_file else source.cast("string")
-            continue
-        if source.type().is_string():
-            text = source.strip()
-            text = ibis.ifelse(text == "", ibis.null("string"), text)
-            value = text.try_cast("timestamp").date() if col.type == "date" else text.try_cast(col.type)
-            checks[col.name] = (text.notnull() & value.isnull()).sum()
-            checks[f"__bad_{col.name}"] = text.min(where=text.notnull() & value.isnull())
-            typed[col.name] = value
-        elif col.type == "date" and source.type().is_timestamp():
-            typed[col.name] = source.date()
-        else:
-            typed[col.name] = source.cast(col.type)
+        result = type_column(raw[col.name], col, is_csv(path))
+        typed[col.name] = result.value
+        if result.bad is not None and result.shown is not None:
+            checks[f"__bad_{col.name}"] = result.bad.sum()
+            shown[col.name] = result.shown.min(where=result.bad)
+        if col.required and col.name != "customer_id":  # an empty id is checked on the result
+            source = raw[col.name]
+            empty = (source.isnull() | (source.strip() == "")) if source.type().is_string() else source.isnull()
+            checks[f"__empty_{col.name}"] = empty.sum()
+    checks.update({f"__show_{name}": value for name, value in shown.items()})
     if spec.time_column and spec.time_column in typed:
         checks["__first"] = typed[spec.time_column].min()  # from Parquet statistics: no scan
     if spec.key and spec.key in typed:
         checks["__keys"] = typed[spec.key].nunique()
         checks["__keyed"] = typed[spec.key].count()
-    counts = engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]
+    counts = _counts(engine, path, raw, checks)
+    _raise_on_bad_values(path, kind, spec, counts)
+    table = raw.select(**typed)  # absent optional columns are typed NULLs, see SourceTable.value
+    duplicates = counts["__keyed"] - counts["__keys"] if spec.key and counts.get("__keyed") else 0
+    warnings: tuple[str, ...] = ()
+    if duplicates:
+        table, warnings = _duplicates(engine, path, kind, spec, table, duplicates)
+    return SourceTable(
+        spec, path, table, counts["__rows"], duplicates, frozenset(typed), counts.get("__first"), warnings
+    )
+
+
+def _raise_on_bad_values(path: Path, kind: str, spec: TableSpec, counts: dict[str, Any]) -> None:
     if counts["__rows"] == 0:
         raise InputError(f"{path}: no data rows (an empty {kind} file)")
-
     for col in spec.columns:
-        if counts.get(col.name):
-            bad = counts[f"__bad_{col.name}"]
-            where = _first_bad_row(path, col.name, bad)
+        if counts.get(f"__bad_{col.name}"):
+            bad = str(counts[f"__show_{col.name}"])
             raise InputError(
-                f"{path}: {where}: {col.name}: '{bad}' is not a valid {col.type.split('(')[0]}"
-                f" ({counts[col.name]} such rows)"
+                f"{path}: {_where(path, col.name, bad)}: {col.name}: '{bad}' is not a valid "
+                f"{col.type.split('(')[0]} ({counts[f'__bad_{col.name}']} such rows)"
             )
-    table = raw.select(**typed)  # absent optional columns are typed NULLs, see SourceTable.value
-    duplicates = 0
-    if spec.key and spec.key in typed and counts.get("__keyed"):
-        duplicates = counts["__keyed"] - counts["__keys"]
-    if duplicates and kind == "customers":
-        raise InputError(f"{path}: {duplicates} customer_id values appear more than once")
-    if duplicates:
-        table = _dedupe(table, spec)
-    return SourceTable(spec, path, table, counts["__rows"], duplicates, frozenset(typed), counts.get("__first"))
+        if counts.get(f"__empty_{col.name}"):
+            raise InputError(
+                f"{path}: {_where(path, col.name, '')}: {col.name}: empty, and {kind} need it "
+                f"({counts[f'__empty_{col.name}']} such rows)"
+            )
+
+
+def _duplicates(
+    engine: Engine, path: Path, kind: str, spec: TableSpec, table: ir.Table, duplicates: int
+) -> tuple[ir.Table, tuple[str, ...]]:
+    """Customers must be unique; a repeated order id keeps one copy, and says so when copies differ."""
+    key = spec.key or ""
+    repeated = table.group_by(key).aggregate(copies=table.count()).filter(lambda t: t.copies > 1)
+    if kind == "customers":
+        example = engine.to_pyarrow(repeated.order_by(key).limit(1))[key][0].as_py()
+        raise InputError(f"{path}: customer_id '{example}' appears more than once ({duplicates} repeated rows)")
+    distinct_rows = engine.execute_scalar(table.distinct().count())
+    differing = distinct_rows - (engine.execute_scalar(table.count()) - duplicates)
+    note = f"{path}: {duplicates} rows repeat an earlier {key}; one copy of each is kept"
+    if differing:
+        example = engine.to_pyarrow(repeated.order_by(key).limit(1))[key][0].as_py()
+        note += f" ({differing} copies differ from the kept one, e.g. {key} '{example}')"
+    return _dedupe(table, spec), (note,)
 
 
 def _dedupe(table: ir.Table, spec: TableSpec) -> ir.Table:

@@ -1,0 +1,64 @@
+"""The same CSV is split and typed the same way on every engine; bad files fail with the row."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tierkit.engine.backend import Engine
+from tierkit.errors import InputError
+from tierkit.tables.readers import read_table
+
+RFC4180 = (
+    "\ufefforder_id,customer_id,ordered_at,amount,category\r\n"
+    '1,007,2024-01-05,10.50,"家电, 大件"\r\n'
+    '2,007,2024-01-06 10:00:00,3.25,"说明 ""特价""\r\n第二行"\r\n'
+    "3,08X,2024-01-07,99,食品\r\n"
+)
+
+
+def rows(engine: Engine, path: Path) -> list[dict[str, object]]:
+    table = read_table(engine, "orders", path).table
+    return sorted(engine.to_pyarrow(table).to_pylist(), key=lambda r: str(r.get("order_id") or r["customer_id"]))
+
+
+def test_rfc4180_quotes_newlines_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_bytes(RFC4180.encode("utf-8"))
+    got = rows(engine, path)
+    assert [r["customer_id"] for r in got] == ["007", "007", "08X"]
+    assert got[0]["category"] == "家电, 大件"
+    assert got[1]["category"] == '说明 "特价"\n第二行'  # CRLF inside a cell is LF on every engine
+    assert str(got[1]["ordered_at"]) == "2024-01-06" and str(got[2]["amount"]) == "99.00"
+
+
+def test_tab_separated(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "orders.tsv"
+    path.write_text("customer_id\tordered_at\tamount\n001\t2024-01-05\t1,234.50\n", "utf-8")
+    with pytest.raises(InputError, match=r"row 1 \(line 2\): amount: '1,234.50' is not a valid decimal"):
+        rows(engine, path)  # a thousands separator is not a number (yet): named, not misread
+    path.write_text("customer_id\tordered_at\tamount\n001\t2024-01-05\t1234.50\n", "utf-8")
+    assert rows(engine, path)[0]["customer_id"] == "001"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "order_id,customer_id,ordered_at,amount\n1,a,2024-01-01,5\n2,b,2024-01-02,6,EXTRA\n",
+            r"row 2 \(line 3\) has 5 fields, the header has 4",
+        ),
+        (
+            "order_id,customer_id,ordered_at,amount\n1,a,2024-01-01,5\n2,b,2024-01-02\n",
+            r"row 2 \(line 3\) has 3 fields, the header has 4",
+        ),
+        ("customer_id,ordered_at,amount\na,,5\n", r"row 1 \(line 2\): ordered_at: empty, and orders need it"),
+        ("customer_id,amount,ordered_at,amount\na,1,2024-01-01,2\n", r"line 1: column 'amount' appears 2 times"),
+    ],
+)
+def test_broken_csv_names_the_row(engine: Engine, tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "orders.csv"
+    path.write_text(text, "utf-8")
+    with pytest.raises(InputError, match=message):
+        rows(engine, path)

@@ -1,0 +1,48 @@
+"""Typing a source column into its canonical type, and the checks that say where it failed.
+
+Every cast is a `try_cast`, so a value that does not fit (text that is no date, NaN, an amount
+too large for DECIMAL(18,2), a date stored as an integer) is counted and named instead of
+crashing the engine. Both engines run the same expressions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.tables.schema import Column
+
+
+@dataclass
+class Typed:
+    value: ir.Value
+    bad: ir.BooleanValue | None = None  # rows whose source value did not convert
+    shown: ir.Value | None = None  # the source value, as text, to quote in the error
+
+
+def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
+    """The canonical value of one source column, and how to find rows that did not convert."""
+    kind = column.type
+    if kind == "string":
+        # CSV cells are typed by hand and padded by spreadsheets; Parquet text is typed data.
+        # A line break inside a quoted CSV cell is "\n" on every engine (Spark turns CRLF into LF).
+        return Typed(source.strip().replace("\r\n", "\n") if text_file else source.cast("string"))
+    if source.type().is_string():
+        text = source.strip()
+        text = ibis.ifelse(text == "", ibis.null("string"), text)
+        value = text.try_cast("timestamp").date() if kind == "date" else text.try_cast(kind)
+        return Typed(value, text.notnull() & value.isnull(), text)
+    if kind == "date":
+        if source.type().is_timestamp():
+            return Typed(source.date())
+        if source.type().is_date():
+            return Typed(source)
+        value = source.cast("string").try_cast("date")  # e.g. 20240105 as an integer: not a date (yet)
+        return Typed(value, source.notnull() & value.isnull(), source.cast("string"))
+    if source.type().is_floating():
+        value = ibis.ifelse(source.isnan() | source.isinf(), ibis.null(kind), source.try_cast(kind))
+    else:
+        value = source.try_cast(kind)
+    return Typed(value, source.notnull() & value.isnull(), source.cast("string"))
