@@ -301,3 +301,27 @@ def test_diff_tells_missing_class_from_missing_customer(tmp_path: Path, write_cs
     cells = {(m["from"], m["to"]): m["customers"] for m in migration["matrix"]}
     # '=cmd' has no age (class missing) in both runs; 0001 and 0002 bought only after 2024-04-30
     assert cells == {("(none)", "(none)"): 1, ("(none)", "(gone)"): 1, ("older", "(gone)"): 1}
+
+
+def test_paths_with_quotes_and_edge_errors(orders: Path, tmp_path: Path) -> None:
+    ws = tmp_path / "bob's workspace"
+    invoke("init", str(ws))
+    first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2024-06-30", "--json")[1])
+    json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2024-05-31", "--json")[1])
+    assert json.loads(invoke("show", "0001", "-w", str(ws), "--run", first["run_id"], "--json")[1])["tier"] == "regular"
+    assert json.loads(invoke("diff", "previous", "current", "-w", str(ws), "--json")[1])["movers_total"] >= 1
+    result = cli("export", "-w", str(ws), "--tier", "VIP", "-o", str(tmp_path / "x.csv"))
+    assert (
+        result.returncode == 2
+        and "no customer has tier 'VIP'" in result.stderr
+        and "tiers: potential, regular" in result.stderr
+    )
+    assert not (tmp_path / "x.csv").exists()
+    result = cli("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2016-09-30")
+    assert result.returncode == 2 and "no order on or before the as-of date 2016-09-30" in result.stderr
+    assert json.loads(invoke("runs", "-w", str(ws), "--json")[1])[-1]["current"] is True  # CURRENT unchanged
+    assert len(json.loads(invoke("runs", "-w", str(ws), "--json")[1])) == 2
+    result = cli("grade", "--orders", str(orders), "--output", str(tmp_path))
+    assert result.returncode == 2 and "is a folder" in result.stderr
+    result = cli("grade", "--orders", str(orders), "--output", str(tmp_path / "nowhere" / "o.csv"))
+    assert result.returncode == 2 and "does not exist" in result.stderr

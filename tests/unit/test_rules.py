@@ -30,6 +30,7 @@ def evaluate(rule: str, **row: object) -> object:
         ("greatest(a, b, 10) == 10 and least(a, b) == 1", True),
         ("d > 1", False),  # a comparison with a missing value does not match
         ("a / (b - 1) is null", True),  # division by zero is missing, not inf
+        ("a % 0 is null and a / 0 is null", True),  # even by a constant zero
         ("if(a > 5, b, 0) == 1 and if(d > 1, 1, 2) == 2", True),
     ],
 )
@@ -63,6 +64,11 @@ def test_unknown_name_suggests_the_nearest() -> None:
 def test_ill_typed_rules_are_policy_errors() -> None:
     with pytest.raises(PolicyError, match=r"cannot apply '>' at column 3 in 'a > 'x''"):
         evaluate("a > 'x'", a=1)
+
+
+def test_in_does_not_mix_text_and_numbers() -> None:
+    with pytest.raises(PolicyError, match="'in' at column 3 in 'a in \\('1', '2'\\)' mixes text and numbers"):
+        evaluate("a in ('1', '2')", a=1)
 
 
 def test_a_value_is_not_a_condition() -> None:

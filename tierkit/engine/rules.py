@@ -96,10 +96,9 @@ class RuleCompiler:
             return _CMP[str(sub[0])](sub[1], sub[2])
         if op == "arith":
             if sub[0] == "/":  # always a float (engines type decimal / int differently); x / 0 is missing
-                left, right = sub[1].cast("float64"), sub[2].cast("float64")
-                return ibis.ifelse(right == 0, ibis.null("float64"), left / right)
-            if sub[0] == "%":
-                return ibis.ifelse(sub[2] == 0, ibis.null(), sub[1] % sub[2])
+                return sub[1].cast("float64") / sub[2].cast("float64").nullif(0)
+            if sub[0] == "%":  # NULLIF, not CASE: engines fold a constant `x % 0` before any CASE
+                return sub[1] % sub[2].nullif(0)
             return _ARITH[str(sub[0])](sub[1], sub[2])
         if op == "isnull":
             return sub[0].isnull()
@@ -107,6 +106,12 @@ class RuleCompiler:
             return sub[0].between(sub[1], sub[2])
         if op == "in":
             items = [self.node(item, source) for item in args[1]]  # type: ignore[union-attr, attr-defined]
+            left_is_text = sub[0].type().is_string()
+            for item in items:
+                if not item.type().is_null() and item.type().is_string() != left_is_text:
+                    raise PolicyError(
+                        f"{self.where}: 'in' at column {node.pos + 1} in '{source}' mixes text and numbers"
+                    )
             return sub[0].isin(items)
         if op == "call":
             fn, call_args = str(args[0]), [self.node(a, source) for a in args[1]]  # type: ignore[union-attr, attr-defined]

@@ -11,6 +11,7 @@ from tierkit.engine.grade import tier_labels
 from tierkit.errors import InputError
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy
+from tierkit.runs.output import parquet_source
 from tierkit.runs.store import POLICY, Run
 
 
@@ -30,7 +31,7 @@ def score_columns(policy: Policy) -> list[str]:
 def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any]:
     """The card in a language: labels come from the run's policy, not the language it was graded in."""
     con = duckdb.connect()
-    cursor = con.execute(f"SELECT * FROM read_parquet('{run.result}') WHERE customer_id = ?", [customer_id])
+    cursor = con.execute(f"SELECT * FROM {parquet_source(run.result)} WHERE customer_id = ?", [customer_id])
     names = [d[0] for d in cursor.description or []]
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     if not rows:

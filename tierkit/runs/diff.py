@@ -11,6 +11,7 @@ from typing import Any
 
 import duckdb
 
+from tierkit.runs.output import parquet_source
 from tierkit.runs.store import Run
 
 NEW, GONE = "(new)", "(gone)"
@@ -40,7 +41,7 @@ def _value(run: Run, alias: str) -> str:
     metric = run.manifest.get("value_metric")
     if not metric:
         return "NULL"
-    columns = duckdb.connect().execute(f"DESCRIBE SELECT * FROM read_parquet('{run.result}')").fetchall()
+    columns = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {parquet_source(run.result)}").fetchall()
     return f'{alias}."{metric}"' if metric in {c[0] for c in columns} else "NULL"
 
 
@@ -53,8 +54,8 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
                CASE WHEN a.customer_id IS NULL THEN '{NEW}' ELSE coalesce(a.tier, '(none)') END AS from_tier,
                CASE WHEN b.customer_id IS NULL THEN '{GONE}' ELSE coalesce(b.tier, '(none)') END AS to_tier,
                CAST({va} AS DECIMAL(38, 2)) AS value_a, CAST({vb} AS DECIMAL(38, 2)) AS value_b
-        FROM read_parquet('{a.result}') a
-        FULL OUTER JOIN read_parquet('{b.result}') b ON a.customer_id = b.customer_id
+        FROM {parquet_source(a.result)} a
+        FULL OUTER JOIN {parquet_source(b.result)} b ON a.customer_id = b.customer_id
     """)
     matrix_rows = con.execute("""
         SELECT from_tier, to_tier, count(*) AS customers,

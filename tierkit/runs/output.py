@@ -21,13 +21,21 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from tierkit.errors import InputError
+from tierkit.errors import InputError, did_you_mean
 
 FORMULA_START = r"^[=+\-@\t\r]"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}
 
 
 def output_format(path: Path, given: str | None = None) -> str:
+    """The format of an output file, checked before any work: a folder or a missing parent is an error."""
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a file name such as {path / 'graded.csv'}")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.exists():
+        raise InputError(f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InputError(f"{path}: cannot write in {parent}")
     fmt = given or FORMATS.get(path.suffix.lower())
     if fmt not in set(FORMATS.values()):
         raise InputError(f"{path}: unknown output type (use .csv, .xlsx, .parquet, .json or .jsonl)")
@@ -190,8 +198,14 @@ def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier
     fmt = output_format(path, fmt)
     schema = pq.read_schema(source)
     con = duckdb.connect()
-    relation = f"read_parquet({_literal(str(source))})"
+    relation = parquet_source(source)
     if tier is not None:
+        known = [row[0] for row in con.execute(f"SELECT DISTINCT tier FROM {relation} ORDER BY 1").fetchall()]
+        if tier not in known:
+            raise InputError(
+                f"--tier: no customer has tier '{tier}'{did_you_mean(tier, [str(k) for k in known])}"
+                f" (tiers: {', '.join(str(k) for k in known)})"
+            )
         relation += f" WHERE tier = {_literal(tier)}"
     count = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
     select = _escaped_select(schema) if fmt in ("csv", "xlsx") else "*"
@@ -206,3 +220,8 @@ def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
+
+
+def parquet_source(path: Path) -> str:
+    """`read_parquet('...')` for DuckDB SQL, the path quoted whatever it holds (bob's runs)."""
+    return f"read_parquet({_literal(str(path))})"

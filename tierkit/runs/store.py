@@ -59,7 +59,7 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
 
     return {
         "run_id": run_id,
-        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
         "tierkit": __version__,
         "as_of": grading.as_of.isoformat(),
         "engine": grading.engine.name,
@@ -119,7 +119,8 @@ def list_runs(ws: Workspace) -> list[Run]:
         manifest = folder / MANIFEST
         if folder.is_dir() and not folder.name.startswith(".") and manifest.exists():
             runs.append(Run(folder.name, folder, json.loads(manifest.read_text("utf-8"))))
-    return runs
+    # oldest first: two runs in one second have ids that do not sort by time
+    return sorted(runs, key=lambda run: (str(run.manifest.get("created_at", "")), run.run_id))
 
 
 def load_run(ws: Workspace, ref: str | None = None) -> Run:

@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierkit.engine.scores import score_labels, score_levels
+from tierkit.errors import InputError
 from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
@@ -94,6 +95,11 @@ class SummaryBuilder:
         return int(value or 0)
 
     def result(self) -> dict[str, Any]:
+        if self.customers == 0:
+            orders = self.grading.inputs.orders
+            raise InputError(
+                f"{orders.path}: no order on or before the as-of date {self.grading.as_of}: nobody to grade"
+            )
         from tierkit.engine.grade import tier_labels
 
         grading, policy = self.grading, self.grading.loaded.policy

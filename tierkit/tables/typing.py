@@ -29,6 +29,8 @@ def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
         # CSV cells are typed by hand and padded by spreadsheets; Parquet text is typed data.
         # A line break inside a quoted CSV cell is "\n" on every engine (Spark turns CRLF into LF).
         return Typed(source.strip().replace("\r\n", "\n") if text_file else source.cast("string"))
+    if source.type() == ibis.dtype(kind).copy(nullable=source.type().nullable):
+        return Typed(source)  # already the canonical type: nothing can fail
     if source.type().is_string():
         text = source.strip()
         text = ibis.ifelse(text == "", ibis.null("string"), text)
