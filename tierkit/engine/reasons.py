@@ -21,15 +21,28 @@ def text(value: str) -> Fragment:
     return ibis.literal(value)
 
 
+def _decimal_text(v: ir.Value, scale: int) -> Fragment:
+    """A number at a fixed scale. Through DECIMAL(18) when it fits (three times faster to print
+    than DECIMAL(38) on DuckDB), else DECIMAL(38); the text is the same either way."""
+    short = v.try_cast(f"decimal(18, {scale})").cast("string")
+    return ibis.coalesce(short, v.cast(f"decimal(38, {scale})").cast("string"))  # type: ignore[no-any-return]
+
+
 def value(v: ir.Value) -> Fragment:
     """One JSON value for an Ibis value; NULL becomes null."""
     t = v.type()
     if t.is_boolean():
         out = v.ifelse("true", "false")
-    elif t.is_integer() or t.is_decimal():
+    elif t.is_integer():
         out = v.cast("string")
+    elif t.is_decimal():
+        out = (
+            _decimal_text(v, getattr(t, "scale", 0) or 0)
+            if (getattr(t, "precision", 38) or 38) > 18
+            else v.cast("string")
+        )
     elif t.is_floating():
-        out = v.cast("decimal(38, 4)").cast("string")
+        out = _decimal_text(v, 4)
     elif t.is_date():
         out = ibis.literal('"') + v.cast("string") + '"'
     else:
