@@ -1,0 +1,44 @@
+"""The docs cover what ships: every command, every preset, every score type and metric kind."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import typer.main
+
+from tierkit.cli.app import app
+from tierkit.policy.loader import load_policy, preset_names
+from tierkit.policy.model import AGGREGATES, SCORE_TYPES
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def text(name: str) -> str:
+    return (ROOT / name).read_text("utf-8")
+
+
+def test_every_command_has_a_section_in_cli_docs() -> None:
+    commands = sorted(typer.main.get_command(app).commands)  # type: ignore[attr-defined]
+    headings = set(re.findall(r"^## (\w+)", text("docs/cli.md"), flags=re.M))
+    assert commands and not [c for c in commands if c not in headings]
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_every_preset_is_documented(name: str) -> None:
+    assert f"`{name}`" in text("README.md")
+    assert name in text("docs/presets.md")
+    assert load_policy(name).policy.description
+
+
+def test_every_score_type_and_metric_kind_is_documented() -> None:
+    scores, policy = text("docs/scores.md"), text("docs/policy.md")
+    assert not [t for t in SCORE_TYPES if f"## {t}" not in scores]
+    assert not [k for k in AGGREGATES if f"`{k}`" not in policy]
+
+
+def test_readme_quick_start_is_the_two_make_commands() -> None:
+    readme = text("README.md")
+    assert "make demo" in readme and "make test" in readme
+    assert "make test" in text(".ci/run")
