@@ -42,3 +42,16 @@ def test_readme_quick_start_is_the_two_make_commands() -> None:
     readme = text("README.md")
     assert "make demo" in readme and "make test" in readme
     assert "make test" in text(".ci/run")
+
+
+def test_the_python_api_as_the_readme_shows_it(tmp_path: Path) -> None:
+    import tierkit
+
+    orders = tmp_path / "orders.csv"
+    orders.write_text("customer_id,ordered_at,amount\n001,2024-06-01,120000\n002,2024-05-01,10\n", "utf-8")
+    result = tierkit.grade(orders, policy="retail", as_of="2024-06-30")
+    assert result.table.num_rows == 2 and result.table["customer_id"].to_pylist() == ["001", "002"]
+    summary = result.summary()
+    assert {row["class"]: row["customers"] for row in summary["tiers"]} == {"regular": 1, "potential": 1}
+    assert result.write(tmp_path / "graded.parquet")["customers"] == 2
+    assert "customer_id" in result.expr.columns
