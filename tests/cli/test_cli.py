@@ -244,15 +244,21 @@ def test_check_publish_lang_and_demo_safety(orders: Path, tmp_path: Path) -> Non
     assert sorted(p.name for p in (ws / "data").iterdir()) == []
 
 
-def test_summary_counts_customers_without_a_class(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
+def age_band_shop(tmp_path: Path, write_csv, grading: str) -> tuple[Path, Path, Path]:  # type: ignore[no-untyped-def]
+    """Orders, a customers file where only 0001 has a birth date, and a policy with an age band."""
     orders = write_csv("o.csv", ORDERS)
     customers = write_csv("c.csv", [{"customer_id": "0001", "birth_date": "1990-05-01"}])
     policy = tmp_path / "p.yaml"
     policy.write_text(
         "name: p\nmetrics:\n  s: {sum: amount}\nscores:\n  age_band: {type: bands, of: age, breaks: [30],"
-        " names: [young, older]}\ntiers:\n  - {name: a, else: true}\n",
+        " names: [young, older]}\n" + grading,
         "utf-8",
     )
+    return orders, customers, policy
+
+
+def test_summary_counts_customers_without_a_class(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
+    orders, customers, policy = age_band_shop(tmp_path, write_csv, "tiers:\n  - {name: a, else: true}\n")
     code, out = invoke(
         "grade",
         "--orders",
@@ -284,14 +290,7 @@ def test_orders_without_customer_id_are_an_error(write_csv, tmp_path: Path) -> N
 
 
 def test_diff_tells_missing_class_from_missing_customer(tmp_path: Path, write_csv) -> None:  # type: ignore[no-untyped-def]
-    orders = write_csv("o.csv", ORDERS)
-    customers = write_csv("c.csv", [{"customer_id": "0001", "birth_date": "1990-05-01"}])
-    policy = tmp_path / "p.yaml"
-    policy.write_text(
-        "name: p\nmetrics:\n  s: {sum: amount}\nscores:\n  band: {type: bands, of: age, breaks: [30],"
-        " names: [young, older]}\nprimary: band\n",
-        "utf-8",
-    )
+    orders, customers, policy = age_band_shop(tmp_path, write_csv, "primary: age_band\n")
     ws = tmp_path / "ws"
     invoke("init", str(ws))
     args = ["-w", str(ws), "--orders", str(orders), "--customers", str(customers), "--policy", str(policy), "--json"]
