@@ -1,12 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pyarrow as pa
 import pytest
 
 from tierkit.errors import PolicyError
 from tierkit.policy.model import RfmSegment
 from tierkit.policy.segments import load_segments, segment_map_names
-from tierkit.runs.output import escape_formulas
+from tierkit.runs.output import convert_parquet
 
 
 def test_shipped_maps_cover_every_cell() -> None:
@@ -26,8 +28,17 @@ def test_a_map_for_other_bins_is_refused() -> None:
         load_segments("rf10", 3, "p.yaml")
 
 
-def test_formula_like_text_is_quoted() -> None:
-    table = pa.table({"t": ["=SUM(A1)", "+86 138", "-5", "@x", "\tx", "plain", None], "n": [1, 2, 3, 4, 5, 6, 7]})
-    out = escape_formulas(table)
-    assert out["t"].to_pylist() == ["'=SUM(A1)", "'+86 138", "'-5", "'@x", "'\tx", "plain", None]
-    assert out["n"] == table["n"]
+def test_formula_like_text_is_quoted_in_csv(tmp_path: Path) -> None:
+    import csv
+
+    import pyarrow.parquet as pq
+
+    source = tmp_path / "result.parquet"
+    values = ["=SUM(A1)", "+86 138", "-5", "@x", "\tx", "plain", None]
+    pq.write_table(pa.table({"t": values, "n": [1, 2, 3, 4, 5, 6, 7], "tier": ["a"] * 7}), source)
+    out = tmp_path / "out.csv"
+    assert convert_parquet(source, out) == 7
+    with out.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["t"] for r in rows] == ["'=SUM(A1)", "'+86 138", "'-5", "'@x", "'\tx", "plain", ""]
+    assert [r["n"] for r in rows] == ["1", "2", "3", "4", "5", "6", "7"]  # numbers are not text

@@ -1,4 +1,4 @@
-"""Write a graded table to CSV, XLSX, Parquet or JSON, all or nothing.
+"""Write graded results to CSV, XLSX, Parquet or JSON, all or nothing.
 
 Text cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are
 prefixed with a quote in CSV and XLSX (CWE-1236). Files are written beside the target and
@@ -7,8 +7,6 @@ renamed into place, so a failure never leaves half a file under the requested na
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import os
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -17,8 +15,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from tierkit.errors import InputError, did_you_mean
@@ -42,16 +38,6 @@ def output_format(path: Path, given: str | None = None) -> str:
     return fmt
 
 
-def escape_formulas(table: pa.Table) -> pa.Table:
-    columns = []
-    for column in table.columns:
-        if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-            risky = pc.fill_null(pc.match_substring_regex(column, FORMULA_START), False)
-            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
-        columns.append(column)
-    return pa.table(columns, names=table.column_names)
-
-
 @contextmanager
 def atomic_path(target: Path) -> Iterator[Path]:
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -66,14 +52,6 @@ def atomic_path(target: Path) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-
-
-def _json_default(value: object) -> object:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dt.date | dt.datetime):
-        return value.isoformat()
-    raise TypeError(type(value).__name__)
 
 
 def _write_xlsx(batches: Iterable[pa.RecordBatch], names: list[str], path: Path) -> None:
@@ -101,49 +79,6 @@ def _write_xlsx(batches: Iterable[pa.RecordBatch], names: list[str], path: Path)
                     sheet.write_string(row_index, col, str(value))
             row_index += 1
     book.close()
-
-
-def _escaped(batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        yield from escape_formulas(pa.Table.from_batches([batch])).to_batches()
-
-
-def _write_json(batches: Iterable[pa.RecordBatch], path: Path, lines: bool) -> None:
-    with path.open("w", encoding="utf-8") as handle:
-        handle.write("" if lines else "[")
-        first = True
-        for batch in batches:
-            for row in batch.to_pylist():
-                text = json.dumps(row, ensure_ascii=False, default=_json_default)
-                handle.write(text + "\n" if lines else ("" if first else ",") + text)
-                first = False
-        handle.write("" if lines else "]")
-
-
-def write_batches(
-    schema: pa.Schema, batches: Iterable[pa.RecordBatch], path: str | Path, fmt: str | None = None
-) -> Path:
-    """Stream batches into one file: memory holds a batch, never the whole result."""
-    path = Path(path)
-    fmt = output_format(path, fmt)
-    with atomic_path(path) as tmp:
-        if fmt == "parquet":
-            with pq.ParquetWriter(tmp, schema) as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-        elif fmt == "csv":
-            with pacsv.CSVWriter(tmp, schema) as csv_writer:
-                for batch in _escaped(batches):
-                    csv_writer.write_batch(batch)
-        elif fmt == "xlsx":
-            _write_xlsx(_escaped(batches), schema.names, tmp)
-        else:
-            _write_json(batches, tmp, lines=fmt == "jsonl")
-    return path
-
-
-def write_table(table: pa.Table, path: str | Path, fmt: str | None = None) -> Path:
-    return write_batches(table.schema, table.to_batches(max_chunksize=65_536), path, fmt)
 
 
 @contextmanager
