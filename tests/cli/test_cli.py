@@ -324,3 +324,12 @@ def test_paths_with_quotes_and_edge_errors(orders: Path, tmp_path: Path) -> None
     assert result.returncode == 2 and "is a folder" in result.stderr
     result = cli("grade", "--orders", str(orders), "--output", str(tmp_path / "nowhere" / "o.csv"))
     assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_text_summary_shows_labels(orders: Path, tmp_path: Path) -> None:
+    code, output = invoke(
+        "grade", "--orders", str(orders), "--as-of", "2024-06-30", "--output", str(tmp_path / "g.csv"), "--lang", "en"
+    )
+    assert code == 0, output
+    assert "Regular (regular)" in output and "A - key accounts (A)" in output
+    assert "Serial complainer (serial_complainer)" in output

@@ -19,6 +19,7 @@ TEXT = {
         "value_share": "价值占比",
         "class": "类别",
         "tags": "标签",
+        "tag": "标签",
         "count_pyramid": "数量金字塔",
         "value_pyramid": "价值金字塔",
         "reasons": "原因",
@@ -31,6 +32,7 @@ TEXT = {
         "value_share": "Value share",
         "class": "Class",
         "tags": "Tags",
+        "tag": "Tag",
         "count_pyramid": "Count pyramid",
         "value_pyramid": "Value pyramid",
         "reasons": "Reasons",
@@ -81,10 +83,11 @@ def print_summary(summary: dict[str, Any], lang: str) -> None:
         console.print(breakdown_table(title, score["classes"], lang))
     if summary["tags"]:
         tags = Table(title=t["tags"], title_justify="left")
-        tags.add_column("tag")
+        tags.add_column(t["tag"])
         tags.add_column(t["customers"], justify="right")
+        labels = summary.get("tag_labels") or {}
         for name, count in summary["tags"].items():
-            tags.add_row(name, f"{count:,}")
+            tags.add_row(f"{labels[name]} ({name})" if name in labels else name, f"{count:,}")
         console.print(tags)
 
 

@@ -119,6 +119,7 @@ class SummaryBuilder:
             "tiers": self.tiers.rows(grading.tier_names, labels),
             "scores": scores,
             "tags": self.tags,
+            "tag_labels": {t.name: t.label.text(grading.lang, t.name) for t in policy.tags if t.label},
         }
 
 
