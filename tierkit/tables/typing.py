@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.tables.parsing import parse_date, parse_number
 from tierkit.tables.schema import Column
 
 
@@ -34,7 +35,13 @@ def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
     if source.type().is_string():
         text = source.strip()
         text = ibis.ifelse(text == "", ibis.null("string"), text)
-        value = text.try_cast("timestamp").date() if kind == "date" else text.try_cast(kind)
+        value = (
+            parse_date(text)
+            if kind == "date"
+            else parse_number(text, kind)
+            if kind.startswith("decimal")
+            else text.try_cast(kind)
+        )
         return Typed(value, text.notnull() & value.isnull(), text)
     if kind == "date":
         if source.type().is_timestamp():
