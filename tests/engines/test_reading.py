@@ -83,3 +83,15 @@ def test_broken_csv_names_the_row(engine: Engine, tmp_path: Path, text: str, mes
     path.write_text(text, "utf-8")
     with pytest.raises(InputError, match=message):
         rows(engine, path)
+
+
+def test_chinese_and_english_headers(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "订单.csv"
+    path.write_text("订单号,客户编号,下单时间,实付金额,渠道\nA1,0012,2024/1/5,¥1,电商\n", "utf-8")
+    got = rows(engine, path)
+    assert got[0]["customer_id"] == "0012" and got[0]["order_id"] == "A1" and got[0]["channel"] == "电商"
+    path.write_text("Customer ID,Order Date,Amount\n0012,2024-01-05,5\n", "utf-8")
+    assert rows(engine, path)[0]["customer_id"] == "0012"
+    path.write_text("客户编号,会员号,日期,金额\n1,2,2024-01-05,5\n", "utf-8")
+    with pytest.raises(InputError, match="columns '客户编号' and '会员号' both mean customer_id"):
+        rows(engine, path)

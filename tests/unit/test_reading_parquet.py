@@ -71,3 +71,20 @@ def test_repeated_customer_is_named(tmp_path: Path) -> None:
     pq.write_table(pa.table({"customer_id": ["a", "b", "b"]}), path)
     with pytest.raises(InputError, match=r"customer_id 'b' appears more than once"):
         read_table(ENGINE, "customers", path)
+
+
+def test_explicit_maps_win_over_synonyms(tmp_path: Path) -> None:
+    path = parquet(
+        tmp_path,
+        账户=pa.array(["x"]),
+        日期=pa.array(["2024-01-01"]),
+        金额=pa.array([1.0]),
+        客户编号=pa.array(["ignored"]),
+    )
+    with pytest.raises(InputError, match="both mean customer_id"):
+        read_table(ENGINE, "orders", path, maps={"账户": "customer_id"})
+    path = parquet(tmp_path, 账户=pa.array(["x"]), 日期=pa.array(["2024-01-01"]), 金额=pa.array([1.0]))
+    got = ENGINE.to_pyarrow(read_table(ENGINE, "orders", path, maps={"账户": "customer_id"}).table).to_pylist()
+    assert got[0]["customer_id"] == "x" and str(got[0]["amount"]) == "1.00"
+    with pytest.raises(InputError, match="--map names '帐户', which is not a column"):
+        read_table(ENGINE, "orders", path, maps={"帐户": "customer_id"})

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from tierkit.engine.backend import Engine
 from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
+from tierkit.tables.headers import map_headers
 from tierkit.tables.schema import TABLES, TableSpec
 from tierkit.tables.typing import type_column
 
@@ -113,11 +114,20 @@ def _counts(engine: Engine, path: Path, raw: ir.Table, checks: dict[str, ir.Valu
         raise _unreadable(path, exc) from None
 
 
-def read_table(engine: Engine, kind: str, path: str | Path) -> SourceTable:
-    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts)."""
+def read_table(engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None) -> SourceTable:
+    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts).
+
+    Headers are matched to canonical names by synonyms (客户编号 -> customer_id) or `maps`."""
     spec = TABLES[kind]
     path = Path(path)
     raw = _raw(engine, path)
+    mapped = map_headers(list(raw.columns), spec, path, maps)
+    renamed = {canonical: column for column, canonical in mapped.items() if canonical != column}
+    if renamed:
+        clash = [c for c in renamed if c in raw.columns]
+        if clash:
+            raise InputError(f"{path}: columns '{clash[0]}' and '{renamed[clash[0]]}' both mean {clash[0]}")
+        raw = raw.rename(renamed)
     _check_columns(path, kind, spec, raw)
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
