@@ -51,6 +51,9 @@ class Engine:
         )
 
     def read_parquet(self, path: Path) -> ir.Table:
+        """One Parquet file, or a folder of parts (what `tierkit import` writes)."""
+        if path.is_dir() and self.name == "duckdb":
+            return self.con.read_parquet(str(path / "*.parquet"))
         return self.con.read_parquet(str(path))
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:

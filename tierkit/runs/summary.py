@@ -81,7 +81,7 @@ class SummaryBuilder:
         missing = pc.sum(pc.fill_null(pc.equal(ids, ""), True).cast(pa.int64())).as_py() or 0
         if missing:  # checked here, on one row per customer, not on every order row
             orders = self.grading.inputs.orders
-            raise missing_id_error(orders.path, self._count_missing(orders))
+            raise missing_id_error(orders.source, orders.id_header, self._count_missing(orders))
         self.customers += batch.num_rows
         self.tiers.add(batch)
         for tally in self.scores.values():

@@ -1,6 +1,7 @@
-"""The layout of a CSV file: its delimiter, its header, and the first row that breaks the shape.
+"""The layout of a CSV file: its header, and the first row that breaks the shape.
 
-Both engines read CSV with one explicit dialect (RFC 4180: comma, or tab for .tsv; double quote,
+Both engines read CSV with one explicit dialect (RFC 4180: the delimiter sniffed from the
+header line, see `sources`; double quote,
 doubled to escape; quoted fields may hold newlines), so that they split a file the same way.
 When an engine cannot read a file, we read it again in Python to name the row that is wrong:
 that costs a pass over the file only on the way to an error.
@@ -10,23 +11,26 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
-from pathlib import Path
+from typing import Any
 
 from tierkit.errors import InputError
+from tierkit.tables import encodings
+from tierkit.tables.sources import SourceFile
 
 
-def delimiter(path: Path) -> str:
-    return "\t" if path.suffix.lower() == ".tsv" else ","
+def _reader(handle: object, source: SourceFile) -> csv.Reader:  # type: ignore[name-defined]
+    return csv.reader(handle, delimiter=source.delimiter, quotechar='"', doublequote=True, strict=False)  # type: ignore[arg-type]
 
 
-def _reader(handle: object, path: Path) -> csv.Reader:  # type: ignore[name-defined]
-    return csv.reader(handle, delimiter=delimiter(path), quotechar='"', doublequote=True, strict=False)  # type: ignore[arg-type]
+def _open(source: SourceFile) -> Any:
+    return source.path.open(newline="", encoding="utf-8-sig", errors="replace")
 
 
-def header(path: Path) -> list[str]:
+def header(source: SourceFile) -> list[str]:
     """The column names; a header that repeats or leaves out a name is an error."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        names = [name.strip() for name in next(_reader(handle, path), [])]
+    path = source.label
+    with _open(source) as handle:
+        names = [name.strip() for name in next(_reader(handle, source), [])]
     repeated = [name for name, count in Counter(names).items() if count > 1]
     if repeated:
         raise InputError(
@@ -37,10 +41,10 @@ def header(path: Path) -> list[str]:
     return names
 
 
-def ragged_row(path: Path) -> str | None:
+def ragged_row(source: SourceFile) -> str | None:
     """'row N (line L) has F fields, the header has H' for the first such row, else None."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = _reader(handle, path)
+    with _open(source) as handle:
+        reader = _reader(handle, source)
         width = len(next(reader, []))
         for number, row in enumerate(reader, start=1):
             if row and len(row) != width:
@@ -48,10 +52,10 @@ def ragged_row(path: Path) -> str | None:
     return None
 
 
-def first_row_with(path: Path, column: str, bad: str) -> str:
+def first_row_with(source: SourceFile, column: str, bad: str) -> str:
     """'row N (line L)' of the first data row whose `column` holds `bad`."""
-    with path.open(newline="", encoding="utf-8-sig", errors="replace") as handle:
-        reader = _reader(handle, path)
+    with _open(source) as handle:
+        reader = _reader(handle, source)
         names = [name.strip() for name in next(reader, [])]
         if column not in names:
             return "a row"
@@ -62,7 +66,11 @@ def first_row_with(path: Path, column: str, bad: str) -> str:
     return "a row"
 
 
-def unreadable(path: Path, engine_message: str) -> InputError:
-    """The error for a CSV an engine refused: the broken row if we find one, else the engine's words."""
-    broken = ragged_row(path)
-    return InputError(f"{path}: {broken}" if broken else f"{path}: cannot be read as CSV: {engine_message}")
+def unreadable(source: SourceFile, engine_message: str) -> InputError:
+    """The error for a CSV an engine refused: a bad byte or the broken row if we find one, else
+    the engine's words."""
+    if source.encoding in ("utf-8", "utf-8-sig"):
+        encodings.check_utf8(source.label)  # raises, naming the line, if a bad byte is the cause
+    broken = ragged_row(source)
+    label = source.label
+    return InputError(f"{label}: {broken}" if broken else f"{label}: cannot be read as CSV: {engine_message}")

@@ -21,9 +21,8 @@ from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.headers import map_headers
 from tierkit.tables.schema import TABLES, TableSpec
+from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
-
-FORMATS = {".csv": "csv", ".tsv": "csv", ".txt": "csv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +37,8 @@ class SourceTable:
     present: frozenset[str]  # canonical columns the file really has
     first: dt.date | None = None  # the earliest date in the time column
     warnings: tuple[str, ...] = field(default=())
+    source: SourceFile | None = None  # None for the stand-in tables of `tierkit check`
+    id_header: str = "customer_id"  # what the file calls customer_id, to find a row by it
 
     def value(self, table: ir.Table, name: str) -> ir.Value:
         """A canonical column of `table`, or a typed NULL when the file does not have it."""
@@ -48,50 +49,52 @@ class SourceTable:
 
 
 def file_fingerprint(path: Path) -> str:
+    """sha256 of a file, or of a folder of Parquet parts (their names and bytes, in name order)."""
     digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
+    files = sorted(path.glob("*.parquet")) if path.is_dir() else [path]
+    for part in files:
+        if path.is_dir():
+            digest.update(part.name.encode() + b"\0")
+        with part.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
     return digest.hexdigest()
 
 
-def is_csv(path: Path) -> bool:
-    return FORMATS.get(path.suffix.lower()) == "csv"
-
-
-def _raw(engine: Engine, path: Path) -> ir.Table:
-    if not path.exists():
-        raise InputError(f"{path}: no such file")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not a file")
-    fmt = FORMATS.get(path.suffix.lower())
-    if fmt is None:
-        raise InputError(f"{path}: unknown file type '{path.suffix}' (use .csv, .tsv or .parquet)")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty")
-    names = csv_layout.header(path) if fmt == "csv" else []  # repeated or blank names are errors
+def read_raw(engine: Engine, source: SourceFile) -> ir.Table:
+    """The file as the engine sees it: CSV columns all text, Parquet columns typed."""
+    names = csv_layout.header(source) if source.is_text else []  # repeated or blank names are errors
     try:
-        raw = engine.read_csv(path, names, csv_layout.delimiter(path)) if fmt == "csv" else engine.read_parquet(path)
+        raw = (
+            engine.read_csv(source.path, names, source.delimiter)
+            if source.is_text
+            else engine.read_parquet(source.path)
+        )
     except Exception as exc:  # the engines raise their own types; the file is the cause
-        raise _unreadable(path, exc) from None
+        raise unreadable(source, exc) from None
     clean = {name.strip().lstrip("\ufeff"): name for name in raw.columns}
     if list(clean) != list(raw.columns):
         raw = raw.rename(clean)  # a BOM or padding around a header name
     return raw
 
 
-def _unreadable(path: Path, exc: Exception) -> InputError:
+def unreadable(source: SourceFile, exc: Exception) -> InputError:
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return csv_layout.unreadable(path, first) if is_csv(path) else InputError(f"{path}: cannot be read: {first}")
+    if source.is_text:
+        return csv_layout.unreadable(source, first)
+    return InputError(f"{source.label}: cannot be read: {first}")
 
 
-def missing_id_error(path: Path, count: int) -> InputError:
+def missing_id_error(source: SourceFile | None, column: str, count: int) -> InputError:
     """Orders without a customer_id cannot be graded: name the first such row."""
-    return InputError(f"{path}: {_where(path, 'customer_id', '')}: customer_id: empty ({count} such rows)")
+    if source is None:
+        return InputError(f"customer_id: empty ({count} such rows)")
+    where = _where(source, column, "")
+    return InputError(f"{source.label}: {where}: customer_id: empty ({count} such rows)")
 
 
-def _where(path: Path, column: str, bad: str) -> str:
-    return csv_layout.first_row_with(path, column, bad) if is_csv(path) else "a row"
+def _where(source: SourceFile, column: str, bad: str) -> str:
+    return csv_layout.first_row_with(source, column, bad) if source.is_text else "a row"
 
 
 def _check_columns(path: Path, kind: str, spec: TableSpec, raw: ir.Table) -> None:
@@ -107,76 +110,112 @@ def _check_columns(path: Path, kind: str, spec: TableSpec, raw: ir.Table) -> Non
         raise InputError(f"{path}: customer_id is stored as a floating number; export IDs as text or integers")
 
 
-def _counts(engine: Engine, path: Path, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
-    try:
-        return engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]  # type: ignore[no-any-return]
-    except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
-        raise _unreadable(path, exc) from None
+@dataclass(frozen=True)
+class MappedFile:
+    """A source file with its headers mapped: canonical columns renamed, the others kept as they are."""
+
+    source: SourceFile
+    raw: ir.Table
+    headers: dict[str, str]  # canonical name -> the header in the file
+    extra: tuple[str, ...]  # columns that map to nothing: kept as attributes by `import`
 
 
-def read_table(engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None) -> SourceTable:
-    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts).
-
-    Headers are matched to canonical names by synonyms (客户编号 -> customer_id) or `maps`."""
+def open_mapped(
+    engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None, sheet: str | int | None = None
+) -> MappedFile:
+    """Open `path` as a `kind` table: headers matched by synonyms (客户编号 -> customer_id) or `maps`."""
     spec = TABLES[kind]
-    path = Path(path)
-    raw = _raw(engine, path)
-    mapped = map_headers(list(raw.columns), spec, path, maps)
+    source = open_source(path, sheet)
+    raw = read_raw(engine, source)
+    mapped = map_headers(list(raw.columns), spec, source.label, maps)
     renamed = {canonical: column for column, canonical in mapped.items() if canonical != column}
     if renamed:
         clash = [c for c in renamed if c in raw.columns]
         if clash:
-            raise InputError(f"{path}: columns '{clash[0]}' and '{renamed[clash[0]]}' both mean {clash[0]}")
+            raise InputError(f"{source.label}: columns '{clash[0]}' and '{renamed[clash[0]]}' both mean {clash[0]}")
         raw = raw.rename(renamed)
-    _check_columns(path, kind, spec, raw)
+    _check_columns(source.label, kind, spec, raw)
+    headers = {canonical: column for column, canonical in mapped.items()}
+    headers.update({name: name for name in spec.names if name in raw.columns and name not in headers})
+    extra = tuple(column for column in raw.columns if column not in spec.names)
+    return MappedFile(source, raw, headers, extra)
+
+
+def _counts(engine: Engine, source: SourceFile, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
+    try:
+        return engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]  # type: ignore[no-any-return]
+    except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
+        raise unreadable(source, exc) from None
+
+
+def read_table(
+    engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None, sheet: str | int | None = None
+) -> SourceTable:
+    """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts).
+
+    Strict: the first bad value stops the read with its row. `tierkit import` is the lenient
+    path, which sets bad rows aside in a rejects file."""
+    spec = TABLES[kind]
+    mapped_file = open_mapped(engine, kind, path, maps, sheet)
+    source, raw = mapped_file.source, mapped_file.raw
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
     checks: dict[str, ir.Value] = {"__rows": raw.count()}
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
-        result = type_column(raw[col.name], col, is_csv(path))
+        result = type_column(raw[col.name], col, source.is_text)
         typed[col.name] = result.value
         if result.bad is not None and result.shown is not None:
             checks[f"__bad_{col.name}"] = result.bad.sum()
             shown[col.name] = result.shown.min(where=result.bad)
         if col.required and col.name != "customer_id":  # an empty id is checked on the result
-            source = raw[col.name]
-            if source.type().is_string():
-                checks[f"__empty_{col.name}"] = (source.isnull() | (source.strip() == "")).sum()
+            column = raw[col.name]
+            if column.type().is_string():
+                checks[f"__empty_{col.name}"] = (column.isnull() | (column.strip() == "")).sum()
             else:  # rows minus non-null values: Parquet statistics answer it without a scan
-                checks[f"__empty_{col.name}"] = raw.count() - source.count()
+                checks[f"__empty_{col.name}"] = raw.count() - column.count()
     checks.update({f"__show_{name}": value for name, value in shown.items()})
     if spec.time_column and spec.time_column in typed:
         checks["__first"] = typed[spec.time_column].min()  # from Parquet statistics: no scan
     if spec.key and spec.key in typed:
         checks["__keys"] = typed[spec.key].nunique()
         checks["__keyed"] = typed[spec.key].count()
-    counts = _counts(engine, path, raw, checks)
-    _raise_on_bad_values(path, kind, spec, counts)
+    counts = _counts(engine, source, raw, checks)
+    _raise_on_bad_values(mapped_file, kind, spec, counts)
     table = raw.select(**typed)  # absent optional columns are typed NULLs, see SourceTable.value
     duplicates = counts["__keyed"] - counts["__keys"] if spec.key and counts.get("__keyed") else 0
     warnings: tuple[str, ...] = ()
     if duplicates:
-        table, warnings = _duplicates(engine, path, kind, spec, table, duplicates)
+        table, warnings = _duplicates(engine, source.label, kind, spec, table, duplicates)
     return SourceTable(
-        spec, path, table, counts["__rows"], duplicates, frozenset(typed), counts.get("__first"), warnings
+        spec,
+        source.label,
+        table,
+        counts["__rows"],
+        duplicates,
+        frozenset(typed),
+        counts.get("__first"),
+        warnings,
+        source,
+        mapped_file.headers.get("customer_id", "customer_id"),
     )
 
 
-def _raise_on_bad_values(path: Path, kind: str, spec: TableSpec, counts: dict[str, Any]) -> None:
+def _raise_on_bad_values(mapped: MappedFile, kind: str, spec: TableSpec, counts: dict[str, Any]) -> None:
+    path, source = mapped.source.label, mapped.source
     if counts["__rows"] == 0:
         raise InputError(f"{path}: no data rows (an empty {kind} file)")
     for col in spec.columns:
         if counts.get(f"__bad_{col.name}"):
             bad = str(counts[f"__show_{col.name}"])
             raise InputError(
-                f"{path}: {_where(path, col.name, bad)}: {col.name}: '{bad}' is not a valid "
+                f"{path}: {_where(source, mapped.headers[col.name], bad)}: {col.name}: '{bad}' is not a valid "
                 f"{col.type.split('(')[0]} ({counts[f'__bad_{col.name}']} such rows)"
             )
         if counts.get(f"__empty_{col.name}"):
             raise InputError(
-                f"{path}: {_where(path, col.name, '')}: {col.name}: empty, and {kind} need it "
+                f"{path}: {_where(source, mapped.headers[col.name], '')}: {col.name}: empty, and {kind} need it "
                 f"({counts[f'__empty_{col.name}']} such rows)"
             )
 

@@ -1,0 +1,104 @@
+"""Which text encoding a CSV export is in, and a UTF-8 copy when it is not UTF-8.
+
+Chinese exports come as UTF-8 (with or without a BOM), GBK/GB18030 (Excel and older ERPs on a
+Chinese Windows) or UTF-16 (Excel's "Unicode text"). The engines read UTF-8 only, so any other
+encoding is decoded once, streaming, into a UTF-8 copy; the user's file is never changed and
+errors keep naming it. GB18030 is a superset of GBK and GB2312, so one decoder serves all three.
+
+A file that is not text (a workbook or Parquet file with a .csv name, binary data) or that no
+candidate decodes is an error, never a success with garbage in it.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from pathlib import Path
+
+from tierkit.errors import InputError
+
+SAMPLE = 1 << 20
+BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+MAGIC = {
+    b"PK\x03\x04": "an Excel workbook or ZIP archive (save it as .xlsx)",
+    b"PAR1": "a Parquet file (name it .parquet)",
+}
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def detect(path: Path) -> str:
+    """The file's encoding: 'utf-8', 'utf-8-sig', 'utf-16', 'utf-16-le', 'utf-16-be' or 'gb18030'."""
+    with path.open("rb") as handle:
+        head = handle.read(SAMPLE)
+    for magic, what in MAGIC.items():
+        if head.startswith(magic):
+            raise InputError(f"{path}: this is {what}, not CSV text")
+    for bom, name in BOMS:
+        if head.startswith(bom):
+            return name
+    nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
+    if len(head) >= 4 and max(nul_even, nul_odd) > len(head) // 4:  # ASCII in UTF-16 without a BOM
+        return "utf-16-le" if nul_odd > nul_even else "utf-16-be"
+    for name in ("utf-8", "gb18030"):
+        text = _decoded(head, name, whole=len(head) < SAMPLE)
+        if text is not None:
+            check_text(path, text, 1)
+            return name
+    raise InputError(f"{path}: not UTF-8, GBK/GB18030 or UTF-16 text; save it as UTF-8 CSV")
+
+
+def _decoded(data: bytes, encoding: str, whole: bool) -> str | None:
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    try:
+        return decoder.decode(data, final=whole)  # a sample may end inside a character
+    except UnicodeDecodeError:
+        return None
+
+
+def to_utf8(path: Path, encoding: str, target: Path) -> None:
+    """Decode the whole file into a UTF-8 copy at `target`, naming the line of a bad byte."""
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    line = 1
+    with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
+        while block := source.read(SAMPLE):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                good = decoder.decode(block[: exc.start]) if exc.start else ""
+                raise InputError(
+                    f"{path}: line {line + good.count(chr(10))}: bytes that are not {encoding.upper()} text "
+                    f"({block[exc.start : exc.start + 4].hex(' ')}); save the file as UTF-8 CSV"
+                ) from None
+            check_text(path, text, line)
+            line += text.count("\n")
+            out.write(text)
+        tail = decoder.decode(b"", final=True)
+        out.write(tail)
+
+
+def check_utf8(path: Path) -> None:
+    """A UTF-8 file, checked whole. Only on the way to an error: the engine refused the file and a
+    bad byte past the sampled first megabyte may be why; this names its line."""
+    decoder = codecs.getincrementaldecoder("utf-8")("strict")
+    line = 1
+    with path.open("rb") as source:
+        while block := source.read(SAMPLE):
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                good = decoder.decode(block[: exc.start]) if exc.start else ""
+                raise InputError(
+                    f"{path}: line {line + good.count(chr(10))}: bytes that are not UTF-8 "
+                    f"({block[exc.start : exc.start + 4].hex(' ')}) in a file that starts as UTF-8"
+                ) from None
+            line += text.count("\n")
+
+
+def check_text(path: Path, text: str, first_line: int) -> None:
+    """Control characters mean binary data or a wrong guess at the encoding: stop, name the line."""
+    found = CONTROL.search(text)
+    if found:
+        line = first_line + text.count("\n", 0, found.start())
+        raise InputError(
+            f"{path}: line {line}: control character U+{ord(found.group()):04X}; this does not look like CSV text"
+        )
