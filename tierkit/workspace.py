@@ -2,7 +2,8 @@
 
 tierkit.yaml   policy, engine, language, data files
 policy.yaml    the grading policy (a copy of a preset to edit)
-data/          orders, customers, interactions, contacts (.parquet or .csv)
+data/          orders, customers, interactions, contacts: imported parts (data/orders/*.parquet,
+               see ingest.imports) or single .parquet/.csv files
 runs/          one folder per run, and CURRENT naming the published one
 """
 
@@ -64,6 +65,10 @@ class Workspace:
         return cls(root, config)
 
     @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
     def runs_dir(self) -> Path:
         return self.root / "runs"
 
@@ -73,10 +78,13 @@ class Workspace:
         return load_policy(path if path.exists() else name)
 
     def data_file(self, table: str) -> Path | None:
-        """The configured file for a table, else data/TABLE.parquet or data/TABLE.csv."""
+        """The configured file for a table, else the parts `tierkit import` wrote (data/TABLE/),
+        else data/TABLE.parquet or data/TABLE.csv."""
         data = self.config.get("data") or {}
         if isinstance(data, dict) and data.get(table):
             return self.root / str(data[table])
+        if any((self.data_dir / table).glob("*.parquet")):
+            return self.data_dir / table
         for suffix in (".parquet", ".csv"):
             candidate = self.root / "data" / f"{table}{suffix}"
             if candidate.exists():

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from tierkit.cli.importing import import_command
+from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
 from tierkit.errors import TierkitError
 
@@ -18,19 +19,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-WorkspaceOpt = Annotated[
-    Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: $TIERKIT_WORKSPACE, else .)")
-]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-class Lang(StrEnum):
-    zh = "zh"
-    en = "en"
-
-
-LangOpt = Annotated[Lang | None, typer.Option("--lang", help="zh or en (default: the workspace's, else zh).")]
 
 
 def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
@@ -42,9 +30,6 @@ def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
     if (default_dir(workspace) / CONFIG).exists():
         return Workspace.open(workspace).setting("lang", "zh")
     return "zh"
-
-
-EngineOpt = Annotated[str | None, typer.Option("--engine", help="duckdb (default) or spark.")]
 
 
 @app.command()
@@ -255,6 +240,9 @@ def export(
 
     count = run_export(workspace, run, output, tier)
     err_console.print(f"wrote {count:,} customers to {output}")
+
+
+app.command("import")(import_command)
 
 
 def main() -> None:

@@ -52,8 +52,10 @@ class Engine:
 
     def read_parquet(self, path: Path) -> ir.Table:
         """One Parquet file, or a folder of parts (what `tierkit import` writes)."""
-        if path.is_dir() and self.name == "duckdb":
-            return self.con.read_parquet(str(path / "*.parquet"))
+        if path.is_dir():  # parts may differ in which optional columns they have
+            if self.name == "duckdb":
+                return self.con.read_parquet(str(path / "*.parquet"), union_by_name=True)
+            return self.con.read_parquet(str(path), mergeSchema="true")
         return self.con.read_parquet(str(path))
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:

@@ -8,6 +8,7 @@ renamed into place, so a failure never leaves half a file under the requested na
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -92,6 +93,11 @@ def scratch_path(folder: Path, suffix: str) -> Iterator[Path]:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def escape_formula(text: str) -> str:
+    """A text cell as a spreadsheet should show it: a leading quote keeps it from running."""
+    return "'" + text if re.match(FORMULA_START, text) else text
 
 
 def _quoted(name: str) -> str:

@@ -1,0 +1,128 @@
+"""`tierkit import KIND FILE...`: source files into the workspace, each imported whole or not at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.cli.progress import steps
+from tierkit.cli.render import err_console, print_json
+from tierkit.errors import InputError, did_you_mean
+from tierkit.tables.schema import TABLES
+
+
+class TableKind(StrEnum):
+    orders = "orders"
+    customers = "customers"
+    interactions = "interactions"
+    contacts = "contacts"
+
+
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="COLUMN=canonical, repeatable: which file column is which canonical column."),
+]
+SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet, by name or 0-based index (default: the first).")]
+
+
+def parse_maps(given: list[str] | None, kind: str) -> dict[str, str]:
+    """--map '会员卡号=customer_id' pairs, each checked against the table's canonical columns."""
+    maps: dict[str, str] = {}
+    names = TABLES[kind].names
+    for item in given or []:
+        column, sep, canonical = item.partition("=")
+        column, canonical = column.strip(), canonical.strip()
+        if not sep or not column or not canonical:
+            raise InputError(f"--map '{item}': expected COLUMN=canonical, e.g. --map '会员卡号=customer_id'")
+        if canonical not in names:
+            raise InputError(
+                f"--map '{item}': '{canonical}' is not a column of {kind}{did_you_mean(canonical, names)} "
+                f"(columns: {', '.join(names)})"
+            )
+        maps[column] = canonical
+    return maps
+
+
+def run_import(
+    workspace: Path | None,
+    kind: str,
+    files: list[Path],
+    maps: dict[str, str],
+    sheet: str | None,
+    threshold: float,
+    refunds: bool | None,
+    today: str | None,
+    quiet: bool,
+) -> dict[str, Any]:
+    from tierkit.engine.backend import connect
+    from tierkit.ingest.imports import import_file
+    from tierkit.ingest.quarantine import ImportRules
+    from tierkit.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    if not 0 <= threshold <= 1:
+        raise InputError(f"--threshold {threshold}: give a share between 0 and 1, e.g. 0.01 for 1%")
+    try:
+        day = dt.date.fromisoformat(today) if today else dt.date.today()
+    except ValueError:
+        raise InputError(f"--today: '{today}' is not a date like 2024-06-30") from None
+    allow_refunds = refunds if refunds is not None else ws.setting("refunds", "true").lower() != "false"
+    rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold)
+    engine = connect("duckdb")
+    results = []
+    with steps(len(files), quiet) as say:
+        for path in files:
+            say(f"importing {path.name}")
+            results.append(import_file(engine, ws.data_dir, kind, path, rules, maps, sheet).as_dict())
+    return summarize(kind, results)
+
+
+def summarize(kind: str, results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Totals over the files; `rejects_file` is the one file of rejects, the folder when several
+    files had rejects, or None."""
+    totals = {k: sum(r[k] for r in results) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
+    with_rejects = [r["rejects_file"] for r in results if r["rejects_file"]]
+    rejects: str | None = None
+    if len(with_rejects) == 1:
+        rejects = with_rejects[0]
+    elif with_rejects:
+        rejects = str(Path(with_rejects[0]).parent)
+    return {"kind": kind, **totals, "rejects_file": rejects, "files": results}
+
+
+def import_command(
+    kind: Annotated[TableKind, typer.Argument(help="orders, customers, interactions or contacts")],
+    files: Annotated[list[Path], typer.Argument(help="CSV, TSV, XLSX or Parquet files.")],
+    workspace: WorkspaceOpt = None,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
+    threshold: Annotated[float, typer.Option(help="Share of rejected rows above which a file is not imported.")] = 0.01,
+    refunds: Annotated[
+        bool | None,
+        typer.Option("--refunds/--no-refunds", help="Negative amounts are refunds (default), or rejected."),
+    ] = None,
+    today: Annotated[str | None, typer.Option(help="Dates after this day are rejected (default: today).")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Import source files into the workspace: mapped, typed, checked; bad rows to a rejects file."""
+    summary = run_import(
+        workspace, kind.value, files, parse_maps(map_, kind.value), sheet, threshold, refunds, today, json_out
+    )
+    if json_out:
+        print_json(summary)
+        return
+    for item in summary["files"]:
+        line = (
+            f"{item['file']}: {item['status']}: {item['read']:,} read, {item['imported']:,} imported, "
+            f"{item['rejected']:,} rejected, {item['duplicates']:,} duplicates"
+        )
+        if item["refunds"]:
+            line += f", {item['refunds']:,} refunds"
+        err_console.print(line, highlight=False)
+        if item["rejects_file"]:
+            err_console.print(f"  rejected rows: {item['rejects_file']}", highlight=False)

@@ -1,0 +1,160 @@
+"""Which rows of a source file are imported, which are duplicates, and which are set aside, and why.
+
+Every row gets exactly one verdict, so that read = imported + rejected + duplicates always holds:
+
+- rejected: a value that does not parse, an empty required cell, a date after today, a negative
+  amount when refunds are not allowed, or an id that repeats an earlier row (in this file or an
+  earlier import) with other values. The first failing check names the column, value and reason.
+- duplicate: an id that repeats an earlier row with the same values; the first copy is imported.
+- imported: everything else.
+
+All of it is one Ibis expression over the file; the source row number is the row's position in
+the file (data rows counted from 1 after the header), as a spreadsheet user would count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.tables.readers import MappedFile
+from tierkit.tables.schema import TableSpec
+from tierkit.tables.typing import type_column
+
+IMPORTED, REJECTED, DUPLICATE = "imported", "rejected", "duplicate"
+SEPARATOR = "\x1f"  # joins a row's values into one comparable text; no export holds it
+
+
+@dataclass(frozen=True)
+class Check:
+    failed: ir.BooleanValue
+    column: str  # as the file names it
+    value: ir.StringValue
+    reason: str
+
+
+@dataclass(frozen=True)
+class ImportRules:
+    """What an import accepts beyond parsing: the day after which dates are 'future', and refunds."""
+
+    today: dt.date
+    refunds: bool = True  # negative amounts are refunds; False rejects them
+    threshold: float = 0.01  # share of rejected rows above which the import fails
+
+
+def _first_failure(table: ir.Table, checks: list[Check]) -> dict[str, ir.Value]:
+    """The column, value and reason of the first check a row fails (all NULL when it passes)."""
+    if not checks:
+        return {name: ibis.null("string") for name in ("__column", "__value", "__reason")}
+    return {
+        "__column": ibis.cases(*((c.failed, c.column) for c in checks), else_=ibis.null("string")),
+        "__value": ibis.cases(*((c.failed, c.value) for c in checks), else_=ibis.null("string")),
+        "__reason": ibis.cases(*((c.failed, c.reason) for c in checks), else_=ibis.null("string")),
+    }
+
+
+def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.Table:
+    """The file's rows with canonical values, `attributes` (unknown columns as JSON), `__row`, and
+    the first failed check in `__column`, `__value`, `__reason`."""
+    raw, source = mapped.raw, mapped.source
+    numbered = raw.mutate(__row=ibis.row_number() + 1)
+    values: dict[str, ir.Value] = {}
+    parsing: list[Check] = []
+    for col in spec.columns:
+        if col.name not in raw.columns:
+            continue
+        header, cell = mapped.headers[col.name], numbered[col.name]
+        typed = type_column(cell, col, source.is_text)
+        values[col.name] = typed.value
+        if col.required:
+            empty = cell.isnull() | (cell.strip() == "") if cell.type().is_string() else cell.isnull()
+            parsing.append(Check(empty, header, ibis.literal(""), f"empty, and {spec.name} need it"))
+        if typed.bad is not None and typed.shown is not None:
+            parsing.append(Check(typed.bad, header, typed.shown, f"not a valid {col.type.split('(')[0]}"))
+    attributes = (
+        ibis.struct({name: numbered[name].cast("string") for name in mapped.extra}).cast("json").cast("string")
+        if mapped.extra
+        else ibis.null("string")
+    )
+    staged = numbered.select(
+        __row=numbered["__row"], **values, attributes=attributes, **_first_failure(numbered, parsing)
+    )
+    later = _first_failure(staged, business_checks(staged, spec, mapped.headers, rules))
+    return staged.mutate(**{name: ibis.coalesce(staged[name], value) for name, value in later.items()})
+
+
+def business_checks(table: ir.Table, spec: TableSpec, headers: dict[str, str], rules: ImportRules) -> list[Check]:
+    """Checks on canonical values: dates after today, and negative amounts when refunds are off."""
+    checks: list[Check] = []
+    if spec.time_column and spec.time_column in table.columns:
+        when = table[spec.time_column]
+        checks.append(
+            Check(
+                when > ibis.date(rules.today),
+                headers[spec.time_column],
+                when.cast("string"),
+                f"in the future (after {rules.today.isoformat()})",
+            )
+        )
+    if not rules.refunds and "amount" in table.columns:
+        amount = table["amount"]
+        checks.append(Check(amount < 0, headers["amount"], amount.cast("string"), "negative amount (refunds are off)"))
+    return checks
+
+
+def fingerprint(table: ir.Table, spec: TableSpec) -> ir.StringValue:
+    """A row's canonical values as one text, to tell an exact repeat from a conflicting one."""
+    parts = [
+        (table[c.name].cast("string") if c.name in table.columns else ibis.null("string")).fill_null("\u2205")
+        for c in spec.columns
+    ]
+    return ibis.literal(SEPARATOR).join(parts)
+
+
+def verdicts(checked: ir.Table, spec: TableSpec, headers: dict[str, str], earlier: ir.Table | None) -> ir.Table:
+    """Add `__verdict` (imported, rejected, duplicate), settling repeated ids.
+
+    Within the file the first copy of an id wins; a later copy with the same values is a
+    duplicate, with other values a rejection naming the row it repeats. `earlier` holds the
+    ids already imported from other files (key, `__fp`, `_source`): the same rules apply."""
+    key = spec.key
+    if key is None or key not in checked.columns:
+        return checked.mutate(__verdict=ibis.ifelse(checked.__reason.isnull(), IMPORTED, REJECTED))
+    rows = checked.mutate(__fp=fingerprint(checked, spec))
+    valid = rows.__reason.isnull() & rows[key].notnull()
+    window = ibis.window(group_by=[rows[key], valid], order_by=rows.__row)
+    rows = rows.mutate(__first_fp=rows.__fp.first().over(window), __first_row=rows.__row.first().over(window))
+    repeat = valid & (rows.__row != rows.__first_row)
+    same = rows.__fp == rows.__first_fp
+    reason = ibis.cases(
+        (repeat & ~same, f"{key} repeats row " + rows.__first_row.cast("string") + " with other values"),
+        else_=rows.__reason,
+    )
+    verdict = ibis.cases((repeat & same, DUPLICATE), (reason.notnull(), REJECTED), else_=IMPORTED)
+    rows = rows.mutate(
+        __reason=reason,
+        __column=ibis.ifelse(repeat & ~same, headers[key], rows.__column),
+        __value=ibis.ifelse(repeat & ~same, rows[key], rows.__value),
+        __verdict=verdict,
+    )
+    if earlier is not None:
+        prior = earlier.group_by(__key=earlier[key]).aggregate(
+            __prior_fp=earlier.__fp.min(), __prior_source=earlier._source.min()
+        )
+        rows = rows.left_join(prior, rows[key] == prior.__key).drop("__key")
+        clash = (rows.__verdict == IMPORTED) & rows.__prior_fp.notnull()
+        same_prior = rows.__fp == rows.__prior_fp
+        rows = rows.mutate(
+            __verdict=ibis.cases((clash & same_prior, DUPLICATE), (clash, REJECTED), else_=rows.__verdict),
+            __reason=ibis.ifelse(
+                clash & ~same_prior,
+                f"{key} already imported from " + rows.__prior_source + " with other values",
+                rows.__reason,
+            ),
+            __column=ibis.ifelse(clash & ~same_prior, headers[key], rows.__column),
+            __value=ibis.ifelse(clash & ~same_prior, rows[key], rows.__value),
+        ).drop("__prior_fp", "__prior_source")
+    return rows.drop("__first_fp", "__first_row")
