@@ -1,0 +1,217 @@
+"""A corpus of nasty files, each made here, each with the exact counts `tierkit import` must give."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from tierkit.engine.backend import connect
+from tierkit.errors import InputError
+from tierkit.ingest.imports import ImportResult, import_file
+from tierkit.ingest.quarantine import ImportRules
+
+TODAY = dt.date(2026, 11, 29)
+HEADER = "订单号,会员号,下单时间,实付金额,渠道,会员等级"
+GOOD = [
+    'A1,0012,2024/1/5,"￥1,234.50",门店,金卡',
+    "A2,0012,20240106,100元,线上,金卡",
+    "A3,00X3,2024年1月7日,-50,线上,",
+    "A4,0014,45296,1.2万,=HYPERLINK(1),银卡",
+]
+
+
+def write(path: Path, lines: list[str], encoding: str = "utf-8", newline: str = "\n") -> Path:
+    path.write_bytes((newline.join(lines) + newline).encode(encoding))
+    return path
+
+
+def run(tmp_path: Path, path: Path, threshold: float = 1.0, **rules: object) -> ImportResult:
+    engine = connect("duckdb")
+    return import_file(engine, tmp_path / "data", "orders", path, ImportRules(TODAY, threshold=threshold, **rules))  # type: ignore[arg-type]
+
+
+def imported(result: ImportResult) -> list[dict[str, object]]:
+    return duckdb.sql(f"SELECT * FROM '{result.part}' ORDER BY _row").fetch_arrow_table().to_pylist()
+
+
+def counts(result: ImportResult) -> tuple[int, int, int, int]:
+    assert result.read == result.imported + result.rejected + result.duplicates  # nothing is lost
+    return result.read, result.imported, result.rejected, result.duplicates
+
+
+@pytest.mark.parametrize(
+    ("encoding", "newline"),
+    [
+        ("utf-8", "\n"),
+        ("utf-8-sig", "\r\n"),
+        ("gbk", "\r\n"),
+        ("gb18030", "\n"),
+        ("utf-16", "\r\n"),
+        ("utf-16-le", "\n"),
+    ],
+)
+def test_every_encoding_arrives_byte_exact(tmp_path: Path, encoding: str, newline: str) -> None:
+    result = run(tmp_path, write(tmp_path / "o.csv", [HEADER, *GOOD], encoding, newline))
+    assert counts(result) == (4, 4, 0, 0) and result.refunds == 1
+    rows = imported(result)
+    assert [r["customer_id"] for r in rows] == ["0012", "0012", "00X3", "0014"]  # leading zeros, X kept
+    assert [str(r["amount"]) for r in rows] == ["1234.50", "100.00", "-50.00", "12000.00"]
+    serial = dt.date(2024, 1, 5)  # Excel serial 45296
+    assert [r["ordered_at"] for r in rows] == [dt.date(2024, 1, 5), dt.date(2024, 1, 6), dt.date(2024, 1, 7), serial]
+    assert rows[3]["channel"] == "=HYPERLINK(1)"  # formula-looking text is data, kept as written
+    assert json.loads(str(rows[0]["attributes"])) == {"会员等级": "金卡"}  # unknown columns are kept
+    assert result.encoding.replace("-sig", "") in {encoding.replace("-sig", ""), "gb18030", "utf-16", "utf-16-le"}
+
+
+def test_bad_rows_go_to_the_rejects_file_with_row_column_value_and_reason(tmp_path: Path) -> None:
+    lines = [
+        HEADER,
+        *GOOD,
+        "A5,0015,notadate,10,线上,银卡",
+        "A6,0016,2030-01-01,10,线上,银卡",
+        "A1,0017,2024-01-01,5,线上,银卡",  # repeats A1 with other values
+        "A2,0012,20240106,100元,线上,金卡",  # repeats A2 exactly
+        "A7,,2024-01-01,5,线上,银卡",
+        "A8,0018,2024-01-01,NaN,线上,银卡",
+        "A9,0019,2024-01-01,¥,线上,银卡",
+    ]
+    result = run(tmp_path, write(tmp_path / "o.csv", lines))
+    assert counts(result) == (11, 4, 6, 1)
+    with open(str(result.rejects_file), encoding="utf-8-sig", newline="") as handle:
+        rejects = list(csv.DictReader(handle))
+    assert [(r["row"], r["column"], r["value"], r["reason"]) for r in rejects] == [
+        ("5", "下单时间", "notadate", "not a valid date"),
+        ("6", "下单时间", "2030-01-01", "in the future (after 2026-11-29)"),
+        ("7", "订单号", "A1", "order_id repeats row 1 with other values"),
+        ("9", "会员号", "", "empty, and orders need it"),
+        ("10", "实付金额", "NaN", "not a valid decimal"),
+        ("11", "实付金额", "¥", "not a valid decimal"),
+    ]
+    assert {r["file"] for r in rejects} == {str(tmp_path / "o.csv")}
+
+
+def test_above_the_threshold_nothing_is_imported(tmp_path: Path) -> None:
+    path = write(tmp_path / "o.csv", [HEADER, *GOOD, "A5,0015,notadate,10,线上,银卡"])
+    with pytest.raises(InputError, match=r"1 of 5 rows rejected \(20.0%, above the 1.0% limit\); nothing imported"):
+        run(tmp_path, path, threshold=0.01)
+    assert not (tmp_path / "data" / "orders").exists()
+    assert run(tmp_path, path, threshold=0.2).imported == 4  # at the limit is fine
+
+
+def test_refunds_can_be_rejected(tmp_path: Path) -> None:
+    result = run(tmp_path, write(tmp_path / "o.csv", [HEADER, *GOOD]), refunds=False)
+    assert counts(result) == (4, 3, 1, 0) and result.refunds == 0
+
+
+def test_same_file_twice_changes_nothing_and_a_changed_file_replaces_its_part(tmp_path: Path) -> None:
+    path = write(tmp_path / "o.csv", [HEADER, *GOOD])
+    first = run(tmp_path, path)
+    stamp = Path(first.part).stat().st_mtime_ns
+    again = run(tmp_path, path)
+    assert again.status == "unchanged" and Path(first.part).stat().st_mtime_ns == stamp
+    copy = write(tmp_path / "copy.csv", [HEADER, *GOOD])
+    assert run(tmp_path, copy).status == "unchanged"  # the same bytes under another name
+    changed = run(tmp_path, write(tmp_path / "o.csv", [HEADER, *GOOD[:2]]))
+    assert changed.status == "replaced" and counts(changed) == (2, 2, 0, 0)
+    assert len(imported(changed)) == 2 and len(list((tmp_path / "data" / "orders").glob("*.parquet"))) == 1
+
+
+def test_ids_already_imported_from_another_file(tmp_path: Path) -> None:
+    run(tmp_path, write(tmp_path / "jan.csv", [HEADER, *GOOD]))
+    result = run(
+        tmp_path,
+        write(tmp_path / "feb.csv", [HEADER, GOOD[0], "A2,0099,2024-02-01,1,线上,", "B1,0099,2024-02-01,1,线上,"]),
+    )
+    assert counts(result) == (3, 1, 1, 1)
+    with open(str(result.rejects_file), encoding="utf-8-sig") as handle:
+        assert "order_id already imported from jan.csv with other values" in handle.read()
+
+
+@pytest.mark.parametrize("delimiter", [";", "\t", "|"])
+def test_delimiter_is_sniffed_from_the_header(tmp_path: Path, delimiter: str) -> None:
+    lines = [line.replace(",", delimiter) for line in [HEADER, "A1,0012,2024-01-05,1234.50,门店,金卡"]]
+    result = run(tmp_path, write(tmp_path / "o.txt", lines))
+    assert counts(result) == (1, 1, 0, 0) and str(imported(result)[0]["amount"]) == "1234.50"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "the file is empty"),
+        (HEADER.encode() + b"\n", "no data rows"),
+        (b"order_id,customer_id,customer_id\n1,2,3\n", "column 'customer_id' appears 2 times in the header"),
+        (HEADER.encode() + b"\nA1,0012,2024-01-05\n", r"row 1 \(line 2\) has 3 fields, the header has 6"),
+        (b"PK\x03\x04rest", "this is an Excel workbook"),
+        (b"order_id,customer_id\x01\x02,ordered_at,amount\n", "line 1: control character U\\+0001"),
+        (b"\x81\x30\xff\xff,a\n", "not UTF-8, GBK/GB18030 or UTF-16 text"),
+    ],
+)
+def test_files_that_must_fail_whole(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "o.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        run(tmp_path, path)
+    assert not (tmp_path / "data" / "orders").exists()
+
+
+def test_excel_sheets_by_name_and_index(tmp_path: Path) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "说明"
+    sheet.append(["this sheet is notes"])
+    data = book.create_sheet("订单")
+    data.append(["订单号", "会员号", "下单时间", "实付金额", "手机"])
+    data.append(["A1", "0012", dt.datetime(2024, 1, 5), 1234.5, 13800138000])
+    data.append(["A2", "0013", 45297, "￥99", None])
+    data.append([None, None, None, None, None])  # a blank line inside the used range
+    path = tmp_path / "o.xlsx"
+    book.save(path)
+    engine = connect("duckdb")
+    for sheet_ref in ("订单", "1"):
+        result = import_file(engine, tmp_path / f"data{sheet_ref}", "orders", path, ImportRules(TODAY), sheet=sheet_ref)
+        rows = imported(result)
+        assert counts(result) == (2, 2, 0, 0)
+        assert [r["ordered_at"] for r in rows] == [dt.date(2024, 1, 5), dt.date(2024, 1, 6)]
+        assert [str(r["amount"]) for r in rows] == ["1234.50", "99.00"]
+        assert json.loads(str(rows[0]["attributes"])) == {"手机": "13800138000"}  # never 1.38e10
+    with pytest.raises(InputError, match="no sheet named 'x' \\(sheets: 说明, 订单\\)"):
+        import_file(engine, tmp_path / "data", "orders", path, ImportRules(TODAY), sheet="x")
+
+
+def test_import_command_json_and_grading_reads_the_parts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tierkit.cli.app import app
+
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    gbk = write(tmp_path / "orders-gbk.csv", [HEADER, *GOOD, "A5,0015,notadate,10,线上,银卡"], "gbk", "\r\n")
+    args = ["import", "orders", str(gbk), "-w", str(ws), "--today", "2026-11-29", "--threshold", "0.5", "--json"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert {k: summary[k] for k in ("read", "imported", "rejected", "duplicates")} == {
+        "read": 5,
+        "imported": 4,
+        "rejected": 1,
+        "duplicates": 0,
+    }
+    assert summary["rejects_file"] == str(ws / "data" / "rejects" / "orders" / "orders-gbk.csv.rejects.csv")
+    graded = runner.invoke(app, ["grade", "-w", str(ws), "--json", "--as-of", "2024-06-30"])
+    assert graded.exit_code == 0, graded.output
+    assert json.loads(graded.output)["customers"] == 3  # 0012, 00X3, 0014
+
+
+def test_file_mode_reads_gbk_and_excel_like_import(tmp_path: Path) -> None:
+    from tierkit.engine.grade import grade
+
+    gbk = write(tmp_path / "o.csv", [HEADER, *GOOD], "gbk", "\r\n")
+    result = grade(orders=gbk, policy="abc", as_of="2024-06-30")
+    assert sorted(result.table["customer_id"].to_pylist()) == ["0012", "0014", "00X3"]
