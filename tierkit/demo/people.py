@@ -11,6 +11,8 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from tierkit.ingest.identity.keys import id_check_digit
+
 SURNAMES = list(
     "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 )
@@ -69,13 +71,6 @@ MOBILE_PREFIXES = [
     "177",
     "199",
 ]
-ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-ID_CHECK = "10X98765432"
-
-
-def id_check_digit(first17: str) -> str:
-    """The 18th character of a resident ID number (GB 11643-1999)."""
-    return ID_CHECK[sum(int(d) * w for d, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
 
 
 def make_customers(n: int, rng: np.random.Generator, end: dt.date, first_orders: np.ndarray) -> pa.Table:

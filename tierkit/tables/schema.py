@@ -72,6 +72,14 @@ CUSTOMERS = TableSpec(
         Column("id_number", "string"),
         Column("signup_date", "date"),
         Column("business_line", "string"),
+        # identity fields for `tierkit link`, as CRM and benchmark files split a person up
+        Column("given_name", "string"),
+        Column("family_name", "string"),
+        Column("address", "string"),
+        Column("street_number", "string"),
+        Column("city", "string"),
+        Column("postcode", "string"),
+        Column("state", "string"),
     ),
     key="customer_id",
 )

@@ -1,0 +1,198 @@
+"""`tierkit link`: which customer records are one real person, by probabilistic record linkage.
+
+The Fellegi-Sunter model of splink runs on the engine's own DuckDB connection (no pandas):
+u probabilities from random pairs, m probabilities by expectation maximisation, then scored
+pairs within the blocking rules of matching.yaml. Pairs at or above the match threshold are
+one person; pairs between the review and match thresholds go to a review list and are merged
+only once someone says so (decisions are kept, see `review`). Clusters are the connected
+components of the merged pairs; a person's id is the smallest record id in the cluster, so it
+stays put while that record stays.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from tierkit.engine.backend import Engine
+from tierkit.errors import TierkitError
+from tierkit.ingest.identity.keys import name_keys, record_keys
+from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings, training_rules
+from tierkit.ingest.identity.review import Decisions
+
+RECORDS = "tk_link_records"
+KEY_FIELDS = (
+    "name_key",
+    "name_sorted",
+    "given_name",
+    "family_name",
+    "phone",
+    "email",
+    "id_number",
+    "birth_date",
+    "address",
+    "street_number",
+    "city",
+    "postcode",
+    "state",
+)
+SEED = 20240105
+
+
+@dataclass
+class Linked:
+    """One row per record (`records`), and the pairs left for a person to decide (`review`)."""
+
+    records: pa.Table  # source, customer_id, person_id, match_probability, match_weight, agreed
+    review: pa.Table  # source_l, customer_id_l, source_r, customer_id_r, match_probability, fields...
+    plan: MatchingPlan
+    pairs_scored: int
+
+    def summary(self) -> dict[str, Any]:
+        persons = len(set(self.records["person_id"].to_pylist()))
+        return {
+            "records": self.records.num_rows,
+            "persons": persons,
+            "merged_records": self.records.num_rows - persons,
+            "review_pairs": self.review.num_rows,
+            "pairs_scored": self.pairs_scored,
+            "fields": list(self.plan.comparisons),
+            "thresholds": {"match": self.plan.match, "review": self.plan.review},
+        }
+
+
+def prepare(engine: Engine, sources: list[tuple[str, ir.Table]]) -> ir.Table:
+    """Every source's records, keyed (see keys.py), as one DuckDB table splink can read."""
+    keyed = [record_keys(table).mutate(source=ibis.literal(name)) for name, table in sources]
+    records = keyed[0].union(*keyed[1:]) if len(keyed) > 1 else keyed[0]
+    records = records.mutate(unique_id=records.source + "|" + records.customer_id)
+    names = engine.to_pyarrow(records.select("__name").filter(records.__name.notnull()).distinct())
+    lookup = ibis.memtable(name_keys(names["__name"].to_pylist()))
+    joined = records.left_join(lookup, records.__name == lookup.__name).drop("__name", "__name_right")
+    table = engine.con.create_table(RECORDS, joined, overwrite=True)
+    repeated = engine.to_pyarrow(
+        table.group_by("unique_id").aggregate(n=table.count()).filter(lambda t: t.n > 1).limit(1)
+    )
+    if repeated.num_rows:
+        source, _, customer = repeated["unique_id"][0].as_py().partition("|")
+        raise TierkitError(f"{source}: customer_id '{customer}' appears more than once; each record needs its own id")
+    return table
+
+
+def _present(engine: Engine, table: ir.Table) -> set[str]:
+    """The key fields filled in at least 1% of records: emptier ones would only add noise."""
+    counts = engine.to_pyarrow(
+        table.aggregate(__n=table.count(), **{f: table[f].count() for f in KEY_FIELDS})
+    ).to_pylist()[0]
+    return {f for f in KEY_FIELDS if counts[f] and counts[f] >= 0.01 * counts["__n"]}
+
+
+def link(
+    engine: Engine,
+    sources: list[tuple[str, ir.Table]],
+    decisions: Decisions | None = None,
+    match: float | None = None,
+    review: float | None = None,
+) -> Linked:
+    """Link the records of `sources` (name, customers table) into persons."""
+    from splink import DuckDBAPI, Linker
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
+
+    if engine.name != "duckdb":
+        raise TierkitError("tierkit link runs on the duckdb engine (splink's Spark API is not wired in yet)")
+    table = prepare(engine, sources)
+    n = engine.execute_scalar(table.count())
+    plan = plan_for(_present(engine, table), match, review)
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    db_api = DuckDBAPI(connection=engine.con.con)
+    frame = db_api.register(RECORDS, table_name="tk_link_input")
+    settings = splink_settings(plan, prior=min(1.0, 1.0 / max(n - 1, 1)))
+    model = Linker(frame, settings, log_level=logging.ERROR)
+    model.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
+    for rule in training_rules(plan):
+        model.training.estimate_parameters_using_expectation_maximisation(
+            rule, record_sample_proportion=1.0 if n <= 200_000 else 200_000 / n
+        )
+    scored = model.inference.predict(threshold_match_probability=plan.review)
+    edges = engine.con.table(scored.physical_name)
+    pairs = engine.execute_scalar(edges.count())
+    chosen = (decisions or Decisions.empty()).apply(engine, edges)
+    clusters = cluster_pairwise_predictions_at_threshold(
+        db_api.register(RECORDS, table_name="tk_link_nodes"),
+        db_api.register(chosen.get_name(), table_name="tk_link_edges"),
+        db_api,
+        node_id_column_name="unique_id",
+        threshold_match_probability=plan.match,
+    )
+    return _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs)
+
+
+def _result(
+    engine: Engine, clusters: ir.Table, scored: ir.Table, chosen: ir.Table, plan: MatchingPlan, pairs: int
+) -> Linked:
+    records = engine.con.table(RECORDS)
+    member = clusters.select("unique_id", "cluster_id")
+    people = records.join(member, "unique_id")
+    first = people.group_by("cluster_id").aggregate(__first=people.unique_id.min())
+    ids = records.select(__first=records.unique_id, person_id=records.customer_id)
+    people = people.join(first, "cluster_id").join(ids, "__first")
+    # a field agreed when its comparison gave positive evidence (a match weight above 0)
+    agreed = [ibis.ifelse(scored[f"mw_{name}"] > 0, name, ibis.null("string")) for name in plan.comparisons]
+    gammas = scored.select(
+        "unique_id_l",
+        "unique_id_r",
+        w=scored.match_weight,
+        a=ibis.array(agreed).filter(lambda v: v.notnull()).join(","),
+    )
+    merged = chosen.filter(chosen.match_probability >= plan.match)
+    merged = merged.left_join(gammas, ["unique_id_l", "unique_id_r"]).select(
+        "unique_id_l",
+        "unique_id_r",
+        p=merged.match_probability,
+        w=gammas.w,
+        a=ibis.coalesce(gammas.a, ibis.literal("(decided in review)")),
+    )
+    ends = merged.select(unique_id=merged.unique_id_l, p=merged.p, w=merged.w, a=merged.a).union(
+        merged.select(unique_id=merged.unique_id_r, p=merged.p, w=merged.w, a=merged.a)
+    )
+    best = ends.mutate(__rank=ibis.row_number().over(group_by=ends.unique_id, order_by=[ibis.desc(ends.p), ends.a]))
+    best = best.filter(best.__rank == 0).drop("__rank")
+    out = people.left_join(best, "unique_id").select(
+        "source", "customer_id", "person_id", match_probability=best.p, match_weight=best.w, agreed=best.a
+    )
+    result = engine.to_pyarrow(out.order_by(["source", "customer_id"]))
+    review = _review(engine, chosen, plan)
+    return Linked(result, review, plan, int(pairs))
+
+
+def _review(engine: Engine, edges: ir.Table, plan: MatchingPlan) -> pa.Table:
+    records = engine.con.table(RECORDS)
+    shown = [f for f in KEY_FIELDS if f in plan.comparisons or f == "name_key"]
+    open_pairs = edges.filter((edges.match_probability >= plan.review) & (edges.match_probability < plan.match))
+    left = records.select(
+        unique_id_l=records.unique_id,
+        source_l=records.source,
+        customer_id_l=records.customer_id,
+        **{f"{f}_l": records[f] for f in shown},
+    )
+    right = records.select(
+        unique_id_r=records.unique_id,
+        source_r=records.source,
+        customer_id_r=records.customer_id,
+        **{f"{f}_r": records[f] for f in shown},
+    )
+    pairs = (
+        open_pairs.select("unique_id_l", "unique_id_r", "match_probability")
+        .join(left, "unique_id_l")
+        .join(right, "unique_id_r")
+    )
+    columns = ["source_l", "customer_id_l", "source_r", "customer_id_r", "match_probability"]
+    columns += [f"{f}_{side}" for f in shown for side in ("l", "r")]
+    return engine.to_pyarrow(
+        pairs.select(*columns).order_by([ibis.desc("match_probability"), "customer_id_l", "customer_id_r"])
+    )

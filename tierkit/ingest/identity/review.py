@@ -1,0 +1,106 @@
+"""Decisions on uncertain pairs: kept in data/identity/decisions.csv, applied on every link run.
+
+A person looks at a pair the model was unsure of (between the review and match thresholds)
+and says `same` or `different`. The file is plain CSV so that the review list can be filled in
+a spreadsheet and read back; the latest decision on a pair wins.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.engine.backend import Engine
+from tierkit.errors import InputError
+
+COLUMNS = ["source_l", "customer_id_l", "source_r", "customer_id_r", "decision", "decided_at"]
+CHOICES = {"same": True, "different": False, "是": True, "否": False, "yes": True, "no": False}
+EDGES = "tk_link_chosen"
+
+
+def _pair(a: str, b: str) -> tuple[str, str]:
+    return (a, b) if a < b else (b, a)
+
+
+@dataclass
+class Decisions:
+    """(unique_id_l, unique_id_r) -> same?; unique ids are 'source|customer_id'."""
+
+    pairs: dict[tuple[str, str], bool] = field(default_factory=dict)
+
+    @classmethod
+    def empty(cls) -> Decisions:
+        return cls()
+
+    @classmethod
+    def load(cls, path: Path) -> Decisions:
+        """Read decisions; rows with an empty decision (a review list not filled in yet) are skipped."""
+        decisions = cls()
+        if not path.exists():
+            return decisions
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            reader = csv.DictReader(handle)
+            missing = [c for c in COLUMNS[:4] if c not in (reader.fieldnames or [])]
+            if missing or "decision" not in (reader.fieldnames or []):
+                raise InputError(
+                    f"{path}: needs columns {', '.join(COLUMNS[:5])} (missing: {', '.join(missing) or 'decision'})"
+                )
+            for number, row in enumerate(reader, start=1):
+                said = (row.get("decision") or "").strip().lower()
+                if not said:
+                    continue
+                if said not in CHOICES:
+                    raise InputError(
+                        f"{path}: row {number}: decision: '{row['decision']}' is not one of same, different"
+                    )
+                left = f"{row['source_l']}|{row['customer_id_l']}"
+                right = f"{row['source_r']}|{row['customer_id_r']}"
+                decisions.pairs[_pair(left, right)] = CHOICES[said]
+        return decisions
+
+    def merge(self, other: Decisions) -> Decisions:
+        return Decisions({**self.pairs, **other.pairs})
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        staging = path.with_suffix(".partial")
+        today = dt.date.today().isoformat()
+        with staging.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(COLUMNS)
+            for (left, right), same in sorted(self.pairs.items()):
+                source_l, _, id_l = left.partition("|")
+                source_r, _, id_r = right.partition("|")
+                writer.writerow([source_l, id_l, source_r, id_r, "same" if same else "different", today])
+        staging.replace(path)
+
+    def apply(self, engine: Engine, edges: ir.Table) -> ir.Table:
+        """The scored pairs with decisions applied: `same` at probability 1, `different` removed."""
+        if not self.pairs:
+            return engine.con.create_table(
+                EDGES, edges.select("unique_id_l", "unique_id_r", "match_probability"), overwrite=True
+            )
+        said = ibis.memtable(
+            {
+                "__l": [left for left, _ in self.pairs],
+                "__r": [right for _, right in self.pairs],
+                "__same": list(self.pairs.values()),
+            }
+        )
+        scored = edges.select("unique_id_l", "unique_id_r", "match_probability")
+        joined = scored.outer_join(said, (scored.unique_id_l == said.__l) & (scored.unique_id_r == said.__r))
+        chosen = joined.select(
+            unique_id_l=ibis.coalesce(joined.unique_id_l, joined.__l),
+            unique_id_r=ibis.coalesce(joined.unique_id_r, joined.__r),
+            match_probability=ibis.cases(
+                (joined.__same == True, 1.0),  # noqa: E712 - an Ibis comparison, not Python's
+                (joined.__same == False, 0.0),  # noqa: E712
+                else_=joined.match_probability,
+            ),
+        )
+        return engine.con.create_table(EDGES, chosen, overwrite=True)
