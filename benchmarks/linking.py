@@ -94,10 +94,13 @@ def evaluate(name: str, files: list[str]) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("sets", nargs="*", default=list(SETS), choices=list(SETS))
+    parser.add_argument("sets", nargs="*", help=f"some of {', '.join(SETS)} (default: all)")
     args = parser.parse_args()
+    unknown = [name for name in args.sets if name not in SETS]
+    if unknown:
+        parser.error(f"unknown set {unknown[0]} (choose from {', '.join(SETS)})")
     print(f"{'set':8} {'records':>7} {'true':>6} {'found':>6} {'precision':>9} {'recall':>7} {'f1':>6} {'review':>6} {'s':>5}")
-    for name in args.sets:
+    for name in args.sets or list(SETS):
         r = evaluate(name, SETS[name])
         print(f"{r['set']:8} {r['records']:>7} {r['true_pairs']:>6} {r['found_pairs']:>6} {r['precision']:>9} "
               f"{r['recall']:>7} {r['f1']:>6} {r['review_pairs']:>6} {r['seconds']:>5}")

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from tierkit.cli.importing import import_command
+from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
 from tierkit.errors import TierkitError
@@ -243,6 +244,7 @@ def export(
 
 
 app.command("import")(import_command)
+app.add_typer(link_app, name="link")
 
 
 def main() -> None:

@@ -40,6 +40,12 @@ def _grade(
         files.get("interactions"),
         files.get("contacts"),
     )
+    links = files.get("links")
+    if links is not None and links.exists():  # `tierkit link` ran: one customer per person
+        from tierkit.ingest.identity.persons import by_person
+
+        say("folding linked customer ids into persons")
+        inputs = by_person(engine, inputs, links)
     if as_of_date is None:
         as_of_date = last_order_date(engine, inputs.orders)
     say(f"planning {loaded.policy.name} as of {as_of_date}")
@@ -74,6 +80,9 @@ def run_grade(
             return summary
         ws = Workspace.open(workspace)
         files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
+        from tierkit.ingest.identity.persons import LINKS
+
+        files["links"] = ws.data_dir / LINKS
         loaded = ws.policy(policy)
         grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say)
         say("grading into a new run")

@@ -101,6 +101,7 @@ def link(
 ) -> Linked:
     """Link the records of `sources` (name, customers table) into persons."""
     from splink import DuckDBAPI, Linker
+    from splink.internals.exceptions import EMTrainingException
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     if engine.name != "duckdb":
@@ -115,9 +116,12 @@ def link(
     model = Linker(frame, settings, log_level=logging.ERROR)
     model.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
     for rule in training_rules(plan):
-        model.training.estimate_parameters_using_expectation_maximisation(
-            rule, record_sample_proportion=1.0 if n <= 200_000 else 200_000 / n
-        )
+        try:
+            model.training.estimate_parameters_using_expectation_maximisation(
+                rule, record_sample_proportion=1.0 if n <= 200_000 else 200_000 / n
+            )
+        except EMTrainingException:
+            continue  # no two records share this key (e.g. every phone is new): nothing to learn from it
     scored = model.inference.predict(threshold_match_probability=plan.review)
     edges = engine.con.table(scored.physical_name)
     pairs = engine.execute_scalar(edges.count())
@@ -142,7 +146,8 @@ def _result(
     ids = records.select(__first=records.unique_id, person_id=records.customer_id)
     people = people.join(first, "cluster_id").join(ids, "__first")
     # a field agreed when its comparison gave positive evidence (a match weight above 0)
-    agreed = [ibis.ifelse(scored[f"mw_{name}"] > 0, name, ibis.null("string")) for name in plan.comparisons]
+    weighed = [name for name in plan.comparisons if f"mw_{name}" in scored.columns]  # splink omits untrained ones
+    agreed = [ibis.ifelse(scored[f"mw_{name}"] > 0, name, ibis.null("string")) for name in weighed]
     gammas = scored.select(
         "unique_id_l",
         "unique_id_r",

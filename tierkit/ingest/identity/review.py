@@ -87,19 +87,19 @@ class Decisions:
             )
         said = ibis.memtable(
             {
-                "__l": [left for left, _ in self.pairs],
-                "__r": [right for _, right in self.pairs],
-                "__same": list(self.pairs.values()),
+                "said_l": [left for left, _ in self.pairs],
+                "said_r": [right for _, right in self.pairs],
+                "said_same": list(self.pairs.values()),
             }
         )
         scored = edges.select("unique_id_l", "unique_id_r", "match_probability")
-        joined = scored.outer_join(said, (scored.unique_id_l == said.__l) & (scored.unique_id_r == said.__r))
+        joined = scored.outer_join(said, (scored.unique_id_l == said.said_l) & (scored.unique_id_r == said.said_r))
         chosen = joined.select(
-            unique_id_l=ibis.coalesce(joined.unique_id_l, joined.__l),
-            unique_id_r=ibis.coalesce(joined.unique_id_r, joined.__r),
+            unique_id_l=ibis.coalesce(joined.unique_id_l, joined.said_l),
+            unique_id_r=ibis.coalesce(joined.unique_id_r, joined.said_r),
             match_probability=ibis.cases(
-                (joined.__same == True, 1.0),  # noqa: E712 - an Ibis comparison, not Python's
-                (joined.__same == False, 0.0),  # noqa: E712
+                (joined.said_same == True, 1.0),  # noqa: E712 - an Ibis comparison, not Python's
+                (joined.said_same == False, 0.0),  # noqa: E712
                 else_=joined.match_probability,
             ),
         )

@@ -1,0 +1,127 @@
+"""Identity linking on generated people with typos, traditional characters and changed phones."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pytest
+from typer.testing import CliRunner
+
+from tierkit.cli.app import app
+from tierkit.demo.people import make_customers
+from tierkit.ingest.identity.keys import name_keys
+
+pytest.importorskip("splink")
+runner = CliRunner()
+TRADITIONAL = str.maketrans("张陈刘杨黄赵吴郑伟丽红华军国强", "張陳劉楊黃趙吳鄭偉麗紅華軍國強")
+PEOPLE, TWINS = 600, 120
+
+
+def people(tmp_path: Path) -> tuple[Path, set[tuple[str, str]]]:
+    """600 people; 120 of them again under a new id, with a new phone and one more change each."""
+    rng = np.random.default_rng(7)
+    base = make_customers(PEOPLE, rng, dt.date(2026, 9, 30), np.full(PEOPLE, dt.date(2025, 1, 1).toordinal()))
+    rows = base.select(["customer_id", "name", "phone", "email", "id_number", "birth_date"]).to_pylist()
+    truth = set()
+    for i, original in enumerate(rows[:TWINS]):
+        twin = dict(original, customer_id=f"9{i:07d}", phone=f"139{i:08d}")  # a new number, a new id
+        change = i % 4
+        if change == 0:
+            twin["name"] = original["name"].translate(TRADITIONAL)  # written in traditional characters
+        elif change == 1:
+            twin["id_number"] = None  # the second system never had it
+        elif change == 2:
+            twin["email"] = None
+            twin["birth_date"] = None
+        else:
+            twin["name"] = " ".join(
+                reversed([str(t).capitalize() for t in name_keys([original["name"]])["name_key"].to_pylist()])
+            )
+        rows.append(twin)
+        truth.add(tuple(sorted((f"customers.csv|{original['customer_id']}", f"customers.csv|{twin['customer_id']}"))))
+    path = tmp_path / "customers.csv"
+    pacsv.write_csv(pa.Table.from_pylist(rows), path)
+    return path, truth  # type: ignore[return-value]
+
+
+def test_pinyin_keys_join_traditional_simplified_and_latin() -> None:
+    keys = name_keys(["张伟", "張偉", "Zhang Wei", "Wei ZHANG", "欧阳娜娜"]).to_pylist()
+    assert [k["name_key"] for k in keys] == ["zhangwei", "zhangwei", "zhangwei", "weizhang", "ouyangnana"]
+    assert len({k["name_sorted"] for k in keys[:4]}) == 1
+
+
+def test_link_file_mode_finds_the_twins(tmp_path: Path) -> None:
+    path, truth = people(tmp_path)
+    out = tmp_path / "persons.csv"
+    result = runner.invoke(app, ["link", "customers", str(path), "--output", str(out), "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["records"] == PEOPLE + TWINS
+    with out.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert {"customer_id", "person_id", "match_probability"} <= set(rows[0])
+    groups: dict[str, list[str]] = {}
+    for row in rows:
+        groups.setdefault(row["person_id"], []).append(f"customers.csv|{row['customer_id']}")
+    found = {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}
+    precision = len(found & truth) / len(found)
+    recall = len(found & truth) / len(truth)
+    assert precision >= 0.95 and recall >= 0.95, (precision, recall, summary)
+    twin = next(r for r in rows if r["customer_id"] == "90000000")
+    assert twin["person_id"] == "00000001" and float(twin["match_probability"]) >= 0.95
+    assert "id_number" in twin["agreed"]
+
+
+def test_workspace_link_folds_orders_of_both_ids_into_one_person(tmp_path: Path) -> None:
+    path, _ = people(tmp_path)
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order_id,customer_id,ordered_at,amount\n"
+        "1,00000001,2025-09-05,100.00\n"
+        "2,90000000,2026-03-05,250.00\n"  # the same person after his phone number changed
+        "3,00000002,2026-03-05,40.00\n",
+        "utf-8",
+    )
+    for kind, file in (("customers", path), ("orders", orders)):
+        done = runner.invoke(app, ["import", kind, str(file), "-w", str(ws), "--today", "2026-11-29"])
+        assert done.exit_code == 0, done.output
+    linked = runner.invoke(app, ["link", "-w", str(ws), "--json"])
+    assert linked.exit_code == 0, linked.output
+    assert json.loads(linked.output)["merged_records"] >= 110
+    out = tmp_path / "graded.csv"
+    graded = runner.invoke(app, ["grade", "-w", str(ws), "--as-of", "2026-06-30", "--json"])
+    assert graded.exit_code == 0, graded.output
+    exported = runner.invoke(app, ["export", "-w", str(ws), "--output", str(out)])
+    assert exported.exit_code == 0, exported.output
+    with out.open(encoding="utf-8") as handle:
+        graded_rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
+    assert "90000000" not in graded_rows  # folded into its person
+    reasons = json.loads(graded_rows["00000001"]["reasons"])
+    assert "\"spend_12m\": 350.0" in json.dumps(reasons)  # 100 + 250: both ids count for one person
+
+
+def test_review_decisions_are_kept_and_applied(tmp_path: Path) -> None:
+    path, _ = people(tmp_path)
+    decisions = tmp_path / "decisions.csv"
+    decisions.write_text(
+        "source_l,customer_id_l,source_r,customer_id_r,decision\n"
+        "customers.csv,00000001,customers.csv,90000000,different\n"
+        "customers.csv,00000003,customers.csv,00000004,same\n",
+        "utf-8",
+    )
+    out = tmp_path / "persons.csv"
+    args = ["link", "customers", str(path), "--decisions", str(decisions), "--output", str(out)]
+    assert runner.invoke(app, args).exit_code == 0
+    with out.open(encoding="utf-8") as handle:
+        person = {r["customer_id"]: r["person_id"] for r in csv.DictReader(handle)}
+    assert person["90000000"] != person["00000001"]  # a person said they differ
+    assert person["00000004"] == person["00000003"] == "00000003"  # and that these are one

@@ -1,0 +1,50 @@
+"""Grading one customer per person: the link result folds every record id into its person's id.
+
+Orders, interactions and contacts of all of a person's ids count together under the person id
+(the cluster's smallest customer id), so a customer whose phone number changed, and who got a
+second id with it, keeps his order and complaint history. Of the customers table, the person's
+own record stays. Works on both engines: the links are a small Parquet file joined in Ibis.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.engine.backend import Engine
+from tierkit.engine.metrics import Inputs
+from tierkit.tables.readers import SourceTable
+
+LINKS = Path("identity") / "links.parquet"
+
+
+def _persons(engine: Engine, links: Path) -> ir.Table:
+    table = engine.read_parquet(links)
+    merged = table.filter(table.customer_id != table.person_id)  # the ids that fold into another
+    return merged.select(__id=merged.customer_id, __person=merged.person_id).distinct()
+
+
+def _fold(source: SourceTable, persons: ir.Table) -> SourceTable:
+    table = source.table
+    joined = table.left_join(persons, table.customer_id == persons.__id)
+    folded = joined.mutate(customer_id=ibis.coalesce(joined.__person, joined.customer_id)).select(*table.columns)
+    return dataclasses.replace(source, table=folded)
+
+
+def _keep_persons(source: SourceTable, persons: ir.Table) -> SourceTable:
+    table = source.table
+    return dataclasses.replace(source, table=table.anti_join(persons, table.customer_id == persons.__id))
+
+
+def by_person(engine: Engine, inputs: Inputs, links: Path) -> Inputs:
+    """`inputs` with every customer id replaced by its person id (see the module docstring)."""
+    persons = _persons(engine, links)
+    return Inputs(
+        orders=_fold(inputs.orders, persons),
+        customers=_keep_persons(inputs.customers, persons) if inputs.customers else None,
+        interactions=_fold(inputs.interactions, persons) if inputs.interactions else None,
+        contacts=_fold(inputs.contacts, persons) if inputs.contacts else None,
+    )
