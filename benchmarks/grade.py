@@ -45,11 +45,13 @@ def make_orders(path: Path, n: int, seed: int = 1) -> None:
         owner = np.minimum((rng.pareto(1.2, size=m) * customers / 20).astype(np.int64), customers - 1)
         days = end - rng.integers(0, 365 * 3, size=m)
         amount = np.round(np.exp(rng.normal(5.5, 1.0, size=m)), 2)
-        batch = pa.table({
-            "customer_id": pc.cast(pa.array(owner), pa.string()),
-            "ordered_at": pa.array(days.astype("int32"), pa.date32()),
-            "amount": pc.cast(pa.array(amount), pa.decimal128(18, 2)),
-        })
+        batch = pa.table(
+            {
+                "customer_id": pc.cast(pa.array(owner), pa.string()),
+                "ordered_at": pa.array(days.astype("int32"), pa.date32()),
+                "amount": pc.cast(pa.array(amount), pa.decimal128(18, 2)),
+            }
+        )
         writer = writer or pq.ParquetWriter(path, batch.schema)
         writer.write_table(batch)
     assert writer is not None
@@ -82,16 +84,31 @@ def main() -> None:
         f"GROUP BY customer_id) TO '{folder / 'baseline.parquet'}' (FORMAT parquet)"
     )
     baseline = [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({baseline_sql!r})"]
-    tierkit = [sys.executable, "-m", "tierkit.cli", "grade", "--orders", str(orders), "--policy", "retail",
-               "--as-of", AS_OF, "--output", str(folder / "graded.parquet"), "--json"]
+    tierkit = [
+        sys.executable,
+        "-m",
+        "tierkit.cli",
+        "grade",
+        "--orders",
+        str(orders),
+        "--policy",
+        "retail",
+        "--as-of",
+        AS_OF,
+        "--output",
+        str(folder / "graded.parquet"),
+        "--json",
+    ]
     results: dict[str, list[tuple[float, float]]] = {"baseline": [], "tierkit": []}
     for _ in range(args.repeat):  # interleaved, so that machine noise hits both alike
         results["baseline"].append(measure(baseline))
         results["tierkit"].append(measure(tierkit))
     summary = {}
     for name, runs in results.items():
-        summary[name] = {"median_s": round(statistics.median(r[0] for r in runs), 3),
-                         "peak_mb": round(max(r[1] for r in runs), 1)}
+        summary[name] = {
+            "median_s": round(statistics.median(r[0] for r in runs), 3),
+            "peak_mb": round(max(r[1] for r in runs), 1),
+        }
     summary["orders"] = args.orders
     summary["ratio"] = round(summary["tierkit"]["median_s"] / summary["baseline"]["median_s"], 2)
     print(json.dumps(summary, indent=2))

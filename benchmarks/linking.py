@@ -35,7 +35,12 @@ COLUMNS = {  # FEBRL's columns -> tierkit's identity fields
     "date_of_birth": "birth_date",
     "soc_sec_id": "id_number",
 }
-SETS = {"febrl1": ["dataset1.csv"], "febrl2": ["dataset2.csv"], "febrl3": ["dataset3.csv"], "febrl4": ["dataset4a.csv", "dataset4b.csv"]}
+SETS = {
+    "febrl1": ["dataset1.csv"],
+    "febrl2": ["dataset2.csv"],
+    "febrl3": ["dataset3.csv"],
+    "febrl4": ["dataset4a.csv", "dataset4b.csv"],
+}
 
 
 def febrl_dir() -> Path:
@@ -47,7 +52,9 @@ def febrl_dir() -> Path:
 def read(path: Path) -> list[dict[str, str]]:
     with path.open(encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle, skipinitialspace=True))
-    return [{COLUMNS[k.strip()]: (v or "").strip() for k, v in row.items() if k and k.strip() in COLUMNS} for row in rows]
+    return [
+        {COLUMNS[k.strip()]: (v or "").strip() for k, v in row.items() if k and k.strip() in COLUMNS} for row in rows
+    ]
 
 
 def entity(record_id: str) -> str:
@@ -99,11 +106,15 @@ def main() -> None:
     unknown = [name for name in args.sets if name not in SETS]
     if unknown:
         parser.error(f"unknown set {unknown[0]} (choose from {', '.join(SETS)})")
-    print(f"{'set':8} {'records':>7} {'true':>6} {'found':>6} {'precision':>9} {'recall':>7} {'f1':>6} {'review':>6} {'s':>5}")
+    print(
+        f"{'set':8} {'records':>7} {'true':>6} {'found':>6} {'precision':>9} {'recall':>7} {'f1':>6} {'review':>6} {'s':>5}"
+    )
     for name in args.sets or list(SETS):
         r = evaluate(name, SETS[name])
-        print(f"{r['set']:8} {r['records']:>7} {r['true_pairs']:>6} {r['found_pairs']:>6} {r['precision']:>9} "
-              f"{r['recall']:>7} {r['f1']:>6} {r['review_pairs']:>6} {r['seconds']:>5}")
+        print(
+            f"{r['set']:8} {r['records']:>7} {r['true_pairs']:>6} {r['found_pairs']:>6} {r['precision']:>9} "
+            f"{r['recall']:>7} {r['f1']:>6} {r['review_pairs']:>6} {r['seconds']:>5}"
+        )
 
 
 if __name__ == "__main__":

@@ -101,8 +101,8 @@ def link(
 ) -> Linked:
     """Link the records of `sources` (name, customers table) into persons."""
     from splink import DuckDBAPI, Linker
-    from splink.internals.exceptions import EMTrainingException
     from splink.clustering import cluster_pairwise_predictions_at_threshold
+    from splink.internals.exceptions import EMTrainingException
 
     if engine.name != "duckdb":
         raise TierkitError("tierkit link runs on the duckdb engine (splink's Spark API is not wired in yet)")
