@@ -106,9 +106,8 @@ def main() -> None:
     unknown = [name for name in args.sets if name not in SETS]
     if unknown:
         parser.error(f"unknown set {unknown[0]} (choose from {', '.join(SETS)})")
-    print(
-        f"{'set':8} {'records':>7} {'true':>6} {'found':>6} {'precision':>9} {'recall':>7} {'f1':>6} {'review':>6} {'s':>5}"
-    )
+    heads = ("records", "true", "found", "precision", "recall", "f1", "review", "s")
+    print(f"{'set':8} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (7, 6, 6, 9, 7, 6, 6, 5), strict=True)))
     for name in args.sets or list(SETS):
         r = evaluate(name, SETS[name])
         print(
