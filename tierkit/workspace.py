@@ -92,4 +92,6 @@ class Workspace:
         return None
 
     def setting(self, key: str, default: str) -> str:
-        return str(self.config.get(key) or default)
+        """A setting as text; `refunds: false` (a YAML boolean) is 'False', not the default."""
+        value = self.config.get(key)
+        return default if value is None or value == "" else str(value)

@@ -215,3 +215,19 @@ def test_file_mode_reads_gbk_and_excel_like_import(tmp_path: Path) -> None:
     gbk = write(tmp_path / "o.csv", [HEADER, *GOOD], "gbk", "\r\n")
     result = grade(orders=gbk, policy="abc", as_of="2024-06-30")
     assert sorted(result.table["customer_id"].to_pylist()) == ["0012", "0014", "00X3"]
+
+
+def test_workspace_setting_refunds_false_rejects_negative_amounts(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tierkit.cli.app import app
+
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    config = ws / "tierkit.yaml"
+    config.write_text(config.read_text("utf-8") + "refunds: false\n", "utf-8")  # a YAML boolean
+    path = write(tmp_path / "o.csv", [HEADER, *GOOD])
+    result = runner.invoke(app, ["import", "orders", str(path), "-w", str(ws), "--threshold", "0.5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["rejected"] == 1  # the -50 row

@@ -111,7 +111,7 @@ def record_keys(table: ir.Table) -> ir.Table:
     born_text = _text(table, "birth_date")
     born = parse_date(born_text)
     from_id = ibis.ifelse(
-        id_number.re_search(r"^[0-9]{17}[0-9X]$"),
+        id_number.re_search(r"^[0-9]{17}[0-9X]$") & ~id_check_fails(id_number),
         (id_number.substr(6, 4) + "-" + id_number.substr(10, 2) + "-" + id_number.substr(12, 2)).try_cast("date"),
         ibis.null("date"),
     )
