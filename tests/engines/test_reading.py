@@ -95,3 +95,48 @@ def test_chinese_and_english_headers(engine: Engine, tmp_path: Path) -> None:
     path.write_text("客户编号,会员号,日期,金额\n1,2,2024-01-05,5\n", "utf-8")
     with pytest.raises(InputError, match="columns '客户编号' and '会员号' both mean customer_id"):
         rows(engine, path)
+
+
+ZONED = [  # (cell, date in Beijing (+08:00), date in UTC)
+    ("2024-01-05T23:30:00Z", "2024-01-06", "2024-01-05"),
+    ("2024-01-05 23:30:00+08:00", "2024-01-05", "2024-01-05"),
+    ("2024-01-05T20:00:00-05:00", "2024-01-06", "2024-01-06"),
+    ("2024-01-05T15:59:59.5+0000", "2024-01-05", "2024-01-05"),
+    ("2024-01-05T16:00:00+00:00", "2024-01-06", "2024-01-05"),
+    ("2024-01-05 23:30:00", "2024-01-05", "2024-01-05"),  # no zone named: the date it shows
+]
+
+
+@pytest.mark.parametrize(("offset", "column"), [(480, 1), (0, 2)])
+def test_timestamps_that_name_their_zone_move_to_the_policy_zone(
+    engine: Engine, tmp_path: Path, offset: int, column: int
+) -> None:
+    path = tmp_path / "orders.csv"
+    lines = ["order_id,customer_id,ordered_at,amount"] + [f"{i},c,{z[0]},1" for i, z in enumerate(ZONED)]
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    table = read_table(engine, "orders", path, to_minutes=offset).table
+    got = sorted(engine.to_pyarrow(table).to_pylist(), key=lambda r: int(r["order_id"]))
+    assert [str(r["ordered_at"]) for r in got] == [z[column] for z in ZONED]
+
+
+def test_parquet_instants_take_their_date_in_the_policy_zone(engine: Engine, tmp_path: Path) -> None:
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    instants = [dt.datetime(2024, 1, 5, 20, 0, tzinfo=dt.UTC), dt.datetime(2024, 1, 5, 15, 0, tzinfo=dt.UTC)]
+    path = tmp_path / "orders.parquet"
+    pq.write_table(
+        pa.table(
+            {
+                "order_id": ["1", "2"],
+                "customer_id": ["c", "c"],
+                "ordered_at": pa.array(instants, pa.timestamp("us", tz="UTC")),
+                "amount": pa.array([1, 1], pa.int64()),
+            }
+        ),
+        path,
+    )
+    got = sorted(engine.to_pyarrow(read_table(engine, "orders", path).table).to_pylist(), key=lambda r: r["order_id"])
+    assert [str(r["ordered_at"]) for r in got] == ["2024-01-06", "2024-01-05"]

@@ -217,7 +217,8 @@ def test_file_mode_reads_gbk_and_excel_like_import(tmp_path: Path) -> None:
     assert sorted(result.table["customer_id"].to_pylist()) == ["0012", "0014", "00X3"]
 
 
-def test_workspace_setting_refunds_false_rejects_negative_amounts(tmp_path: Path) -> None:
+def test_the_policy_says_how_inputs_are_read(tmp_path: Path) -> None:
+    """`inputs:` in the policy: column maps, refunds off, and the time zone, used by import."""
     from typer.testing import CliRunner
 
     from tierkit.cli.app import app
@@ -225,9 +226,40 @@ def test_workspace_setting_refunds_false_rejects_negative_amounts(tmp_path: Path
     runner = CliRunner()
     ws = tmp_path / "ws"
     assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
-    config = ws / "tierkit.yaml"
-    config.write_text(config.read_text("utf-8") + "refunds: false\n", "utf-8")  # a YAML boolean
-    path = write(tmp_path / "o.csv", [HEADER, *GOOD])
+    policy = ws / "policy.yaml"
+    policy.write_text(
+        policy.read_text("utf-8")
+        + "inputs:\n  refunds: false\n  timezone: UTC\n  columns:\n    orders: {卡号: customer_id}\n",
+        "utf-8",
+    )
+    path = write(
+        tmp_path / "o.csv",
+        ["单号,卡号,下单时间,金额", "A1,001,2024-01-05T23:30:00Z,10", "A2,002,2024-01-05T23:30:00Z,-5"],
+    )
     result = runner.invoke(app, ["import", "orders", str(path), "-w", str(ws), "--threshold", "0.5", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["rejected"] == 1  # the -50 row
+    summary = json.loads(result.output)
+    assert (summary["imported"], summary["rejected"]) == (1, 1)  # the refund is rejected by the policy
+    row = imported(ImportResult(**{**summary["files"][0]}))[0]
+    assert row["customer_id"] == "001" and row["ordered_at"] == dt.date(2024, 1, 5)  # UTC, not +08:00
+    flag = runner.invoke(app, ["import", "orders", str(path), "-w", str(ws), "--refunds", "--json"])
+    assert json.loads(flag.output)["files"][0]["status"] == "unchanged"  # same bytes: nothing to do
+
+
+def test_policy_inputs_are_checked() -> None:
+    from tierkit.errors import PolicyError
+    from tierkit.policy.loader import load_policy, parse_policy
+
+    with pytest.raises(PolicyError, match="'amout' is not a column of orders \\(did you mean 'amount'\\?\\)"):
+        parse_policy(
+            "name: x\nprimary: a\nscores: {a: {type: abc, by: m}}\nmetrics: {m: {sum: amount}}\n"
+            "inputs: {columns: {orders: {金额: amout}}}\n",
+            "p.yaml",
+        )
+    with pytest.raises(PolicyError, match="not a UTC offset"):
+        parse_policy(
+            "name: x\nprimary: a\nscores: {a: {type: abc, by: m}}\nmetrics: {m: {sum: amount}}\n"
+            "inputs: {timezone: Beijing}\n",
+            "p.yaml",
+        )
+    assert load_policy("retail").policy.inputs.offset == 480

@@ -39,6 +39,7 @@ def _grade(
         files.get("customers"),
         files.get("interactions"),
         files.get("contacts"),
+        loaded.policy.inputs,
     )
     links = files.get("links")
     if links is not None and links.exists():  # `tierkit link` ran: one customer per person

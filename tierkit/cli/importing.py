@@ -71,8 +71,10 @@ def run_import(
         day = dt.date.fromisoformat(today) if today else dt.date.today()
     except ValueError:
         raise InputError(f"--today: '{today}' is not a date like 2024-06-30") from None
-    allow_refunds = refunds if refunds is not None else ws.setting("refunds", "true").lower() != "false"
-    rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold)
+    inputs = ws.policy().policy.inputs  # the policy's `inputs:` section; flags win over it
+    allow_refunds = refunds if refunds is not None else inputs.refunds
+    rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold, to_minutes=inputs.offset)
+    maps = {**inputs.columns.get(kind, {}), **maps}
     engine = connect("duckdb")
     results = []
     with steps(len(files), quiet) as say:

@@ -22,9 +22,10 @@ from tierkit.engine.backend import Engine, connect
 from tierkit.engine.metrics import Inputs, build_metrics
 from tierkit.engine.scores import ScoreResult, apply_scores, score_labels
 from tierkit.errors import InputError, PolicyError, did_you_mean
+from tierkit.policy.inputs import InputRules
 from tierkit.policy.loader import LoadedPolicy, load_policy
 from tierkit.policy.model import Policy
-from tierkit.tables.readers import read_table
+from tierkit.tables.readers import SourceTable, read_table
 
 
 def parse_as_of(text: str | dt.date) -> dt.date:
@@ -158,13 +159,19 @@ def read_inputs(
     customers: str | Path | None = None,
     interactions: str | Path | None = None,
     contacts: str | Path | None = None,
+    rules: InputRules | None = None,
 ) -> Inputs:
-    return Inputs(
-        orders=read_table(engine, "orders", orders),
-        customers=read_table(engine, "customers", customers) if customers else None,
-        interactions=read_table(engine, "interactions", interactions) if interactions else None,
-        contacts=read_table(engine, "contacts", contacts) if contacts else None,
-    )
+    """The source tables, read as the policy's `inputs:` says (column maps, time zone)."""
+    rules = rules or InputRules()
+
+    def read(kind: str, path: str | Path | None) -> SourceTable | None:
+        if path is None:
+            return None
+        return read_table(engine, kind, path, rules.columns.get(kind), to_minutes=rules.offset)
+
+    first = read("orders", orders)
+    assert first is not None
+    return Inputs(first, read("customers", customers), read("interactions", interactions), read("contacts", contacts))
 
 
 def grade(
@@ -185,5 +192,5 @@ def grade(
     """
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
     eng = engine if isinstance(engine, Engine) else connect(engine)
-    inputs = read_inputs(eng, orders, customers, interactions, contacts)
+    inputs = read_inputs(eng, orders, customers, interactions, contacts, loaded.policy.inputs)
     return grade_inputs(inputs, loaded, parse_as_of(as_of), eng, lang)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.tables.parsing import CHINA_MINUTES
 from tierkit.tables.readers import MappedFile
 from tierkit.tables.schema import TableSpec
 from tierkit.tables.typing import type_column
@@ -43,6 +44,7 @@ class ImportRules:
     today: dt.date
     refunds: bool = True  # negative amounts are refunds; False rejects them
     threshold: float = 0.01  # share of rejected rows above which the import fails
+    to_minutes: int = CHINA_MINUTES  # UTC offset that timestamps naming their zone are moved to
 
 
 def _first_failure(table: ir.Table, checks: list[Check]) -> dict[str, ir.Value]:
@@ -63,11 +65,12 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
     numbered = raw.mutate(__row=ibis.row_number() + 1)
     values: dict[str, ir.Value] = {}
     parsing: list[Check] = []
+    instants = source.instants()
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
         header, cell = mapped.headers[col.name], numbered[col.name]
-        typed = type_column(cell, col, source.is_text)
+        typed = type_column(cell, col, source.is_text, rules.to_minutes, header in instants)
         values[col.name] = typed.value
         if col.required:
             empty = cell.isnull() | (cell.strip() == "") if cell.type().is_string() else cell.isnull()

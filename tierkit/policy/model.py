@@ -15,6 +15,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tierkit.errors import did_you_mean
 from tierkit.policy.base import Label, Strict
+from tierkit.policy.inputs import InputRules
 from tierkit.policy.score_specs import (
     SCORE_TYPES,
     AbcScore,
@@ -173,6 +174,7 @@ class Policy(Strict):
     value: str | None = None  # the measure for revenue shares and the value pyramid
     tags: list[TagRule] = []
     service: dict[str, Service] = {}
+    inputs: InputRules = InputRules()
 
     @model_validator(mode="before")
     @classmethod

@@ -5,7 +5,11 @@ rows, and both engines give the same value (tested on both). A cell no rule reco
 NULL, and the reader reports it with its row.
 
 Dates: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, Excel serial days (45296), and
-timestamps (cut to the date). Numbers: ¥1,234.50, ￥1 234, RMB 100, 100元, 1.2万, (12.50) for a
+timestamps. A timestamp is cut to the date it shows, unless it names its offset
+(2024-01-05T23:30:00Z, ...+00:00): then it is first moved to the policy's time zone (default
++08:00), so an order placed at 23:30 UTC counts on the next day in Beijing.
+
+Numbers: ¥1,234.50, ￥1 234, RMB 100, 100元, 1.2万, (12.50) for a
 negative amount, and 12% for 0.12.
 """
 
@@ -14,13 +18,33 @@ from __future__ import annotations
 import ibis
 import ibis.expr.types as ir
 
+CHINA_MINUTES = 8 * 60
 EXCEL_EPOCH = (1899, 12, 30)  # Excel's day 0, with its 1900 leap-year bug folded in
 MONEY_NOISE = r"[¥￥$,\s]|元|RMB|CNY|人民币"
 WIDE = "decimal(38, 10)"  # parse wide, round once: 12.34499 is 12.34, not 12.35 twice rounded
 
 
-def parse_date(text: ir.StringValue) -> ir.DateValue:
-    """A date from the usual Chinese and ISO forms, YYYYMMDD and Excel serials; else NULL."""
+def _zoned(text: ir.StringValue, to_minutes: int) -> tuple[ir.BooleanValue, ir.DateValue]:
+    """ISO timestamps with an explicit offset, and their date in the target offset."""
+    pattern = (
+        r"^([0-9]{4}-[0-9]{1,2}-[0-9]{1,2})[ T]([0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?)"
+        r" ?(Z|[+-][0-9]{2}:?[0-9]{2})$"
+    )
+    zoned = text.re_search(pattern)
+    local = (text.re_extract(pattern, 1) + " " + text.re_extract(pattern, 2)).try_cast("timestamp")
+    zone = text.re_extract(pattern, 5).replace(":", "")
+    sign = ibis.ifelse(zone.substr(0, 1) == "-", -1, 1)
+    given = ibis.ifelse(
+        zone == "Z", 0, sign * (zone.substr(1, 2).try_cast("int64") * 60 + zone.substr(3, 2).try_cast("int64"))
+    )
+    moved = local + (ibis.literal(to_minutes) - given).as_interval("m")
+    return zoned, moved.cast("timestamp").date()
+
+
+def parse_date(text: ir.StringValue, to_minutes: int = CHINA_MINUTES) -> ir.DateValue:
+    """A date from the usual Chinese and ISO forms, YYYYMMDD and Excel serials; else NULL.
+
+    `to_minutes` is the UTC offset of the policy's time zone, for timestamps that name theirs."""
     eight_digits = text.re_search(r"^[0-9]{8}$")
     serial = text.re_search(r"^[0-9]{5}$")
     from_digits = (text.substr(0, 4) + "-" + text.substr(4, 2) + "-" + text.substr(6, 2)).try_cast("date")
@@ -32,7 +56,9 @@ def parse_date(text: ir.StringValue) -> ir.DateValue:
     date_part = r"^[0-9]{4}[-/.年][0-9]{1,2}[-/.月][0-9]{1,2}"
     year_month_day = text.re_search(date_part + r"日?([ T].*)?$")
     separated = text.re_extract(date_part, 0).re_replace(r"[/.年月]", "-")
+    zoned, in_zone = _zoned(text, to_minutes)
     return ibis.cases(  # type: ignore[no-any-return]
+        (zoned, in_zone),
         (eight_digits, from_digits),
         (serial, from_serial),
         (year_month_day, separated.try_cast("date")),

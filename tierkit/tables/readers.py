@@ -20,6 +20,7 @@ from tierkit.engine.backend import Engine
 from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.headers import map_headers
+from tierkit.tables.parsing import CHINA_MINUTES
 from tierkit.tables.schema import TABLES, TableSpec
 from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
@@ -149,7 +150,12 @@ def _counts(engine: Engine, source: SourceFile, raw: ir.Table, checks: dict[str,
 
 
 def read_table(
-    engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None, sheet: str | int | None = None
+    engine: Engine,
+    kind: str,
+    path: str | Path,
+    maps: dict[str, str] | None = None,
+    sheet: str | int | None = None,
+    to_minutes: int = CHINA_MINUTES,
 ) -> SourceTable:
     """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts).
 
@@ -161,10 +167,11 @@ def read_table(
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
     checks: dict[str, ir.Value] = {"__rows": raw.count()}
+    instants = source.instants()
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
-        result = type_column(raw[col.name], col, source.is_text)
+        result = type_column(raw[col.name], col, source.is_text, to_minutes, mapped_file.headers[col.name] in instants)
         typed[col.name] = result.value
         if result.bad is not None and result.shown is not None:
             checks[f"__bad_{col.name}"] = result.bad.sum()

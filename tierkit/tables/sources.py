@@ -47,6 +47,19 @@ class SourceFile:
     def is_text(self) -> bool:
         return self.format == "csv"
 
+    def instants(self) -> frozenset[str]:
+        """Parquet timestamp columns stored as instants (with a time zone), by the file's own schema."""
+        if self.is_text:
+            return frozenset()
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        first = next(iter(sorted(self.path.glob("*.parquet"))), None) if self.path.is_dir() else self.path
+        if first is None:
+            return frozenset()
+        schema = pq.read_schema(first)
+        return frozenset(f.name for f in schema if pa.types.is_timestamp(f.type) and f.type.tz is not None)
+
 
 def _scratch_dir() -> Path:
     global _scratch

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.tables.parsing import parse_date, parse_number
+from tierkit.tables.parsing import CHINA_MINUTES, parse_date, parse_number
 from tierkit.tables.schema import Column
 
 
@@ -23,8 +23,14 @@ class Typed:
     shown: ir.Value | None = None  # the source value, as text, to quote in the error
 
 
-def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
-    """The canonical value of one source column, and how to find rows that did not convert."""
+def type_column(
+    source: ir.Value, column: Column, text_file: bool, to_minutes: int = CHINA_MINUTES, instant: bool = False
+) -> Typed:
+    """The canonical value of one source column, and how to find rows that did not convert.
+
+    `to_minutes`: the policy's UTC offset, for timestamps that carry a time zone. `instant`: the
+    file says this timestamp is a point in time (Parquet isAdjustedToUTC), which Spark's types
+    do not show; both engines run in UTC, so it moves by the offset like a zoned one."""
     kind = column.type
     if kind == "string":
         # CSV cells are typed by hand and padded by spreadsheets; Parquet text is typed data.
@@ -36,7 +42,7 @@ def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
         text = source.strip()
         text = ibis.ifelse(text == "", ibis.null("string"), text)
         value = (
-            parse_date(text)
+            parse_date(text, to_minutes)
             if kind == "date"
             else parse_number(text, kind)
             if kind.startswith("decimal")
@@ -45,6 +51,10 @@ def type_column(source: ir.Value, column: Column, text_file: bool) -> Typed:
         return Typed(value, text.notnull() & value.isnull(), text)
     if kind == "date":
         if source.type().is_timestamp():
+            if source.type().timezone is not None or instant:  # its date where the policy lives
+                utc = source.cast("timestamp('UTC')").cast("timestamp") if source.type().timezone else source
+                moved = utc + ibis.interval(minutes=to_minutes)
+                return Typed(moved.cast("timestamp").date())
             return Typed(source.date())
         if source.type().is_date():
             return Typed(source)
