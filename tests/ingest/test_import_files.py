@@ -5,10 +5,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
+import tempfile
 from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tierkit.engine.backend import connect
 from tierkit.errors import InputError
@@ -263,3 +266,28 @@ def test_policy_inputs_are_checked() -> None:
             "p.yaml",
         )
     assert load_policy("retail").policy.inputs.offset == 480
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cells=st.lists(
+        st.text(
+            alphabet=st.sampled_from(list("张偉李娜王芳abcXYZ019 ,;\"'=+-¥元\t"))
+            | st.characters(codec="gb18030", exclude_categories=("Cc", "Cs")),
+            min_size=1,
+            max_size=12,
+        ).filter(lambda t: t.strip() == t and t.strip() and "\r" not in t and "\n" not in t and "\x00" not in t),
+        min_size=1,
+        max_size=6,
+    ),
+    encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030", "utf-16"]),
+)
+def test_text_survives_any_encoding_byte_exact(tmp_path: Path, cells: list[str], encoding: str) -> None:
+    folder = Path(tempfile.mkdtemp(dir=tmp_path))  # one folder per example
+    lines = ["订单号,会员号,下单时间,实付金额,渠道"]
+    for i, cell in enumerate(cells):
+        quoted = '"' + cell.replace('"', '""') + '"'
+        lines.append(f"A{i},{i:04d},2024-01-05,1,{quoted}")
+    result = run(folder, write(folder / "o.csv", lines, encoding, "\r\n"))
+    assert counts(result) == (len(cells), len(cells), 0, 0)
+    assert [r["channel"] for r in imported(result)] == cells

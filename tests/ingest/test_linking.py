@@ -125,3 +125,44 @@ def test_review_decisions_are_kept_and_applied(tmp_path: Path) -> None:
         person = {r["customer_id"]: r["person_id"] for r in csv.DictReader(handle)}
     assert person["90000000"] != person["00000001"]  # a person said they differ
     assert person["00000004"] == person["00000003"] == "00000003"  # and that these are one
+
+
+def test_workspace_review_round_trip_and_complaints_follow_the_person(tmp_path: Path) -> None:
+    path, _ = people(tmp_path)
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    orders = tmp_path / "orders.csv"
+    orders.write_text("order_id,customer_id,ordered_at,amount\n1,00000001,2026-05-05,100.00\n", "utf-8")
+    complaints = tmp_path / "interactions.csv"
+    complaints.write_text(
+        "interaction_id,customer_id,at,kind\n" + "".join(f"{i},90000000,2026-05-0{i},complaint\n" for i in range(1, 4)),
+        "utf-8",
+    )
+    for kind, file in (("customers", path), ("orders", orders), ("interactions", complaints)):
+        assert runner.invoke(app, ["import", kind, str(file), "-w", str(ws), "--today", "2026-11-29"]).exit_code == 0
+    # a strict match threshold leaves uncertain pairs for a person to decide
+    assert runner.invoke(app, ["link", "-w", str(ws), "--match", "0.999999999"]).exit_code == 0
+    listing = tmp_path / "review.csv"
+    assert runner.invoke(app, ["link", "review", "-w", str(ws), "--output", str(listing)]).exit_code == 0
+    with listing.open(encoding="utf-8-sig", newline="") as handle:
+        pending = list(csv.DictReader(handle))
+    assert pending and all(row["decision"] == "" for row in pending)
+    twins = {"00000001", "90000000"}
+    for row in pending:  # the phone-change twin is one person; the rest we call different
+        row["decision"] = "same" if {row["customer_id_l"], row["customer_id_r"]} == twins else "different"
+    with listing.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(pending[0]))
+        writer.writeheader()
+        writer.writerows(pending)
+    assert runner.invoke(app, ["link", "review", "-w", str(ws), "--decisions", str(listing)]).exit_code == 0
+    assert (ws / "data" / "identity" / "decisions.csv").exists()
+    again = runner.invoke(app, ["link", "-w", str(ws), "--match", "0.999999999", "--json"])
+    assert json.loads(again.output)["review_pairs"] == 0  # decided pairs are not asked again
+    assert runner.invoke(app, ["link", "-w", str(ws), "--json"]).exit_code == 0  # default thresholds
+    graded = runner.invoke(app, ["grade", "-w", str(ws), "--as-of", "2026-06-30", "--json"])
+    assert graded.exit_code == 0, graded.output
+    card = runner.invoke(app, ["show", "00000001", "-w", str(ws), "--json"])
+    assert card.exit_code == 0, card.output
+    shown = json.loads(card.output)
+    assert '"complaints_90d": 3' in card.output  # the complaints filed under his new id
+    assert "serial_complainer" in json.dumps(shown, ensure_ascii=False)
