@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -25,13 +23,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+from timing import compare
 
 AS_OF = "2026-09-30"
-MEASURE = (
-    "import resource, subprocess, sys, time; t = time.perf_counter(); "
-    "code = subprocess.run(sys.argv[1:]).returncode; "
-    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
-)
 
 
 def make_orders(path: Path, n: int, seed: int = 1) -> None:
@@ -56,14 +50,6 @@ def make_orders(path: Path, n: int, seed: int = 1) -> None:
         writer.write_table(batch)
     assert writer is not None
     writer.close()
-
-
-def measure(cmd: list[str]) -> tuple[float, float]:
-    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
-    seconds, rss_kb, code = out.stdout.strip().splitlines()[-1].split()
-    if int(code) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{out.stderr}")
-    return float(seconds), int(rss_kb) / 1024
 
 
 def main() -> None:
@@ -99,16 +85,7 @@ def main() -> None:
         str(folder / "graded.parquet"),
         "--json",
     ]
-    results: dict[str, list[tuple[float, float]]] = {"baseline": [], "tierkit": []}
-    for _ in range(args.repeat):  # interleaved, so that machine noise hits both alike
-        results["baseline"].append(measure(baseline))
-        results["tierkit"].append(measure(tierkit))
-    summary = {}
-    for name, runs in results.items():
-        summary[name] = {
-            "median_s": round(statistics.median(r[0] for r in runs), 3),
-            "peak_mb": round(max(r[1] for r in runs), 1),
-        }
+    summary = compare({"baseline": baseline, "tierkit": tierkit}, args.repeat)
     summary["orders"] = args.orders
     summary["ratio"] = round(summary["tierkit"]["median_s"] / summary["baseline"]["median_s"], 2)
     print(json.dumps(summary, indent=2))

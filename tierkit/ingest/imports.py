@@ -128,6 +128,8 @@ def import_file(
             sha256=sha,
             encoding=entry.get("encoding", ""),
         )
+    if engine.name == "duckdb":  # row numbers are positions in the file: keep rows in file order
+        engine.con.raw_sql("SET preserve_insertion_order = true")
     mapped = open_mapped(engine, kind, path, maps, sheet)
     checked = checked_rows(mapped, spec, rules)
     rows = verdicts(checked, spec, mapped.headers, _earlier(engine, part.parent, kind, part.name))

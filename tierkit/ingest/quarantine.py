@@ -62,9 +62,9 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
     """The file's rows with canonical values, `attributes` (unknown columns as JSON), `__row`, and
     the first failed check in `__column`, `__value`, `__reason`."""
     raw, source = mapped.raw, mapped.source
-    numbered = raw.mutate(__row=ibis.row_number() + 1)
+    numbered = raw  # row numbers come after parsing: a window first would parse on one thread
     values: dict[str, ir.Value] = {}
-    parsing: list[Check] = []
+    flags: dict[str, ir.Value] = {}  # computed once per row, read by the checks below
     instants = source.instants()
     for col in spec.columns:
         if col.name not in raw.columns:
@@ -74,17 +74,29 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
         values[col.name] = typed.value
         if col.required:
             empty = cell.isnull() | (cell.strip() == "") if cell.type().is_string() else cell.isnull()
-            parsing.append(Check(empty, header, ibis.literal(""), f"empty, and {spec.name} need it"))
+            flags[f"__empty_{col.name}"] = empty
         if typed.bad is not None and typed.shown is not None:
-            parsing.append(Check(typed.bad, header, typed.shown, f"not a valid {col.type.split('(')[0]}"))
+            flags[f"__shown_{col.name}"] = typed.shown  # non-NULL exactly where a value was given
     attributes = (
         ibis.struct({name: numbered[name].cast("string") for name in mapped.extra}).cast("json").cast("string")
         if mapped.extra
         else ibis.null("string")
     )
-    staged = numbered.select(
-        __row=numbered["__row"], **values, attributes=attributes, **_first_failure(numbered, parsing)
-    )
+    # parse once, check after: a check that re-read the parsed expression would parse again
+    stage = numbered.select(**values, attributes=attributes, **flags)
+    stage = stage.mutate(__row=ibis.row_number() + 1)  # file order: see ImportRules / import_file
+    parsing: list[Check] = []
+    for col in spec.columns:
+        header = mapped.headers.get(col.name, col.name)
+        if f"__empty_{col.name}" in stage.columns:
+            parsing.append(
+                Check(stage[f"__empty_{col.name}"], header, ibis.literal(""), f"empty, and {spec.name} need it")
+            )
+        if f"__shown_{col.name}" in stage.columns:
+            shown = stage[f"__shown_{col.name}"]
+            bad = shown.notnull() & stage[col.name].isnull()
+            parsing.append(Check(bad, header, shown, f"not a valid {col.type.split('(')[0]}"))
+    staged = stage.mutate(**_first_failure(stage, parsing)).drop(*flags)
     later = _first_failure(staged, business_checks(staged, spec, mapped.headers, rules))
     return staged.mutate(**{name: ibis.coalesce(staged[name], value) for name, value in later.items()})
 
@@ -122,34 +134,42 @@ def verdicts(checked: ir.Table, spec: TableSpec, headers: dict[str, str], earlie
 
     Within the file the first copy of an id wins; a later copy with the same values is a
     duplicate, with other values a rejection naming the row it repeats. `earlier` holds the
-    ids already imported from other files (key, `__fp`, `_source`): the same rules apply."""
+    ids already imported from other files (key, `__fp`, `_source`): the same rules apply.
+    Repeats are found by GROUP BY and joined back (a window over every id would sort the file)."""
     key = spec.key
     if key is None or key not in checked.columns:
         return checked.mutate(__verdict=ibis.ifelse(checked.__reason.isnull(), IMPORTED, REJECTED))
-    rows = checked.mutate(__fp=fingerprint(checked, spec))
-    valid = rows.__reason.isnull() & rows[key].notnull()
-    window = ibis.window(group_by=[rows[key], valid], order_by=rows.__row)
-    rows = rows.mutate(__first_fp=rows.__fp.first().over(window), __first_row=rows.__row.first().over(window))
-    repeat = valid & (rows.__row != rows.__first_row)
-    same = rows.__fp == rows.__first_fp
-    reason = ibis.cases(
-        (repeat & ~same, f"{key} repeats row " + rows.__first_row.cast("string") + " with other values"),
-        else_=rows.__reason,
+    valid = checked.__reason.isnull() & checked[key].notnull()
+    candidates = checked.filter(valid)
+    repeats = (
+        candidates.group_by(__key=candidates[key])
+        .aggregate(__n=candidates.count(), __first_row=candidates.__row.min())
+        .filter(lambda t: t.__n > 1)
     )
-    verdict = ibis.cases((repeat & same, DUPLICATE), (reason.notnull(), REJECTED), else_=IMPORTED)
+    firsts = candidates.join(repeats, candidates.__row == repeats.__first_row).select(
+        __key=repeats.__key, __first_row=repeats.__first_row, __first_fp=fingerprint(candidates, spec)
+    )
+    rows = checked.left_join(firsts, checked[key] == firsts.__key).drop("__key")
+    repeat = valid & rows.__first_row.notnull() & (rows.__row != rows.__first_row)
+    same = fingerprint(rows, spec) == rows.__first_fp
+    clash = repeat & ~same
     rows = rows.mutate(
-        __reason=reason,
-        __column=ibis.ifelse(repeat & ~same, headers[key], rows.__column),
-        __value=ibis.ifelse(repeat & ~same, rows[key], rows.__value),
-        __verdict=verdict,
-    )
+        __reason=ibis.ifelse(
+            clash, f"{key} repeats row " + rows.__first_row.cast("string") + " with other values", rows.__reason
+        ),
+        __column=ibis.ifelse(clash, headers[key], rows.__column),
+        __value=ibis.ifelse(clash, rows[key], rows.__value),
+        __verdict=ibis.cases(
+            (repeat & same, DUPLICATE), (clash, REJECTED), (rows.__reason.notnull(), REJECTED), else_=IMPORTED
+        ),
+    ).drop("__first_row", "__first_fp")
     if earlier is not None:
         prior = earlier.group_by(__key=earlier[key]).aggregate(
             __prior_fp=earlier.__fp.min(), __prior_source=earlier._source.min()
         )
         rows = rows.left_join(prior, rows[key] == prior.__key).drop("__key")
         clash = (rows.__verdict == IMPORTED) & rows.__prior_fp.notnull()
-        same_prior = rows.__fp == rows.__prior_fp
+        same_prior = fingerprint(rows, spec) == rows.__prior_fp
         rows = rows.mutate(
             __verdict=ibis.cases((clash & same_prior, DUPLICATE), (clash, REJECTED), else_=rows.__verdict),
             __reason=ibis.ifelse(
@@ -160,4 +180,4 @@ def verdicts(checked: ir.Table, spec: TableSpec, headers: dict[str, str], earlie
             __column=ibis.ifelse(clash & ~same_prior, headers[key], rows.__column),
             __value=ibis.ifelse(clash & ~same_prior, rows[key], rows.__value),
         ).drop("__prior_fp", "__prior_source")
-    return rows.drop("__first_fp", "__first_row")
+    return rows

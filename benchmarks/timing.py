@@ -1,0 +1,42 @@
+"""Whole processes timed side by side: wall time and peak memory, interleaved against noise."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+
+MEASURE = (
+    "import resource, subprocess, sys, time; t = time.perf_counter(); "
+    "code = subprocess.run(sys.argv[1:]).returncode; "
+    "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
+)
+
+
+def measure(cmd: list[str]) -> tuple[float, float]:
+    """Seconds and peak resident MB of one process running `cmd`."""
+    out = subprocess.run([sys.executable, "-c", MEASURE, *cmd], capture_output=True, text=True, check=True)
+    seconds, rss_kb, code = out.stdout.strip().splitlines()[-1].split()
+    if int(code) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{out.stderr}")
+    return float(seconds), int(rss_kb) / 1024
+
+
+def compare(commands: dict[str, list[str]], repeat: int, before_each: dict[str, object] | None = None) -> dict:
+    """Median seconds and peak MB per command, run in turns so that machine noise hits all alike.
+
+    `before_each` maps a name to a callable run before each of its runs (e.g. clearing output)."""
+    results: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    for _ in range(repeat):
+        for name, cmd in commands.items():
+            hook = (before_each or {}).get(name)
+            if callable(hook):
+                hook()
+            results[name].append(measure(cmd))
+    return {
+        name: {
+            "median_s": round(statistics.median(r[0] for r in runs), 3),
+            "peak_mb": round(max(r[1] for r in runs), 1),
+        }
+        for name, runs in results.items()
+    }
