@@ -6,6 +6,7 @@ rec-N-org / rec-N-dup-K tell which records are one person. We link each set with
 `tierkit link` code users run and print pairwise precision, recall and F1 against the truth.
 
     python benchmarks/linking.py            # FEBRL 1, 2, 3 (dedupe) and 4 (4a + 4b)
+    python benchmarks/linking.py febrl4 --engine spark
 """
 
 from __future__ import annotations
@@ -75,8 +76,8 @@ def found_pairs(persons: dict[str, str]) -> set[tuple[str, str]]:
     return {tuple(sorted(p)) for g in groups.values() for p in itertools.combinations(g, 2)}  # type: ignore[misc]
 
 
-def evaluate(name: str, files: list[str]) -> dict[str, object]:
-    engine = connect("duckdb")
+def evaluate(name: str, files: list[str], engine_name: str = "duckdb") -> dict[str, object]:
+    engine = connect(engine_name)
     sources = [(f, ibis.memtable(read(febrl_dir() / f))) for f in files]
     start = time.perf_counter()
     linked = link(engine, sources)
@@ -102,6 +103,7 @@ def evaluate(name: str, files: list[str]) -> dict[str, object]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", help=f"some of {', '.join(SETS)} (default: all)")
+    parser.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
     args = parser.parse_args()
     unknown = [name for name in args.sets if name not in SETS]
     if unknown:
@@ -109,7 +111,7 @@ def main() -> None:
     heads = ("records", "true", "found", "precision", "recall", "f1", "review", "s")
     print(f"{'set':8} " + " ".join(f"{h:>{w}}" for h, w in zip(heads, (7, 6, 6, 9, 7, 6, 6, 5), strict=True)))
     for name in args.sets or list(SETS):
-        r = evaluate(name, SETS[name])
+        r = evaluate(name, SETS[name], args.engine)
         print(
             f"{r['set']:8} {r['records']:>7} {r['true_pairs']:>6} {r['found_pairs']:>6} {r['precision']:>9} "
             f"{r['recall']:>7} {r['f1']:>6} {r['review_pairs']:>6} {r['seconds']:>5}"

@@ -10,7 +10,7 @@ import pyarrow as pa
 import typer
 
 from tierkit.cli.importing import MapOpt, SheetOpt, parse_maps
-from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.cli.options import EngineOpt, JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 from tierkit.errors import InputError
 
@@ -55,6 +55,7 @@ def link_workspace(
     workspace: WorkspaceOpt = None,
     match: MatchOpt = None,
     review: ReviewOpt = None,
+    engine: EngineOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Link the workspace's imported customers; grading then counts one customer per person."""
@@ -71,11 +72,11 @@ def link_workspace(
     customers = ws.data_file("customers")
     if customers is None:
         raise InputError(f"{ws.root}: no customers imported; run 'tierkit import customers FILE' first")
-    engine = connect("duckdb")
-    table = read_table(engine, "customers", customers).table
+    on = connect(engine or ws.setting("engine", "duckdb"))
+    table = read_table(on, "customers", customers).table
     folder = ws.data_dir / IDENTITY
     decisions = Decisions.load(folder / "decisions.csv")
-    linked = link(engine, [("customers", table)], decisions, match, review)
+    linked = link(on, [("customers", table)], decisions, match, review)
     folder.mkdir(parents=True, exist_ok=True)
     links = ws.data_dir / LINKS
     import pyarrow.parquet as pq
@@ -97,6 +98,7 @@ def link_files(
     decisions: Annotated[Path | None, typer.Option(help="Decisions CSV (a filled review list).")] = None,
     match: MatchOpt = None,
     review: ReviewOpt = None,
+    engine: EngineOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
     """File mode: link customer files with no workspace; prints a summary, writes --output."""
@@ -105,16 +107,16 @@ def link_files(
     from tierkit.ingest.identity.review import Decisions
     from tierkit.tables.readers import open_mapped
 
-    engine = connect("duckdb")
+    on = connect(engine or "duckdb")
     maps = parse_maps(map_, "customers")
     sources = []
     for path in files:
-        mapped = open_mapped(engine, "customers", path, maps, sheet)  # raw text: dirty dates still compare
+        mapped = open_mapped(on, "customers", path, maps, sheet)  # raw text: dirty dates still compare
         sources.append((path.name, mapped.raw))
     if len({name for name, _ in sources}) < len(sources):
         raise InputError("two input files share a name; each source is known by its file name")
     said = Decisions.load(decisions) if decisions else None
-    linked = link(engine, sources, said, match, review)
+    linked = link(on, sources, said, match, review)
     summary: dict[str, Any] = linked.summary()
     if output is not None:
         from tierkit.runs.output import convert_parquet, output_format, scratch_path

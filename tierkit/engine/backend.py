@@ -99,13 +99,26 @@ def spark_session() -> Any:
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.warehouse.dir", warehouse)
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", os.environ.get("TIERKIT_SPARK_PARTITIONS", "8"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.ansi.enabled", "false")
     )
+    jar = _similarity_jar()
+    if jar:  # splink's string similarity functions (Jaro-Winkler...) for `tierkit link --engine spark`
+        builder = builder.config("spark.jars", jar)
     _spark_session = builder.getOrCreate()
     _spark_session.sparkContext.setLogLevel("ERROR")
+    _spark_session.sparkContext.setCheckpointDir(os.path.join(warehouse, "checkpoints"))
     return _spark_session
+
+
+def _similarity_jar() -> str | None:
+    try:
+        from splink.internals.spark.jar_location import similarity_jar_location
+    except ImportError:
+        return None
+    return str(similarity_jar_location())
 
 
 DEFAULT_MEMORY_LIMIT = "2.5GB"

@@ -100,17 +100,15 @@ def link(
     review: float | None = None,
 ) -> Linked:
     """Link the records of `sources` (name, customers table) into persons."""
-    from splink import DuckDBAPI, Linker
+    from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
     from splink.internals.exceptions import EMTrainingException
 
-    if engine.name != "duckdb":
-        raise TierkitError("tierkit link runs on the duckdb engine (splink's Spark API is not wired in yet)")
     table = prepare(engine, sources)
     n = engine.execute_scalar(table.count())
     plan = plan_for(_present(engine, table), match, review)
     logging.getLogger("splink").setLevel(logging.ERROR)
-    db_api = DuckDBAPI(connection=engine.con.con)
+    db_api = _database(engine)
     frame = db_api.register(RECORDS, table_name="tk_link_input")
     settings = splink_settings(plan, prior=min(1.0, 1.0 / max(n - 1, 1)))
     model = Linker(frame, settings, log_level=logging.ERROR)
@@ -134,6 +132,19 @@ def link(
         threshold_match_probability=plan.match,
     )
     return _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs)
+
+
+def _database(engine: Engine) -> Any:
+    """splink's database layer on the engine's own connection: DuckDB, or the shared Spark session."""
+    if engine.name == "duckdb":
+        from splink import DuckDBAPI
+
+        return DuckDBAPI(connection=engine.con.con)
+    if engine.name == "spark":
+        from splink import SparkAPI
+
+        return SparkAPI(spark_session=engine.con._session, break_lineage_method="checkpoint")
+    raise TierkitError(f"tierkit link cannot run on the {engine.name} engine")
 
 
 def _result(
