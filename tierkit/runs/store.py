@@ -1,9 +1,12 @@
 """Immutable runs in a workspace, published atomically.
 
 A run is written whole into `runs/.staging-ID/` (result.parquet, policy.yaml, manifest.json),
-renamed to `runs/ID/`, and only then does `runs/CURRENT` switch to it, by an atomic rename of
-a one-line file. A crash at any point leaves the previous current run as it was and no half
-run under a run name; staging folders left by a crash are never read.
+renamed to `runs/ID/` and entered in the store's run catalog; only then does the store's
+current pointer switch to it, in one transaction, so that every process (the CLI, a running
+`tierkit serve`) sees the old run or the new one. `runs/CURRENT`, a one-line file replaced by an
+atomic rename after the store commits, mirrors the pointer for tools that read files. A crash at
+any point leaves the previous current run as it was and no half run under a run name; staging
+folders left by a crash are never read.
 """
 
 from __future__ import annotations
@@ -93,22 +96,44 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    from tierkit.store import catalog
+
+    catalog.record_run(store_of(ws), manifest)
     if publish:
         publish_run(ws, run_id)
     return Run(run_id, final, manifest)
 
 
+def store_of(ws: Workspace) -> Any:
+    """The workspace's operational store (SQLAlchemy engine), migrated."""
+    from tierkit.store.database import database_url, store_engine
+
+    return store_engine(database_url(ws.root))
+
+
 def publish_run(ws: Workspace, run_id: str) -> None:
-    """Point CURRENT at a finished run with one atomic rename."""
-    if not (ws.runs_dir / run_id / MANIFEST).exists():
+    """Switch the store's current pointer to a finished run, then mirror it in runs/CURRENT."""
+    from tierkit.store import catalog
+
+    manifest = ws.runs_dir / run_id / MANIFEST
+    if not manifest.exists():
         raise WorkspaceError(f"run '{run_id}' does not exist in {ws.runs_dir}")
+    engine = store_of(ws)
+    catalog.record_run(engine, json.loads(manifest.read_text("utf-8")))  # a run written before the store
+    catalog.publish(engine, run_id)
     with atomic_path(ws.runs_dir / CURRENT) as tmp:
         tmp.write_text(run_id + "\n", "utf-8")
 
 
 def current_run_id(ws: Workspace) -> str | None:
-    pointer = ws.runs_dir / CURRENT
-    return pointer.read_text("utf-8").strip() if pointer.exists() else None
+    """The published run: the store's pointer; a workspace from before the store has only the file."""
+    from tierkit.store import catalog
+
+    found = catalog.current(store_of(ws))
+    if found is None:
+        pointer = ws.runs_dir / CURRENT
+        found = pointer.read_text("utf-8").strip() if pointer.exists() else None
+    return found
 
 
 def list_runs(ws: Workspace) -> list[Run]:

@@ -1,0 +1,75 @@
+"""The audit log: who viewed, changed or exported what, and when.
+
+Card views come by the thousand per second, so entries are queued and written in one
+transaction per batch by a background thread (at most `interval` seconds late; `flush()` on
+shutdown writes the rest). Overrides and exports are written at once, before the answer.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import queue
+import threading
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from tierkit.store.schema import audit
+
+
+class AuditLog:
+    def __init__(self, engine: Engine, interval: float = 0.2) -> None:
+        self.engine = engine
+        self.interval = interval
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tierkit-audit", daemon=True)
+        self._thread.start()
+
+    def record(
+        self, actor: str, role: str, action: str, target: str | None, detail: str | None = None, now: bool = False
+    ) -> None:
+        entry = {
+            "at": dt.datetime.now(dt.UTC),
+            "actor": actor,
+            "role": role,
+            "action": action,
+            "target": target,
+            "detail": detail,
+        }
+        if now:
+            with self.engine.begin() as con:
+                con.execute(audit.insert(), [entry])
+        else:
+            self._queue.put(entry)
+
+    def _drain(self) -> None:
+        batch = []
+        while True:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if batch:
+            with self.engine.begin() as con:
+                con.execute(audit.insert(), batch)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self._drain()
+        self._drain()
+
+    def flush(self) -> None:
+        self._drain()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+def entries(engine: Engine, target: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+    query = select(audit).order_by(audit.c.id.desc()).limit(limit)
+    if target is not None:
+        query = query.where(audit.c.target == target)
+    with engine.connect() as con:
+        return [dict(r._mapping) for r in con.execute(query)]

@@ -1,0 +1,54 @@
+"""The run catalog and the current pointer: which run every process serves.
+
+Publishing is one transaction on the `pointers` row, so every reader sees either the old run or
+the new one. The run's files are written and renamed into place before, by runs.store.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from tierkit.store.schema import pointers, runs
+
+CURRENT = "current"
+
+
+def record_run(engine: Engine, manifest: dict[str, Any]) -> None:
+    """Add a written run to the catalog (idempotent: the same run again changes nothing)."""
+    row = {
+        "run_id": manifest["run_id"],
+        "created_at": dt.datetime.fromisoformat(manifest["created_at"]),
+        "as_of": manifest["as_of"],
+        "policy": manifest["policy"]["name"],
+        "policy_hash": manifest["policy"]["hash"],
+        "customers": int(manifest.get("rows") or 0),
+    }
+    try:
+        with engine.begin() as con:
+            con.execute(runs.insert().values(**row))
+    except IntegrityError:
+        pass
+
+
+def publish(engine: Engine, run_id: str) -> None:
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as con:
+        con.execute(update(runs).where(runs.c.run_id == run_id).values(published_at=now))
+        moved = con.execute(update(pointers).where(pointers.c.name == CURRENT).values(run_id=run_id, changed_at=now))
+        if not moved.rowcount:
+            con.execute(pointers.insert().values(name=CURRENT, run_id=run_id, changed_at=now))
+
+
+def current(engine: Engine) -> str | None:
+    with engine.connect() as con:
+        return con.execute(select(pointers.c.run_id).where(pointers.c.name == CURRENT)).scalar()
+
+
+def catalog(engine: Engine) -> list[dict[str, Any]]:
+    with engine.connect() as con:
+        rows = con.execute(select(runs).order_by(runs.c.created_at, runs.c.run_id))
+        return [dict(r._mapping) for r in rows]

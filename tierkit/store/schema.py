@@ -1,0 +1,92 @@
+"""The operational store's tables: who may ask, which run is current, what people changed, who saw what.
+
+Graded results stay in run folders (Parquet); the store keeps what must change transactionally
+and be shared by every process: API users and their hashed keys, the run catalog and the
+current pointer, manual overrides, the audit log and contact logs. SQLAlchemy Core tables, so
+that one schema serves SQLite (embedded, default) and PostgreSQL (production).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("role", String(20), nullable=False),
+    Column("key_hash", String(64), nullable=False, unique=True),  # sha256 of the key, never the key
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(40), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("as_of", String(10), nullable=False),
+    Column("policy", String(200), nullable=False),
+    Column("policy_hash", String(64), nullable=False),
+    Column("customers", BigInteger, nullable=False),
+    Column("published_at", DateTime(timezone=True)),
+)
+
+pointers = Table(  # one row per name; 'current' names the published run
+    "pointers",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("run_id", String(40), nullable=False),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+)
+
+overrides = Table(
+    "overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("tier", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires", DateTime(timezone=True), nullable=False),
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_overrides_customer", "customer_id", "created_at"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("action", String(40), nullable=False),  # view_card, override, export, ...
+    Column("target", String(200)),
+    Column("detail", Text),
+    Index("ix_audit_at", "at"),
+    Index("ix_audit_target", "target"),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("channel", String(40), nullable=False),
+    Column("note", Text),
+    Index("ix_contacts_customer", "customer_id", "at"),
+)
