@@ -12,6 +12,7 @@ from tierkit.cli.importing import import_command
 from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
+from tierkit.cli.serving import serve_command, users_app
 from tierkit.errors import TierkitError
 
 app = typer.Typer(
@@ -245,6 +246,8 @@ def export(
 
 app.command("import")(import_command)
 app.add_typer(link_app, name="link")
+app.command("serve")(serve_command)
+app.add_typer(users_app, name="users")
 
 
 def main() -> None:

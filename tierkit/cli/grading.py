@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +56,15 @@ def _grade(
     return grading
 
 
+@contextmanager
+def _progress(callback: Callable[[str], None] | None, quiet: bool) -> Iterator[Callable[[str], None]]:
+    if callback is not None:
+        yield callback
+        return
+    with steps(3, quiet) as say:
+        yield say
+
+
 def run_grade(
     *,
     workspace: Path | None,
@@ -68,10 +79,13 @@ def run_grade(
     lang: str,
     publish: bool,
     quiet: bool,
+    progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    """Grade into --output (file mode) or a new run; `progress` receives each step's name
+    (the API's background jobs), else a progress bar shows them unless `quiet`."""
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
-    with steps(3, quiet) as say:
+    with _progress(progress, quiet) as say:
         if output is not None:  # file mode: no workspace
             output_format(output)
             grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say)

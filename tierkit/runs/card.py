@@ -28,6 +28,15 @@ def score_columns(policy: Policy) -> list[str]:
     return columns
 
 
+def run_policy(run: Run) -> Policy:
+    """The policy a run was graded with (segment maps resolved)."""
+    resolved = run.path / POLICY
+    if resolved.exists():
+        return Policy.model_validate(json.loads(resolved.read_text("utf-8")))
+    # runs written before policy.json was kept
+    return parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml").policy
+
+
 def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any]:
     """The card in a language: labels come from the run's policy, not the language it was graded in."""
     con = duckdb.connect()
@@ -36,12 +45,11 @@ def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any
     rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
     if not rows:
         raise InputError(f"customer '{customer_id}' is not in run {run.run_id}")
-    row = rows[0]
-    resolved = run.path / POLICY
-    if resolved.exists():
-        policy = Policy.model_validate(json.loads(resolved.read_text("utf-8")))
-    else:  # runs written before policy.json was kept
-        policy = parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml").policy
+    return card_from_row(run, run_policy(run), rows[0], lang)
+
+
+def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh") -> dict[str, Any]:
+    """One result row as a card: labels, scores, tags with their actions, service, reasons."""
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     service = policy.service.get(str(row["tier"]))
     tags = [t for t in str(row.get("tags") or "").split(",") if t]

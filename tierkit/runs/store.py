@@ -108,7 +108,8 @@ def store_of(ws: Workspace) -> Any:
     """The workspace's operational store (SQLAlchemy engine), migrated."""
     from tierkit.store.database import database_url, store_engine
 
-    return store_engine(database_url(ws.root))
+    configured = ws.config.get("database")
+    return store_engine(database_url(ws.root, str(configured) if configured else None))
 
 
 def publish_run(ws: Workspace, run_id: str) -> None:

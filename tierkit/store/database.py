@@ -1,7 +1,8 @@
 """Opening the operational store: SQLite in the workspace by default, PostgreSQL by URL.
 
-`TIERKIT_DATABASE_URL` (e.g. postgresql+psycopg://tierkit@127.0.0.1/tierkit) wins; otherwise
-the store is `tierkit.db` in the workspace. The schema is brought to the newest migration on
+`TIERKIT_DATABASE_URL` (e.g. postgresql+psycopg://tierkit@127.0.0.1/tierkit) wins, then the
+workspace's `database:` setting in tierkit.yaml; otherwise the store is `tierkit.db` in the
+workspace. The schema is brought to the newest migration on
 open (alembic), and only when the recorded revision is behind: checking costs one query.
 """
 
@@ -23,8 +24,9 @@ DATABASE_ENV = "TIERKIT_DATABASE_URL"
 _lock = threading.Lock()
 
 
-def database_url(workspace_root: Path) -> str:
-    return os.environ.get(DATABASE_ENV) or f"sqlite:///{(workspace_root / 'tierkit.db').resolve()}"
+def database_url(workspace_root: Path, configured: str | None = None) -> str:
+    """$TIERKIT_DATABASE_URL, else the workspace's `database:` setting, else tierkit.db in it."""
+    return os.environ.get(DATABASE_ENV) or configured or f"sqlite:///{(workspace_root / 'tierkit.db').resolve()}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

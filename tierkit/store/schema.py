@@ -90,3 +90,16 @@ contacts = Table(
     Column("note", Text),
     Index("ix_contacts_customer", "customer_id", "at"),
 )
+
+jobs = Table(  # grading started through the API, and how far it got
+    "jobs",
+    metadata,
+    Column("job_id", String(40), primary_key=True),
+    Column("state", String(20), nullable=False),  # queued, running, done, failed
+    Column("step", Text),
+    Column("started_by", String(100), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("run_id", String(40)),
+    Column("error", Text),
+)

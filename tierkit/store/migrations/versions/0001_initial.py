@@ -1,4 +1,4 @@
-"""The first store: users, runs and the current pointer, overrides, audit log, contact logs.
+"""The first store: users, runs and the current pointer, overrides, audit, contact logs, jobs.
 
 Revision ID: 0001
 Revises:
@@ -74,8 +74,19 @@ def upgrade() -> None:
         sa.Column("note", sa.Text),
     )
     op.create_index("ix_contacts_customer", "contacts", ["customer_id", "at"])
+    op.create_table(
+        "jobs",
+        sa.Column("job_id", sa.String(40), primary_key=True),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("step", sa.Text),
+        sa.Column("started_by", sa.String(100), nullable=False),
+        sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.Column("run_id", sa.String(40)),
+        sa.Column("error", sa.Text),
+    )
 
 
 def downgrade() -> None:
-    for table in ("contacts", "audit", "overrides", "pointers", "runs", "users"):
+    for table in ("jobs", "contacts", "audit", "overrides", "pointers", "runs", "users"):
         op.drop_table(table)

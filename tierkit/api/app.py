@@ -1,0 +1,55 @@
+"""The tierkit service: FastAPI over a workspace's published run and its operational store.
+
+`create_app(workspace)` is what `tierkit serve` runs (and what tests call). OpenAPI is at
+/openapi.json and its documentation at /docs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from tierkit import __version__
+from tierkit.api.limits import RequestLimits
+from tierkit.api.routes import admin, customers, runs
+from tierkit.api.service import Service, Settings
+from tierkit.errors import TierkitError
+
+
+def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
+    service = Service.open(workspace, settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="tierkit",
+        version=__version__,
+        description="Customer tiers, tags and service at contact time (客户分级管理). "
+        "Send `Authorization: Bearer KEY` (keys: `tierkit users add NAME --role admin|analyst|agent`).",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.include_router(customers.router)
+    app.include_router(runs.router)
+    app.include_router(admin.router)
+
+    @app.get("/health", tags=["service"])
+    def health() -> dict[str, Any]:
+        """Liveness, and which run is served (no key needed; nothing personal)."""
+        return {"status": "ok", "run_id": service.current_id()}
+
+    @app.exception_handler(TierkitError)
+    async def user_error(_request: Request, err: TierkitError) -> JSONResponse:
+        return JSONResponse({"detail": str(err)}, status_code=409)
+
+    chosen = service.settings
+    app.add_middleware(RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body)
+    return app

@@ -1,0 +1,71 @@
+"""Who is asking, and may they: FastAPI dependencies, declared once as `Annotated` aliases.
+
+Every route names the roles it admits with `allow(...)`; the roles are also written into the
+OpenAPI schema (`x-roles`), from which the tests generate the whole role x endpoint matrix.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+
+from tierkit.api.service import Service
+from tierkit.store.users import User, authenticate
+
+_keys: dict[str, tuple[float, User | None]] = {}
+KEY_TTL = 5.0  # seconds a verified key is trusted before the store is asked again
+
+
+def get_service(request: Request) -> Service:
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def current_user(request: Request, service: ServiceDep) -> User:
+    header = request.headers.get("authorization", "")
+    scheme, _, key = header.partition(" ")
+    if scheme.lower() != "bearer" or not key:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "an API key is needed: Authorization: Bearer KEY",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    cached = _keys.get(key)
+    if cached is None or time.monotonic() - cached[0] > KEY_TTL:
+        cached = (time.monotonic(), authenticate(service.store, key))
+        _keys[key] = cached
+    user = cached[1]
+    if user is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED, "unknown or disabled API key", headers={"WWW-Authenticate": "Bearer"}
+        )
+    request.state.user = user
+    return user
+
+
+UserDep = Annotated[User, Depends(current_user)]
+
+
+def allow(*roles: str) -> dict[str, Any]:
+    """Route keyword arguments admitting `roles` only (403 for the others), shown in OpenAPI."""
+
+    def check(user: UserDep) -> User:
+        if user.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not do this")
+        return user
+
+    check.__name__ = f"allow_{'_'.join(roles)}"
+    return {"dependencies": [Depends(check)], "openapi_extra": {"x-roles": list(roles)}}
+
+
+ALL = ("admin", "analyst", "agent")
+STAFF = ("admin", "analyst")
+
+
+def role_of(user: User) -> Callable[[str], bool]:
+    return lambda role: user.role == role

@@ -1,0 +1,23 @@
+"""/audit: who viewed, changed or exported what (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from tierkit.api.deps import ServiceDep, allow
+from tierkit.store.audit import entries
+
+router = APIRouter(tags=["admin"])
+
+
+@router.get("/audit", **allow("admin"))
+def audit_log(
+    service: ServiceDep,
+    target: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """The newest audit entries, optionally for one customer (target)."""
+    service.audit.flush()
+    return [{**e, "at": e["at"].isoformat()} for e in entries(service.store, target, limit)]

@@ -1,0 +1,126 @@
+"""Response and request bodies, one model per role where what they may see differs."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Person(BaseModel):
+    """Personal data in clear: admins and analysts."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+
+
+class MaskedPerson(BaseModel):
+    """Personal data masked (138****5678, 张*): agents."""
+
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    id_number: str | None = None
+
+
+class Tag(BaseModel):
+    name: str
+    action: str | None = None
+
+
+class OverrideInfo(BaseModel):
+    tier: str
+    reason: str
+    expires: dt.datetime
+    by: str
+    at: dt.datetime
+
+
+class CardBase(BaseModel):
+    customer_id: str
+    run_id: str
+    as_of: str
+    tier: str
+    tier_label: str
+    manual: bool = Field(description="True while a person's override sets the tier")
+    automatic_tier: str = Field(description="The tier the policy gave")
+    override: OverrideInfo | None = None
+    scores: dict[str, Any]
+    tags: list[Tag]
+    service: dict[str, Any] | None = Field(description="Entitlements, contact cadence, response time")
+    last_contacted: dt.datetime | None = None
+    metrics: dict[str, Any]
+    reasons: dict[str, Any] = Field(description="The rules and values that decided each label (PIPL 24, GDPR 22)")
+
+
+class StaffCard(CardBase):
+    person: Person | None = None
+
+
+class AgentCard(CardBase):
+    person: MaskedPerson | None = None
+
+
+class ListItem(BaseModel):
+    customer_id: str
+    tier: str
+    tier_label: str
+    manual: bool
+    tags: list[str]
+    scores: dict[str, Any]
+
+
+class CustomerPage(BaseModel):
+    items: list[ListItem]
+    total: int
+    limit: int
+    offset: int
+    run_id: str
+
+
+class OverrideIn(BaseModel):
+    tier: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=3, max_length=2000)
+    expires: dt.datetime
+
+
+class ContactIn(BaseModel):
+    channel: str = Field(min_length=1, max_length=40)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class ContactOut(BaseModel):
+    customer_id: str
+    at: dt.datetime
+    by: str
+    channel: str
+
+
+class RunInfo(BaseModel):
+    run_id: str
+    created_at: dt.datetime
+    as_of: str
+    policy: str
+    policy_hash: str
+    customers: int
+    published_at: dt.datetime | None = None
+    current: bool
+
+
+class RunRequest(BaseModel):
+    as_of: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
+    publish: bool = True
+
+
+class JobInfo(BaseModel):
+    job_id: str
+    state: str
+    step: str | None = None
+    run_id: str | None = None
+    error: str | None = None
+    started_by: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None = None

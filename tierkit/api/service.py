@@ -1,0 +1,137 @@
+"""What one API process holds: the workspace, the store, and the published run ready for lookups.
+
+The current run is read from the store's pointer at most every `pointer_ttl` seconds; a request
+takes one `Snapshot` (a run and its lookup table) at its start and uses it to the end, so a
+publish in another process switches the next requests over without a restart, and no request
+ever mixes two runs. Sorted lookup files are built beside the run on first use.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from tierkit.errors import WorkspaceError
+from tierkit.policy.model import Policy
+from tierkit.runs.card import run_policy
+from tierkit.runs.lookup import SortedTable
+from tierkit.runs.store import Run, current_run_id, load_run, store_of
+from tierkit.store.audit import AuditLog
+from tierkit.workspace import Workspace
+
+LOOKUP = "lookup.arrow"
+DIRECTORY = ".directory.arrow"
+
+
+@dataclass
+class Snapshot:
+    run: Run
+    policy: Policy
+    table: SortedTable
+
+
+@dataclass
+class Settings:
+    pointer_ttl: float = 0.5  # seconds a process trusts its idea of the current run
+    rate_per_second: float = 100.0  # per API key; 0 turns the limit off
+    burst: int = 200
+    max_body: int = 64 * 1024  # bytes
+    lang: str = "zh"
+
+
+@dataclass
+class Service:
+    workspace: Workspace
+    store: Engine
+    audit: AuditLog
+    settings: Settings = field(default_factory=Settings)
+    _snapshots: dict[str, Snapshot] = field(default_factory=dict)
+    _pointer: tuple[float, str | None] = (0.0, None)
+    _directory: tuple[float, SortedTable | None] = (0.0, None)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def open(cls, workspace: Path | None, settings: Settings | None = None) -> Service:
+        ws = Workspace.open(workspace)
+        store = store_of(ws)
+        chosen = settings or Settings(lang=ws.setting("lang", "zh"))
+        return cls(ws, store, AuditLog(store), chosen)
+
+    def current_id(self) -> str | None:
+        checked, run_id = self._pointer
+        if time.monotonic() - checked > self.settings.pointer_ttl:
+            run_id = current_run_id(self.workspace)
+            self._pointer = (time.monotonic(), run_id)
+        return run_id
+
+    def snapshot(self, ref: str | None = None) -> Snapshot:
+        """A published (or named) run with its lookup table; built once per run and process."""
+        run_id = ref or self.current_id()
+        if run_id is None:
+            raise WorkspaceError("no run is published yet; grade one first")
+        found = self._snapshots.get(run_id)
+        if found is not None:
+            return found
+        with self._lock:
+            found = self._snapshots.get(run_id)
+            if found is None:
+                run = load_run(self.workspace, run_id)
+                table = SortedTable.from_parquet(run.result, "customer_id", run.path / LOOKUP)
+                found = Snapshot(run, run_policy(run), table)
+                self._snapshots = {**dict(list(self._snapshots.items())[-2:]), run_id: found}  # keep a few
+        return found
+
+    def person(self, customer_id: str) -> dict[str, Any] | None:
+        """Name, phone, e-mail and ID number from the workspace's customers, if it has them."""
+        directory = self._people()
+        if directory is None:
+            return None
+        row = directory.find(customer_id)
+        if row is None:
+            return None
+        return {k: row.get(k) for k in ("name", "phone", "email", "id_number")}
+
+    def _people(self) -> SortedTable | None:
+        checked, table = self._directory
+        if time.monotonic() - checked < 5.0:
+            return table
+        with self._lock:
+            source = self.workspace.data_file("customers")
+            if source is None:
+                table = None
+            else:
+                from tierkit.engine.backend import connect
+                from tierkit.runs.lookup import build_sorted
+                from tierkit.tables.readers import read_table
+
+                cache = self.workspace.data_dir / DIRECTORY
+                stamp = max((p.stat().st_mtime_ns for p in _files(source)), default=0)
+                if not cache.exists() or cache.stat().st_mtime_ns < stamp:
+                    engine = connect("duckdb")
+                    customers = read_table(engine, "customers", source)
+                    wanted = [
+                        c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present
+                    ]
+                    scratch = cache.with_suffix(".parquet.partial")
+                    engine.write_parquet(customers.table.select(*wanted), scratch)
+                    build_sorted(f"read_parquet('{scratch}')", "customer_id", cache)
+                    scratch.unlink()
+                table = SortedTable(cache, "customer_id")
+            self._directory = (time.monotonic(), table)
+        return table
+
+    def manifest_summary(self, snapshot: Snapshot) -> dict[str, Any]:
+        return json.loads(json.dumps(snapshot.run.manifest.get("summary", {}), default=str))
+
+    def close(self) -> None:
+        self.audit.close()
+
+
+def _files(source: Path) -> list[Path]:
+    return sorted(source.glob("*.parquet")) if source.is_dir() else [source]

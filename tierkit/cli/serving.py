@@ -1,0 +1,80 @@
+"""`tierkit serve` (the REST API) and `tierkit users` (API keys and roles)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.cli.render import err_console, print_json
+
+users_app = typer.Typer(help="API users: roles admin, analyst, agent; keys shown once, stored hashed.")
+
+
+def serve_command(
+    workspace: WorkspaceOpt = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    rate_limit: Annotated[float, typer.Option(help="Requests per second per API key (0: no limit).")] = 100.0,
+    burst: Annotated[int, typer.Option(help="Requests at once per API key.")] = 200,
+) -> None:
+    """Serve the published run: customer cards, lists, overrides, runs (OpenAPI at /docs)."""
+    import uvicorn
+
+    from tierkit.api.app import create_app
+    from tierkit.api.service import Settings
+    from tierkit.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    settings = Settings(rate_per_second=rate_limit, burst=burst, lang=ws.setting("lang", "zh"))
+    app = create_app(ws.root, settings)
+    err_console.print(f"serving {ws.root} on http://{host}:{port} (docs at /docs)")
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@users_app.command("add")
+def add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, analyst or agent")],
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Create a user; prints the API key once (it is stored only as a hash)."""
+    from tierkit.runs.store import store_of
+    from tierkit.store.users import add_user
+    from tierkit.workspace import Workspace
+
+    key = add_user(store_of(Workspace.open(workspace)), name, role)
+    if json_out:
+        print_json({"name": name, "role": role, "key": key})
+    else:
+        print(key)
+        err_console.print(f"user {name} ({role}) created; the key above is shown only now")
+
+
+@users_app.command("list")
+def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
+    """List users and roles (never keys)."""
+    from tierkit.runs.store import store_of
+    from tierkit.store.users import list_users
+    from tierkit.workspace import Workspace
+
+    found = list_users(store_of(Workspace.open(workspace)))
+    if json_out:
+        print_json(found)
+        return
+    for user in found:
+        state = " (disabled)" if user["disabled_at"] else ""
+        print(f"{user['name']:<20} {user['role']:<8} {user['created_at']:%Y-%m-%d}{state}")
+
+
+@users_app.command("disable")
+def disable(name: str, workspace: WorkspaceOpt = None) -> None:
+    """Disable a user's key at once (the audit log keeps their entries)."""
+    from tierkit.runs.store import store_of
+    from tierkit.store.users import disable_user
+    from tierkit.workspace import Workspace
+
+    disable_user(store_of(Workspace.open(workspace)), name)
+    err_console.print(f"user {name} disabled")

@@ -1,0 +1,24 @@
+"""Contact logs: when someone reached a customer, so the card can say when that last happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Engine, func, select
+
+from tierkit.store.schema import contacts
+
+
+def log(engine: Engine, customer_id: str, by: str, channel: str, note: str | None) -> dt.datetime:
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as con:
+        con.execute(contacts.insert().values(customer_id=customer_id, at=now, by=by, channel=channel, note=note))
+    return now
+
+
+def last(engine: Engine, customer_id: str) -> dt.datetime | None:
+    with engine.connect() as con:
+        value = con.execute(select(func.max(contacts.c.at)).where(contacts.c.customer_id == customer_id)).scalar()
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

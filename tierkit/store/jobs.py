@@ -1,0 +1,42 @@
+"""Grading jobs started through the API: state and current step, readable from any process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+
+from tierkit.store.schema import jobs
+
+
+def start(engine: Engine, by: str) -> str:
+    job_id = f"job-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+    with engine.begin() as con:
+        con.execute(
+            jobs.insert().values(job_id=job_id, state="queued", started_by=by, started_at=dt.datetime.now(dt.UTC))
+        )
+    return job_id
+
+
+def step(engine: Engine, job_id: str, text: str, state: str = "running") -> None:
+    with engine.begin() as con:
+        con.execute(update(jobs).where(jobs.c.job_id == job_id).values(state=state, step=text))
+
+
+def finish(engine: Engine, job_id: str, run_id: str | None, error: str | None) -> None:
+    values: dict[str, Any] = {
+        "finished_at": dt.datetime.now(dt.UTC),
+        "run_id": run_id,
+        "error": error,
+        "state": "failed" if error else "done",
+    }
+    with engine.begin() as con:
+        con.execute(update(jobs).where(jobs.c.job_id == job_id).values(**values))
+
+
+def get(engine: Engine, job_id: str) -> dict[str, Any] | None:
+    with engine.connect() as con:
+        row = con.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
+    return dict(row._mapping) if row else None
