@@ -206,7 +206,9 @@ def test_import_command_json_and_grading_reads_the_parts(tmp_path: Path) -> None
         "rejected": 1,
         "duplicates": 0,
     }
-    assert summary["rejects_file"] == str(ws / "data" / "rejects" / "orders" / "orders-gbk.csv.rejects.csv")
+    rejects = Path(summary["rejects_file"])
+    assert rejects.parent == (ws / "data" / "rejects" / "orders").resolve()
+    assert rejects.name.startswith("orders-gbk.csv-") and rejects.name.endswith(".rejects.csv")
     graded = runner.invoke(app, ["grade", "-w", str(ws), "--json", "--as-of", "2024-06-30"])
     assert graded.exit_code == 0, graded.output
     assert json.loads(graded.output)["customers"] == 3  # 0012, 00X3, 0014
@@ -246,7 +248,8 @@ def test_the_policy_says_how_inputs_are_read(tmp_path: Path) -> None:
     row = imported(ImportResult(**{**summary["files"][0]}))[0]
     assert row["customer_id"] == "001" and row["ordered_at"] == dt.date(2024, 1, 5)  # UTC, not +08:00
     flag = runner.invoke(app, ["import", "orders", str(path), "-w", str(ws), "--refunds", "--json"])
-    assert json.loads(flag.output)["files"][0]["status"] == "unchanged"  # same bytes: nothing to do
+    again = json.loads(flag.output)
+    assert (again["files"][0]["status"], again["imported"]) == ("replaced", 2)  # the flag wins over the policy
 
 
 def test_policy_inputs_are_checked() -> None:
@@ -291,3 +294,41 @@ def test_text_survives_any_encoding_byte_exact(tmp_path: Path, cells: list[str],
     result = run(folder, write(folder / "o.csv", lines, encoding, "\r\n"))
     assert counts(result) == (len(cells), len(cells), 0, 0)
     assert [r["channel"] for r in imported(result)] == cells
+
+
+def test_same_name_in_two_folders_are_two_sources(tmp_path: Path) -> None:
+    (tmp_path / "jan").mkdir()
+    (tmp_path / "feb").mkdir()
+    jan = run(tmp_path, write(tmp_path / "jan" / "orders.csv", [HEADER, *GOOD[:2]]))
+    feb = run(tmp_path, write(tmp_path / "feb" / "orders.csv", [HEADER, *GOOD[2:]]))
+    assert (jan.status, feb.status) == ("imported", "imported") and jan.part != feb.part
+    assert len(list((tmp_path / "data" / "orders").glob("*.parquet"))) == 2
+
+
+def test_a_deleted_part_or_new_settings_import_again(tmp_path: Path) -> None:
+    path = write(tmp_path / "o.csv", [HEADER, *GOOD])
+    first = run(tmp_path, path)
+    Path(first.part).unlink()
+    assert run(tmp_path, path).status == "replaced" and Path(first.part).exists()
+    assert run(tmp_path, path, refunds=False).status == "replaced"  # other settings, other result
+
+
+def test_map_beats_the_synonyms(tmp_path: Path) -> None:
+    path = write(tmp_path / "o.csv", ["订单号,会员号,下单时间,实付金额,订单金额", "A1,001,2024-01-05,90,100"])
+    with pytest.raises(InputError, match="both mean amount"):
+        run(tmp_path, path)
+    engine = connect("duckdb")
+    chosen = import_file(engine, tmp_path / "data", "orders", path, ImportRules(TODAY), maps={"订单金额": "amount"})
+    row = imported(chosen)[0]
+    assert str(row["amount"]) == "100.00" and json.loads(str(row["attributes"])) == {"实付金额": "90"}
+
+
+def test_decimal_commas_are_not_thousands(tmp_path: Path) -> None:
+    lines = [
+        HEADER,
+        'A1,001,2024-01-05,"12,50",门店,',
+        'A2,002,2024-01-05,"1.234,50",门店,',
+        'A3,003,2024-01-05,"12,345.60",门店,',
+    ]
+    result = run(tmp_path, write(tmp_path / "o.csv", lines))
+    assert counts(result) == (3, 1, 2, 0) and str(imported(result)[0]["amount"]) == "12345.60"

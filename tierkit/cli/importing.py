@@ -12,7 +12,7 @@ import typer
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
-from tierkit.errors import InputError, did_you_mean
+from tierkit.errors import InputError, TierkitError, did_you_mean
 from tierkit.tables.schema import TABLES
 
 
@@ -74,27 +74,33 @@ def run_import(
     inputs = ws.policy().policy.inputs  # the policy's `inputs:` section; flags win over it
     allow_refunds = refunds if refunds is not None else inputs.refunds
     rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold, to_minutes=inputs.offset)
-    maps = {**inputs.columns.get(kind, {}), **maps}
+    defaults = inputs.columns.get(kind, {})  # the policy's maps, for the files that have those columns
     engine = connect("duckdb")
-    results = []
-    with steps(len(files), quiet) as say:
+    results: list[dict[str, Any]] = []
+    with steps(3 * len(files), quiet) as say:
         for path in files:
-            say(f"importing {path.name}")
-            results.append(import_file(engine, ws.data_dir, kind, path, rules, maps, sheet).as_dict())
+            try:
+                results.append(
+                    import_file(engine, ws.data_dir, kind, path, rules, maps, sheet, say, defaults).as_dict()
+                )
+            except TierkitError as err:  # each file is imported whole or not at all; the others go on
+                results.append({"kind": kind, "file": str(path), "status": "failed", "error": str(err)})
     return summarize(kind, results)
 
 
 def summarize(kind: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     """Totals over the files; `rejects_file` is the one file of rejects, the folder when several
     files had rejects, or None."""
-    totals = {k: sum(r[k] for r in results) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
-    with_rejects = [r["rejects_file"] for r in results if r["rejects_file"]]
+    done = [r for r in results if r["status"] != "failed"]
+    totals = {k: sum(r[k] for r in done) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
+    with_rejects = [r["rejects_file"] for r in done if r["rejects_file"]]
     rejects: str | None = None
     if len(with_rejects) == 1:
         rejects = with_rejects[0]
     elif with_rejects:
         rejects = str(Path(with_rejects[0]).parent)
-    return {"kind": kind, **totals, "rejects_file": rejects, "files": results}
+    failed = [r for r in results if r["status"] == "failed"]
+    return {"kind": kind, **totals, "rejects_file": rejects, "failed": len(failed), "files": results}
 
 
 def import_command(
@@ -117,8 +123,21 @@ def import_command(
     )
     if json_out:
         print_json(summary)
-        return
+    else:
+        _print_summary(summary)
+    failures = [item for item in summary["files"] if item["status"] == "failed"]
+    if failures:
+        raise InputError(
+            failures[0]["error"]
+            if len(failures) == 1
+            else f"{len(failures)} files not imported; first: {failures[0]['error']}"
+        )
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
     for item in summary["files"]:
+        if item["status"] == "failed":
+            continue
         line = (
             f"{item['file']}: {item['status']}: {item['read']:,} read, {item['imported']:,} imported, "
             f"{item['rejected']:,} rejected, {item['duplicates']:,} duplicates"

@@ -167,7 +167,7 @@ def read_inputs(
     def read(kind: str, path: str | Path | None) -> SourceTable | None:
         if path is None:
             return None
-        return read_table(engine, kind, path, rules.columns.get(kind), to_minutes=rules.offset)
+        return read_table(engine, kind, path, to_minutes=rules.offset, defaults=rules.columns.get(kind))
 
     first = read("orders", orders)
     assert first is not None

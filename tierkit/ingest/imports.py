@@ -13,10 +13,12 @@ reason). Above the reject threshold the import fails and no part is written or r
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import re
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -59,12 +61,12 @@ def part_name(path: Path) -> str:
     return re.sub(r"[^\w.\-]+", "_", path.name, flags=re.UNICODE)
 
 
-def rejects_path(data_dir: Path, kind: str, name: str) -> Path:
-    return data_dir / "rejects" / kind / f"{name}.rejects.csv"
+def rejects_path(data_dir: Path, kind: str, name: str, failed: bool = False) -> Path:
+    return data_dir / "rejects" / kind / f"{name}.{'failed-' if failed else ''}rejects.csv"
 
 
 class Registry:
-    """data/imports.json: kind -> part name -> what was imported, written atomically."""
+    """data/imports.json: kind -> source file (absolute path) -> what was imported, written atomically."""
 
     def __init__(self, data_dir: Path) -> None:
         self.path = data_dir / REGISTRY
@@ -75,8 +77,9 @@ class Registry:
     def get(self, kind: str, name: str) -> dict[str, Any] | None:
         return self.entries.get(kind, {}).get(name)
 
-    def same_bytes(self, kind: str, sha256: str) -> str | None:
-        return next((name for name, e in self.entries.get(kind, {}).items() if e["sha256"] == sha256), None)
+    def same_signature(self, kind: str, sign: str) -> dict[str, Any] | None:
+        """An earlier import of the same bytes with the same settings (under any path)."""
+        return next((e for e in self.entries.get(kind, {}).values() if e.get("signature") == sign), None)
 
     def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
         self.entries.setdefault(kind, {})[name] = entry
@@ -96,6 +99,31 @@ def _earlier(engine: Engine, folder: Path, kind: str, except_part: str) -> ir.Ta
     return table.select(spec.key, "_source", __fp=fingerprint(table, spec))
 
 
+def source_key(path: Path) -> str:
+    """Which earlier import a file replaces: the same file, by its absolute path."""
+    return str(path.resolve())
+
+
+def part_for(data_dir: Path, kind: str, path: Path) -> Path:
+    """data/<kind>/<file name>-<8 hex of its path>.parquet: jan/orders.csv and feb/orders.csv differ."""
+    digest = hashlib.sha256(source_key(path).encode()).hexdigest()[:8]
+    return data_dir / kind / f"{part_name(path)}-{digest}.parquet"
+
+
+def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None) -> str:
+    """The file's bytes and every setting that shapes the result: any change means import again."""
+    settings = {
+        "kind": kind,
+        "maps": sorted((maps or {}).items()),
+        "sheet": None if sheet is None else str(sheet),
+        "refunds": rules.refunds,
+        "minutes": rules.to_minutes,
+        "today": rules.today.isoformat(),
+        "threshold": rules.threshold,
+    }
+    return sha + ":" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def import_file(
     engine: Engine,
     data_dir: Path,
@@ -104,33 +132,40 @@ def import_file(
     rules: ImportRules,
     maps: dict[str, str] | None = None,
     sheet: str | int | None = None,
+    say: Callable[[str], None] | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> ImportResult:
     """Import one file of `kind` into `data_dir`; see the module docstring for what is written."""
     start = time.perf_counter()
+    say = say or (lambda text: None)
     if kind not in TABLES:
         raise InputError(f"unknown table '{kind}' (use one of: {', '.join(TABLES)})")
     spec, registry = TABLES[kind], Registry(data_dir)
-    name = part_name(path)
-    part = data_dir / kind / f"{name}.parquet"
+    data_dir = data_dir.resolve()
+    part = part_for(data_dir, kind, path)
+    name = part.stem
+    key = source_key(path)
+    say(f"{path.name}: checking what changed")
     sha = file_fingerprint(path) if path.is_file() else ""
-    known = registry.get(kind, name)
-    twin = registry.same_bytes(kind, sha) if sha else None
-    if (known and known["sha256"] == sha) or twin:
-        entry = registry.get(kind, twin or name) or {}
-        counts = {k: entry[k] for k in ("read", "imported", "rejected", "duplicates", "refunds")}
+    sign = signature(sha, kind, rules, {**(defaults or {}), **(maps or {})}, sheet) if sha else ""
+    known = registry.get(kind, key)
+    twin = registry.same_signature(kind, sign) if sign else None
+    if twin is not None and Path(twin["part"]).exists():
+        counts = {k: twin[k] for k in ("read", "imported", "rejected", "duplicates", "refunds")}
         return ImportResult(
             kind,
-            str(path),
+            str(path.resolve()),
             "unchanged",
             **counts,
-            rejects_file=entry.get("rejects_file"),
-            part=entry["part"],
+            rejects_file=twin.get("rejects_file"),
+            part=twin["part"],
             sha256=sha,
-            encoding=entry.get("encoding", ""),
+            encoding=twin.get("encoding", ""),
         )
     if engine.name == "duckdb":  # row numbers are positions in the file: keep rows in file order
         engine.con.raw_sql("SET preserve_insertion_order = true")
-    mapped = open_mapped(engine, kind, path, maps, sheet)
+    say(f"{path.name}: reading and checking every row")
+    mapped = open_mapped(engine, kind, path, maps, sheet, defaults)
     checked = checked_rows(mapped, spec, rules)
     rows = verdicts(checked, spec, mapped.headers, _earlier(engine, part.parent, kind, part.name))
     stage = rows.mutate(_source=ibis.literal(path.name))
@@ -142,6 +177,7 @@ def import_file(
 
         raise unreadable(mapped.source, exc) from None
     try:
+        say(f"{path.name}: writing")
         result = _write(engine, staged, data_dir, kind, path, name, part, rules, mapped.source.encoding, sha)
     finally:
         engine.con.drop_table(table_name, force=True)
@@ -149,9 +185,9 @@ def import_file(
     result.seconds = round(time.perf_counter() - start, 3)
     registry.put(
         kind,
-        name,
+        key,
         {k: v for k, v in result.as_dict().items() if k not in ("status", "seconds")}
-        | {"imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        | {"signature": sign, "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
     )
     return result
 
@@ -183,10 +219,12 @@ def _write(
     if counts["read"] == 0:
         raise InputError(f"{path}: no data rows (an empty {kind} file)")
     rejects_file: Path | None = None
+    failed = counts["rejected"] > rules.threshold * counts["read"]
     if counts["rejected"]:
-        rejects_file = rejects_path(data_dir, kind, name)
+        # a failed import must not overwrite the rejects of the version still imported
+        rejects_file = rejects_path(data_dir, kind, name, failed=failed)
         _write_rejects(engine, staged, path, rejects_file)
-    if counts["rejected"] > rules.threshold * counts["read"]:
+    if failed:
         first = engine.to_pyarrow(staged.filter(staged.__verdict == REJECTED).order_by("__row").limit(1)).to_pylist()[0]
         raise InputError(
             f"{path}: {counts['rejected']} of {counts['read']} rows rejected "
@@ -200,12 +238,12 @@ def _write(
     staging = part.with_suffix(".parquet.partial")
     engine.con.to_parquet(good, staging)
     os.replace(staging, part)
-    stale = rejects_path(data_dir, kind, name)
-    if rejects_file is None and stale.exists():
-        stale.unlink()  # the new version of the file has no rejects: drop the old list
+    for stale in (rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)):
+        if stale != rejects_file and stale.exists():
+            stale.unlink()  # lists of an earlier version, or of a failed attempt, no longer apply
     return ImportResult(
         kind,
-        str(path),
+        str(path.resolve()),
         IMPORTED,
         **counts,
         rejects_file=str(rejects_file) if rejects_file else None,

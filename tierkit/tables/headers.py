@@ -36,16 +36,30 @@ def synonyms() -> dict[str, str]:
 
 
 def map_headers(
-    columns: list[str], spec: TableSpec, path: object, given: dict[str, str] | None = None
+    columns: list[str],
+    spec: TableSpec,
+    path: object,
+    given: dict[str, str] | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """file column -> canonical name, for the columns that map to one of this table's columns."""
+    """file column -> canonical name, for the columns that map to one of this table's columns.
+
+    `given` (--map) must name columns of the file; `defaults` (the policy's `inputs.columns`)
+    apply to the files that have those columns. Both win over the synonyms: a column mapped by
+    them takes its canonical name away from a column that only a synonym would have mapped."""
     given = given or {}
     for column in given:
         if column not in columns:
             raise InputError(f"{path}: --map names '{column}', which is not a column{did_you_mean(column, columns)}")
+    explicit = {**{c: t for c, t in (defaults or {}).items() if c in columns}, **given}
+    taken = set(explicit.values())
     mapped: dict[str, str] = {}
     for column in columns:
-        canonical = given.get(column) or synonyms().get(_key(column))
+        canonical = explicit.get(column)
+        if canonical is None:
+            canonical = synonyms().get(_key(column))
+            if canonical in taken:
+                continue  # kept as an attribute: the user said which column this is
         if canonical in spec.names:
             mapped[column] = canonical
     seen: dict[str, str] = {}

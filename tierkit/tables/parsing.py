@@ -68,7 +68,12 @@ def parse_date(text: ir.StringValue, to_minutes: int = CHINA_MINUTES) -> ir.Date
 
 
 def parse_number(text: ir.StringValue, to: str) -> ir.NumericValue:
-    """A decimal from money and percentage forms; else NULL."""
+    """A decimal from money and percentage forms; else NULL.
+
+    A comma must group thousands (1,234,567.5): "12,50" or "1.234,50" is a decimal comma from a
+    European locale, which we refuse rather than misread as 1250 or 1.23."""
+    spaced = text.re_replace(r"[¥￥$\s]|元|RMB|CNY|人民币", "")
+    grouped = ~spaced.contains(",") | spaced.re_search(r"^[(-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?[)]?(万|%)?$")
     bare = text.re_replace(MONEY_NOISE, "")
     wan = bare.re_search("万$")
     percent = bare.re_search("%$")
@@ -81,4 +86,5 @@ def parse_number(text: ir.StringValue, to: str) -> ir.NumericValue:
     value = ibis.ifelse(wan, value * 10000, value)
     value = ibis.ifelse(percent, value / 100, value)
     value = ibis.ifelse(negative, -value, value)
+    value = ibis.ifelse(grouped, value, ibis.null(WIDE))
     return value.try_cast(to)  # type: ignore[no-any-return]  # too large for the column: NULL, reported

@@ -122,13 +122,19 @@ class MappedFile:
 
 
 def open_mapped(
-    engine: Engine, kind: str, path: str | Path, maps: dict[str, str] | None = None, sheet: str | int | None = None
+    engine: Engine,
+    kind: str,
+    path: str | Path,
+    maps: dict[str, str] | None = None,
+    sheet: str | int | None = None,
+    defaults: dict[str, str] | None = None,
 ) -> MappedFile:
-    """Open `path` as a `kind` table: headers matched by synonyms (客户编号 -> customer_id) or `maps`."""
+    """Open `path` as a `kind` table: headers matched by synonyms (客户编号 -> customer_id), `maps`
+    (--map) or `defaults` (the policy's column maps, for files that have those columns)."""
     spec = TABLES[kind]
     source = open_source(path, sheet)
     raw = read_raw(engine, source)
-    mapped = map_headers(list(raw.columns), spec, source.label, maps)
+    mapped = map_headers(list(raw.columns), spec, source.label, maps, defaults)
     renamed = {canonical: column for column, canonical in mapped.items() if canonical != column}
     if renamed:
         clash = [c for c in renamed if c in raw.columns]
@@ -156,13 +162,14 @@ def read_table(
     maps: dict[str, str] | None = None,
     sheet: str | int | None = None,
     to_minutes: int = CHINA_MINUTES,
+    defaults: dict[str, str] | None = None,
 ) -> SourceTable:
     """Read `path` as the canonical table `kind` (orders, customers, interactions, contacts).
 
     Strict: the first bad value stops the read with its row. `tierkit import` is the lenient
     path, which sets bad rows aside in a rejects file."""
     spec = TABLES[kind]
-    mapped_file = open_mapped(engine, kind, path, maps, sheet)
+    mapped_file = open_mapped(engine, kind, path, maps, sheet, defaults)
     source, raw = mapped_file.source, mapped_file.raw
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
