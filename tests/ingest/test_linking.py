@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
+import pyarrow.parquet
 import pytest
 from typer.testing import CliRunner
 
@@ -166,3 +167,59 @@ def test_workspace_review_round_trip_and_complaints_follow_the_person(tmp_path: 
     shown = json.loads(card.output)
     assert '"complaints_90d": 3' in card.output  # the complaints filed under his new id
     assert "serial_complainer" in json.dumps(shown, ensure_ascii=False)
+
+
+def test_link_without_names_and_on_clean_copies(tmp_path: Path) -> None:
+    rows = ["customer_id,phone,email"] + [f"{i},139{i:08d},u{i}@x.com" for i in range(60)]
+    rows += [f"C{i},+86 139-{i:04d}-{0:04d},U{i}@X.COM".replace(f"139-{i:04d}-0000", f"139{i:08d}") for i in range(10)]
+    path = tmp_path / "c.csv"
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    result = runner.invoke(app, ["link", "customers", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["persons"] == 60  # each C-record is a clean copy of one of the 60
+
+
+def test_ids_from_two_files_never_share_a_person_by_accident(tmp_path: Path) -> None:
+    crm, _ = people(tmp_path)
+    with crm.open(encoding="utf-8") as handle:
+        first = next(r for r in csv.DictReader(handle) if r["customer_id"] == "00000001")
+    shop = tmp_path / "shop.csv"
+    stranger = {
+        "customer_id": "00000005",
+        "name": "欧阳娜娜",
+        "phone": "13600000000",
+        "email": "",
+        "id_number": "",
+        "birth_date": "",
+    }
+    twin = dict(first, customer_id="B7", name=first["name"].translate(TRADITIONAL), email="")
+    pacsv.write_csv(pa.Table.from_pylist([stranger, twin]), shop)
+    out = tmp_path / "p.csv"
+    assert runner.invoke(app, ["link", "customers", str(crm), str(shop), "--output", str(out)]).exit_code == 0
+    with out.open(encoding="utf-8") as handle:
+        person = {(r["source"], r["customer_id"]): r["person_id"] for r in csv.DictReader(handle)}
+    assert person[("customers.csv", "00000005")] != person[("shop.csv", "00000005")]  # same id, two people
+    assert person[("shop.csv", "B7")] == person[("customers.csv", "00000001")] == "customers.csv:00000001"
+
+
+def test_a_person_keeps_their_id_when_a_smaller_id_joins(tmp_path: Path) -> None:
+    path, _ = people(tmp_path)
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+    assert runner.invoke(app, ["import", "customers", str(path), "-w", str(ws), "--today", "2026-11-29"]).exit_code == 0
+    assert runner.invoke(app, ["link", "-w", str(ws)]).exit_code == 0
+    with path.open(encoding="utf-8") as handle:
+        original = next(r for r in csv.DictReader(handle) if r["customer_id"] == "00000001")
+    late = tmp_path / "late.csv"
+    pacsv.write_csv(pa.Table.from_pylist([dict(original, customer_id="00000000", phone="13700000000")]), late)
+    assert runner.invoke(app, ["import", "customers", str(late), "-w", str(ws), "--today", "2026-11-29"]).exit_code == 0
+    assert runner.invoke(app, ["link", "-w", str(ws)]).exit_code == 0
+    links = pa.parquet.read_table(ws / "data" / "identity" / "links.parquet").to_pylist()  # type: ignore[attr-defined]
+    person = {r["customer_id"]: r["person_id"] for r in links}
+    assert person["00000000"] == person["00000001"] == person["90000000"] == "00000001"
+
+
+def test_a_missing_decisions_file_is_an_error(tmp_path: Path) -> None:
+    path, _ = people(tmp_path)
+    result = runner.invoke(app, ["link", "customers", str(path), "--decisions", str(tmp_path / "none.csv")])
+    assert result.exit_code != 0 and "no such file" in str(result.exception or result.output)

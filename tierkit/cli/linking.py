@@ -76,10 +76,12 @@ def link_workspace(
     table = read_table(on, "customers", customers).table
     folder = ws.data_dir / IDENTITY
     decisions = Decisions.load(folder / "decisions.csv")
-    linked = link(on, [("customers", table)], decisions, match, review)
-    folder.mkdir(parents=True, exist_ok=True)
     links = ws.data_dir / LINKS
     import pyarrow.parquet as pq
+
+    previous = pq.read_table(links, columns=["source", "customer_id", "person_id"]) if links.exists() else None
+    linked = link(on, [("customers", table)], decisions, match, review, previous)
+    folder.mkdir(parents=True, exist_ok=True)
 
     pq.write_table(linked.records, links.with_suffix(".partial"))
     os.replace(links.with_suffix(".partial"), links)
@@ -115,7 +117,7 @@ def link_files(
         sources.append((path.name, mapped.raw))
     if len({name for name, _ in sources}) < len(sources):
         raise InputError("two input files share a name; each source is known by its file name")
-    said = Decisions.load(decisions) if decisions else None
+    said = Decisions.load(decisions, must_exist=True) if decisions else None
     linked = link(on, sources, said, match, review)
     summary: dict[str, Any] = linked.summary()
     if output is not None:
@@ -152,7 +154,7 @@ def link_review(
     folder = ws.data_dir / IDENTITY
     store = folder / "decisions.csv"
     if decisions is not None:
-        merged = Decisions.load(store).merge(Decisions.load(decisions))
+        merged = Decisions.load(store).merge(Decisions.load(decisions, must_exist=True))
         merged.save(store)
         err_console.print(f"{len(merged.pairs):,} decisions kept in {store}; run 'tierkit link' to apply them")
         return

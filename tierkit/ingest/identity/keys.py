@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from functools import lru_cache
 
 import ibis
@@ -60,7 +61,9 @@ def pinyin_tokens(name: str) -> tuple[str, ...]:
 
     tokens: list[str] = []
     for chunk in lazy_pinyin(name.strip()):
-        tokens += [t for t in re.split(r"[^0-9a-zA-Z]+", chunk.lower()) if t]
+        latin = chunk.lower().replace("ü", "v")  # pinyin writes ü as v (吕 -> lv); so does Lü
+        latin = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()  # é -> e
+        tokens += [t for t in re.split(r"[^0-9a-z]+", latin) if t]
     return tuple(tokens)
 
 
@@ -71,7 +74,10 @@ def name_keys(names: list[str]) -> pa.Table:
         tokens = pinyin_tokens(name)
         keys.append("".join(tokens) or None)
         sorted_keys.append("".join(sorted(tokens)) or None)
-    return pa.table({"__name": names, "name_key": keys, "name_sorted": sorted_keys})
+    text = pa.string()  # typed even when there are no names: an empty column has no type to infer
+    return pa.table(
+        {"__name": pa.array(names, text), "name_key": pa.array(keys, text), "name_sorted": pa.array(sorted_keys, text)}
+    )
 
 
 def _text(table: ir.Table, name: str) -> ir.StringValue:

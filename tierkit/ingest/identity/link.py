@@ -18,6 +18,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
+import pyarrow.compute
 
 from tierkit.engine.backend import Engine
 from tierkit.errors import TierkitError
@@ -98,8 +99,12 @@ def link(
     decisions: Decisions | None = None,
     match: float | None = None,
     review: float | None = None,
+    previous: pa.Table | None = None,
 ) -> Linked:
-    """Link the records of `sources` (name, customers table) into persons."""
+    """Link the records of `sources` (name, customers table) into persons.
+
+    `previous`: the last link's records (source, customer_id, person_id), so that persons keep
+    their ids from run to run."""
     from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
     from splink.internals.exceptions import EMTrainingException
@@ -118,12 +123,14 @@ def link(
             model.training.estimate_parameters_using_expectation_maximisation(
                 rule, record_sample_proportion=1.0 if n <= 200_000 else 200_000 / n
             )
-        except EMTrainingException:
-            continue  # no two records share this key (e.g. every phone is new): nothing to learn from it
+        except (EMTrainingException, ValueError):
+            # no pairs share this key (every phone is new), or a level never occurs among them
+            # (clean data: no typo to learn from); the other rules and the defaults still serve
+            continue
     scored = model.inference.predict(threshold_match_probability=plan.review)
     edges = engine.con.table(scored.physical_name)
     pairs = engine.execute_scalar(edges.count())
-    chosen = (decisions or Decisions.empty()).apply(engine, edges)
+    chosen = (decisions or Decisions.empty()).apply(engine, edges, table)
     clusters = cluster_pairwise_predictions_at_threshold(
         db_api.register(RECORDS, table_name="tk_link_nodes"),
         db_api.register(chosen.get_name(), table_name="tk_link_edges"),
@@ -131,7 +138,11 @@ def link(
         node_id_column_name="unique_id",
         threshold_match_probability=plan.match,
     )
-    return _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs)
+    if previous is not None:
+        previous = previous.append_column(
+            "unique_id", pa.compute.binary_join_element_wise(previous["source"], previous["customer_id"], "|")
+        )
+    return _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs, previous)
 
 
 def _database(engine: Engine) -> Any:
@@ -147,15 +158,41 @@ def _database(engine: Engine) -> Any:
     raise TierkitError(f"tierkit link cannot run on the {engine.name} engine")
 
 
+def _keep_previous(people: ir.Table, previous: pa.Table | None) -> ir.Table:
+    """person_id: the id the cluster's records had in the previous link, where they agree on one;
+    else the cluster's smallest record id. A person keeps their id when a record with a smaller
+    id joins them; when a cluster splits, the part holding most of its records keeps the id."""
+    if previous is None or previous.num_rows == 0:
+        return people.mutate(person_id=people.__default)
+    before = ibis.memtable(previous.select(["unique_id", "person_id"])).rename(__was="person_id", __uid="unique_id")
+    votes = people.join(before, people.unique_id == before.__uid)
+    votes = votes.group_by(["cluster_id", "__was"]).aggregate(__n=votes.count(), __low=votes.unique_id.min())
+    best_cluster = ibis.row_number().over(group_by=votes.__was, order_by=[ibis.desc(votes.__n), votes.__low])
+    votes = votes.mutate(__won=best_cluster).filter(lambda t: t.__won == 0)
+    best_id = ibis.row_number().over(group_by=votes.cluster_id, order_by=[ibis.desc(votes.__n), votes.__was])
+    claims = votes.mutate(__pick=best_id).filter(lambda t: t.__pick == 0).select("cluster_id", __claim=votes.__was)
+    joined = people.left_join(claims, "cluster_id")
+    return joined.mutate(person_id=ibis.coalesce(joined.__claim, joined.__default)).drop("__claim", "cluster_id_right")
+
+
 def _result(
-    engine: Engine, clusters: ir.Table, scored: ir.Table, chosen: ir.Table, plan: MatchingPlan, pairs: int
+    engine: Engine,
+    clusters: ir.Table,
+    scored: ir.Table,
+    chosen: ir.Table,
+    plan: MatchingPlan,
+    pairs: int,
+    previous: pa.Table | None = None,
 ) -> Linked:
     records = engine.con.table(RECORDS)
     member = clusters.select("unique_id", "cluster_id")
     people = records.join(member, "unique_id")
     first = people.group_by("cluster_id").aggregate(__first=people.unique_id.min())
-    ids = records.select(__first=records.unique_id, person_id=records.customer_id)
+    sources = engine.execute_scalar(records.source.nunique())
+    own = records.customer_id if sources == 1 else records.source + ":" + records.customer_id
+    ids = records.select(__first=records.unique_id, __default=own)
     people = people.join(first, "cluster_id").join(ids, "__first")
+    people = _keep_previous(people, previous).drop("__default")
     # a field agreed when its comparison gave positive evidence (a match weight above 0)
     weighed = [name for name in plan.comparisons if f"mw_{name}" in scored.columns]  # splink omits untrained ones
     agreed = [ibis.ifelse(scored[f"mw_{name}"] > 0, name, ibis.null("string")) for name in weighed]

@@ -32,16 +32,19 @@ class Decisions:
     """(unique_id_l, unique_id_r) -> same?; unique ids are 'source|customer_id'."""
 
     pairs: dict[tuple[str, str], bool] = field(default_factory=dict)
+    decided_at: dict[tuple[str, str], str] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> Decisions:
         return cls()
 
     @classmethod
-    def load(cls, path: Path) -> Decisions:
+    def load(cls, path: Path, must_exist: bool = False) -> Decisions:
         """Read decisions; rows with an empty decision (a review list not filled in yet) are skipped."""
         decisions = cls()
         if not path.exists():
+            if must_exist:
+                raise InputError(f"{path}: no such file")
             return decisions
         with path.open(encoding="utf-8-sig", newline="") as handle:
             reader = csv.DictReader(handle)
@@ -60,27 +63,32 @@ class Decisions:
                     )
                 left = f"{row['source_l']}|{row['customer_id_l']}"
                 right = f"{row['source_r']}|{row['customer_id_r']}"
-                decisions.pairs[_pair(left, right)] = CHOICES[said]
+                pair = _pair(left, right)
+                decisions.pairs[pair] = CHOICES[said]
+                decisions.decided_at[pair] = (row.get("decided_at") or "").strip() or dt.date.today().isoformat()
         return decisions
 
     def merge(self, other: Decisions) -> Decisions:
-        return Decisions({**self.pairs, **other.pairs})
+        return Decisions({**self.pairs, **other.pairs}, {**self.decided_at, **other.decided_at})
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         staging = path.with_suffix(".partial")
         today = dt.date.today().isoformat()
+        when = self.decided_at
         with staging.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle)
             writer.writerow(COLUMNS)
             for (left, right), same in sorted(self.pairs.items()):
                 source_l, _, id_l = left.partition("|")
                 source_r, _, id_r = right.partition("|")
-                writer.writerow([source_l, id_l, source_r, id_r, "same" if same else "different", today])
+                decided = when.get((left, right), today)
+                writer.writerow([source_l, id_l, source_r, id_r, "same" if same else "different", decided])
         staging.replace(path)
 
-    def apply(self, engine: Engine, edges: ir.Table) -> ir.Table:
-        """The scored pairs with decisions applied: `same` at probability 1, `different` removed."""
+    def apply(self, engine: Engine, edges: ir.Table, records: ir.Table) -> ir.Table:
+        """The scored pairs with decisions applied: `same` at probability 1, `different` removed.
+        Decisions on records that are not in this link (another source, a deleted id) are ignored."""
         if not self.pairs:
             return engine.con.create_table(
                 EDGES, edges.select("unique_id_l", "unique_id_r", "match_probability"), overwrite=True
@@ -92,6 +100,8 @@ class Decisions:
                 "said_same": list(self.pairs.values()),
             }
         )
+        known = records.select(known_id=records.unique_id)
+        said = said.filter(said.said_l.isin(known.known_id) & said.said_r.isin(known.known_id))
         scored = edges.select("unique_id_l", "unique_id_r", "match_probability")
         joined = scored.outer_join(said, (scored.unique_id_l == said.said_l) & (scored.unique_id_r == said.said_r))
         chosen = joined.select(
