@@ -49,11 +49,27 @@ def _grade(
 
         say("folding linked customer ids into persons")
         inputs = by_person(engine, inputs, links)
+        stale = stale_links(links, files.get("customers"))
+    else:
+        stale = None
     if as_of_date is None:
         as_of_date = last_order_date(engine, inputs.orders)
     say(f"planning {loaded.policy.name} as of {as_of_date}")
     grading = grade_inputs(inputs, loaded, as_of_date, engine, lang)
+    if stale:
+        grading.warnings.append(stale)
     return grading
+
+
+def stale_links(links: Path, customers: Path | None) -> str | None:
+    """A note when customers were imported after the last `tierkit link`: its persons may be out of date."""
+    if customers is None or not customers.exists():
+        return None
+    parts = sorted(customers.glob("*.parquet")) if customers.is_dir() else [customers]
+    newest = max((p.stat().st_mtime for p in parts), default=0.0)
+    if newest > links.stat().st_mtime:
+        return "customers changed after the last 'tierkit link'; run it again so that persons are up to date"
+    return None
 
 
 @contextmanager

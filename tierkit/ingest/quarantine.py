@@ -96,9 +96,10 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
             shown = stage[f"__shown_{col.name}"]
             bad = shown.notnull() & stage[col.name].isnull()
             parsing.append(Check(bad, header, shown, f"not a valid {col.type.split('(')[0]}"))
-    staged = stage.mutate(**_first_failure(stage, parsing)).drop(*flags)
+    staged = stage.mutate(**_first_failure(stage, parsing))
     later = _first_failure(staged, business_checks(staged, spec, mapped.headers, rules))
-    return staged.mutate(**{name: ibis.coalesce(staged[name], value) for name, value in later.items()})
+    checked = staged.mutate(**{name: ibis.coalesce(staged[name], value) for name, value in later.items()})
+    return checked.drop(*flags)
 
 
 def business_checks(table: ir.Table, spec: TableSpec, headers: dict[str, str], rules: ImportRules) -> list[Check]:
@@ -110,14 +111,20 @@ def business_checks(table: ir.Table, spec: TableSpec, headers: dict[str, str], r
             Check(
                 when > ibis.date(rules.today),
                 headers[spec.time_column],
-                when.cast("string"),
+                _cell(table, spec.time_column),
                 f"in the future (after {rules.today.isoformat()})",
             )
         )
     if not rules.refunds and "amount" in table.columns:
         amount = table["amount"]
-        checks.append(Check(amount < 0, headers["amount"], amount.cast("string"), "negative amount (refunds are off)"))
+        checks.append(Check(amount < 0, headers["amount"], _cell(table, "amount"), "negative amount (refunds are off)"))
     return checks
+
+
+def _cell(table: ir.Table, name: str) -> ir.StringValue:
+    """The cell as the file wrote it (the rejects file quotes the user's text, not our parse)."""
+    shown = f"__shown_{name}"
+    return table[shown] if shown in table.columns else table[name].cast("string")  # type: ignore[no-any-return]
 
 
 def fingerprint(table: ir.Table, spec: TableSpec) -> ir.StringValue:

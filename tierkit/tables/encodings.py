@@ -43,8 +43,28 @@ def detect(path: Path) -> str:
         text = _decoded(head, name, whole=len(head) < SAMPLE)
         if text is not None:
             check_text(path, text, 1)
+            if name == "gb18030" and not looks_chinese(text):
+                raise InputError(
+                    f"{path}: not UTF-8, and as GBK it reads as rare characters between Latin letters "
+                    f"(a Western encoding such as Latin-1?); save the file as UTF-8 CSV"
+                )
             return name
     raise InputError(f"{path}: not UTF-8, GBK/GB18030 or UTF-16 text; save it as UTF-8 CSV")
+
+
+def looks_chinese(text: str) -> bool:
+    """Whether GB18030-decoded text is Chinese and not Latin-1 bytes read as Chinese.
+
+    Real Chinese text is almost all in GB2312's common block (both bytes 0xA1 and up); Latin-1
+    letters such as ü (0xFC) followed by an ASCII letter decode to rare GBK characters instead."""
+    wide = [ch for ch in text if ord(ch) > 0x7F]
+    if not wide:
+        return True
+    common = 0
+    for ch in wide:
+        encoded = ch.encode("gb18030")
+        common += len(encoded) == 2 and encoded[0] >= 0xA1 and encoded[1] >= 0xA1
+    return common >= 0.5 * len(wide)
 
 
 def _decoded(data: bytes, encoding: str, whole: bool) -> str | None:

@@ -96,8 +96,12 @@ def open_source(path: str | Path, sheet: str | int | None = None) -> SourceFile:
         if not target.exists():
             workbooks.sheet_to_csv(path, sheet, target)
         if target.stat().st_size == 0:
-            raise InputError(f"{path}: the sheet is empty")
+            names = workbooks.sheet_names(path)
+            shown = chosen or names[0]
+            raise InputError(f"{path}: sheet '{shown}' is empty (sheets: {', '.join(names)}); choose one with --sheet")
         return SourceFile(path, target, "csv", "xlsx", ",", chosen)
+    if path.read_bytes()[:4] in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff") and path.stat().st_size <= 4:
+        raise InputError(f"{path}: the file is empty (only a byte-order mark, no header)")
     encoding = encodings.detect(path)
     readable = path
     if encoding not in ("utf-8", "utf-8-sig"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import decimal
+import re
 from pathlib import Path
 from typing import Any
 
@@ -36,10 +37,19 @@ def _open(path: Path) -> Any:
         raise InputError(f"{path}: cannot be read as an Excel workbook ({type(exc).__name__}: {exc})") from None
 
 
-def cell_text(value: Any) -> str:
-    """What the cell shows, as text the readers parse like any CSV cell."""
+def cell_text(value: Any, number_format: str | None = None) -> str:
+    """What the cell shows, as text the readers parse like any CSV cell. A number formatted with
+    leading zeros (000000, for ids and postcodes) keeps them: 12 shown as 000012 is 000012."""
     if value is None:
         return ""
+    if (
+        number_format
+        and re.fullmatch(r"0+", number_format)
+        and isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and float(value).is_integer()
+    ):
+        return str(int(value)).zfill(len(number_format))
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dt.datetime):
@@ -60,21 +70,21 @@ def sheet_to_csv(path: Path, sheet: str | int | None, target: Path) -> None:
         names = list(book.sheetnames)
         if sheet is None:
             chosen = names[0]
+        elif str(sheet) in names:  # a sheet named "2024" is that sheet, not index 2024
+            chosen = str(sheet)
         elif isinstance(sheet, int) or str(sheet).isdigit():
             index = int(sheet)
             if not 0 <= index < len(names):
                 raise InputError(f"{path}: no sheet {index} (the workbook has {len(names)}: {', '.join(names)})")
             chosen = names[index]
-        elif sheet in names:
-            chosen = str(sheet)
         else:
             raise InputError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(names)})")
-        rows = book[chosen].iter_rows(values_only=True)
+        rows = book[chosen].iter_rows()
         with target.open("w", encoding="utf-8", newline="") as out:
             writer = csv.writer(out, lineterminator="\n")
             width = 0
             for row in rows:
-                cells = [cell_text(value) for value in row]
+                cells = [cell_text(getattr(cell, "value", None), getattr(cell, "number_format", None)) for cell in row]
                 while len(cells) > width and cells[-1] == "":  # the used range often runs past the data
                     cells.pop()
                 if not any(cells):
