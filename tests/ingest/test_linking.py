@@ -223,3 +223,16 @@ def test_a_missing_decisions_file_is_an_error(tmp_path: Path) -> None:
     path, _ = people(tmp_path)
     result = runner.invoke(app, ["link", "customers", str(path), "--decisions", str(tmp_path / "none.csv")])
     assert result.exit_code != 0 and "no such file" in str(result.exception or result.output)
+
+
+def test_no_duplicates_means_no_merges(tmp_path: Path) -> None:
+    """With no duplicates to learn from, EM would find a false 'match' class (same day of birth
+    and a common name); training skips it and the model merges nobody."""
+    path, _ = people(tmp_path)
+    with path.open(encoding="utf-8") as handle:
+        originals = [r for r in csv.DictReader(handle) if not r["customer_id"].startswith("9")]
+    unique = tmp_path / "unique.csv"
+    pacsv.write_csv(pa.Table.from_pylist(originals), unique)
+    result = runner.invoke(app, ["link", "customers", str(unique), "--json"])
+    summary = json.loads(result.output)
+    assert (summary["records"], summary["merged_records"]) == (PEOPLE, 0), summary

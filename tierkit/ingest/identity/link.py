@@ -12,7 +12,7 @@ stays put while that record stays.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -23,8 +23,9 @@ import pyarrow.compute
 from tierkit.engine.backend import Engine
 from tierkit.errors import TierkitError
 from tierkit.ingest.identity.keys import name_keys, record_keys
-from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings, training_rules
+from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
 from tierkit.ingest.identity.review import Decisions
+from tierkit.ingest.identity.training import train
 
 RECORDS = "tk_link_records"
 KEY_FIELDS = (
@@ -42,7 +43,6 @@ KEY_FIELDS = (
     "postcode",
     "state",
 )
-SEED = 20240105
 
 
 @dataclass
@@ -53,6 +53,7 @@ class Linked:
     review: pa.Table  # source_l, customer_id_l, source_r, customer_id_r, match_probability, fields...
     plan: MatchingPlan
     pairs_scored: int
+    training: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> dict[str, Any]:
         persons = len(set(self.records["person_id"].to_pylist()))
@@ -64,6 +65,7 @@ class Linked:
             "pairs_scored": self.pairs_scored,
             "fields": list(self.plan.comparisons),
             "thresholds": {"match": self.plan.match, "review": self.plan.review},
+            "training": self.training,
         }
 
 
@@ -107,26 +109,17 @@ def link(
     their ids from run to run."""
     from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
-    from splink.internals.exceptions import EMTrainingException
 
     table = prepare(engine, sources)
     n = engine.execute_scalar(table.count())
-    plan = plan_for(_present(engine, table), match, review)
+    present = _present(engine, table)
+    plan = plan_for(present, match, review)
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = _database(engine)
     frame = db_api.register(RECORDS, table_name="tk_link_input")
     settings = splink_settings(plan, prior=min(1.0, 1.0 / max(n - 1, 1)))
     model = Linker(frame, settings, log_level=logging.ERROR)
-    model.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
-    for rule in training_rules(plan):
-        try:
-            model.training.estimate_parameters_using_expectation_maximisation(
-                rule, record_sample_proportion=1.0 if n <= 200_000 else 200_000 / n
-            )
-        except (EMTrainingException, ValueError):
-            # no pairs share this key (every phone is new), or a level never occurs among them
-            # (clean data: no typo to learn from); the other rules and the defaults still serve
-            continue
+    training = train(model, plan, int(n), present)
     scored = model.inference.predict(threshold_match_probability=plan.review)
     edges = engine.con.table(scored.physical_name)
     pairs = engine.execute_scalar(edges.count())
@@ -142,7 +135,9 @@ def link(
         previous = previous.append_column(
             "unique_id", pa.compute.binary_join_element_wise(previous["source"], previous["customer_id"], "|")
         )
-    return _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs, previous)
+    linked = _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs, previous)
+    linked.training = training
+    return linked
 
 
 def _database(engine: Engine) -> Any:

@@ -1,0 +1,117 @@
+"""The service under change: publish while reading, limits, keys and the users command."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import pyarrow.parquet as pq
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.api.conftest import Served, make_workspace
+from tierkit.api.app import create_app
+from tierkit.api.service import Settings
+from tierkit.cli.app import app as cli
+from tierkit.cli.grading import run_grade
+from tierkit.runs.store import load_run
+
+
+def tiers_of(served: Served, run_id: str) -> dict[str, str]:
+    table = pq.read_table(load_run(served.workspace, run_id).result, columns=["customer_id", "tier"])
+    return dict(zip(table["customer_id"].to_pylist(), table["tier"].to_pylist(), strict=True))
+
+
+def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path) -> None:
+    served = make_workspace(tmp_path / "ws", "sqlite", customers=300)
+    first = load_run(served.workspace).run_id
+    settings = Settings(rate_per_second=0, pointer_ttl=0.2)
+    seen: Counter[str] = Counter()
+    wrong: list[tuple[str, str, str]] = []
+    stop = threading.Event()
+    with TestClient(create_app(served.workspace.root, settings)) as client:
+        expected = {first: tiers_of(served, first)}
+
+        def read() -> None:
+            ids = list(expected[first])[:50]
+            while not stop.is_set():
+                for cid in ids:
+                    response = client.get(f"/customers/{cid}", headers=served.headers("agent"))
+                    if response.status_code == 404:  # not yet a customer as of the other run's day
+                        seen["404"] += 1
+                        continue
+                    if response.status_code != 200:
+                        wrong.append(("status", cid, str(response.status_code)))
+                        continue
+                    card = response.json()
+                    seen[card["run_id"]] += 1
+                    truth = expected.get(card["run_id"])
+                    if truth is not None and truth.get(cid) != card["automatic_tier"]:
+                        wrong.append((card["run_id"], cid, card["automatic_tier"]))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        time.sleep(0.5)
+        # another grading of the same workspace, as of an earlier day: other tiers, published
+        summary = run_grade(
+            workspace=served.workspace.root,
+            orders=None,
+            customers=None,
+            interactions=None,
+            contacts=None,
+            policy=None,
+            as_of="2026-03-31",
+            output=None,
+            engine=None,
+            lang="zh",
+            publish=True,
+            quiet=True,
+        )
+        second = str(summary["run_id"])
+        expected[second] = tiers_of(served, second)
+        deadline = time.monotonic() + 10
+        while seen[second] == 0 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        stop.set()
+        reader.join()
+        after = client.get("/health").json()["run_id"]
+    assert seen[first] > 0 and seen[second] > 0, seen  # served both, switched without a restart
+    assert after == second
+    assert expected[first] != expected[second]  # the two runs really differ
+    assert not wrong, wrong[:3]  # every card matched the run it named
+
+
+def test_rate_and_size_limits(tmp_path: Path) -> None:
+    served = make_workspace(tmp_path / "ws", "sqlite", customers=100)
+    settings = Settings(rate_per_second=1, burst=3, max_body=1024)
+    with TestClient(create_app(served.workspace.root, settings)) as client:
+        codes = [client.get("/customers/00000001", headers=served.headers("agent")).status_code for _ in range(6)]
+        assert codes[:3] == [200, 200, 200] and 429 in codes[3:]
+        assert client.get("/customers/00000001", headers=served.headers("admin")).status_code == 200  # per key
+        big = client.post(
+            "/customers/00000001/contacts",
+            headers=served.headers("admin"),
+            content=b"{" + b" " * 4096 + b"}",
+        )
+        assert big.status_code == 413
+
+
+def test_users_add_shows_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:
+    served = make_workspace(tmp_path / "ws", "sqlite", customers=50)
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["users", "add", "carol", "--role", "agent", "-w", str(served.workspace.root), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    key = json.loads(result.output)["key"]
+    assert key.encode() not in (served.workspace.root / "tierkit.db").read_bytes()
+    with TestClient(create_app(served.workspace.root)) as client:
+        assert client.get("/customers/00000001", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+    bad = runner.invoke(cli, ["users", "add", "dave", "--role", "boss", "-w", str(served.workspace.root)])
+    assert bad.exit_code != 0
+    listed = runner.invoke(cli, ["users", "list", "-w", str(served.workspace.root), "--json"])
+    assert {u["name"] for u in json.loads(listed.output)} >= {"carol", "agent-user"}
+    assert "tk_" not in listed.output
