@@ -53,3 +53,15 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     chosen = service.settings
     app.add_middleware(RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
+    import os
+
+    settings = Settings(
+        rate_per_second=float(os.environ.get("TIERKIT_SERVE_RATE", "100")),
+        burst=int(os.environ.get("TIERKIT_SERVE_BURST", "200")),
+        lang=os.environ.get("TIERKIT_SERVE_LANG", "zh"),
+    )
+    return create_app(Path(os.environ["TIERKIT_SERVE_WORKSPACE"]), settings)

@@ -54,6 +54,7 @@ class Service:
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
     _pointer: tuple[float, str | None] = (0.0, None)
     _directory: tuple[float, SortedTable | None] = (0.0, None)
+    _overrides: tuple[float, dict[str, Any]] = (0.0, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -86,6 +87,20 @@ class Service:
                 found = Snapshot(run, run_policy(run), table)
                 self._snapshots = {**dict(list(self._snapshots.items())[-2:]), run_id: found}  # keep a few
         return found
+
+    def overrides(self) -> dict[str, Any]:
+        """customer_id -> active override, read from the store at most every `pointer_ttl` seconds
+        (a card view must not cost a query; an override made here is seen at once, see `forget`)."""
+        checked, found = self._overrides
+        if time.monotonic() - checked > self.settings.pointer_ttl:
+            from tierkit.store import overrides as override_store
+
+            found = override_store.active(self.store)
+            self._overrides = (time.monotonic(), found)
+        return found
+
+    def forget_overrides(self) -> None:
+        self._overrides = (0.0, {})
 
     def person(self, customer_id: str) -> dict[str, Any] | None:
         """Name, phone, e-mail and ID number from the workspace's customers, if it has them."""

@@ -18,19 +18,32 @@ def serve_command(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     rate_limit: Annotated[float, typer.Option(help="Requests per second per API key (0: no limit).")] = 100.0,
     burst: Annotated[int, typer.Option(help="Requests at once per API key.")] = 200,
+    workers: Annotated[int, typer.Option(help="Worker processes (each maps the run's lookup file).")] = 1,
 ) -> None:
     """Serve the published run: customer cards, lists, overrides, runs (OpenAPI at /docs)."""
+    import os
+
     import uvicorn
 
-    from tierkit.api.app import create_app
-    from tierkit.api.service import Settings
     from tierkit.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    settings = Settings(rate_per_second=rate_limit, burst=burst, lang=ws.setting("lang", "zh"))
-    app = create_app(ws.root, settings)
-    err_console.print(f"serving {ws.root} on http://{host}:{port} (docs at /docs)")
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    os.environ.update(
+        TIERKIT_SERVE_WORKSPACE=str(ws.root.resolve()),
+        TIERKIT_SERVE_RATE=str(rate_limit),
+        TIERKIT_SERVE_BURST=str(burst),
+        TIERKIT_SERVE_LANG=ws.setting("lang", "zh"),
+    )
+    err_console.print(f"serving {ws.root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
+    uvicorn.run(
+        "tierkit.api.app:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 @users_app.command("add")

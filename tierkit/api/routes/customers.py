@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 import duckdb
 from fastapi import APIRouter, HTTPException, Query, Request, status
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
@@ -44,7 +44,9 @@ def _card(service: Service, snapshot: Snapshot, customer_id: str, role: str) -> 
     if row is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer '{customer_id}' is not in run {snapshot.run.run_id}")
     card = card_from_row(snapshot.run, snapshot.policy, row, service.settings.lang)
-    manual = override_store.active(service.store, customer_id=customer_id).get(customer_id)
+    manual = service.overrides().get(customer_id)
+    if manual is not None and manual.expires <= dt.datetime.now(dt.UTC):
+        manual = None  # expired since the cache was filled
     automatic = str(card["tier"])
     if manual is not None:
         card["tier"], card["tier_label"] = manual.tier, _label(snapshot, manual.tier, service.settings.lang)
@@ -81,12 +83,13 @@ def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
 
 
 @router.get("/{customer_id}", response_model=StaffCard | AgentCard, **allow(*ALL))
-def customer_card(customer_id: str, user: UserDep, service: ServiceDep) -> StaffCard | AgentCard:
+def customer_card(customer_id: str, user: UserDep, service: ServiceDep) -> Response:
     """The card at contact time: tier (manual or not), scores, tags with actions, service and reasons."""
     snapshot = service.snapshot()
     card = _card(service, snapshot, customer_id, user.role)
     service.audit.record(user.name, user.role, "view_card", customer_id, snapshot.run.run_id)
-    return card
+    # the model is built and checked once, by us; FastAPI would validate it again on the way out
+    return Response(card.model_dump_json(), media_type="application/json")
 
 
 Filters = dict[str, str | None]
@@ -138,7 +141,7 @@ def _query(
     snapshot: Snapshot, service: Service, filters: Filters, sort: str
 ) -> tuple[duckdb.DuckDBPyConnection, str, list[Any]]:
     con = duckdb.connect()
-    active = override_store.active(service.store)
+    active = service.overrides()
     con.execute("CREATE TABLE o (customer_id VARCHAR, tier VARCHAR)")
     if active:
         con.executemany("INSERT INTO o VALUES (?, ?)", [(k, v.tier) for k, v in active.items()])
@@ -246,6 +249,7 @@ def override_tier(customer_id: str, body: OverrideIn, user: UserDep, service: Se
     if expires <= dt.datetime.now(dt.UTC):
         raise HTTPException(422, "expires must be in the future")
     override_store.set_override(service.store, customer_id, body.tier, body.reason, expires, user.name)
+    service.forget_overrides()
     detail = json.dumps({"tier": body.tier, "reason": body.reason, "expires": expires.isoformat()}, ensure_ascii=False)
     service.audit.record(user.name, user.role, "override", customer_id, detail, now=True)
     return _card(service, snapshot, customer_id, user.role)
