@@ -55,6 +55,7 @@ class Service:
     _pointer: tuple[float, str | None] = (0.0, None)
     _directory: tuple[float, SortedTable | None] = (0.0, None)
     _overrides: tuple[float, dict[str, Any]] = (0.0, {})
+    _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
@@ -98,6 +99,23 @@ class Service:
             found = override_store.active(self.store)
             self._overrides = (time.monotonic(), found)
         return found
+
+    def last_contacted(self, customer_id: str) -> Any:
+        """When the customer was last contacted, from a per-process copy of the contact log that
+        catches up with new entries at most every `pointer_ttl` seconds (no query per card)."""
+        checked, watermark, known = self._contacts
+        if time.monotonic() - checked > self.settings.pointer_ttl:
+            from tierkit.store import contacts
+
+            fresh = contacts.latest_since(self.store, watermark)
+            if fresh:
+                known = {**known, **fresh}
+                watermark = max([*fresh.values(), *([watermark] if watermark else [])])
+            self._contacts = (time.monotonic(), watermark, known)
+        return known.get(customer_id)
+
+    def forget_contacts(self) -> None:
+        self._contacts = (0.0, self._contacts[1], self._contacts[2])
 
     def forget_overrides(self) -> None:
         self._overrides = (0.0, {})

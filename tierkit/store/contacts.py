@@ -22,3 +22,12 @@ def last(engine: Engine, customer_id: str) -> dt.datetime | None:
     if value is None:
         return None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def latest_since(engine: Engine, after: dt.datetime | None) -> dict[str, dt.datetime]:
+    """customer_id -> last contact, for contacts logged after `after` (all when None)."""
+    query = select(contacts.c.customer_id, func.max(contacts.c.at)).group_by(contacts.c.customer_id)
+    if after is not None:
+        query = query.where(contacts.c.at > after)
+    with engine.connect() as con:
+        return {cid: (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for cid, at in con.execute(query)}

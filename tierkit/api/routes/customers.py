@@ -61,7 +61,7 @@ def _card(service: Service, snapshot: Snapshot, customer_id: str, role: str) -> 
         if manual
         else None,
         "tags": [Tag(name=t, action=card["tag_actions"].get(t)) for t in card["tags"]],
-        "last_contacted": contact_log.last(service.store, customer_id),
+        "last_contacted": service.last_contacted(customer_id),
         "reasons": _plain(card["reasons"]),
         "metrics": _plain(card["metrics"]),
         "scores": _plain(card["scores"]),
@@ -262,5 +262,6 @@ def log_contact(customer_id: str, body: ContactIn, user: UserDep, service: Servi
     if snapshot.table.find(customer_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"customer '{customer_id}' is not in run {snapshot.run.run_id}")
     at = contact_log.log(service.store, customer_id, user.name, body.channel, body.note)
+    service.forget_contacts()  # the next card here shows it at once
     service.audit.record(user.name, user.role, "contact", customer_id, body.channel)
     return ContactOut(customer_id=customer_id, at=at, by=user.name, channel=body.channel)
