@@ -1,6 +1,6 @@
 """Card lookups per second and p99 latency of `tierkit serve` on 1M graded customers, while grading.
 
-    python benchmarks/api_lookup.py [--customers 1000000] [--seconds 20] [--connections 32]
+    python benchmarks/api_lookup.py [--customers 1000000] [--seconds 20] [--connections 16] [--workers 1]
 
 Builds a workspace whose run grades N customers (3 orders each), creates an agent key, starts
 `tierkit serve` as its own process, and then, in the same run, drives GET /customers/{id} for

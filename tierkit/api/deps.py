@@ -38,7 +38,10 @@ def current_user(request: Request, service: ServiceDep) -> User:
     cached = _keys.get(key)
     if cached is None or time.monotonic() - cached[0] > KEY_TTL:
         cached = (time.monotonic(), authenticate(service.store, key))
-        _keys[key] = cached
+        if cached[1] is not None:  # only good keys are remembered: made-up ones cannot fill memory
+            if len(_keys) > 10_000:
+                _keys.clear()
+            _keys[key] = cached
     user = cached[1]
     if user is None:
         raise HTTPException(

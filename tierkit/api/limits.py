@@ -25,6 +25,9 @@ class RequestLimits:
             return True
         now = time.monotonic()
         with self._lock:
+            if key not in self._buckets and len(self._buckets) >= 10_000:
+                # many keys at once (most of them guessed): they share one bucket from now on
+                key = "*"
             tokens, last = self._buckets.get(key, (float(self.burst), now))
             tokens = min(float(self.burst), tokens + (now - last) * self.rate)
             if tokens < 1:

@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
+
+
+def _utc(value: Any) -> Any:
+    """SQLite keeps no time zone: every time the store writes is UTC, so say so."""
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
+Instant = Annotated[dt.datetime, BeforeValidator(_utc)]
 
 
 class Person(BaseModel):
@@ -34,9 +44,9 @@ class Tag(BaseModel):
 class OverrideInfo(BaseModel):
     tier: str
     reason: str
-    expires: dt.datetime
+    expires: Instant
     by: str
-    at: dt.datetime
+    at: Instant
 
 
 class CardBase(BaseModel):
@@ -51,7 +61,7 @@ class CardBase(BaseModel):
     scores: dict[str, Any]
     tags: list[Tag]
     service: dict[str, Any] | None = Field(description="Entitlements, contact cadence, response time")
-    last_contacted: dt.datetime | None = None
+    last_contacted: Instant | None = None
     metrics: dict[str, Any]
     reasons: dict[str, Any] = Field(description="The rules and values that decided each label (PIPL 24, GDPR 22)")
 
@@ -84,7 +94,7 @@ class CustomerPage(BaseModel):
 class OverrideIn(BaseModel):
     tier: str = Field(min_length=1, max_length=100)
     reason: str = Field(min_length=3, max_length=2000)
-    expires: dt.datetime
+    expires: Instant
 
 
 class ContactIn(BaseModel):
@@ -94,19 +104,19 @@ class ContactIn(BaseModel):
 
 class ContactOut(BaseModel):
     customer_id: str
-    at: dt.datetime
+    at: Instant
     by: str
     channel: str
 
 
 class RunInfo(BaseModel):
     run_id: str
-    created_at: dt.datetime
+    created_at: Instant
     as_of: str
     policy: str
     policy_hash: str
     customers: int
-    published_at: dt.datetime | None = None
+    published_at: Instant | None = None
     current: bool
 
 
@@ -122,5 +132,5 @@ class JobInfo(BaseModel):
     run_id: str | None = None
     error: str | None = None
     started_by: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None = None
+    started_at: Instant
+    finished_at: Instant | None = None

@@ -8,6 +8,7 @@ ever mixes two runs. Sorted lookup files are built beside the run on first use.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 import time
@@ -107,9 +108,10 @@ class Service:
         if time.monotonic() - checked > self.settings.pointer_ttl:
             from tierkit.store import contacts
 
-            fresh = contacts.latest_since(self.store, watermark)
+            # a little before the newest seen: another worker's entry may commit a moment late
+            fresh = contacts.latest_since(self.store, watermark - dt.timedelta(seconds=10) if watermark else None)
             if fresh:
-                known = {**known, **fresh}
+                known = {**known, **{k: v for k, v in fresh.items() if k not in known or v > known[k]}}
                 watermark = max([*fresh.values(), *([watermark] if watermark else [])])
             self._contacts = (time.monotonic(), watermark, known)
         return known.get(customer_id)

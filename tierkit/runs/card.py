@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -54,11 +55,7 @@ def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh
     service = policy.service.get(str(row["tier"]))
     tags = [t for t in str(row.get("tags") or "").split(",") if t]
     actions = {t.name: t.action for t in policy.tags if t.name in tags}
-    metrics = {
-        k: (str(v) if v is not None and not isinstance(v, int | float | str | bool) else v)
-        for k, v in row.items()
-        if k in policy.metrics
-    }
+    metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     return {
         "customer_id": row["customer_id"],
         "run_id": run.run_id,
@@ -72,3 +69,12 @@ def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh
         "metrics": metrics,
         "reasons": json.loads(row["reasons"]),
     }
+
+
+def _plain(value: Any) -> Any:
+    """A metric value as JSON shows it, as in the reasons: decimals as numbers, dates as text."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    return str(value)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from tierkit.api.deps import ServiceDep, allow
+from tierkit.api.schemas import _utc
 from tierkit.store.audit import entries
 
 router = APIRouter(tags=["admin"])
@@ -20,4 +21,4 @@ def audit_log(
 ) -> list[dict[str, Any]]:
     """The newest audit entries, optionally for one customer (target)."""
     service.audit.flush()
-    return [{**e, "at": e["at"].isoformat()} for e in entries(service.store, target, limit)]
+    return [{**e, "at": _utc(e["at"]).isoformat()} for e in entries(service.store, target, limit)]

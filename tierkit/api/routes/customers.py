@@ -14,7 +14,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
-from tierkit.api.masking import masked
+from tierkit.api.masking import MASKS, masked
 from tierkit.api.schemas import (
     AgentCard,
     ContactIn,
@@ -150,7 +150,7 @@ def _query(
     return con, source, params
 
 
-SortField = Literal["customer_id", "tier", "name", "phone"]
+SortField = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
 
 
 @router.get("", response_model=CustomerPage, **allow(*ALL))
@@ -168,11 +168,12 @@ def list_customers(
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> CustomerPage:
     """Customers of the current run, filtered, in pages: `{"items": [...], "total": N}`."""
-    if user.role == "agent" and (phone or name or sort in MASKED_FIELDS):
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents cannot search or sort on personal data")
-    if sort in MASKED_FIELDS:
-        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"lists sort by customer_id or tier, not {sort}")
+    if user.role == "agent" and (phone or name):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "agents cannot search on personal data")
     snapshot = service.snapshot()
+    if phone or name:  # a search by personal data says who has it: keep a trace, masked
+        shown = {k: MASKS[k](v) for k, v in (("phone", phone), ("name", name)) if v}
+        service.audit.record(user.name, user.role, "search", "customers", json.dumps(shown, ensure_ascii=False))
     filters: Filters = {
         "tier": tier,
         "tag": tag,
@@ -222,7 +223,12 @@ def export_customers(
     con, source, params = _query(snapshot, service, filters, "customer_id")
     folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
     scratch = folder / "list.parquet"
-    select = "r.* EXCLUDE (tier), coalesce(o.tier, r.tier) AS tier, o.tier IS NOT NULL AS manual"
+    labels = {str(t): _label(snapshot, str(t), service.settings.lang) for t in snapshot.run.manifest.get("tiers") or []}
+    con.execute("CREATE TABLE labels (tier VARCHAR, label VARCHAR)")
+    if labels:
+        con.executemany("INSERT INTO labels VALUES (?, ?)", list(labels.items()))
+    label = "coalesce((SELECT label FROM labels l WHERE l.tier = o.tier), r.tier_label)"
+    select = f"r.* REPLACE (coalesce(o.tier, r.tier) AS tier, {label} AS tier_label), o.tier IS NOT NULL AS manual"
     con.execute(f"COPY (SELECT {select} {source} ORDER BY r.customer_id) TO '{scratch}' (FORMAT parquet)", params)
     target = folder / f"customers-{snapshot.run.run_id}.{fmt}"
     count = convert_parquet(scratch, target, fmt)
