@@ -3,7 +3,7 @@
 # Installs Debian's package when the machine has none. The data folder lives under $1.
 set -euo pipefail
 root="${1:?usage: postgres.sh FOLDER}"
-port="${TIERKIT_TEST_PG_PORT:-55432}"
+port="${TIERKIT_TEST_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')}"
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1 || true)
 if [ -z "$bin" ]; then
   export DEBIAN_FRONTEND=noninteractive
