@@ -10,7 +10,7 @@ if [ -z "$bin" ]; then
   (apt-get update -qq && apt-get install -y -qq postgresql >/dev/null) 1>&2
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)
 fi
-run() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+run() { if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
 mkdir -p "$root"
 [ "$(id -u)" = 0 ] && chown postgres "$root"
 run "$bin/initdb" -D "$root/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
