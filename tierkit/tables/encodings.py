@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 from tierkit.errors import InputError
@@ -75,31 +76,10 @@ def _decoded(data: bytes, encoding: str, whole: bool) -> str | None:
         return None
 
 
-def to_utf8(path: Path, encoding: str, target: Path) -> None:
-    """Decode the whole file into a UTF-8 copy at `target`, naming the line of a bad byte."""
+def _decode_blocks(path: Path, encoding: str, problem: str) -> Iterator[tuple[str, int]]:
+    """The file's text block by block with the line each block starts on; a bad byte is an error
+    naming its line (`problem` says what the bytes are not)."""
     decoder = codecs.getincrementaldecoder(encoding)("strict")
-    line = 1
-    with path.open("rb") as source, target.open("w", encoding="utf-8", newline="") as out:
-        while block := source.read(SAMPLE):
-            try:
-                text = decoder.decode(block)
-            except UnicodeDecodeError as exc:
-                good = decoder.decode(block[: exc.start]) if exc.start else ""
-                raise InputError(
-                    f"{path}: line {line + good.count(chr(10))}: bytes that are not {encoding.upper()} text "
-                    f"({block[exc.start : exc.start + 4].hex(' ')}); save the file as UTF-8 CSV"
-                ) from None
-            check_text(path, text, line)
-            line += text.count("\n")
-            out.write(text)
-        tail = decoder.decode(b"", final=True)
-        out.write(tail)
-
-
-def check_utf8(path: Path) -> None:
-    """A UTF-8 file, checked whole. Only on the way to an error: the engine refused the file and a
-    bad byte past the sampled first megabyte may be why; this names its line."""
-    decoder = codecs.getincrementaldecoder("utf-8")("strict")
     line = 1
     with path.open("rb") as source:
         while block := source.read(SAMPLE):
@@ -108,10 +88,27 @@ def check_utf8(path: Path) -> None:
             except UnicodeDecodeError as exc:
                 good = decoder.decode(block[: exc.start]) if exc.start else ""
                 raise InputError(
-                    f"{path}: line {line + good.count(chr(10))}: bytes that are not UTF-8 "
-                    f"({block[exc.start : exc.start + 4].hex(' ')}) in a file that starts as UTF-8"
+                    f"{path}: line {line + good.count(chr(10))}: bytes that are not {problem} "
+                    f"({block[exc.start : exc.start + 4].hex(' ')})"
                 ) from None
+            yield text, line
             line += text.count("\n")
+        yield decoder.decode(b"", final=True), line
+
+
+def to_utf8(path: Path, encoding: str, target: Path) -> None:
+    """Decode the whole file into a UTF-8 copy at `target`, naming the line of a bad byte."""
+    with target.open("w", encoding="utf-8", newline="") as out:
+        for text, line in _decode_blocks(path, encoding, f"{encoding.upper()} text; save the file as UTF-8 CSV"):
+            check_text(path, text, line)
+            out.write(text)
+
+
+def check_utf8(path: Path) -> None:
+    """A UTF-8 file, checked whole. Only on the way to an error: the engine refused the file and a
+    bad byte past the sampled first megabyte may be why; this names its line."""
+    for _ in _decode_blocks(path, "utf-8", "UTF-8, in a file that starts as UTF-8"):
+        pass
 
 
 def check_text(path: Path, text: str, first_line: int) -> None:

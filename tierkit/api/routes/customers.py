@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tempfile
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import duckdb
-from fastapi import APIRouter, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
@@ -153,14 +154,24 @@ def _query(
 SortField = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
 
 
+@dataclass
+class ListFilters:
+    """Filters shared by lists and exports; `tier` is the tier after overrides."""
+
+    tier: str | None = None
+    tag: str | None = None
+    segment: str | None = None
+    grid_cell: str | None = None
+
+
+FiltersDep = Annotated[ListFilters, Depends()]
+
+
 @router.get("", response_model=CustomerPage, **allow(*ALL))
 def list_customers(
     user: UserDep,
     service: ServiceDep,
-    tier: str | None = None,
-    tag: str | None = None,
-    segment: str | None = None,
-    grid_cell: str | None = None,
+    chosen: FiltersDep,
     phone: Annotated[str | None, Query(max_length=40, description="Staff only")] = None,
     name: Annotated[str | None, Query(max_length=100, description="Staff only")] = None,
     sort: SortField = "customer_id",
@@ -174,14 +185,7 @@ def list_customers(
     if phone or name:  # a search by personal data says who has it: keep a trace, masked
         shown = {k: MASKS[k](v) for k, v in (("phone", phone), ("name", name)) if v}
         service.audit.record(user.name, user.role, "search", "customers", json.dumps(shown, ensure_ascii=False))
-    filters: Filters = {
-        "tier": tier,
-        "tag": tag,
-        "segment": segment,
-        "grid_cell": grid_cell,
-        "phone": phone,
-        "name": name,
-    }
+    filters: Filters = {**asdict(chosen), "phone": phone, "name": name}
     con, source, params = _query(snapshot, service, filters, sort)
     total = con.execute(f"SELECT count(*) {source}", params).fetchone()[0]  # type: ignore[index]
     order = "coalesce(o.tier, r.tier), r.customer_id" if sort == "tier" else "r.customer_id"
@@ -212,14 +216,11 @@ def export_customers(
     fmt: Literal["csv", "xlsx"],
     user: UserDep,
     service: ServiceDep,
-    tier: str | None = None,
-    tag: str | None = None,
-    segment: str | None = None,
-    grid_cell: str | None = None,
+    chosen: FiltersDep,
 ) -> FileResponse:
     """The filtered list as CSV or XLSX (formula-like text escaped); written to the audit log."""
     snapshot = service.snapshot()
-    filters: Filters = {"tier": tier, "tag": tag, "segment": segment, "grid_cell": grid_cell}
+    filters: Filters = asdict(chosen)
     con, source, params = _query(snapshot, service, filters, "customer_id")
     folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
     scratch = folder / "list.parquet"

@@ -22,27 +22,13 @@ import pyarrow.compute
 
 from tierkit.engine.backend import Engine
 from tierkit.errors import TierkitError
-from tierkit.ingest.identity.keys import name_keys, record_keys
+from tierkit.ingest.identity.keys import IDENTITY_FIELDS, name_keys, record_keys
 from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
 from tierkit.ingest.identity.review import Decisions
 from tierkit.ingest.identity.training import train
 
 RECORDS = "tk_link_records"
-KEY_FIELDS = (
-    "name_key",
-    "name_sorted",
-    "given_name",
-    "family_name",
-    "phone",
-    "email",
-    "id_number",
-    "birth_date",
-    "address",
-    "street_number",
-    "city",
-    "postcode",
-    "state",
-)
+KEY_FIELDS = ("name_key", "name_sorted", *IDENTITY_FIELDS[2:])  # name -> its pinyin keys; no customer_id
 
 
 @dataclass
