@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import import_command
 from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
@@ -248,6 +249,7 @@ app.command("import")(import_command)
 app.add_typer(link_app, name="link")
 app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
+app.add_typer(clv_app, name="clv")
 
 
 def main() -> None:

@@ -1,0 +1,138 @@
+"""CLV models: likelihoods against closed forms, recovery of simulated truths, the CDNOW reproduction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from tierkit.cli.app import app
+from tierkit.models import bgnbd, gamma_gamma
+
+
+def beta(x: float, y: float) -> float:
+    return math.gamma(x) * math.gamma(y) / math.gamma(x + y)
+
+
+@pytest.mark.parametrize(("x", "t_x", "T"), [(0, 0.0, 10.0), (1, 3.0, 10.0), (4, 8.5, 12.0)])
+def test_bgnbd_likelihood_is_the_papers_closed_form(x: int, t_x: float, T: float) -> None:
+    r, alpha, a, b = 0.5, 3.0, 0.8, 2.5
+    direct = beta(a, b + x) / beta(a, b) * math.gamma(r + x) * alpha**r / (math.gamma(r) * (alpha + T) ** (r + x))
+    if x > 0:
+        direct += (
+            beta(a + 1, b + x - 1)
+            / beta(a, b)
+            * math.gamma(r + x)
+            * alpha**r
+            / (math.gamma(r) * (alpha + t_x) ** (r + x))
+        )
+    got = bgnbd.log_likelihood(np.array([r, alpha, a, b]), np.array([x]), np.array([t_x]), np.array([T]))[0]
+    assert got == pytest.approx(math.log(direct), rel=1e-12)
+
+
+def test_gamma_gamma_likelihood_is_the_closed_form() -> None:
+    p, q, v, x, m = 6.0, 3.5, 15.0, 3.0, 40.0
+    direct = (
+        math.gamma(p * x + q)
+        / (math.gamma(p * x) * math.gamma(q))
+        * v**q
+        * m ** (p * x - 1)
+        * x ** (p * x)
+        / (v + m * x) ** (p * x + q)
+    )
+    got = gamma_gamma.log_likelihood(np.array([p, q, v]), np.array([x]), np.array([m]))[0]
+    assert got == pytest.approx(math.log(direct), rel=1e-12)
+
+
+def test_fits_recover_simulated_parameters() -> None:
+    rng = np.random.default_rng(3)
+    r, alpha, a, b, T = 0.6, 5.0, 0.9, 3.0, 52.0
+    n = 20_000
+    lam = rng.gamma(r, 1 / alpha, n)
+    p = rng.beta(a, b, n)
+    x, t_x = np.zeros(n), np.zeros(n)
+    for i in range(n):  # the BG/NBD story: buy at rate λ, after each purchase leave with probability p
+        t, count, last = 0.0, 0, 0.0
+        while True:
+            t += rng.exponential(1 / lam[i])
+            if t > T:
+                break
+            count, last = count + 1, t
+            if rng.random() < p[i]:
+                break
+        x[i], t_x[i] = count, last
+    model, _ = bgnbd.fit(x, t_x, np.full(n, T), np.ones(n))
+    for got, true in ((model.r, r), (model.alpha, alpha), (model.a, a), (model.b, b)):
+        assert got == pytest.approx(true, rel=0.15)
+    shape_p, shape_q, scale_v = 5.0, 4.0, 20.0
+    reps = rng.integers(1, 8, 5000).astype(float)
+    nu = rng.gamma(shape_q, 1 / scale_v, 5000)
+    means = np.array([rng.gamma(shape_p, 1 / nu[i], int(k)).mean() for i, k in enumerate(reps)])
+    spend, _ = gamma_gamma.fit(reps, means, np.ones(5000))
+    assert (spend.p, spend.q, spend.v) == pytest.approx((shape_p, shape_q, scale_v), rel=0.15)
+
+
+def test_predictions_behave() -> None:
+    model = bgnbd.BgNbd(0.24, 4.4, 0.79, 2.4)
+    assert model.p_alive(np.array([0]), np.array([0.0]), np.array([30.0]))[0] == 1.0
+    recent, stale = model.p_alive(np.array([3, 3]), np.array([29.0, 5.0]), np.array([30.0, 30.0]))
+    assert recent > stale
+    soon, later = (
+        model.expected_purchases(4, np.array([3]), np.array([29.0]), np.array([30.0]))[0],
+        (model.expected_purchases(40, np.array([3]), np.array([29.0]), np.array([30.0]))[0]),
+    )
+    assert 0 < soon < later
+
+
+def cdnow_orders(tmp_path: Path) -> Path:
+    """CDNOW's 2,357-customer sample as an orders file (lifetimes ships the file on PyPI)."""
+    spec = importlib.util.find_spec("lifetimes")
+    if spec is None or not spec.submodule_search_locations:
+        pytest.skip("lifetimes (a dev dependency) carries the CDNOW sample")
+    source = Path(next(iter(spec.submodule_search_locations))) / "datasets" / "CDNOW_sample.txt"
+    lines = ["customer_id,ordered_at,amount"]
+    for row in source.read_text().splitlines():
+        cid, _, day, _, amount = row.split()
+        lines.append(f"{cid},{dt.date(int(day[:4]), int(day[4:6]), int(day[6:])).isoformat()},{amount}")
+    path = tmp_path / "cdnow.csv"
+    path.write_text("\n".join(lines) + "\n", "utf-8")
+    return path
+
+
+def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
+    orders = cdnow_orders(tmp_path)
+    runner = CliRunner()
+    fitted = runner.invoke(
+        app, ["clv", "fit", "--orders", str(orders), "--calibration-end", "1997-09-30", "--time-unit", "week", "--json"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    got = json.loads(fitted.output)
+    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "v": 15.44}
+    for key, value in published.items():  # Fader, Hardie and Lee (2005), to three significant digits
+        assert float(f"{got[key]:.3g}") == pytest.approx(float(f"{value:.3g}")), key
+    assert got["customers"] == 2357 and got["log_likelihood"] == pytest.approx(-9582.43, abs=0.01)
+    held = runner.invoke(
+        app,
+        [
+            "clv",
+            "holdout",
+            "--orders",
+            str(orders),
+            "--calibration-end",
+            "1997-09-30",
+            "--holdout-end",
+            "1998-06-30",
+            "--time-unit",
+            "week",
+            "--json",
+        ],
+    )
+    result = json.loads(held.output)
+    assert result["customers"] == 2357 and result["actual"] == 1882  # repeat purchase days in the 39 weeks
+    assert result["predicted"] == pytest.approx(1653.4, abs=0.5)  # what lifetimes predicts too
