@@ -136,3 +136,17 @@ def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
     result = json.loads(held.output)
     assert result["customers"] == 2357 and result["actual"] == 1882  # repeat purchase days in the 39 weeks
     assert result["predicted"] == pytest.approx(1653.4, abs=0.5)  # what lifetimes predicts too
+
+
+def test_analytic_gradients_match_finite_differences() -> None:
+    from scipy.optimize import approx_fprime
+
+    x = np.array([0.0, 1, 3, 7])
+    t_x, T, w = np.array([0.0, 5, 20, 30]), np.array([38.0, 38, 38, 35]), np.array([5.0, 2, 1, 1])
+    point = np.array([0.4, 4.0, 0.8, 2.5])
+    total = lambda p: float(np.dot(w, bgnbd.log_likelihood(p, x, t_x, T)))  # noqa: E731
+    assert bgnbd.gradient(point, x, t_x, T, w) == pytest.approx(approx_fprime(point, total, 1e-7), rel=1e-4)
+    xs, ms, ws = np.array([1.0, 2, 5]), np.array([20.0, 35, 12]), np.array([3.0, 1, 2])
+    spend = np.array([6.0, 3.7, 15.0])
+    total_gg = lambda p: float(np.dot(ws, gamma_gamma.log_likelihood(p, xs, ms)))  # noqa: E731
+    assert gamma_gamma.gradient(spend, xs, ms, ws) == pytest.approx(approx_fprime(spend, total_gg, 1e-7), rel=1e-4)

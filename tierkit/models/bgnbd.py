@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import betaln, gammaln, hyp2f1
+from scipy.special import betaln, digamma, gammaln, hyp2f1
 
 from tierkit.models.fitting import maximize
 
@@ -55,7 +55,30 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.nda
     return common + np.logaddexp(first, second)  # type: ignore[no-any-return]
 
 
+def gradient(params: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """d(total log-likelihood)/d(r, α, a, b): the two terms of equation 6 weighted by their shares."""
+    r, alpha, a, b = params
+    b1 = betaln(a, b + x) - betaln(a, b) - (r + x) * np.log(alpha + T)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b2 = betaln(a + 1, b + x - 1) - betaln(a, b) - (r + x) * np.log(alpha + t_x)
+    b2 = np.where(x > 0, b2, -np.inf)
+    total = np.logaddexp(b1, b2)
+    w1, w2 = np.exp(b1 - total), np.exp(b2 - total)
+    d_r = digamma(r + x) - digamma(r) + np.log(alpha) - w1 * np.log(alpha + T) - w2 * np.log(alpha + t_x)
+    d_alpha = r / alpha - w1 * (r + x) / (alpha + T) - w2 * (r + x) / (alpha + t_x)
+    common = digamma(a + b) - digamma(a + b + x)
+    d_a = w1 * common + w2 * (digamma(a + 1) - digamma(a) + common)
+    with np.errstate(invalid="ignore"):
+        late = np.where(x > 0, digamma(np.maximum(b + x - 1, 1e-12)), 0.0)
+    d_b = w1 * (digamma(b + x) - digamma(b) + common) + w2 * (late - digamma(b) + common)
+    return np.array([np.dot(weight, g) for g in (d_r, d_alpha, d_a, d_b)])
+
+
 def fit(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weight: np.ndarray) -> tuple[BgNbd, float]:
     """Maximum-likelihood (r, α, a, b); returns the model and the total log-likelihood."""
-    params, ll = maximize(lambda p: float(np.dot(weight, log_likelihood(p, x, t_x, T))), start=[1.0, 1.0, 1.0, 1.0])
+    params, ll = maximize(
+        lambda p: float(np.dot(weight, log_likelihood(p, x, t_x, T))),
+        start=[1.0, 1.0, 1.0, 1.0],
+        gradient=lambda p: gradient(p, x, t_x, T, weight),
+    )
     return BgNbd(*params), ll

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln
+from scipy.special import digamma, gammaln
 
 from tierkit.models.fitting import maximize
 
@@ -43,8 +43,21 @@ def log_likelihood(params: np.ndarray, x: np.ndarray, m_x: np.ndarray) -> np.nda
     )
 
 
+def gradient(params: np.ndarray, x: np.ndarray, m_x: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    p, q, v = params
+    spent = np.log(x * m_x + v)
+    d_p = x * (digamma(p * x + q) - digamma(p * x) + np.log(m_x) + np.log(x) - spent)
+    d_q = digamma(p * x + q) - digamma(q) + np.log(v) - spent
+    d_v = q / v - (p * x + q) / (x * m_x + v)
+    return np.array([np.dot(weight, d_p), np.dot(weight, d_q), np.dot(weight, d_v)])
+
+
 def fit(x: np.ndarray, m_x: np.ndarray, weight: np.ndarray) -> tuple[GammaGamma, float]:
     keep = (x > 0) & (m_x > 0)
     x, m_x, weight = x[keep], m_x[keep], weight[keep]
-    params, ll = maximize(lambda p: float(np.dot(weight, log_likelihood(p, x, m_x))), start=[1.0, 1.0, 1.0])
+    params, ll = maximize(
+        lambda p: float(np.dot(weight, log_likelihood(p, x, m_x))),
+        start=[1.0, 1.0, 1.0],
+        gradient=lambda p: gradient(p, x, m_x, weight),
+    )
     return GammaGamma(*params), ll
