@@ -150,3 +150,52 @@ def test_analytic_gradients_match_finite_differences() -> None:
     spend = np.array([6.0, 3.7, 15.0])
     total_gg = lambda p: float(np.dot(ws, gamma_gamma.log_likelihood(p, xs, ms)))  # noqa: E731
     assert gamma_gamma.gradient(spend, xs, ms, ws) == pytest.approx(approx_fprime(spend, total_gg, 1e-7), rel=1e-4)
+
+
+CLV_POLICY = """
+name: clv-test
+metrics:
+  spend_12m: {sum: amount, window: 12M}
+  p_alive: {clv: p_alive}
+  purchases_52w: {clv: purchases, horizon: 364D}
+  order_value: {clv: order_value}
+  clv_12m: {clv: value, horizon: 12M, discount: 0.1}
+tiers:
+  - {name: at_risk, when: "p_alive < 0.3"}
+  - {name: rising, when: "clv_12m >= 100"}
+  - {name: other, else: true}
+"""
+
+
+def test_clv_metrics_in_a_policy_match_lifetimes(tmp_path: Path) -> None:
+    lifetimes = pytest.importorskip("lifetimes")
+    from lifetimes.datasets import load_cdnow_summary
+
+    from tierkit.engine.grade import grade
+
+    orders = cdnow_orders(tmp_path)
+    policy = tmp_path / "clv.yaml"
+    policy.write_text(CLV_POLICY, "utf-8")
+    rows = {r["customer_id"]: r for r in grade(orders, policy=str(policy), as_of="1997-09-30").table.to_pylist()}
+    summary = load_cdnow_summary(index_col=[0])
+    theirs = lifetimes.BetaGeoFitter().fit(summary["frequency"], summary["recency"], summary["T"])
+    for sample_id, master_id in ((1, "00004"), (2, "00021"), (12, "00151")):  # CDNOW: sample id, master id
+        one = summary.loc[sample_id]
+        alive = theirs.conditional_probability_alive(one["frequency"], one["recency"], one["T"])
+        purchases = theirs.conditional_expected_number_of_purchases_up_to_time(
+            52, one["frequency"], one["recency"], one["T"]
+        )
+        assert rows[master_id]["p_alive"] == pytest.approx(float(np.ravel(alive)[0]), abs=2e-3)
+        assert rows[master_id]["purchases_52w"] == pytest.approx(float(np.ravel(purchases)[0]), rel=2e-3)
+    assert all(0 <= r["p_alive"] <= 1 and r["clv_12m"] >= 0 for r in rows.values())
+    assert {r["tier"] for r in rows.values()} == {"at_risk", "rising", "other"}
+
+
+def test_clv_metrics_need_a_horizon() -> None:
+    from tierkit.errors import PolicyError
+    from tierkit.policy.loader import parse_policy
+
+    with pytest.raises(PolicyError, match="clv: value needs a horizon"):
+        parse_policy(
+            CLV_POLICY.replace("clv_12m: {clv: value, horizon: 12M, discount: 0.1}", "clv_12m: {clv: value}"), "p.yaml"
+        )

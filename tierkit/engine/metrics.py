@@ -77,6 +77,7 @@ class MetricBuilder:
         self.plan = _Plan()
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
+        self.clv: dict[str, MetricSpec] = {}  # clv metrics, predicted together in build()
 
     def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
         src = self.inputs.table(name)
@@ -166,6 +167,10 @@ class MetricBuilder:
     def metric(self, name: str, spec: MetricSpec) -> None:
         where = self.loaded.where("metrics", name)
         window = Window.parse(spec.window)
+        if spec.kind == "clv":  # predicted by the CLV models: joined in build(), see models.predictions
+            self.clv[name] = spec
+            self.plan.finish[name] = _column(f"__clv_{name}")
+            return
         if spec.kind == "expr":
             self.plan.finish[name] = self.expression(name, spec.expr or "", where)
             return
@@ -254,6 +259,11 @@ class MetricBuilder:
             part = table.group_by("customer_id").aggregate(**aggs)
             base = base.left_join(part, "customer_id").drop("customer_id_right")
         base = self.attributes(base)
+        if self.clv:
+            from tierkit.models.predictions import clv_metrics
+
+            predicted = clv_metrics(orders, self.as_of, self.clv, self.loaded.where("metrics"))
+            base = base.left_join(predicted, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
             base = base.mutate(**{name: self.plan.finish[name](base)})
         hidden = [c for c in base.columns if c.startswith("__")]
@@ -272,6 +282,10 @@ class MetricBuilder:
             before_birthday = (birth.month() * 100 + birth.day()) > (self.as_of.month * 100 + self.as_of.day)
             base = base.mutate(age=(self.as_of.year - birth.year() - before_birthday.ifelse(1, 0)).cast("int64"))
         return base
+
+
+def _column(name: str) -> Callable[[ir.Table], ir.Value]:
+    return lambda t: t[name]
 
 
 def build_metrics(inputs: Inputs, policy: LoadedPolicy, as_of: dt.date) -> tuple[ir.Table, list[str]]:

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from tierkit.engine.backend import Engine
 from tierkit.errors import InputError
 
 UNITS = {"day": 1.0, "week": 7.0, "month": 365.25 / 12}
@@ -73,11 +73,17 @@ def per_customer(orders: ir.Table, end: dt.date, unit: str) -> ir.Table:
     )
 
 
-def _weighted(engine: Engine, table: ir.Table, keys: list[str]) -> pa.Table:
+class Runner(Protocol):
+    """What runs the summary: an Engine, or anything else with `to_pyarrow(expr)`."""
+
+    def to_pyarrow(self, expr: Any) -> Any: ...
+
+
+def _weighted(engine: Runner, table: ir.Table, keys: list[str]) -> pa.Table:
     return engine.to_pyarrow(table.group_by(keys).aggregate(weight=table.count()).order_by(keys))
 
 
-def summarize(engine: Engine, orders: ir.Table, end: dt.date, unit: str = "week") -> Summary:
+def summarize(engine: Runner, orders: ir.Table, end: dt.date, unit: str = "week") -> Summary:
     """The fitting summary of `orders` (customer_id, ordered_at, amount) as of `end`."""
     customers = per_customer(orders, end, unit)
     rounded = customers.mutate(recency=customers.recency.round(6), T=customers.T.round(6))

@@ -64,7 +64,9 @@ AGGREGATES = (
     "consecutive_years",
     "trend",
     "expr",
+    "clv",
 )
+CLV_KINDS = ("p_alive", "purchases", "order_value", "value")
 WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
 
 
@@ -93,6 +95,10 @@ class MetricSpec(Strict):
     consecutive_years: str | None = None
     trend: MetricSpec | None = None
     expr: str | None = None
+    clv: Literal["p_alive", "purchases", "order_value", "value"] | None = None  # BG/NBD + Gamma-Gamma
+    horizon: str | None = None  # clv purchases and value: how far ahead, e.g. 12M or 90D
+    discount: Decimal | None = Field(None, ge=0, le=1)  # clv value: yearly discount rate (default 0.1)
+    time_unit: Literal["day", "week", "month"] | None = None  # clv: the models' unit (default week)
     from_: Literal["orders", "interactions", "contacts"] | None = Field(None, alias="from")
     where: str | None = None
     window: str | None = None
@@ -101,7 +107,7 @@ class MetricSpec(Strict):
     max_years: int | None = Field(None, ge=1, le=50)  # consecutive_years only; 10 when not given
     description: str | None = None
 
-    _check_window = field_validator("window")(classmethod(lambda cls, v: check_window(v)))
+    _check_window = field_validator("window", "horizon")(classmethod(lambda cls, v: check_window(v)))
 
     @model_validator(mode="after")
     def _one_aggregate(self) -> MetricSpec:
@@ -117,6 +123,10 @@ class MetricSpec(Strict):
             raise ValueError("consecutive_years needs a threshold (e.g. threshold: 10000)")
         if self.trend is not None and self.window in (None, "all"):
             raise ValueError("trend needs a window such as 6M: it compares it with the one before")
+        if self.clv in ("purchases", "value") and self.horizon is None:
+            raise ValueError(f"clv: {self.clv} needs a horizon, e.g. horizon: 12M")
+        if self.clv is None and (self.horizon or self.discount is not None or self.time_unit):
+            raise ValueError("horizon, discount and time_unit belong to clv metrics")
         if self.per is not None and self.window in (None, "all"):
             raise ValueError("per needs a window to divide by")
         ignored = {
@@ -126,6 +136,7 @@ class MetricSpec(Strict):
             "count": ("from_", "threshold", "max_years"),  # count: TABLE already names the table
             "recency": ("from_", "threshold", "max_years"),
             "tenure": ("from_", "threshold", "max_years"),
+            "clv": ("window", "per", "where", "from_", "threshold", "max_years"),
         }.get(self.kind, ("threshold", "max_years"))
         for key in ignored:
             if getattr(self, key) is not None:
