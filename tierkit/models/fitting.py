@@ -36,7 +36,9 @@ def maximize(
     best = minimize(
         objective, theta, jac=jac, method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-8}
     )
-    if not best.success or not np.isfinite(best.fun):  # a poor start: crawl first, then polish
+    # "abnormal termination in line search" at the optimum is common with tolerances this tight:
+    # only a start the gradient cannot leave (a non-finite likelihood) needs the slow crawl
+    if not np.isfinite(best.fun) or best.fun >= 1e299 or np.max(np.abs(best.jac if gradient else 0)) > 1e-2:
         rough = minimize(objective, theta, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-8})
         fine = minimize(objective, rough.x, method="L-BFGS-B", options={"maxiter": 2000, "ftol": 1e-14})
         best = fine if fine.fun <= rough.fun else rough
