@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import import_command
 from tierkit.cli.linking import link_app
@@ -250,6 +251,7 @@ app.add_typer(link_app, name="link")
 app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
 app.add_typer(clv_app, name="clv")
+app.add_typer(churn_app, name="churn")
 
 
 def main() -> None:
