@@ -62,3 +62,45 @@ def test_scoring_in_the_engine_matches_the_fitted_model(shop: Path) -> None:
     row = scored.slice(0, 1).to_pylist()[0]
     drivers = model.contributions(row)
     assert all(a[1] >= b[1] > 0 for a, b in itertools.pairwise(drivers))  # most important first
+
+
+CHURN_POLICY = """
+name: churn-test
+metrics:
+  spend_12m: {sum: amount, window: 12M}
+  churn_risk: {churn: risk, horizon: 90D}
+  churn_signals: {churn: signals, horizon: 90D}
+tiers:
+  - {name: watch, when: "churn_risk >= 0.7"}
+  - {name: other, else: true}
+"""
+
+
+def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -> None:
+    from tierkit.engine.check import check_policy
+    from tierkit.engine.grade import grade
+    from tierkit.models.churn import signals
+    from tierkit.policy.loader import load_policy
+    from tierkit.runs.card import card_from_row
+
+    policy = tmp_path / "churn.yaml"
+    policy.write_text(CHURN_POLICY, "utf-8")
+    check_policy(load_policy(policy))  # compiles with no data to train on
+    graded = grade(
+        shop / "orders.parquet", interactions=shop / "interactions.parquet", policy=str(policy), as_of="2026-09-30"
+    )
+    rows = graded.table.to_pylist()
+    assert all(0 <= r["churn_risk"] <= 1 for r in rows)
+    assert {r["tier"] for r in rows} == {"watch", "other"}
+    known = set(signals())
+    for row in rows[:200]:
+        named = [s for s in (row["churn_signals"] or "").split(",") if s]
+        assert len(named) <= 3 and set(named) <= known
+    risky = max(rows, key=lambda r: r["churn_risk"])
+
+    class Run:  # the card reads a run's id, as-of and tiers
+        run_id, manifest = "r", {"as_of": "2026-09-30", "tiers": ["watch", "other"]}
+
+    card = card_from_row(Run(), graded.loaded.policy, risky, "zh")  # type: ignore[arg-type]
+    labels = card["metrics"]["churn_signals"]
+    assert labels and all(label in {v["zh"] for v in signals().values()} for label in labels)

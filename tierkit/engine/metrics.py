@@ -78,6 +78,7 @@ class MetricBuilder:
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
         self.clv: dict[str, MetricSpec] = {}  # clv metrics, predicted together in build()
+        self.churn: dict[str, MetricSpec] = {}  # churn metrics, one model for all of them
 
     def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
         src = self.inputs.table(name)
@@ -170,6 +171,10 @@ class MetricBuilder:
         if spec.kind == "clv":  # predicted by the CLV models: joined in build(), see models.predictions
             self.clv[name] = spec
             self.plan.finish[name] = _column(f"__clv_{name}")
+            return
+        if spec.kind == "churn":  # the churn-risk model, trained on this history: see models.churn
+            self.churn[name] = spec
+            self.plan.finish[name] = _column(f"__churn_{name}")
             return
         if spec.kind == "expr":
             self.plan.finish[name] = self.expression(name, spec.expr or "", where)
@@ -264,6 +269,11 @@ class MetricBuilder:
 
             predicted = clv_metrics(orders, self.as_of, self.clv, self.loaded.where("metrics"))
             base = base.left_join(predicted, "customer_id").drop("customer_id_right")
+        if self.churn:
+            from tierkit.models.churn import churn_metrics
+
+            scored = churn_metrics(self.inputs, self.as_of, self.churn, self.loaded.where("metrics"))
+            base = base.left_join(scored, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
             base = base.mutate(**{name: self.plan.finish[name](base)})
         hidden = [c for c in base.columns if c.startswith("__")]

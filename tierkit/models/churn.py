@@ -23,7 +23,7 @@ import yaml
 
 from tierkit.engine.metrics import Inputs, build_metrics
 from tierkit.engine.windows import Window
-from tierkit.errors import InputError
+from tierkit.errors import InputError, PolicyError
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec, Policy
 
@@ -186,3 +186,51 @@ def _before(day: dt.date, horizon: str) -> dt.date:
     if window.is_all:
         raise InputError(f"--horizon: '{horizon}' must be a window such as 90D or 3M")
     return window.start(day) or day
+
+
+class _Bound:
+    """Runs expressions on the backend their tables are bound to (metrics have no Engine at hand)."""
+
+    def to_pyarrow(self, expr: Any) -> Any:
+        return expr.to_pyarrow()
+
+
+def signals_text(model: ChurnModel, table: ir.Table, top: int = 3) -> ir.StringValue:
+    """The signals that raise a customer's risk most, largest first, as 'a,b,c' (in the engine)."""
+    parts = []
+    for name, mean, scale, coef in zip(model.names, model.mean, model.scale, model.coef, strict=True):
+        z = (table[name].cast("float64").fill_null(float(mean)) - float(mean)) / float(scale)
+        parts.append(ibis.struct({"neg": -(float(coef) * z), "signal": ibis.literal(name)}))
+    ranked = ibis.array(parts).filter(lambda p: p["neg"] < 0).sort()
+    return ranked.map(lambda p: p["signal"])[:top].join(",")  # type: ignore[no-any-return]
+
+
+def churn_metrics(inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], where: str) -> ir.Table:
+    """customer_id and `__churn_NAME` per churn metric: the risk (0..1) or its top signals."""
+    horizons = {spec.horizon or "90D" for spec in specs.values()}
+    if len(horizons) > 1:
+        raise PolicyError(
+            f"{where}: all churn metrics of a policy use one horizon (found {', '.join(sorted(horizons))})"
+        )
+    horizon = horizons.pop()
+    table = features(inputs, as_of)
+    try:
+        inputs.orders.table._find_backend()
+    except Exception:  # `tierkit check`: stand-in tables, nothing to train on
+        blank = {f"__churn_{n}": ibis.null("float64" if s.churn == "risk" else "string") for n, s in specs.items()}
+        return table.select("customer_id", **blank)
+    try:
+        model, _ = train(inputs, _before(as_of, horizon), horizon, _Bound())
+    except InputError as err:
+        raise PolicyError(f"{where}: the churn model cannot be trained: {err}") from None
+    columns = {
+        f"__churn_{name}": model.risk(table).round(6) if spec.churn == "risk" else signals_text(model, table)
+        for name, spec in specs.items()
+    }
+    return table.select("customer_id", **columns)
+
+
+def signal_labels(text: str | None, lang: str) -> list[str]:
+    """'recency_days,orders_180d' -> what the card shows in `lang`."""
+    known = signals()
+    return [str(known.get(name, {}).get(lang, name)) for name in (text or "").split(",") if name]

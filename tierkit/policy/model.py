@@ -65,6 +65,7 @@ AGGREGATES = (
     "trend",
     "expr",
     "clv",
+    "churn",
 )
 CLV_KINDS = ("p_alive", "purchases", "order_value", "value")
 WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
@@ -96,6 +97,7 @@ class MetricSpec(Strict):
     trend: MetricSpec | None = None
     expr: str | None = None
     clv: Literal["p_alive", "purchases", "order_value", "value"] | None = None  # BG/NBD + Gamma-Gamma
+    churn: Literal["risk", "signals"] | None = None  # the churn-risk model (models/churn.py)
     horizon: str | None = None  # clv purchases and value: how far ahead, e.g. 12M or 90D
     discount: Decimal | None = Field(None, ge=0, le=1)  # clv value: yearly discount rate (default 0.1)
     time_unit: Literal["day", "week", "month"] | None = None  # clv: the models' unit (default week)
@@ -125,8 +127,12 @@ class MetricSpec(Strict):
             raise ValueError("trend needs a window such as 6M: it compares it with the one before")
         if self.clv in ("purchases", "value") and self.horizon is None:
             raise ValueError(f"clv: {self.clv} needs a horizon, e.g. horizon: 12M")
-        if self.clv is None and (self.horizon or self.discount is not None or self.time_unit):
-            raise ValueError("horizon, discount and time_unit belong to clv metrics")
+        if self.churn is not None and self.horizon is None:
+            raise ValueError("churn needs a horizon: no order within it counts as churned, e.g. horizon: 90D")
+        if self.clv is None and self.churn is None and (self.horizon or self.discount is not None or self.time_unit):
+            raise ValueError("horizon, discount and time_unit belong to clv and churn metrics")
+        if self.churn is not None and (self.discount is not None or self.time_unit):
+            raise ValueError("discount and time_unit belong to clv metrics")
         if self.per is not None and self.window in (None, "all"):
             raise ValueError("per needs a window to divide by")
         ignored = {
@@ -137,6 +143,7 @@ class MetricSpec(Strict):
             "recency": ("from_", "threshold", "max_years"),
             "tenure": ("from_", "threshold", "max_years"),
             "clv": ("window", "per", "where", "from_", "threshold", "max_years"),
+            "churn": ("window", "per", "where", "from_", "threshold", "max_years"),
         }.get(self.kind, ("threshold", "max_years"))
         for key in ignored:
             if getattr(self, key) is not None:

@@ -56,6 +56,11 @@ def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh
     tags = [t for t in str(row.get("tags") or "").split(",") if t]
     actions = {t.name: t.action for t in policy.tags if t.name in tags}
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
+    for name, spec in policy.metrics.items():
+        if spec.churn == "signals" and name in metrics:  # what drove the churn risk, most first
+            from tierkit.models.churn import signal_labels
+
+            metrics[name] = signal_labels(metrics[name], lang)
     return {
         "customer_id": row["customer_id"],
         "run_id": run.run_id,
