@@ -104,3 +104,20 @@ def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -
     card = card_from_row(Run(), graded.loaded.policy, risky, "zh")  # type: ignore[arg-type]
     labels = card["metrics"]["churn_signals"]
     assert labels and all(label in {v["zh"] for v in signals().values()} for label in labels)
+
+
+def test_price_and_quality_sensitivity_tags_are_exclusive_and_mean_what_they_say(shop: Path) -> None:
+    from tierkit.engine.grade import grade
+
+    rows = grade(
+        shop / "orders.parquet", interactions=shop / "interactions.parquet", policy="retail", as_of="2026-09-30"
+    ).table.to_pylist()
+    price = [r for r in rows if r["tag_price_sensitive"]]
+    quality = [r for r in rows if r["tag_quality_sensitive"]]
+    assert price and quality and not [r for r in price if r["tag_quality_sensitive"]]
+
+    def share(group: list[dict[str, object]]) -> float:
+        values = [float(r["discounted_share_12m"]) for r in group if r["discounted_share_12m"] is not None]
+        return sum(values) / len(values)
+
+    assert share(price) > share(quality)  # the price-sensitive buy on discount more
