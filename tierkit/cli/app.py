@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import import_command
@@ -252,6 +253,7 @@ app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
 app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
+app.add_typer(campaign_app, name="campaign")
 
 
 def main() -> None:

@@ -1,0 +1,83 @@
+"""`tierkit campaign create` and `tierkit campaign report`: did the measure work?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.cli.render import err_console, print_json
+
+campaign_app = typer.Typer(help="Campaigns with a random control group, measured after the fact.")
+
+
+@campaign_app.command("create")
+def create_command(
+    segment: Annotated[
+        str, typer.Option(help="Rule over the run's columns, e.g. \"tier == 'vip' and churn_risk > 0.5\".")
+    ],
+    holdout: Annotated[float, typer.Option(help="Share kept out as the control group.")] = 0.1,
+    seed: Annotated[int, typer.Option(help="Seed of the random draw (same seed, same groups).")] = 1,
+    name: Annotated[str | None, typer.Option(help="A name for the campaign.")] = None,
+    run: Annotated[str | None, typer.Option(help="Run to draw from (default: current).")] = None,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Draw the segment's customers into treatment and a random control group; record it."""
+    from tierkit.runs.campaigns import create
+    from tierkit.runs.store import load_run
+    from tierkit.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    campaign = create(ws, load_run(ws, run), segment, holdout, seed, name)
+    if json_out:
+        print_json(campaign.meta)
+        return
+    meta = campaign.meta
+    print(campaign.campaign_id)
+    err_console.print(
+        f"campaign {campaign.campaign_id}: {meta['customers']:,} customers, {meta['treatment']:,} to treat, "
+        f"{meta['control']:,} held out as control (seed {meta['seed']}); groups in {campaign.assignment}",
+        highlight=False,
+    )
+
+
+@campaign_app.command("report")
+def report_command(
+    campaign_id: str,
+    until: Annotated[str | None, typer.Option(help="Measure up to this day (default: the last order).")] = None,
+    orders: Annotated[Path | None, typer.Option(help="Orders file (default: the workspace's).")] = None,
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
+    from tierkit.engine.grade import parse_as_of
+    from tierkit.errors import WorkspaceError
+    from tierkit.runs.campaigns import load, report
+    from tierkit.workspace import Workspace
+
+    ws = Workspace.open(workspace)
+    source = orders or ws.data_file("orders")
+    if source is None:
+        raise WorkspaceError(f"{ws.root}: no orders to measure with; give --orders")
+    result = report(ws, load(ws, campaign_id), source, parse_as_of(until) if until else None)
+    if json_out:
+        print_json(result)
+        return
+    overall = result["overall"]
+    print(
+        f"campaign {campaign_id} ({result['segment']}), orders after {result['period']['after']} "
+        f"until {result['period']['until']}: {overall['treatment']:,} treated, {overall['control']:,} control"
+    )
+    for key, label in (("retention", "retention"), ("revenue_per_customer", "revenue per customer")):
+        if key in overall:
+            part = overall[key]
+            print(
+                f"  {label:<21} treatment {part['treatment']}  control {part['control']}  "
+                f"difference {part['difference']} (95% CI {part['ci95'][0]} to {part['ci95'][1]})"
+            )
+    print(overall["verdict"])
+    for tier, part in result["by_tier"].items():
+        print(f"  [{tier}] {part['verdict']}")
