@@ -79,7 +79,7 @@ tiers:
 def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -> None:
     from tierkit.engine.check import check_policy
     from tierkit.engine.grade import grade
-    from tierkit.models.churn import signals
+    from tierkit.models.churn import EXTRA_SIGNALS, signals
     from tierkit.policy.loader import load_policy
     from tierkit.runs.card import card_from_row
 
@@ -92,7 +92,7 @@ def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -
     rows = graded.table.to_pylist()
     assert all(0 <= r["churn_risk"] <= 1 for r in rows)
     assert {r["tier"] for r in rows} == {"watch", "other"}
-    known = set(signals())
+    known = set(signals()) | set(EXTRA_SIGNALS)
     for row in rows[:200]:
         named = [s for s in (row["churn_signals"] or "").split(",") if s]
         assert len(named) <= 3 and set(named) <= known
@@ -103,7 +103,7 @@ def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -
 
     card = card_from_row(Run(), graded.loaded.policy, risky, "zh")  # type: ignore[arg-type]
     labels = card["metrics"]["churn_signals"]
-    assert labels and all(label in {v["zh"] for v in signals().values()} for label in labels)
+    assert labels and all(label in {v["zh"] for v in {**signals(), **EXTRA_SIGNALS}.values()} for label in labels)
 
 
 def test_price_and_quality_sensitivity_tags_are_exclusive_and_mean_what_they_say(shop: Path) -> None:

@@ -199,3 +199,30 @@ def test_clv_metrics_need_a_horizon() -> None:
         parse_policy(
             CLV_POLICY.replace("clv_12m: {clv: value, horizon: 12M, discount: 0.1}", "clv_12m: {clv: value}"), "p.yaml"
         )
+
+
+def test_clv_is_the_potential_axis_of_the_nine_grid(tmp_path: Path) -> None:
+    from tierkit.engine.grade import grade
+
+    orders = cdnow_orders(tmp_path)
+    policy = tmp_path / "grid.yaml"
+    policy.write_text(
+        """
+name: value-x-potential
+metrics:
+  spend_12m: {sum: amount, window: 12M}
+  clv_12m: {clv: value, horizon: 12M}
+scores:
+  grid:
+    letter: {by: spend_12m, top: [0.20, 0.50]}
+    digit: {by: clv_12m, top: [0.20, 0.50]}
+primary: grid
+""",
+        "utf-8",
+    )
+    rows = grade(orders, policy=str(policy), as_of="1997-09-30").table.to_pylist()
+    cells = {r["tier"] for r in rows}
+    assert {"A1", "C3"} <= cells
+    top = [r["clv_12m"] for r in rows if str(r["tier"]).endswith("1")]
+    rest = [r["clv_12m"] for r in rows if str(r["tier"]).endswith("3")]
+    assert min(top) >= max(rest)  # the digit ranks potential: the top 20% by predicted CLV

@@ -58,7 +58,23 @@ def features(inputs: Inputs, as_of: dt.date) -> ir.Table:
         }
     )
     table, _ = build_metrics(inputs, LoadedPolicy(policy, "churn_features.yaml", ""), as_of)
-    return table.select("customer_id", *metrics)
+    table = table.select("customer_id", *metrics)
+    if "category" in inputs.orders.present:  # S4's sign: buying less often *in a category*
+        declining = category_decline(inputs.orders.table, as_of)
+        table = table.left_join(declining, "customer_id").drop("customer_id_right")
+        table = table.mutate(categories_declining=table.categories_declining.fill_null(0))
+    return table
+
+
+def category_decline(orders: ir.Table, as_of: dt.date, days: int = 90) -> ir.Table:
+    """customer_id, categories_declining: categories bought at least twice in the 90 days before
+    the last 90, in which the last 90 days saw under half as many orders."""
+    now_start, before_start = as_of - dt.timedelta(days=days), as_of - dt.timedelta(days=2 * days)
+    recent = orders.filter((orders.ordered_at > ibis.date(before_start)) & (orders.ordered_at <= ibis.date(as_of)))
+    is_now = recent.ordered_at > ibis.date(now_start)
+    per = recent.group_by(["customer_id", "category"]).aggregate(now=is_now.sum(), before=(~is_now).sum())
+    falling = (per.before >= 2) & (per.now * 2 < per.before)
+    return per.group_by("customer_id").aggregate(categories_declining=falling.sum().cast("int64"))
 
 
 def churned(orders: ir.Table, cutoff: dt.date, horizon: str) -> ir.Table:
@@ -230,7 +246,10 @@ def churn_metrics(inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], 
     return table.select("customer_id", **columns)
 
 
+EXTRA_SIGNALS = {"categories_declining": {"zh": "某品类购买频率下降", "en": "Buying less in a category"}}
+
+
 def signal_labels(text: str | None, lang: str) -> list[str]:
     """'recency_days,orders_180d' -> what the card shows in `lang`."""
-    known = signals()
+    known = {**signals(), **EXTRA_SIGNALS}
     return [str(known.get(name, {}).get(lang, name)) for name in (text or "").split(",") if name]
