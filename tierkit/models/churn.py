@@ -85,10 +85,21 @@ def churned(orders: ir.Table, cutoff: dt.date, horizon: str) -> ir.Table:
     return bought
 
 
-def _after(day: dt.date, horizon: str) -> dt.date:
-    window = Window.parse(horizon)
+def _window(horizon: str) -> Window:
+    from tierkit.policy.model import check_window
+
+    try:
+        checked = check_window(horizon)
+    except ValueError as err:
+        raise InputError(f"--horizon: {err}") from None
+    window = Window.parse(checked)
     if window.is_all:
         raise InputError(f"--horizon: '{horizon}' must be a window such as 90D or 3M")
+    return window
+
+
+def _after(day: dt.date, horizon: str) -> dt.date:
+    window = _window(horizon)
     back = window.start(day) or day
     return day + (day - back)
 
@@ -140,7 +151,8 @@ def train(inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any) -> tuple[C
     y = np.asarray(table["churned"].to_numpy(zero_copy_only=False), dtype=int)
     if len(set(y)) < 2:
         raise InputError(f"as of {cutoff}, every customer {'churned' if y.all() else 'stayed'}: nothing to learn")
-    mean = np.nanmean(X, axis=0)
+    with np.errstate(all="ignore"):
+        mean = np.nan_to_num(np.nanmean(X, axis=0))  # a signal with no value at all counts as 0
     X = np.where(np.isnan(X), mean, X)
     scale = X.std(axis=0)
     scale[scale == 0] = 1.0
@@ -169,6 +181,12 @@ def backtest(inputs: Inputs, as_of: dt.date, horizon: str, engine: Any) -> dict[
 
     test_cut = _before(as_of, horizon)
     train_cut = _before(test_cut, horizon)
+    first = inputs.orders.first
+    if first is not None and train_cut <= first:
+        raise InputError(
+            f"--horizon {horizon} is too long for this history: training needs orders before {train_cut} "
+            f"(as-of minus twice the horizon), and the first order is on {first}"
+        )
     model, trained = train(inputs, train_cut, horizon, engine)
     test = labelled(inputs, test_cut, horizon, engine)
     X = _matrix(test, model.names)
@@ -198,10 +216,7 @@ def backtest(inputs: Inputs, as_of: dt.date, horizon: str, engine: Any) -> dict[
 
 
 def _before(day: dt.date, horizon: str) -> dt.date:
-    window = Window.parse(horizon)
-    if window.is_all:
-        raise InputError(f"--horizon: '{horizon}' must be a window such as 90D or 3M")
-    return window.start(day) or day
+    return _window(horizon).start(day) or day
 
 
 class _Bound:

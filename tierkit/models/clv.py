@@ -19,10 +19,24 @@ from tierkit.errors import InputError
 from tierkit.models import bgnbd, gamma_gamma
 from tierkit.models.purchases import purchase_days, summarize, unit_days
 
+MIN_CUSTOMERS = 20
+MIN_REPEATERS = 5
+
+
+def _enough(summary: Any, calibration_end: dt.date) -> None:
+    """A fit needs customers and some who came back: with none, the likelihood has no maximum."""
+    repeaters = int(summary.value_weight.sum())
+    if summary.customers < MIN_CUSTOMERS or repeaters < MIN_REPEATERS:
+        raise InputError(
+            f"too little history by {calibration_end} to fit the models: {summary.customers} customers, "
+            f"{repeaters} with a repeat purchase (need at least {MIN_CUSTOMERS} and {MIN_REPEATERS})"
+        )
+
 
 def fit_clv(engine: Engine, orders: ir.Table, calibration_end: dt.date, unit: str = "week") -> dict[str, Any]:
     started = time.perf_counter()
     summary = summarize(engine, orders, calibration_end, unit)
+    _enough(summary, calibration_end)
     summarized = time.perf_counter()
     model, ll = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
     if summary.value_weight.sum() < 3:
@@ -54,6 +68,7 @@ def holdout(
     if holdout_end <= calibration_end:
         raise InputError(f"--holdout-end {holdout_end} must come after --calibration-end {calibration_end}")
     summary = summarize(engine, orders, calibration_end, unit)
+    _enough(summary, calibration_end)
     model, _ = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
     horizon = (holdout_end - calibration_end).days / unit_days(unit)
     expected = model.expected_purchases(horizon, summary.frequency, summary.recency, summary.T)

@@ -23,13 +23,16 @@ def maximize(
     reproduced to four significant digits."""
 
     def objective(theta: np.ndarray) -> float:
-        value = log_likelihood(np.exp(theta))
+        with np.errstate(all="ignore"):  # overflow far from the optimum is answered by the 1e300 below
+            value = log_likelihood(np.exp(theta))
         return -value if np.isfinite(value) else 1e300
 
     def slope(theta: np.ndarray) -> np.ndarray:
         params = np.exp(theta)
         assert gradient is not None
-        return -gradient(params) * params  # d/dθ = d/dparam · param, for θ = log(param)
+        with np.errstate(all="ignore"):
+            found = -gradient(params) * params  # d/dθ = d/dparam · param, for θ = log(param)
+        return np.nan_to_num(found, nan=0.0, posinf=1e100, neginf=-1e100)
 
     theta = np.log(np.asarray(start, dtype=float))
     jac = slope if gradient is not None else None

@@ -10,6 +10,7 @@ the customers, and joined back; the customers themselves never leave the engine.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,12 @@ class Fitted:
 
 def fit(orders: ir.Table, as_of: dt.date, unit: str, where: str) -> Fitted:
     summary = summarize(_BoundEngine(), orders, as_of, unit)
+    from tierkit.models.clv import _enough
+
+    try:
+        _enough(summary, as_of)
+    except Exception as exc:
+        raise PolicyError(f"{where}: {exc}") from None
     try:
         model, _ = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
         spend, _ = gamma_gamma.fit(summary.value_frequency, summary.value_mean, summary.value_weight)
@@ -101,12 +108,13 @@ def _expected_table(fitted: Fitted, keys: pa.Table, specs: dict[str, MetricSpec]
         if spec.clv == "purchases":
             columns[f"__clv_{name}"] = model.expected_purchases(horizon_units(horizon, fitted.unit), x, t_x, T)
         elif spec.clv == "value":
-            months = max(1, round(horizon_units(horizon, fitted.unit) * unit_days(fitted.unit) / DAYS_PER_MONTH))
+            span = horizon_units(horizon, fitted.unit) * unit_days(fitted.unit) / DAYS_PER_MONTH  # in months
             monthly = (1 + float(spec.discount if spec.discount is not None else 0.1)) ** (1 / 12) - 1
             total, before = np.zeros_like(x), np.zeros_like(x)
-            for month in range(1, months + 1):
-                upto = model.expected_purchases(month * DAYS_PER_MONTH / length, x, t_x, T)
-                total += (upto - before) / (1 + monthly) ** month
+            for month in range(1, math.ceil(span) + 1):
+                reach = min(float(month), span)  # the last step may be part of a month (45D, 10D)
+                upto = model.expected_purchases(reach * DAYS_PER_MONTH / length, x, t_x, T)
+                total += (upto - before) / (1 + monthly) ** reach
                 before = upto
             columns[f"__clv_{name}"] = total
     return pa.table(columns)
@@ -132,7 +140,7 @@ def clv_metrics(orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], 
         0.0,
     )
     value = ibis.ifelse(
-        per.x > 0,
+        (per.x > 0) & (per.m_x > 0),  # refunds can make a mean <= 0: Gamma-Gamma knows only spend
         spend.p * (spend.v + x * per.m_x) / (spend.p * x + spend.q - 1),
         spend.p * spend.v / (spend.q - 1),
     )
@@ -151,5 +159,5 @@ def clv_metrics(orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], 
         elif spec.clv == "purchases":
             columns[f"__clv_{name}"] = out[f"__clv_{name}"]
         else:
-            columns[f"__clv_{name}"] = out[f"__clv_{name}"] * out.__order_value
+            columns[f"__clv_{name}"] = ibis.greatest(out[f"__clv_{name}"] * out.__order_value, 0.0)
     return out.select("customer_id", **{k: v.round(6) for k, v in columns.items()})

@@ -127,6 +127,8 @@ class MetricSpec(Strict):
             raise ValueError("trend needs a window such as 6M: it compares it with the one before")
         if self.clv in ("purchases", "value") and self.horizon is None:
             raise ValueError(f"clv: {self.clv} needs a horizon, e.g. horizon: 12M")
+        if self.horizon == "all":
+            raise ValueError("horizon 'all' has no end: give a window such as 90D or 12M")
         if self.churn is not None and self.horizon is None:
             raise ValueError("churn needs a horizon: no order within it counts as churned, e.g. horizon: 90D")
         if self.clv is None and self.churn is None and (self.horizon or self.discount is not None or self.time_unit):

@@ -143,8 +143,8 @@ def _compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "treatment": round(kept_t / len(treated), 4),
         "control": round(kept_c / len(control), 4),
         "difference": round(diff, 4),
-        "ci95": [round(low, 4), round(high, 4)],
-        "significant": low > 0 or high < 0,
+        "ci95": [round(float(low), 4), round(float(high), 4)],
+        "significant": bool(low > 0 or high < 0),
     }
     revenue_t = [float(r["revenue"]) for r in treated]
     revenue_c = [float(r["revenue"]) for r in control]
@@ -153,8 +153,8 @@ def _compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "treatment": round(sum(revenue_t) / len(revenue_t), 2),
         "control": round(sum(revenue_c) / len(revenue_c), 2),
         "difference": round(diff, 2),
-        "ci95": [round(low, 2), round(high, 2)],
-        "significant": low > 0 or high < 0,
+        "ci95": [round(float(low), 2), round(float(high), 2)],
+        "significant": bool(low > 0 or high < 0),
     }
     said = []
     for label, key in (("retention", "retention"), ("revenue per customer", "revenue_per_customer")):
@@ -179,11 +179,20 @@ def report(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | Non
 
     engine = connect("duckdb")
     source = read_table(engine, "orders", orders).table
+    links = ws.data_dir / "identity" / "links.parquet"
+    if links.exists():  # the run graded persons: count each person's orders under all their ids
+        from tierkit.ingest.identity.persons import fold_ids
+
+        source = fold_ids(engine, source, links)
+    if until is not None and until <= start:
+        raise InputError(f"--until {until} must come after the campaign's start ({start})")
     last = engine.execute_scalar(source.ordered_at.max())
-    end = until or last
-    if end is None or end <= start:
+    if last is None or last <= start:
         raise InputError(f"no orders after the campaign's start ({start}) yet: nothing to measure")
+    end = until or last
     window = source.filter((source.ordered_at > ibis.date(start)) & (source.ordered_at <= ibis.date(end)))
+    if not engine.execute_scalar(window.count()):
+        raise InputError(f"no orders between the campaign's start ({start}) and {end}: nothing to measure")
     after = engine.to_pyarrow(
         window.group_by("customer_id").aggregate(orders=window.count(), revenue=window.amount.sum())
     )

@@ -27,6 +27,13 @@ def _persons(engine: Engine, links: Path) -> ir.Table:
     return merged.select(__id=merged.customer_id, __person=merged.person_id).distinct()
 
 
+def fold_ids(engine: Engine, table: ir.Table, links: Path) -> ir.Table:
+    """A table with customer_id replaced by the person id wherever the link merged ids."""
+    persons = _persons(engine, links)
+    joined = table.left_join(persons, table.customer_id == persons.__id)
+    return joined.mutate(customer_id=ibis.coalesce(joined.__person, joined.customer_id)).select(*table.columns)
+
+
 def _fold(source: SourceTable, persons: ir.Table) -> SourceTable:
     table = source.table
     joined = table.left_join(persons, table.customer_id == persons.__id)
