@@ -21,8 +21,12 @@ OrdersOpt = Annotated[Path, typer.Option("--orders", help="Orders file (CSV, XLS
 UnitOpt = Annotated[str, typer.Option("--time-unit", help="day, week or month.")]
 
 
-def _orders(path: Path, engine: str | None) -> tuple[Engine, ir.Table]:
+def _orders(path: Path, engine: str | None, unit: str) -> tuple[Engine, ir.Table]:
+    """The engine and the orders, after checking the time unit (a typo fails before any reading)."""
     from tierkit.engine.backend import connect
+    from tierkit.models.purchases import unit_days
+
+    unit_days(unit)
     from tierkit.tables.readers import read_table
 
     on = connect(engine or "duckdb")
@@ -49,10 +53,8 @@ def fit(
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
     from tierkit.models.clv import fit_clv
-    from tierkit.models.purchases import unit_days
 
-    unit_days(time_unit)
-    on, table = _orders(orders, engine)
+    on, table = _orders(orders, engine, time_unit)
     result = fit_clv(on, table, _date(calibration_end, "--calibration-end"), time_unit)
     if json_out:
         print_json(result)
@@ -76,10 +78,8 @@ def holdout_check(
 ) -> None:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
     from tierkit.models.clv import holdout
-    from tierkit.models.purchases import unit_days
 
-    unit_days(time_unit)
-    on, table = _orders(orders, engine)
+    on, table = _orders(orders, engine, time_unit)
     result = holdout(
         on,
         table,
