@@ -15,7 +15,7 @@ from tierkit.cli.app import app
 from tierkit.demo.shop import generate
 from tierkit.engine.backend import connect
 from tierkit.engine.grade import read_inputs
-from tierkit.models.churn import features, train
+from tierkit.models.churn import EXTRA_SIGNALS, features, signals, train
 
 
 @pytest.fixture(scope="module")
@@ -121,3 +121,28 @@ def test_price_and_quality_sensitivity_tags_are_exclusive_and_mean_what_they_say
         return sum(values) / len(values)
 
     assert share(price) > share(quality)  # the price-sensitive buy on discount more
+
+
+def test_show_lists_the_churn_signals_in_words(shop: Path, tmp_path: Path) -> None:
+    import shutil
+
+    ws = tmp_path / "ws"
+    assert CliRunner().invoke(app, ["init", str(ws)]).exit_code == 0
+    for name in ("orders.parquet", "interactions.parquet"):
+        shutil.copy(shop / name, ws / "data" / name)
+    (ws / "policy.yaml").write_text(CHURN_POLICY, "utf-8")
+    assert CliRunner().invoke(app, ["grade", "-w", str(ws), "--as-of", "2026-09-30"]).exit_code == 0
+    watched = json.loads(CliRunner().invoke(app, ["runs", "-w", str(ws), "--json"]).output)
+    assert watched
+    import pyarrow.parquet as pq
+
+    from tierkit.runs.store import load_run
+    from tierkit.workspace import Workspace
+
+    result = pq.read_table(load_run(Workspace.open(ws)).result, columns=["customer_id", "tier"]).to_pylist()
+    risky = next(r["customer_id"] for r in result if r["tier"] == "watch")
+    shown = CliRunner().invoke(app, ["show", risky, "-w", str(ws), "--lang", "zh"])
+    assert shown.exit_code == 0 and "churn_signals:" in shown.output
+    words = {v["zh"] for v in signals().values()} | {v["zh"] for v in EXTRA_SIGNALS.values()}
+    line = next(line for line in shown.output.splitlines() if "churn_signals:" in line)
+    assert any(word in line for word in words)

@@ -104,6 +104,9 @@ def print_card(card: dict[str, Any], lang: str) -> None:
     service = card.get("service") or {}
     if service:
         console.print(f"  service: {json.dumps(service, ensure_ascii=False)}")
+    for key, value in (card.get("metrics") or {}).items():
+        if isinstance(value, list) and value:  # churn signals: what drove the risk, most first
+            console.print(f"  {key}: {', '.join(str(v) for v in value)}")
     console.print(f"  {t['why']}:")
     for key, value in card["reasons"].items():
         if value is not None:
