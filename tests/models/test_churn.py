@@ -79,7 +79,6 @@ tiers:
 def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -> None:
     from tierkit.engine.check import check_policy
     from tierkit.engine.grade import grade
-    from tierkit.models.churn import EXTRA_SIGNALS, signals
     from tierkit.policy.loader import load_policy
     from tierkit.runs.card import card_from_row
 
