@@ -67,7 +67,7 @@ class RequestLimits:
 
 
 class BodyTooLarge(Exception):
-    pass
+    """Raised from inside `receive` when a streamed body passes the limit."""
 
 
 async def _reply(send: Any, code: int, detail: str, extra: dict[str, str] | None = None) -> None:

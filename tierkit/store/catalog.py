@@ -31,7 +31,7 @@ def record_run(engine: Engine, manifest: dict[str, Any]) -> None:
         with engine.begin() as con:
             con.execute(runs.insert().values(**row))
     except IntegrityError:
-        pass
+        return  # already in the catalog (a run published again, or recorded before)
 
 
 def publish(engine: Engine, run_id: str) -> None:

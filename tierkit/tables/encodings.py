@@ -12,6 +12,7 @@ candidate decodes is an error, never a success with garbage in it.
 from __future__ import annotations
 
 import codecs
+import collections
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -107,8 +108,7 @@ def to_utf8(path: Path, encoding: str, target: Path) -> None:
 def check_utf8(path: Path) -> None:
     """A UTF-8 file, checked whole. Only on the way to an error: the engine refused the file and a
     bad byte past the sampled first megabyte may be why; this names its line."""
-    for _ in _decode_blocks(path, "utf-8", "UTF-8, in a file that starts as UTF-8"):
-        pass
+    collections.deque(_decode_blocks(path, "utf-8", "UTF-8, in a file that starts as UTF-8"), maxlen=0)
 
 
 def check_text(path: Path, text: str, first_line: int) -> None:
