@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.engine.duckdb_sql import DuckDBDatabase, connect_raw
 from tierkit.errors import TierkitError
 
 EngineName = Literal["duckdb", "spark"]
@@ -24,20 +26,27 @@ _spark_session: Any = None
 
 @dataclass
 class Engine:
-    """An Ibis backend plus the few things that differ per engine: how files are read."""
+    """Where expressions run, plus the few things that differ per engine: how files are read.
+
+    On DuckDB, expressions are compiled to SQL and run on a plain connection (`database`); the
+    Ibis backend (`con`) is made over the same connection only when some code asks for it."""
 
     name: str
-    con: Any
+    backend: Any = None  # the Ibis backend: given for Spark, made on first use for DuckDB
+    database: DuckDBDatabase | None = None
+
+    @property
+    def con(self) -> Any:
+        if self.backend is None and self.database is not None:
+            self.backend = ibis.duckdb.from_connection(self.database.raw)
+        return self.backend
 
     def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
         """Every CSV column arrives as text, split by one explicit dialect (RFC 4180) on every
         engine, with the header read by us (no sniffing: a ragged row is an error, not a guess);
         typing is done once, in Ibis, for all engines."""
-        if self.name == "duckdb":
-            columns = dict.fromkeys(names, "VARCHAR")
-            return self.con.read_csv(
-                str(path), header=True, delim=delimiter, quote='"', escape='"', auto_detect=False, columns=columns
-            )
+        if self.database is not None:
+            return self.database.read_csv(path, names, delimiter)
         return self.con.read_csv(
             str(path),
             header=True,
@@ -52,20 +61,26 @@ class Engine:
 
     def read_parquet(self, path: Path) -> ir.Table:
         """One Parquet file, or a folder of parts (what `tierkit import` writes)."""
-        if path.is_dir():  # parts may differ in which optional columns they have
-            if self.name == "duckdb":
-                return self.con.read_parquet(str(path / "*.parquet"), union_by_name=True)
+        if self.database is not None:  # parts may differ in which optional columns they have
+            return (
+                self.database.read_parquet(str(path / "*.parquet"), union_by_name=True)
+                if path.is_dir()
+                else (self.database.read_parquet(str(path)))
+            )
+        if path.is_dir():
             return self.con.read_parquet(str(path), mergeSchema="true")
         return self.con.read_parquet(str(path))
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:
+        if self.database is not None:
+            return self.database.to_pyarrow(expr)
         return self.con.to_pyarrow(expr)
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
         """One Parquet file of the result. DuckDB writes it itself (COPY, in parallel, no Python
         in between); other engines stream Arrow batches into a single file."""
-        if self.name == "duckdb":
-            self.con.to_parquet(expr, path)
+        if self.database is not None:
+            self.database.write_parquet(expr, path)
             return
         import pyarrow.parquet as pq
 
@@ -76,10 +91,12 @@ class Engine:
 
     def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
         """A pyarrow RecordBatchReader streaming the result."""
+        if self.database is not None:
+            return self.database.to_batches(expr, rows)
         return self.con.to_pyarrow_batches(expr, chunk_size=rows)
 
     def execute_scalar(self, expr: ir.Scalar) -> Any:
-        return self.con.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
+        return self.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
 
 
 def spark_session() -> Any:
@@ -128,19 +145,12 @@ def connect(name: str = "duckdb", threads: int | None = None, memory_limit: str 
     """An engine. DuckDB's memory is capped (default 2.5GB, $TIERKIT_MEMORY_LIMIT): past it DuckDB
     spills to disk instead of growing, so 100M orders grade in under 4 GB."""
     if name == "duckdb":
-        con = ibis.duckdb.connect()
         limit = memory_limit or os.environ.get("TIERKIT_MEMORY_LIMIT") or DEFAULT_MEMORY_LIMIT
         try:
-            con.raw_sql(f"SET memory_limit = '{limit.replace(chr(39), '')}'")
-        except Exception as exc:
+            raw = connect_raw(limit, threads)
+        except duckdb.Error as exc:
             raise TierkitError(f"memory limit '{limit}' is not a size like 3GB or 500MB ({exc})") from None
-        # Output order comes from an explicit ORDER BY; without the insertion-order guarantee
-        # DuckDB runs more of the plan in parallel.
-        con.raw_sql("SET preserve_insertion_order = false")
-        con.raw_sql("SET enable_progress_bar = false")  # our own progress display owns the terminal
-        if threads:
-            con.raw_sql(f"SET threads = {int(threads)}")
-        return Engine("duckdb", con)
+        return Engine("duckdb", database=DuckDBDatabase(raw))
     if name == "spark":
         session = spark_session()
         return Engine("spark", ibis.pyspark.connect(session))

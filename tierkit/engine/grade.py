@@ -171,7 +171,9 @@ def read_inputs(
 
     first = read("orders", orders)
     assert first is not None
-    return Inputs(first, read("customers", customers), read("interactions", interactions), read("contacts", contacts))
+    return Inputs(
+        first, read("customers", customers), read("interactions", interactions), read("contacts", contacts), engine
+    )
 
 
 def grade(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -42,6 +43,7 @@ class Inputs:
     customers: SourceTable | None = None
     interactions: SourceTable | None = None
     contacts: SourceTable | None = None
+    engine: Any = None  # where the tables live (None for `tierkit check`'s stand-ins: nothing runs)
 
     def table(self, name: str) -> SourceTable | None:
         return getattr(self, name)  # type: ignore[no-any-return]
@@ -267,7 +269,7 @@ class MetricBuilder:
         if self.clv:
             from tierkit.models.predictions import clv_metrics
 
-            predicted = clv_metrics(orders, self.as_of, self.clv, self.loaded.where("metrics"))
+            predicted = clv_metrics(orders, self.as_of, self.clv, self.loaded.where("metrics"), self.inputs.engine)
             base = base.left_join(predicted, "customer_id").drop("customer_id_right")
         if self.churn:
             from tierkit.models.churn import churn_metrics

@@ -34,8 +34,8 @@ class Fitted:
     spend: gamma_gamma.GammaGamma
 
 
-def fit(orders: ir.Table, as_of: dt.date, unit: str, where: str) -> Fitted:
-    summary = summarize(_BoundEngine(), orders, as_of, unit)
+def fit(engine: Any, orders: ir.Table, as_of: dt.date, unit: str, where: str) -> Fitted:
+    summary = summarize(engine, orders, as_of, unit)
     from tierkit.models.clv import _enough
 
     try:
@@ -48,22 +48,6 @@ def fit(orders: ir.Table, as_of: dt.date, unit: str, where: str) -> Fitted:
     except Exception as exc:
         raise PolicyError(f"{where}: the CLV models cannot be fitted on these orders ({exc})") from None
     return Fitted(unit, model, spend)
-
-
-class _BoundEngine:
-    """Runs an expression on the backend its tables are bound to: metrics are planned without an
-    Engine at hand, and fitting needs the (small) weighted summary."""
-
-    def to_pyarrow(self, expr: Any) -> Any:
-        return expr.to_pyarrow()
-
-
-def _bound(table: ir.Table) -> bool:
-    try:
-        table._find_backend()
-    except Exception:
-        return False
-    return True
 
 
 def customer_days(orders: ir.Table, as_of: dt.date) -> ir.Table:
@@ -120,16 +104,20 @@ def _expected_table(fitted: Fitted, keys: pa.Table, specs: dict[str, MetricSpec]
     return pa.table(columns)
 
 
-def clv_metrics(orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], where: str) -> ir.Table:
-    """customer_id and one `__clv_NAME` column per clv metric, for the customers with orders."""
+def clv_metrics(
+    orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], where: str, engine: Any = None
+) -> ir.Table:
+    """customer_id and one `__clv_NAME` column per clv metric, for the customers with orders.
+
+    The models are fitted on `engine` (None for `tierkit check`: typed stand-ins, nothing to fit)."""
     units = {spec.time_unit or "week" for spec in specs.values()}
     if len(units) > 1:
         raise PolicyError(f"{where}: all clv metrics of a policy use one time_unit (found {', '.join(sorted(units))})")
     unit = units.pop()
     per = customer_days(orders, as_of)
-    if not _bound(orders):  # `tierkit check`: typed stand-ins, no data to fit on
+    if engine is None:
         return per.select("customer_id", **{f"__clv_{name}": ibis.null("float64") for name in specs})
-    fitted = fit(orders, as_of, unit, where)
+    fitted = fit(engine, orders, as_of, unit, where)
     model, spend = fitted.frequency, fitted.spend
     length = unit_days(unit)
     x = per.x.cast("float64")
@@ -147,7 +135,7 @@ def clv_metrics(orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], 
     out = per.mutate(__p_alive=1 / (1 + odds), __order_value=value)
     needs_table = {n: s for n, s in specs.items() if s.clv in ("purchases", "value")}
     if needs_table:
-        keys = per.select("x", "recency_days", "T_days").distinct().to_pyarrow()
+        keys = engine.to_pyarrow(per.select("x", "recency_days", "T_days").distinct())
         lookup = ibis.memtable(_expected_table(fitted, keys, needs_table))
         out = out.left_join(lookup, ["x", "recency_days", "T_days"])
     columns: dict[str, ir.Value] = {}

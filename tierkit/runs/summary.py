@@ -1,8 +1,9 @@
 """The run summary: customers and value per tier and per score class, as plain data.
 
-Built in one pass over the graded result as it streams out (batch by batch), so a summary
-never needs the whole result in memory. Value sums are exact decimals; shares are rounded for
-display only.
+Counted by DuckDB over the graded result (the written Parquet file, or an Arrow table): one
+GROUP BY per counted column, on one row per customer, so a summary never holds the result in
+Python. Value sums are exact decimals (floating values are summed at six decimals, so that the
+total is the same whatever order the threads add in); shares are rounded for display only.
 """
 
 from __future__ import annotations
@@ -12,32 +13,28 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-
 from tierkit.engine.scores import score_labels, score_levels
 from tierkit.errors import InputError
 from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
+    import duckdb
+    import pyarrow as pa
+
     from tierkit.engine.grade import Grading
 
 
 class Tally:
-    """Customers and value per class of one column, added up batch by batch."""
+    """Customers and value per class of one column."""
 
     def __init__(self, column: str, value: str | None) -> None:
         self.column, self.value = column, value
         self.customers: dict[str | None, int] = defaultdict(int)
         self.values: dict[str | None, Decimal] = defaultdict(Decimal)
 
-    def add(self, batch: pa.RecordBatch) -> None:
-        keys = pc.cast(batch.column(self.column), pa.string())
-        ones = pa.array([1] * batch.num_rows, pa.int64())
-        work = pa.table({"k": keys, "n": ones, "v": batch.column(self.value) if self.value else ones})
-        for row in work.group_by("k").aggregate([("n", "sum"), ("v", "sum")]).to_pylist():
-            self.customers[row["k"]] += row["n_sum"]  # count("k") would skip the missing class
-            self.values[row["k"]] += Decimal(str(row["v_sum"] or 0))
+    def add(self, key: str | None, customers: int, value: Any) -> None:
+        self.customers[key] += customers
+        self.values[key] += Decimal(str(value or 0))
 
     def rows(self, order: list[str], labels: dict[str, str]) -> list[dict[str, Any]]:
         total_n = sum(self.customers.values()) or 1
@@ -60,7 +57,7 @@ class Tally:
 
 
 class SummaryBuilder:
-    """Feed it the graded batches; `result()` is the summary printed and kept in the manifest."""
+    """`count()` the graded rows; `result()` is the summary printed and kept in the manifest."""
 
     def __init__(self, grading: Grading) -> None:
         self.grading = grading
@@ -70,24 +67,36 @@ class SummaryBuilder:
         self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
         self.customers = 0
 
-    def columns(self) -> list[str]:
-        needed = ["customer_id", "tier", *(t.column for t in self.scores.values()), *(f"tag_{t}" for t in self.tags)]
-        if self.tiers.value:
-            needed.append(self.tiers.value)
-        return list(dict.fromkeys(needed))
+    def count(self, con: duckdb.DuckDBPyConnection, relation: str) -> None:
+        """Every tally in one query over `relation` (SQL naming the graded rows)."""
+        from tierkit.engine.duckdb_sql import identifier, literal
 
-    def add(self, batch: pa.RecordBatch) -> None:
-        ids = batch.column("customer_id")
-        missing = pc.sum(pc.fill_null(pc.equal(ids, ""), True).cast(pa.int64())).as_py() or 0
-        if missing:  # checked here, on one row per customer, not on every order row
+        value = self.tiers.value
+        total = "count(*)"
+        if value:
+            v = identifier(value)
+            kind = con.execute(f"DESCRIBE SELECT {v} FROM {relation}").fetchone()
+            floating = kind is not None and str(kind[1]).upper() in ("DOUBLE", "FLOAT", "REAL")
+            total = f"sum(CAST({v} AS DECIMAL(38, 6)))" if floating else f"sum({v})"
+        parts = []
+        tallies = {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
+        for name, tally in tallies.items():
+            parts.append(
+                f"SELECT {literal(name)} AS tally, CAST({identifier(tally.column)} AS VARCHAR) AS k, "
+                f"count(*) AS n, {total} AS v FROM {relation} GROUP BY 2"
+            )
+        tags = [f"sum(CAST({identifier('tag_' + t)} AS BIGINT))" for t in self.tags]
+        empty = "count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')"
+        checks = con.execute(f"SELECT count(*), {empty}{''.join(', ' + t for t in tags)} FROM {relation}").fetchone()
+        assert checks is not None
+        if checks[1]:  # checked here, on one row per customer, not on every order row
             orders = self.grading.inputs.orders
             raise missing_id_error(orders.source, orders.id_header, self._count_missing(orders))
-        self.customers += batch.num_rows
-        self.tiers.add(batch)
-        for tally in self.scores.values():
-            tally.add(batch)
-        for tag in self.tags:
-            self.tags[tag] += int(pc.sum(pc.cast(batch.column(f"tag_{tag}"), pa.int64())).as_py() or 0)
+        self.customers = int(checks[0])
+        for tag, count in zip(self.tags, checks[2:], strict=True):
+            self.tags[tag] = int(count or 0)
+        for name, key, n, v in con.execute(" UNION ALL ".join(parts)).fetchall():
+            tallies[name].add(key, int(n), v if value else n)
 
     def _count_missing(self, orders: Any) -> int:
         table = orders.table
@@ -124,17 +133,24 @@ class SummaryBuilder:
 
 
 def summarize(grading: Grading, table: pa.Table) -> dict[str, Any]:
+    """The summary of a result held as an Arrow table (the Python API)."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.register("graded", table)
     builder = SummaryBuilder(grading)
-    for batch in table.to_batches():
-        builder.add(batch)
+    builder.count(con, "graded")
     return builder.result()
 
 
 def summarize_file(grading: Grading, path: Path) -> dict[str, Any]:
-    """The summary of a written result, reading back only the columns it counts."""
-    import pyarrow.parquet as pq
+    """The summary of a written result, read back by DuckDB (only the columns it counts)."""
+    import duckdb
 
+    from tierkit.engine.duckdb_sql import literal
+
+    database = getattr(grading.engine, "database", None)
+    con = database.raw if database is not None else duckdb.connect()
     builder = SummaryBuilder(grading)
-    for batch in pq.ParquetFile(path).iter_batches(batch_size=262_144, columns=builder.columns()):
-        builder.add(batch)
+    builder.count(con, f"read_parquet({literal(str(path))})")
     return builder.result()

@@ -54,4 +54,5 @@ def by_person(engine: Engine, inputs: Inputs, links: Path) -> Inputs:
         customers=_keep_persons(inputs.customers, persons) if inputs.customers else None,
         interactions=_fold(inputs.interactions, persons) if inputs.interactions else None,
         contacts=_fold(inputs.contacts, persons) if inputs.contacts else None,
+        engine=inputs.engine,
     )
