@@ -196,3 +196,40 @@ def test_age_and_demographic_bands(rows: dict[str, dict[str, Any]]) -> None:
     assert areas["001"] == "south" and areas["002"] == "north" and areas["003"] == "other"
     assert areas["004"] is None and areas["0050"] is None
     assert rows["001"]["gender"] == "女" and rows["004"]["region"] is None
+
+
+CONSTANT_FILTERS = """
+name: constant-filters
+metrics:
+  orders_all: {count: orders}
+  late: {count: orders, where: "paid_at > due_at"}
+  late_spend: {sum: amount, where: "paid_at > due_at"}
+  unpaid: {count: orders, where: "paid_at is null"}
+  unpaid_spend: {sum: amount, where: "paid_at is null", window: 12M}
+tiers:
+  - {name: late, when: "late > 0"}
+  - {name: other, else: true}
+"""
+
+
+def test_filters_on_absent_columns_are_decided_once(engine: Engine, tmp_path: Path) -> None:
+    """A file without paid_at/due_at: `paid_at > due_at` holds for no row and `paid_at is null`
+    for every row. The values and types are what a per-row test gives, and no per-row test is
+    left in the query."""
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,ordered_at,amount\nA,2024-06-01,10.50\nA,2023-01-01,5.00\nB,2024-05-01,7.25\n", "utf-8"
+    )
+    inputs = read_inputs(engine, path)
+    grading = grade_inputs(inputs, parse_policy(CONSTANT_FILTERS, "c.yaml"), _date("2024-06-30"), engine)
+    rows = {r["customer_id"]: r for r in grading.table.to_pylist()}
+    assert rows["A"]["late"] == 0 and rows["B"]["late"] == 0
+    assert rows["A"]["late_spend"] == Decimal("0.00")
+    assert rows["A"]["unpaid"] == 2 and rows["B"]["unpaid"] == 1
+    assert rows["A"]["unpaid_spend"] == Decimal("10.50")
+    assert {r["tier"] for r in rows.values()} == {"other"}
+    schema = grading.expr.schema()
+    assert schema["late"].is_integer() and schema["late_spend"].is_decimal()
+    if engine.database is not None:
+        sql = engine.database.sql(grading.expr)
+        assert sql.count("FILTER(WHERE") == 1  # only unpaid_spend's window; unpaid shares orders_all's COUNT(*)

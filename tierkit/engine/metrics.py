@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from tierkit.engine.rules import RuleCompiler, compile_condition
@@ -68,6 +69,9 @@ class _Plan:
         return self.names[key]
 
 
+NEVER: ir.BooleanValue = ibis.literal(False)  # a filter no row passes (see MetricBuilder.constant)
+
+
 def _zero(value: ir.Value) -> ir.Value:
     return value.fill_null(ibis.literal(0).cast(value.type()))
 
@@ -104,13 +108,26 @@ class MetricBuilder:
                 tests.append(time <= ibis.literal(window.start(self.as_of, periods - 1)))
         if spec.where:
             names = {c: src.value(table, c) for c in src.spec.names}
-            tests.append(compile_condition(spec.where, names, f"{where}.where"))
+            test = compile_condition(spec.where, names, f"{where}.where")
+            constant = self.constant(test)
+            if constant is False:
+                return NEVER
+            if constant is None:
+                tests.append(test)
         if not tests:
             return None
         cond = tests[0]
         for test in tests[1:]:
             cond = cond & test
         return cond
+
+    def constant(self, test: ir.BooleanValue) -> bool | None:
+        """A filter that reads no column (it names only columns the file lacks, which read as
+        NULL): its one value, so that the engine does not test it on every order row. None when
+        the filter reads a column, or when nothing runs (`tierkit check`)."""
+        if self.inputs.engine is None or test.op().find(ops.Field):
+            return None
+        return bool(self.inputs.engine.execute_scalar(test))
 
     def column(self, src: SourceTable, table: ir.Table, name: str, where: str) -> ir.Value:
         if name in ("month", "day", "year"):
@@ -142,29 +159,37 @@ class MetricBuilder:
             return lambda t: ibis.null("float64")
         src, table = self.source(table_name, where)
         cond = self.condition(spec, src, table, window, where, periods)
+        never = cond is NEVER
+        cond = None if never else cond
+
+        def add(value: ir.Value) -> str:
+            """A partial aggregate; a typed NULL when no row can pass (same finish, same types,
+            no work per row)."""
+            return self.plan.add(table_name, ibis.null(value.type()) if never else value)
+
         arg = getattr(spec, kind)
         if kind == "count":
-            p = self.plan.add(table_name, table.count(where=cond))
+            p = add(table.count(where=cond))
             return lambda t: _zero(t[p])
         if kind in ("recency", "tenure"):
             time = table[src.spec.time_column or ""]
-            p = self.plan.add(table_name, (time.max if kind == "recency" else time.min)(where=cond))
+            p = add((time.max if kind == "recency" else time.min)(where=cond))
             return lambda t: self.as_of_lit.delta(t[p], unit="day")
         value = self.column(src, table, arg, where)
         if kind == "distinct":
-            p = self.plan.add(table_name, value.nunique(where=cond))
+            p = add(value.nunique(where=cond))
             return lambda t: _zero(t[p])
         if kind in ("min", "max"):
-            p = self.plan.add(table_name, getattr(value, kind)(where=cond))
+            p = add(getattr(value, kind)(where=cond))
             return lambda t: t[p]
         if not value.type().is_numeric():
             raise PolicyError(f"{where}: {kind} needs a number, and '{arg}' is {value.type()}")
-        total = self.plan.add(table_name, value.sum(where=cond))
+        total = add(value.sum(where=cond))
         if kind == "sum":
             decimal = value.type().is_decimal()
             scale = getattr(value.type(), "scale", 0) or 0
             return lambda t: _zero(t[total].cast(f"decimal(38, {scale})") if decimal else t[total])
-        n = self.plan.add(table_name, value.count(where=cond))
+        n = add(value.count(where=cond))
         return lambda t: ibis.ifelse(t[n] > 0, t[total].cast("float64") / t[n].cast("float64"), ibis.null("float64"))
 
     def metric(self, name: str, spec: MetricSpec) -> None:
