@@ -1,0 +1,55 @@
+"""The benchmark's floor (the `retail` policy written by hand in SQL) must grade as tierkit does;
+otherwise the ratio it reports would compare different work."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pytest
+
+from tierkit.engine.grade import grade
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))  # grade.py imports its sibling timing.py
+    try:
+        spec = importlib.util.spec_from_file_location("bench_grade", BENCHMARKS / "grade.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_by_hand_sql_grades_like_tierkit(bench: ModuleType, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.parquet"
+    bench.make_orders(orders, 200_000, seed=7)
+    graded = tmp_path / "graded.parquet"
+    grade(orders, policy="retail", as_of=bench.AS_OF).write(graded)
+    by_hand = tmp_path / "by_hand.parquet"
+    duckdb.connect().execute(bench.by_hand(orders, by_hand))
+    assert bench.same_grades(graded, by_hand)
+    tiers = duckdb.sql(f"SELECT count(DISTINCT tier), count(DISTINCT abc), count(DISTINCT pyramid) FROM '{graded}'")
+    assert tiers.fetchone() == (3, 3, 4)  # every class occurs, so agreeing is not trivial
+
+
+def test_a_changed_grade_is_noticed(bench: ModuleType, tmp_path: Path) -> None:
+    orders = tmp_path / "orders.parquet"
+    bench.make_orders(orders, 20_000, seed=3)
+    graded, by_hand = tmp_path / "graded.parquet", tmp_path / "by_hand.parquet"
+    grade(orders, policy="retail", as_of=bench.AS_OF).write(graded)
+    duckdb.connect().execute(bench.by_hand(orders, by_hand))
+    tampered = tmp_path / "tampered.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER (ORDER BY customer_id) = 1 THEN 'X' ELSE abc END AS abc)"
+        f" FROM '{by_hand}') TO '{tampered}' (FORMAT parquet)"
+    )
+    assert not bench.same_grades(graded, tampered)
