@@ -351,3 +351,58 @@ def test_excel_zero_padded_ids_and_sheets_named_by_digits(tmp_path: Path) -> Non
     book.save(path)
     result = import_file(connect("duckdb"), tmp_path / "data", "orders", path, ImportRules(TODAY), sheet="2024")
     assert imported(result)[0]["customer_id"] == "000012"  # as Excel shows it
+
+
+def test_rows_set_aside_come_back_when_the_file_that_held_them_lets_them_go(tmp_path: Path) -> None:
+    """jan holds A1 and A2; feb repeats A2 (same values: a duplicate) and A1 (other values: a
+    reject). A new jan without A1 and A2 makes feb's rows the only copies: they are imported."""
+    from typer.testing import CliRunner
+
+    from tierkit.cli.app import app
+
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws)]).exit_code == 0
+
+    def load(path: Path) -> dict[str, object]:
+        args = ["import", "orders", str(path), "-w", str(ws), "--today", "2026-11-29", "--threshold", "0.5", "--json"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)  # type: ignore[no-any-return]
+
+    jan = write(tmp_path / "jan.csv", [HEADER, *GOOD])
+    feb = write(tmp_path / "feb.csv", [HEADER, GOOD[1], "A1,0012,2024-02-01,1,线上,", "B1,0099,2024-02-01,1,线上,"])
+    load(jan)
+    first = load(feb)
+    assert (first["imported"], first["rejected"], first["duplicates"]) == (1, 1, 1)
+
+    write(jan, [HEADER, GOOD[2], GOOD[3]])
+    again = load(jan)
+    assert (again["read"], again["imported"]) == (2, 2)  # totals are the files given
+    rechecked = [f for f in again["files"] if f["status"] == "rechecked"]  # type: ignore[union-attr]
+    assert [(f["file"], f["imported"], f["rejected"], f["duplicates"]) for f in rechecked] == [
+        (str(feb.resolve()), 3, 0, 0)
+    ]
+    rows = duckdb.sql(
+        f"SELECT order_id, count(*), min(_source) FROM '{ws / 'data' / 'orders'}/*.parquet' GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    assert rows == [
+        ("A1", 1, "feb.csv"),
+        ("A2", 1, "feb.csv"),
+        ("A3", 1, "jan.csv"),
+        ("A4", 1, "jan.csv"),
+        ("B1", 1, "feb.csv"),
+    ]
+
+    feb.unlink()
+    write(jan, [HEADER, GOOD[3]])
+    gone = load(jan)
+    notes = [f for f in gone["files"] if f["status"] == "not rechecked"]  # type: ignore[union-attr]
+    assert notes == []  # feb set nothing aside any more: nothing to restore, nothing to warn about
+    write(tmp_path / "mar.csv", [HEADER, GOOD[3], "C1,0099,2024-03-01,1,线上,"])
+    assert load(tmp_path / "mar.csv")["duplicates"] == 1  # A4 again: a duplicate of jan's
+    (tmp_path / "mar.csv").unlink()
+    write(jan, [HEADER, "A9,0012,2024-03-01,5,线上,"])
+    last = load(jan)
+    notes = [f for f in last["files"] if f["status"] == "not rechecked"]  # type: ignore[union-attr]
+    assert len(notes) == 1 and "no longer there" in notes[0]["error"]

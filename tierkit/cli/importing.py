@@ -62,6 +62,7 @@ def run_import(
     from tierkit.engine.backend import connect
     from tierkit.ingest.imports import import_file
     from tierkit.ingest.quarantine import ImportRules
+    from tierkit.ingest.recheck import recheck
     from tierkit.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -85,13 +86,15 @@ def run_import(
                 )
             except TierkitError as err:  # each file is imported whole or not at all; the others go on
                 results.append({"kind": kind, "file": str(path), "status": "failed", "error": str(err)})
+        replaced = {r["file"] for r in results if r["status"] == "replaced"}
+        results += recheck(engine, ws.data_dir, kind, replaced, say)  # duplicates a replaced file let go
     return summarize(kind, results)
 
 
 def summarize(kind: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over the files; `rejects_file` is the one file of rejects, the folder when several
-    files had rejects, or None."""
-    done = [r for r in results if r["status"] != "failed"]
+    """Totals over the files given; `rejects_file` is the one file of rejects, the folder when
+    several files had rejects, or None. Files imported again by `recheck` are listed, not totalled."""
+    done = [r for r in results if r["status"] in ("imported", "replaced", "unchanged")]
     totals = {k: sum(r[k] for r in done) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
     with_rejects = [r["rejects_file"] for r in done if r["rejects_file"]]
     rejects: str | None = None
@@ -137,6 +140,9 @@ def import_command(
 def _print_summary(summary: dict[str, Any]) -> None:
     for item in summary["files"]:
         if item["status"] == "failed":
+            continue
+        if item["status"] == "not rechecked":
+            err_console.print(f"[yellow]note:[/yellow] {item['error']}", highlight=False)
             continue
         line = (
             f"{item['file']}: {item['status']}: {item['read']:,} read, {item['imported']:,} imported, "

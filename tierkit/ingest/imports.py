@@ -124,6 +124,21 @@ def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | No
     return sha + ":" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
+def settings_of(
+    rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None, defaults: dict[str, str] | None
+) -> dict[str, Any]:
+    """What an import was told, kept so that the same import can be repeated (see `recheck`)."""
+    return {
+        "maps": maps or {},
+        "defaults": defaults or {},
+        "sheet": sheet,
+        "today": rules.today.isoformat(),
+        "refunds": rules.refunds,
+        "threshold": rules.threshold,
+        "minutes": rules.to_minutes,
+    }
+
+
 def import_file(
     engine: Engine,
     data_dir: Path,
@@ -134,8 +149,11 @@ def import_file(
     sheet: str | int | None = None,
     say: Callable[[str], None] | None = None,
     defaults: dict[str, str] | None = None,
+    force: bool = False,
 ) -> ImportResult:
-    """Import one file of `kind` into `data_dir`; see the module docstring for what is written."""
+    """Import one file of `kind` into `data_dir`; see the module docstring for what is written.
+
+    `force` imports again even when the bytes and settings are unchanged (see `recheck`)."""
     start = time.perf_counter()
     say = say or (lambda text: None)
     if kind not in TABLES:
@@ -150,7 +168,7 @@ def import_file(
     sign = signature(sha, kind, rules, {**(defaults or {}), **(maps or {})}, sheet) if sha else ""
     known = registry.get(kind, key)
     twin = registry.same_signature(kind, sign) if sign else None
-    if twin is not None and Path(twin["part"]).exists():
+    if twin is not None and Path(twin["part"]).exists() and not force:
         counts = {k: twin[k] for k in ("read", "imported", "rejected", "duplicates", "refunds")}
         return ImportResult(
             kind,
@@ -187,7 +205,11 @@ def import_file(
         kind,
         key,
         {k: v for k, v in result.as_dict().items() if k not in ("status", "seconds")}
-        | {"signature": sign, "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")},
+        | {
+            "signature": sign,
+            "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "settings": settings_of(rules, maps, sheet, defaults),
+        },
     )
     return result
 
