@@ -406,3 +406,31 @@ def test_rows_set_aside_come_back_when_the_file_that_held_them_lets_them_go(tmp_
     last = load(jan)
     notes = [f for f in last["files"] if f["status"] == "not rechecked"]  # type: ignore[union-attr]
     assert len(notes) == 1 and "no longer there" in notes[0]["error"]
+
+
+ASCII_HEADER = "order_id,customer_id,ordered_at,amount,channel,level"
+
+
+@pytest.mark.parametrize("encoding", ["gbk", "utf-8"])
+def test_chinese_text_first_seen_past_the_first_megabyte(tmp_path: Path, encoding: str) -> None:
+    """An export whose first megabyte is ids, dates and amounts only: the encoding is decided where
+    the text is, not guessed from the ASCII part."""
+    plain = [f"P{i},{i % 97:04d},2024-01-05,12.50,web," for i in range(40_000)]  # about 1.2 MB
+    rows = [ASCII_HEADER, *plain, "Z1,0012,2024-01-06,8.00,门店,金卡", "Z2,0013,2024-01-07,9.00,线上,银卡"]
+    path = write(tmp_path / f"late-{encoding}.csv", rows, encoding)
+    assert path.stat().st_size > (1 << 20)
+    result = run(tmp_path, path)
+    assert counts(result) == (40_002, 40_002, 0, 0)
+    tail = [r for r in imported(result) if str(r["order_id"]).startswith("Z")]
+    assert [(r["channel"], json.loads(str(r["attributes"]))["level"]) for r in tail] == [
+        ("门店", "金卡"),
+        ("线上", "银卡"),
+    ]
+    assert result.encoding == ("gb18030" if encoding == "gbk" else "utf-8")
+
+
+def test_latin1_text_past_the_first_megabyte_is_refused(tmp_path: Path) -> None:
+    plain = [f"P{i},{i % 97:04d},2024-01-05,12.50,web," for i in range(40_000)]
+    path = write(tmp_path / "latin1.csv", [ASCII_HEADER, *plain, "Z1,0012,2024-01-06,8.00,Müller Straße,"], "latin-1")
+    with pytest.raises(InputError, match="Western encoding"):
+        run(tmp_path, path)

@@ -26,6 +26,7 @@ MAGIC = {
     b"PAR1": "a Parquet file (name it .parquet)",
 }
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+WIDE = re.compile(rb"[\x80-\xff]")  # a byte that is not ASCII
 
 
 def detect(path: Path) -> str:
@@ -41,10 +42,13 @@ def detect(path: Path) -> str:
     nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
     if len(head) >= 4 and max(nul_even, nul_odd) > len(head) // 4:  # ASCII in UTF-16 without a BOM
         return "utf-16-le" if nul_odd > nul_even else "utf-16-be"
+    check_text(path, head.decode("ascii", errors="replace"), 1)
+    whole = len(head) < SAMPLE
+    if head.isascii() and not whole:  # ids, dates and amounts first: decide where the text is
+        head, whole = _first_wide_text(path) or (head, True)
     for name in ("utf-8", "gb18030"):
-        text = _decoded(head, name, whole=len(head) < SAMPLE)
+        text = _decoded(head, name, whole=whole)
         if text is not None:
-            check_text(path, text, 1)
             if name == "gb18030" and not looks_chinese(text):
                 raise InputError(
                     f"{path}: not UTF-8, and as GBK it reads as rare characters between Latin letters "
@@ -52,6 +56,20 @@ def detect(path: Path) -> str:
                 )
             return name
     raise InputError(f"{path}: not UTF-8, GBK/GB18030 or UTF-16 text; save it as UTF-8 CSV")
+
+
+def _first_wide_text(path: Path) -> tuple[bytes, bool] | None:
+    """A sample from the line holding the first byte that is not ASCII, and whether it runs to the
+    end of the file; None for a file that is ASCII throughout. For exports whose first megabyte is
+    all ids, dates and amounts, with the first Chinese text (a remark, a channel) further down."""
+    with path.open("rb") as handle:
+        while block := handle.read(SAMPLE):
+            found = WIDE.search(block)
+            if found:
+                start = block.rfind(b"\n", 0, found.start()) + 1
+                sample = block[start:] + handle.read(SAMPLE - (len(block) - start))
+                return sample, not handle.read(1)
+    return None
 
 
 def looks_chinese(text: str) -> bool:
