@@ -434,3 +434,45 @@ def test_latin1_text_past_the_first_megabyte_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "latin1.csv", [ASCII_HEADER, *plain, "Z1,0012,2024-01-06,8.00,Müller Straße,"], "latin-1")
     with pytest.raises(InputError, match="Western encoding"):
         run(tmp_path, path)
+
+
+def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None:
+    """`tierkit grade --orders book.xlsx --sheet 订单 --map 买家=customer_id`: the same reading as
+    `tierkit import`, with no workspace."""
+    from typer.testing import CliRunner
+
+    from tierkit.cli.app import app
+
+    openpyxl = pytest.importorskip("openpyxl")
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["notes"])
+    data = book.create_sheet("订单")
+    data.append(["单据", "买家", "下单时间", "实付金额"])  # 买家 is no synonym of customer_id
+    data.append(["A1", "0012", dt.datetime(2024, 1, 5), 100])
+    data.append(["A2", "0013", dt.datetime(2024, 2, 5), 50])
+    path = tmp_path / "book.xlsx"
+    book.save(path)
+    out = tmp_path / "graded.csv"
+    runner = CliRunner()
+    base = ["grade", "--orders", str(path), "--policy", "abc", "--as-of", "2024-06-30", "--output", str(out), "--json"]
+
+    done = runner.invoke(app, [*base, "--sheet", "订单", "--map", "买家=customer_id"])
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.output)["customers"] == 2
+    with out.open(encoding="utf-8") as handle:
+        assert sorted(row["customer_id"] for row in csv.DictReader(handle)) == ["0012", "0013"]
+
+    cases = {
+        ("--sheet", "订单"): "missing required column 'customer_id'",  # without the map
+        ("--sheet", "订单", "--map", "卖家=customer_id"): "'卖家', which no input file has (columns: 单据, 买家,",
+        ("--sheet", "订单", "--map", "买家=customer"): "'customer' is not a column of any table (did you mean",
+        ("--sheet", "x", "--map", "买家=customer_id"): "no sheet named 'x'",
+    }
+    for extra, message in cases.items():
+        failed = runner.invoke(app, [*base, *extra])
+        assert isinstance(failed.exception, InputError) and message in str(failed.exception), (extra, failed.output)
+    assert not list(tmp_path.glob(".graded.csv*")) and not list(tmp_path.glob(".tierkit-*"))  # no half files
+    csv_orders = write(tmp_path / "o.csv", [HEADER, *GOOD])
+    failed = runner.invoke(app, [*base[:2], str(csv_orders), *base[3:], "--sheet", "订单"])
+    assert isinstance(failed.exception, InputError) and "no input file is an Excel workbook" in str(failed.exception)

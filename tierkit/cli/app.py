@@ -11,7 +11,7 @@ import typer
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
-from tierkit.cli.importing import import_command
+from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
@@ -99,6 +99,8 @@ def grade(
     lang: LangOpt = None,
     json_out: JsonOpt = False,
     no_publish: Annotated[bool, typer.Option("--no-publish", help="Write the run but keep the current one.")] = False,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
     from tierkit.cli.grading import run_grade
@@ -118,6 +120,8 @@ def grade(
         lang=lang_code,
         publish=not no_publish,
         quiet=json_out,
+        maps=parse_maps(map_),
+        sheet=sheet,
     )
     if json_out:
         print_json(summary)

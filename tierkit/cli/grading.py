@@ -26,7 +26,14 @@ def last_order_date(engine: Engine, orders: SourceTable) -> Any:
 
 
 def _grade(
-    engine_name: str, files: dict[str, Path | None], policy_ref: Any, as_of: str | None, lang: str, say: Any
+    engine_name: str,
+    files: dict[str, Path | None],
+    policy_ref: Any,
+    as_of: str | None,
+    lang: str,
+    say: Any,
+    maps: dict[str, str] | None = None,
+    sheet: str | None = None,
 ) -> Grading:
     loaded = policy_ref if not isinstance(policy_ref, str) else load_policy(policy_ref)
     as_of_date = parse_as_of(as_of) if as_of else None
@@ -42,6 +49,8 @@ def _grade(
         files.get("interactions"),
         files.get("contacts"),
         loaded.policy.inputs,
+        maps,
+        sheet,
     )
     links = files.get("links")
     if links is not None and links.exists():  # `tierkit link` ran: one customer per person
@@ -96,15 +105,18 @@ def run_grade(
     publish: bool,
     quiet: bool,
     progress: Callable[[str], None] | None = None,
+    maps: dict[str, str] | None = None,
+    sheet: str | None = None,
 ) -> dict[str, Any]:
     """Grade into --output (file mode) or a new run; `progress` receives each step's name
-    (the API's background jobs), else a progress bar shows them unless `quiet`."""
+    (the API's background jobs), else a progress bar shows them unless `quiet`. `maps` and
+    `sheet` (--map, --sheet) say how to read the files given."""
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
     with _progress(progress, quiet) as say:
         if output is not None:  # file mode: no workspace
             output_format(output)
-            grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say)
+            grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
             say(f"grading into {output}")
             summary = grading.write(output)
             summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
@@ -115,7 +127,7 @@ def run_grade(
 
         files["links"] = ws.data_dir / LINKS
         loaded = ws.policy(policy)
-        grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say)
+        grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet)
         say("grading into a new run")
         from tierkit.runs.store import write_run
 
