@@ -476,3 +476,29 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
     csv_orders = write(tmp_path / "o.csv", [HEADER, *GOOD])
     failed = runner.invoke(app, [*base[:2], str(csv_orders), *base[3:], "--sheet", "订单"])
     assert isinstance(failed.exception, InputError) and "no input file is an Excel workbook" in str(failed.exception)
+
+
+def test_a_character_across_the_first_megabyte_and_late_bad_bytes(tmp_path: Path) -> None:
+    """GBK 中 (d6 d0) straddling the first megabyte is still GBK; bytes that are neither UTF-8 nor
+    GBK past it are named by their line."""
+    line = b"P1,0001,2024-01-05,12.50,web,\n"
+    rows = b"".join(b"P%d,0001,2024-01-05,12.50,web,\n" % i for i in range(((1 << 20) - 200) // len(line)))
+    body = ASCII_HEADER.encode() + b"\n" + rows[: (1 << 20) - 300]
+    body = body[: body.rindex(b"\n") + 1]
+    start = b"Z0,0002,2024-01-06,8.00,"
+    body += start + b"x" * ((1 << 20) - 1 - len(body) - len(start))  # 中 then starts at the sample's last byte
+    straddle = tmp_path / "straddle.csv"
+    straddle.write_bytes(body + "中,\n".encode("gbk"))
+    assert (straddle.read_bytes().index("中".encode("gbk"))) == (1 << 20) - 1
+    result = run(tmp_path, straddle)
+    assert result.encoding == "gb18030" and result.imported == result.read
+
+    bad = tmp_path / "bad.csv"
+    plain = ASCII_HEADER.encode() + b"\n" + line * 40_000
+    bad.write_bytes(
+        plain + "Z1,0012,2024-01-06,8.00,门店,\n".encode("gbk") + b"Z2,0012,2024-01-06,8.00,\x81\x30\xff\xff,\n"
+    )
+    with pytest.raises(
+        InputError, match=r"line 40003: bytes that are not UTF-8, GBK/GB18030 or UTF-16 text \(81 30 ff ff\)"
+    ):
+        run(tmp_path, bad)
