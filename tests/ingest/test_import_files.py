@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -502,3 +503,83 @@ def test_a_character_across_the_first_megabyte_and_late_bad_bytes(tmp_path: Path
         InputError, match=r"line 40003: bytes that are not UTF-8, GBK/GB18030 or UTF-16 text \(81 30 ff ff\)"
     ):
         run(tmp_path, bad)
+
+
+class Shop:
+    """A workspace and `tierkit import orders` over CLI arguments, for the recheck cases."""
+
+    def __init__(self, root: Path) -> None:
+        from typer.testing import CliRunner
+
+        from tierkit.cli.app import app
+
+        self.root, self.app, self.runner = root, app, CliRunner()
+        self.ws = root / "ws"
+        assert self.runner.invoke(app, ["init", str(self.ws)]).exit_code == 0
+
+    def file(self, name: str, *rows: str) -> Path:
+        return write(self.root / name, ["order_id,customer_id,ordered_at,amount", *rows])
+
+    def load(self, *paths: Path) -> dict[str, Any]:
+        args = ["import", "orders", *map(str, paths), "-w", str(self.ws), "--today", "2026-11-29"]
+        result = self.runner.invoke(self.app, [*args, "--threshold", "1", "--json"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.output)  # type: ignore[no-any-return]
+
+    def held(self) -> list[tuple[str, str, str]]:
+        """(order_id, amount, file) of every imported row."""
+        parts = f"{self.ws / 'data' / 'orders'}/*.parquet"
+        rows = duckdb.sql(f"SELECT order_id, CAST(amount AS VARCHAR), _source FROM '{parts}' ORDER BY 1, 3")
+        return rows.fetchall()  # type: ignore[return-value]
+
+
+def statuses(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(Path(f["file"]).name, f["status"]) for f in summary["files"]]
+
+
+def test_recheck_two_files_replaced_in_one_command(tmp_path: Path) -> None:
+    shop = Shop(tmp_path)
+    a, b = shop.file("A.csv", "X1,c1,2024-01-01,10", "X2,c1,2024-01-02,20"), shop.file("B.csv", "X2,c1,2024-01-02,20")
+    shop.load(a, b)
+    shop.file("A.csv", "X1,c1,2024-01-01,10")
+    shop.file("B.csv", "X2,c1,2024-01-02,20", "B3,c2,2024-01-03,30")
+    summary = shop.load(b, a)  # B is judged against the old A, then A lets X2 go
+    assert statuses(summary) == [("B.csv", "rechecked"), ("A.csv", "replaced")]
+    assert summary["files"][0]["imported"] == 2 and summary["imported"] == 3  # totals: the final state
+    assert shop.held() == [("B3", "30.00", "B.csv"), ("X1", "10.00", "A.csv"), ("X2", "20.00", "B.csv")]
+
+
+def test_recheck_goes_in_import_order_and_only_after_ids_are_let_go(tmp_path: Path) -> None:
+    shop = Shop(tmp_path)
+    a = shop.file("A.csv", "X1,c1,2024-01-01,10", "X2,c1,2024-01-02,20")
+    c = shop.file("C.csv", "X2,c1,2024-01-02,20", "C1,c3,2024-01-04,5")  # imported second: a duplicate
+    b = shop.file("B.csv", "X2,c1,2024-01-02,77", "B1,c2,2024-01-03,1")  # third: other values, a reject
+    for path in (a, c, b):
+        shop.load(path)
+    shop.file("A.csv", "X1,c1,2024-01-01,11", "X2,c1,2024-01-02,20")  # the same ids: nothing to look at again
+    assert statuses(shop.load(a)) == [("A.csv", "replaced")]
+    shop.file("A.csv", "X3,c1,2024-01-05,1")  # lets X1 and X2 go: C, imported before B, gets X2
+    summary = shop.load(a)
+    assert statuses(summary) == [("A.csv", "replaced"), ("C.csv", "rechecked"), ("B.csv", "rechecked")]
+    assert [f["rejected"] for f in summary["files"][1:]] == [0, 1]
+    assert ("X2", "20.00", "C.csv") in shop.held() and ("X2", "77.00", "B.csv") not in shop.held()
+
+
+def test_a_file_older_tierkit_recorded_is_imported_again_when_given(tmp_path: Path) -> None:
+    shop = Shop(tmp_path)
+    a, b = shop.file("A.csv", "X1,c1,2024-01-01,10", "X2,c1,2024-01-02,20"), shop.file("B.csv", "X2,c1,2024-01-02,20")
+    shop.load(a)
+    shop.load(b)
+    registry = shop.ws / "data" / "imports.json"
+    entries = json.loads(registry.read_text("utf-8"))
+    for entry in entries["orders"].values():
+        entry.pop("settings"), entry.pop("seq")  # as the previous version wrote it
+    registry.write_text(json.dumps(entries), "utf-8")
+    shop.file("A.csv", "X1,c1,2024-01-01,10")
+    summary = shop.load(a)
+    assert statuses(summary) == [("A.csv", "replaced"), ("B.csv", "not rechecked")]
+    assert "older tierkit" in summary["files"][1]["error"]
+    again = shop.load(b)  # the same bytes and settings, but what it set aside may be free now
+    assert statuses(again) == [("B.csv", "replaced")] and again["imported"] == 1
+    assert ("X2", "20.00", "B.csv") in shop.held()
+    assert statuses(shop.load(b)) == [("B.csv", "unchanged")]  # and now it stands

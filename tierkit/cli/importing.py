@@ -89,15 +89,19 @@ def run_import(
                 )
             except TierkitError as err:  # each file is imported whole or not at all; the others go on
                 results.append({"kind": kind, "file": str(path), "status": "failed", "error": str(err)})
-        replaced = {r["file"] for r in results if r["status"] == "replaced"}
-        results += recheck(engine, ws.data_dir, kind, replaced, say)  # duplicates a replaced file let go
-    return summarize(kind, results)
+        rechecked = recheck(engine, ws.data_dir, kind, say) if any(r.get("released") for r in results) else []
+    given = {r["file"]: i for i, r in enumerate(results)}
+    for entry in rechecked:  # a file given here and then imported again: its final state
+        if entry["file"] in given and entry["status"] == "rechecked":
+            results[given[entry["file"]]] = entry
+    return summarize(kind, results, [e for e in rechecked if e["file"] not in given or e["status"] != "rechecked"])
 
 
-def summarize(kind: str, results: list[dict[str, Any]]) -> dict[str, Any]:
-    """Totals over the files given; `rejects_file` is the one file of rejects, the folder when
-    several files had rejects, or None. Files imported again by `recheck` are listed, not totalled."""
-    done = [r for r in results if r["status"] in ("imported", "replaced", "unchanged")]
+def summarize(kind: str, results: list[dict[str, Any]], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Totals over the files given (`results`, each in its final state); `rejects_file` is the one
+    file of rejects, the folder when several files had rejects, or None. `others` (files not given
+    that `recheck` looked at) are listed after them, not totalled."""
+    done = [r for r in results if r["status"] not in ("failed", "not rechecked")]
     totals = {k: sum(r[k] for r in done) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
     with_rejects = [r["rejects_file"] for r in done if r["rejects_file"]]
     rejects: str | None = None
@@ -106,7 +110,7 @@ def summarize(kind: str, results: list[dict[str, Any]]) -> dict[str, Any]:
     elif with_rejects:
         rejects = str(Path(with_rejects[0]).parent)
     failed = [r for r in results if r["status"] == "failed"]
-    return {"kind": kind, **totals, "rejects_file": rejects, "failed": len(failed), "files": results}
+    return {"kind": kind, **totals, "rejects_file": rejects, "failed": len(failed), "files": results + (others or [])}
 
 
 def import_command(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
 import os
 import re
 import time
@@ -29,11 +28,10 @@ import ibis.expr.types as ir
 from tierkit.engine.backend import Engine
 from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
+from tierkit.ingest.registry import Registry, settings_of, signature
 from tierkit.runs.output import escape_formula
 from tierkit.tables.readers import file_fingerprint, open_mapped
 from tierkit.tables.schema import TABLES
-
-REGISTRY = "imports.json"
 
 
 @dataclass
@@ -51,6 +49,7 @@ class ImportResult:
     sha256: str
     encoding: str
     seconds: float = 0.0
+    released: int = 0  # ids the file's previous version held and this one does not (see recheck)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,29 +62,6 @@ def part_name(path: Path) -> str:
 
 def rejects_path(data_dir: Path, kind: str, name: str, failed: bool = False) -> Path:
     return data_dir / "rejects" / kind / f"{name}.{'failed-' if failed else ''}rejects.csv"
-
-
-class Registry:
-    """data/imports.json: kind -> source file (absolute path) -> what was imported, written atomically."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.path = data_dir / REGISTRY
-        self.entries: dict[str, dict[str, dict[str, Any]]] = (
-            json.loads(self.path.read_text("utf-8")) if self.path.exists() else {}
-        )
-
-    def get(self, kind: str, name: str) -> dict[str, Any] | None:
-        return self.entries.get(kind, {}).get(name)
-
-    def same_signature(self, kind: str, sign: str) -> dict[str, Any] | None:
-        """An earlier import of the same bytes with the same settings (under any path)."""
-        return next((e for e in self.entries.get(kind, {}).values() if e.get("signature") == sign), None)
-
-    def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
-        self.entries.setdefault(kind, {})[name] = entry
-        staging = self.path.with_suffix(".json.partial")
-        staging.write_text(json.dumps(self.entries, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
-        os.replace(staging, self.path)
 
 
 def _earlier(engine: Engine, folder: Path, kind: str, except_part: str) -> ir.Table | None:
@@ -108,35 +84,6 @@ def part_for(data_dir: Path, kind: str, path: Path) -> Path:
     """data/<kind>/<file name>-<8 hex of its path>.parquet: jan/orders.csv and feb/orders.csv differ."""
     digest = hashlib.sha256(source_key(path).encode()).hexdigest()[:8]
     return data_dir / kind / f"{part_name(path)}-{digest}.parquet"
-
-
-def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None) -> str:
-    """The file's bytes and every setting that shapes the result: any change means import again."""
-    settings = {
-        "kind": kind,
-        "maps": sorted((maps or {}).items()),
-        "sheet": None if sheet is None else str(sheet),
-        "refunds": rules.refunds,
-        "minutes": rules.to_minutes,
-        "today": rules.today.isoformat(),
-        "threshold": rules.threshold,
-    }
-    return sha + ":" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def settings_of(
-    rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None, defaults: dict[str, str] | None
-) -> dict[str, Any]:
-    """What an import was told, kept so that the same import can be repeated (see `recheck`)."""
-    return {
-        "maps": maps or {},
-        "defaults": defaults or {},
-        "sheet": sheet,
-        "today": rules.today.isoformat(),
-        "refunds": rules.refunds,
-        "threshold": rules.threshold,
-        "minutes": rules.to_minutes,
-    }
 
 
 def import_file(
@@ -259,6 +206,7 @@ def _write(
     part.parent.mkdir(parents=True, exist_ok=True)
     staging = part.with_suffix(".parquet.partial")
     engine.con.to_parquet(good, staging)
+    released = _released(part, staging, spec.key) if part.exists() and spec.key else 0
     os.replace(staging, part)
     for stale in (rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)):
         if stale != rejects_file and stale.exists():
@@ -272,7 +220,26 @@ def _write(
         part=str(part),
         sha256=sha,
         encoding=encoding,
+        released=released,
     )
+
+
+def _released(old: Path, new: Path, key: str) -> int:
+    """How many ids the old part holds that the new one does not."""
+    import duckdb
+
+    from tierkit.engine.duckdb_sql import identifier, literal
+
+    column = identifier(key)
+    found = (
+        duckdb.connect()
+        .execute(
+            f"SELECT count(DISTINCT {column}) FROM read_parquet({literal(str(old))}) WHERE {column} IS NOT NULL "
+            f"AND {column} NOT IN (SELECT {column} FROM read_parquet({literal(str(new))}) WHERE {column} IS NOT NULL)"
+        )
+        .fetchone()
+    )
+    return int(found[0]) if found else 0
 
 
 def _write_rejects(engine: Engine, staged: ir.Table, path: Path, target: Path) -> None:

@@ -3,9 +3,11 @@
 An id is imported once: the file imported first keeps it, and a later file's row with the same
 id is set aside (a duplicate, or a reject when its values differ). When the first file is replaced by a version without
 that id, the later file's row is the only copy left; without a second look it would be lost.
-So after a replacement, every other file of that kind that set rows aside is imported again,
-with the settings it was imported with, against the new state. One pass suffices: a file
-imported again can only gain rows, so no third file loses one.
+So after an import that lets ids go (`released`), every file of that kind imported before it
+that set rows aside is imported again, first-imported first, with the settings it was imported
+with, against the new state: the earliest file with a row for a freed id gets it, as if the id
+had never been held. One pass suffices: a file imported again can only gain rows, so no third
+file loses one.
 """
 
 from __future__ import annotations
@@ -17,24 +19,29 @@ from typing import Any
 
 from tierkit.engine.backend import Engine
 from tierkit.errors import TierkitError
-from tierkit.ingest.imports import Registry, import_file
+from tierkit.ingest.imports import import_file
 from tierkit.ingest.quarantine import ImportRules
+from tierkit.ingest.registry import Registry
 from tierkit.tables.readers import file_fingerprint
 
 
 def recheck(
-    engine: Engine, data_dir: Path, kind: str, replaced: set[str], say: Callable[[str], None] | None = None
+    engine: Engine, data_dir: Path, kind: str, say: Callable[[str], None] | None = None
 ) -> list[dict[str, Any]]:
-    """Import again the files of `kind` that set rows aside, after the sources in `replaced`
-    (absolute paths) were replaced. One entry per file looked at: status `rechecked` with its new
-    counts, or `not rechecked` with the reason (the file is gone or changed since)."""
-    if not replaced:
-        return []
-    entries = Registry(data_dir).entries.get(kind, {})
+    """Import again, in the order they were first imported, the files of `kind` that set rows
+    aside before the last import that let ids go. One entry per file looked at: status
+    `rechecked` with its new counts, or `not rechecked` with the reason (gone, changed since,
+    or recorded by an older tierkit). A file keeps its place in the order."""
+    registry = Registry(data_dir)
+    release = registry.last_release(kind)
+    entries = registry.entries.get(kind, {})
+    waiting = [
+        (key, entry)
+        for key, entry in entries.items()
+        if (entry.get("duplicates") or entry.get("rejected")) and entry.get("seq", 0) < release
+    ]
     results: list[dict[str, Any]] = []
-    for key, entry in sorted(entries.items()):
-        if key in replaced or not (entry.get("duplicates") or entry.get("rejected")):
-            continue
+    for key, entry in sorted(waiting, key=lambda item: (item[1].get("seq", 0), item[0])):
         path, settings = Path(key), entry.get("settings")
         reason = _cannot(path, entry, settings)
         if reason:
@@ -53,6 +60,8 @@ def recheck(
         except TierkitError as err:
             results.append({"kind": kind, "file": key, "status": "not rechecked", "error": str(err)})
             continue
+        after = Registry(data_dir)
+        after.put(kind, key, {**(after.get(kind, key) or {}), "seq": entry.get("seq", 0)})  # its place in the order
         results.append(result.as_dict() | {"status": "rechecked"})
     return results
 
@@ -62,7 +71,10 @@ def _cannot(path: Path, entry: dict[str, Any], settings: dict[str, Any] | None) 
     if settings is None:
         return f"{path}: imported by an older tierkit that did not keep its settings; import it again"
     if not path.is_file():
-        return f"{path}: no longer there; rows it set aside as duplicates of a replaced file are not restored"
+        return (
+            f"{path}: no longer there; rows it set aside as repeats of ids another file has let go are not "
+            f"restored until you import it again from where it is now"
+        )
     if file_fingerprint(path) != entry.get("sha256"):
         return f"{path}: changed since it was imported; import it again to take the new version"
     return None

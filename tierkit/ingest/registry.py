@@ -1,0 +1,90 @@
+"""data/imports.json: what each source file's import was, so that imports are idempotent and
+can be repeated.
+
+Per kind and source file (its absolute path): the part and rejects file, sha256, encoding,
+counts, `released` (ids the import let go), a signature of the bytes and settings, the settings
+themselves, `imported_at` and `seq`, the order imports happened in. Written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from tierkit.ingest.quarantine import ImportRules
+
+REGISTRY = "imports.json"
+
+
+class Registry:
+    """data/imports.json: kind -> source file (absolute path) -> what was imported, written atomically."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / REGISTRY
+        self.entries: dict[str, dict[str, dict[str, Any]]] = (
+            json.loads(self.path.read_text("utf-8")) if self.path.exists() else {}
+        )
+
+    def get(self, kind: str, name: str) -> dict[str, Any] | None:
+        return self.entries.get(kind, {}).get(name)
+
+    def same_signature(self, kind: str, sign: str) -> dict[str, Any] | None:
+        """An earlier import of the same bytes with the same settings (under any path) that still
+        stands: one that set no row aside, or after which no import of this kind let ids go (a row
+        set aside for an id another file held may be the only copy now; see recheck)."""
+        for entry in self.entries.get(kind, {}).values():
+            if entry.get("signature") != sign:
+                continue
+            if not (entry.get("duplicates") or entry.get("rejected")):
+                return entry
+            if "settings" in entry and self.last_release(kind) < entry.get("seq", 0):
+                return entry
+        return None
+
+    def last_release(self, kind: str) -> int:
+        """The `seq` of the last import of `kind` that let ids go, 0 if none."""
+        return max((e.get("seq", 0) for e in self.entries.get(kind, {}).values() if e.get("released")), default=0)
+
+    def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
+        """Record an import; a new entry gets the next `seq` (the order imports happened in)."""
+        if "seq" not in entry:
+            entry = {
+                **entry,
+                "seq": 1 + max((e.get("seq", 0) for k in self.entries.values() for e in k.values()), default=0),
+            }
+        self.entries.setdefault(kind, {})[name] = entry
+        staging = self.path.with_suffix(".json.partial")
+        staging.write_text(json.dumps(self.entries, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
+        os.replace(staging, self.path)
+
+
+def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None) -> str:
+    """The file's bytes and every setting that shapes the result: any change means import again."""
+    settings = {
+        "kind": kind,
+        "maps": sorted((maps or {}).items()),
+        "sheet": None if sheet is None else str(sheet),
+        "refunds": rules.refunds,
+        "minutes": rules.to_minutes,
+        "today": rules.today.isoformat(),
+        "threshold": rules.threshold,
+    }
+    return sha + ":" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def settings_of(
+    rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None, defaults: dict[str, str] | None
+) -> dict[str, Any]:
+    """What an import was told, kept so that the same import can be repeated (see `recheck`)."""
+    return {
+        "maps": maps or {},
+        "defaults": defaults or {},
+        "sheet": sheet,
+        "today": rules.today.isoformat(),
+        "refunds": rules.refunds,
+        "threshold": rules.threshold,
+        "minutes": rules.to_minutes,
+    }
