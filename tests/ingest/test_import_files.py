@@ -477,6 +477,13 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
     csv_orders = write(tmp_path / "o.csv", [HEADER, *GOOD])
     failed = runner.invoke(app, [*base[:2], str(csv_orders), *base[3:], "--sheet", "订单"])
     assert isinstance(failed.exception, InputError) and "no input file is an Excel workbook" in str(failed.exception)
+    phones = write(tmp_path / "p.csv", ["单据,买家,下单时间,实付金额,手机", "A1,0012,2024-01-05,100,13800138000"])
+    failed = runner.invoke(app, [*base[:2], str(phones), *base[3:], "--map", "买家=customer_id", "--map", "手机=phone"])
+    assert "phone is a column of customers, and no customers file given has a column '手机'" in str(failed.exception)
+    macro = path.with_suffix(".xlsm")
+    macro.write_bytes(path.read_bytes())
+    done = runner.invoke(app, [*base[:2], str(macro), *base[3:], "--sheet", "订单", "--map", "买家=customer_id"])
+    assert done.exit_code == 0, done.output
 
 
 def test_a_character_across_the_first_megabyte_and_late_bad_bytes(tmp_path: Path) -> None:

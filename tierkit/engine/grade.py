@@ -20,14 +20,11 @@ import pyarrow as pa
 from tierkit.engine.assign import assign
 from tierkit.engine.backend import Engine, connect
 from tierkit.engine.metrics import Inputs, build_metrics
+from tierkit.engine.reading import read_inputs
 from tierkit.engine.scores import ScoreResult, apply_scores, score_labels
 from tierkit.errors import InputError, PolicyError, did_you_mean
-from tierkit.policy.inputs import InputRules
 from tierkit.policy.loader import LoadedPolicy, load_policy
 from tierkit.policy.model import Policy
-from tierkit.tables.readers import SourceTable, read_raw, read_table
-from tierkit.tables.schema import TABLES
-from tierkit.tables.sources import open_source
 
 
 def parse_as_of(text: str | dt.date) -> dt.date:
@@ -153,52 +150,6 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
     )
     grading.timings["plan_s"] = round(time.perf_counter() - start, 3)
     return grading
-
-
-def read_inputs(
-    engine: Engine,
-    orders: str | Path,
-    customers: str | Path | None = None,
-    interactions: str | Path | None = None,
-    contacts: str | Path | None = None,
-    rules: InputRules | None = None,
-    maps: dict[str, str] | None = None,
-    sheet: str | None = None,
-) -> Inputs:
-    """The source tables, read as the policy's `inputs:` says (column maps, time zone).
-
-    `maps` (--map COLUMN=canonical) apply to every file that has the column and win over the
-    policy's maps; each must name a column of some file. `sheet` picks the sheet of workbooks."""
-    rules, maps = rules or InputRules(), maps or {}
-    paths = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
-    if sheet is not None and not any(p is not None and Path(p).suffix.lower() == ".xlsx" for p in paths.values()):
-        raise InputError(f"--sheet '{sheet}': no input file is an Excel workbook (.xlsx)")
-
-    def read(kind: str, path: str | Path | None) -> SourceTable | None:
-        if path is None:
-            return None
-        given = {column: name for column, name in maps.items() if name in TABLES[kind].names}
-        columns = {**rules.columns.get(kind, {}), **given}
-        xlsx_sheet = sheet if Path(path).suffix.lower() == ".xlsx" else None
-        return read_table(engine, kind, path, sheet=xlsx_sheet, to_minutes=rules.offset, defaults=columns or None)
-
-    if maps:  # a map naming no column is the likelier cause of a "missing column": say it first
-        headers = [h for path in paths.values() if path is not None for h in _headers(engine, Path(path), sheet)]
-        for column in maps:
-            if column not in headers:
-                raise InputError(
-                    f"--map names '{column}', which no input file has{did_you_mean(column, headers)} "
-                    f"(columns: {', '.join(dict.fromkeys(headers))})"
-                )
-    tables = {kind: read(kind, path) for kind, path in paths.items()}
-    first = tables["orders"]
-    assert first is not None
-    return Inputs(first, tables["customers"], tables["interactions"], tables["contacts"], engine)
-
-
-def _headers(engine: Engine, path: Path, sheet: str | None) -> list[str]:
-    source = open_source(path, sheet if path.suffix.lower() == ".xlsx" else None)
-    return list(read_raw(engine, source).columns)
 
 
 def grade(

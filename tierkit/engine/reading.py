@@ -1,0 +1,77 @@
+"""The input tables of one grading: which files, read how (the policy's `inputs:`, --map, --sheet).
+
+Strict reading (see tables.readers): the first bad value is an error naming its file and row.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tierkit.engine.backend import Engine
+from tierkit.engine.metrics import Inputs
+from tierkit.errors import InputError, did_you_mean
+from tierkit.policy.inputs import InputRules
+from tierkit.tables.readers import SourceTable, read_raw, read_table
+from tierkit.tables.schema import TABLES
+from tierkit.tables.sources import FORMATS, open_source
+
+
+def read_inputs(
+    engine: Engine,
+    orders: str | Path,
+    customers: str | Path | None = None,
+    interactions: str | Path | None = None,
+    contacts: str | Path | None = None,
+    rules: InputRules | None = None,
+    maps: dict[str, str] | None = None,
+    sheet: str | None = None,
+) -> Inputs:
+    """The source tables, read as the policy's `inputs:` says (column maps, time zone).
+
+    `maps` (--map COLUMN=canonical) apply to every file that has the column and win over the
+    policy's maps; each must name a column of some file. `sheet` picks the sheet of workbooks."""
+    rules, maps = rules or InputRules(), maps or {}
+    paths = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
+    if sheet is not None and not any(p is not None and _is_workbook(Path(p)) for p in paths.values()):
+        raise InputError(f"--sheet '{sheet}': no input file is an Excel workbook (.xlsx, .xlsm)")
+
+    def read(kind: str, path: str | Path | None) -> SourceTable | None:
+        if path is None:
+            return None
+        given = {column: name for column, name in maps.items() if name in TABLES[kind].names}
+        columns = {**rules.columns.get(kind, {}), **given}
+        xlsx_sheet = sheet if _is_workbook(Path(path)) else None
+        return read_table(engine, kind, path, sheet=xlsx_sheet, to_minutes=rules.offset, defaults=columns or None)
+
+    if maps:  # a map naming no column is the likelier cause of a "missing column": say it first
+        _check_maps(maps, {kind: _headers(engine, Path(p), sheet) for kind, p in paths.items() if p is not None})
+    tables = {kind: read(kind, path) for kind, path in paths.items()}
+    first = tables["orders"]
+    assert first is not None
+    return Inputs(first, tables["customers"], tables["interactions"], tables["contacts"], engine)
+
+
+def _is_workbook(path: Path) -> bool:
+    return FORMATS.get(path.suffix.lower()) == "xlsx"
+
+
+def _headers(engine: Engine, path: Path, sheet: str | None) -> list[str]:
+    source = open_source(path, sheet if _is_workbook(path) else None)
+    return [c for c in read_raw(engine, source).columns if c not in ("attributes", "_source", "_row")]
+
+
+def _check_maps(maps: dict[str, str], headers: dict[str, list[str]]) -> None:
+    """Every --map names a column of a file of a table that has the canonical column."""
+    every = list(dict.fromkeys(h for columns in headers.values() for h in columns))
+    for column, canonical in maps.items():
+        if column not in every:
+            raise InputError(
+                f"--map names '{column}', which no input file has{did_you_mean(column, every)} "
+                f"(columns: {', '.join(every)})"
+            )
+        if not any(column in columns and canonical in TABLES[kind].names for kind, columns in headers.items()):
+            owners = [kind for kind in TABLES if canonical in TABLES[kind].names]
+            raise InputError(
+                f"--map '{column}={canonical}': {canonical} is a column of {' and '.join(owners)}, "
+                f"and no {' or '.join(owners)} file given has a column '{column}'"
+            )
