@@ -55,3 +55,8 @@ def test_the_python_api_as_the_readme_shows_it(tmp_path: Path) -> None:
     assert {row["class"]: row["customers"] for row in summary["tiers"]} == {"regular": 1, "potential": 1}
     assert result.write(tmp_path / "graded.parquet")["customers"] == 2
     assert "customer_id" in result.expr.columns
+    import ibis
+
+    assert "SELECT" in ibis.to_sql(result.expr, dialect="postgres")
+    regular = result.engine.to_pyarrow(result.expr.filter(result.expr.tier == "regular"))
+    assert regular["customer_id"].to_pylist() == ["001"]

@@ -229,3 +229,19 @@ primary: grid
     top = [r["clv_12m"] for r in rows if str(r["tier"]).endswith("1")]
     rest = [r["clv_12m"] for r in rows if str(r["tier"]).endswith("3")]
     assert min(top) >= max(rest)  # the digit ranks potential: the top 20% by predicted CLV
+
+
+def test_clv_metrics_fit_on_the_grading_engine_when_inputs_name_none(tmp_path: Path) -> None:
+    """Inputs built by hand, without their engine: grade_inputs fits on the engine it is given
+    (only `tierkit check` leaves the models unfitted)."""
+    from tierkit.engine.backend import connect
+    from tierkit.engine.grade import grade_inputs
+    from tierkit.engine.metrics import Inputs
+    from tierkit.policy.loader import parse_policy
+    from tierkit.tables.readers import read_table
+
+    engine = connect("duckdb")
+    inputs = Inputs(read_table(engine, "orders", cdnow_orders(tmp_path)))
+    assert inputs.engine is None
+    graded = grade_inputs(inputs, parse_policy(CLV_POLICY, "clv.yaml"), dt.date(1997, 9, 30), engine).table
+    assert graded["p_alive"].null_count == 0 and graded.num_rows == 2357

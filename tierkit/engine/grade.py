@@ -6,6 +6,7 @@ and only that result is materialized (as Arrow) for output and the summary.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass, field
@@ -111,6 +112,8 @@ def tier_labels(policy: Policy, names: list[str], lang: str) -> dict[str, str]:
 
 def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine, lang: str = "zh") -> Grading:
     start = time.perf_counter()
+    if inputs.engine is None and engine.name != "none":  # models fit on the engine (None: `tierkit check`)
+        inputs = dataclasses.replace(inputs, engine=engine)
     metrics, warnings = build_metrics(inputs, loaded, as_of)
     for source in (inputs.orders, inputs.customers, inputs.interactions, inputs.contacts):
         warnings = [*(source.warnings if source else ()), *warnings]

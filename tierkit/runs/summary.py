@@ -69,22 +69,8 @@ class SummaryBuilder:
 
     def count(self, con: duckdb.DuckDBPyConnection, relation: str) -> None:
         """Every tally in one query over `relation` (SQL naming the graded rows)."""
-        from tierkit.engine.duckdb_sql import identifier, literal
+        from tierkit.engine.duckdb_sql import identifier
 
-        value = self.tiers.value
-        total = "count(*)"
-        if value:
-            v = identifier(value)
-            kind = con.execute(f"DESCRIBE SELECT {v} FROM {relation}").fetchone()
-            floating = kind is not None and str(kind[1]).upper() in ("DOUBLE", "FLOAT", "REAL")
-            total = f"sum(CAST({v} AS DECIMAL(38, 6)))" if floating else f"sum({v})"
-        parts = []
-        tallies = {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
-        for name, tally in tallies.items():
-            parts.append(
-                f"SELECT {literal(name)} AS tally, CAST({identifier(tally.column)} AS VARCHAR) AS k, "
-                f"count(*) AS n, {total} AS v FROM {relation} GROUP BY 2"
-            )
         tags = [f"sum(CAST({identifier('tag_' + t)} AS BIGINT))" for t in self.tags]
         empty = "count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')"
         checks = con.execute(f"SELECT count(*), {empty}{''.join(', ' + t for t in tags)} FROM {relation}").fetchone()
@@ -95,8 +81,39 @@ class SummaryBuilder:
         self.customers = int(checks[0])
         for tag, count in zip(self.tags, checks[2:], strict=True):
             self.tags[tag] = int(count or 0)
-        for name, key, n, v in con.execute(" UNION ALL ".join(parts)).fetchall():
-            tallies[name].add(key, int(n), v if value else n)
+        for name, key, n, v in self._classes(con, relation):
+            self.tallies()[name].add(key, int(n), v)
+
+    def tallies(self) -> dict[str, Tally]:
+        return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
+
+    def _classes(self, con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str | None, int, Any]]:
+        """(tally, class, customers, value) rows. Floating values are added at six decimals, so that
+        the total does not depend on the order threads add in (and shown without trailing zeros)."""
+        import duckdb
+
+        from tierkit.engine.duckdb_sql import identifier, literal
+
+        value = self.tiers.value
+        v = identifier(value) if value else "1"
+        kind = con.execute(f"DESCRIBE SELECT {v} FROM {relation}").fetchone() if value else None
+        floating = kind is not None and str(kind[1]).upper() in ("DOUBLE", "FLOAT", "REAL")
+
+        def query(total: str) -> list[tuple[str, str | None, int, Any]]:
+            parts = [
+                f"SELECT {literal(name)} AS tally, CAST({identifier(tally.column)} AS VARCHAR) AS k, "
+                f"count(*) AS n, {total} AS v FROM {relation} GROUP BY 2"
+                for name, tally in self.tallies().items()
+            ]
+            return con.execute(" UNION ALL ".join(parts)).fetchall()
+
+        if not floating:
+            return query(f"sum({v})")
+        try:
+            rows = query(f"sum(CAST({v} AS DECIMAL(38, 6)))")
+        except duckdb.ConversionException:  # values past DECIMAL(38, 6): added as they are
+            return query(f"sum({v})")
+        return [(t, k, n, Decimal(format(x.normalize(), "f")) if x is not None else x) for t, k, n, x in rows]
 
     def _count_missing(self, orders: Any) -> int:
         table = orders.table
