@@ -61,12 +61,8 @@ class Engine:
 
     def read_parquet(self, path: Path) -> ir.Table:
         """One Parquet file, or a folder of parts (what `tierkit import` writes)."""
-        if self.database is not None:  # parts may differ in which optional columns they have
-            return (
-                self.database.read_parquet(str(path / "*.parquet"), union_by_name=True)
-                if path.is_dir()
-                else (self.database.read_parquet(str(path)))
-            )
+        if self.database is not None:
+            return self.database.read_parquet(path)
         if path.is_dir():
             return self.con.read_parquet(str(path), mergeSchema="true")
         return self.con.read_parquet(str(path))

@@ -10,6 +10,7 @@ demand, over this same connection, for code that wants its table API (linking, i
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ _views = itertools.count()
 def literal(text: str) -> str:
     """A SQL string literal, whatever the text holds (quotes in folder names: bob's runs)."""
     return "'" + text.replace("'", "''") + "'"
+
+
+def exact_path(path: str | Path) -> str:
+    """A path DuckDB reads as that very file: its readers treat * ? [ as a pattern, so that
+    `orders[1].parquet` would read `orders1.parquet`; each becomes a class matching only itself."""
+    return re.sub(r"([\[*?])", r"[\1]", str(path))
 
 
 def identifier(name: str) -> str:
@@ -82,14 +89,17 @@ class DuckDBDatabase:
             {column: DuckDBType.from_string(typ, nullable=null == "YES") for column, typ, null, *_ in rows}
         )
 
-    def read_parquet(self, pattern: str, union_by_name: bool = False) -> ir.Table:
-        options = ", union_by_name = true" if union_by_name else ""
-        return self.view(f"SELECT * FROM read_parquet({literal(pattern)}{options})", "parquet")
+    def read_parquet(self, path: Path) -> ir.Table:
+        """One Parquet file, or every part in a folder (parts may differ in their optional columns)."""
+        if path.is_dir():
+            pattern = literal(exact_path(path) + "/*.parquet")
+            return self.view(f"SELECT * FROM read_parquet({pattern}, union_by_name = true)", "parquet")
+        return self.view(f"SELECT * FROM read_parquet({literal(exact_path(path))})", "parquet")
 
     def read_csv(self, path: Path, names: list[str], delimiter: str) -> ir.Table:
         columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
         return self.view(
-            f"SELECT * FROM read_csv({literal(str(path))}, header = true, delim = {literal(delimiter)}, "
+            f"SELECT * FROM read_csv({literal(exact_path(path))}, header = true, delim = {literal(delimiter)}, "
             f"quote = '\"', escape = '\"', auto_detect = false, columns = {{{columns}}})",
             "csv",
         )

@@ -26,6 +26,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.engine.backend import Engine
+from tierkit.engine.duckdb_sql import exact_path, identifier, literal
 from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
 from tierkit.ingest.registry import Registry, settings_of, signature
@@ -70,7 +71,7 @@ def _earlier(engine: Engine, folder: Path, kind: str, except_part: str) -> ir.Ta
     parts = [p for p in sorted(folder.glob("*.parquet")) if p.name != except_part]
     if not parts or spec.key is None:
         return None
-    table = engine.con.read_parquet([str(p) for p in parts], union_by_name=True)
+    table = engine.con.read_parquet([exact_path(p) for p in parts], union_by_name=True)
     table = table.filter(table[spec.key].notnull())
     return table.select(spec.key, "_source", __fp=fingerprint(table, spec))
 
@@ -228,14 +229,13 @@ def _released(old: Path, new: Path, key: str) -> int:
     """How many ids the old part holds that the new one does not."""
     import duckdb
 
-    from tierkit.engine.duckdb_sql import identifier, literal
-
     column = identifier(key)
+    before, after = (f"read_parquet({literal(exact_path(p))})" for p in (old, new))
     found = (
         duckdb.connect()
         .execute(
-            f"SELECT count(DISTINCT {column}) FROM read_parquet({literal(str(old))}) WHERE {column} IS NOT NULL "
-            f"AND {column} NOT IN (SELECT {column} FROM read_parquet({literal(str(new))}) WHERE {column} IS NOT NULL)"
+            f"SELECT count(DISTINCT {column}) FROM {before} WHERE {column} IS NOT NULL "
+            f"AND {column} NOT IN (SELECT {column} FROM {after} WHERE {column} IS NOT NULL)"
         )
         .fetchone()
     )

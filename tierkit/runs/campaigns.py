@@ -56,7 +56,9 @@ def create(ws: Workspace, run: Run, segment: str, holdout: float, seed: int, nam
     if not 0 < holdout < 1:
         raise InputError(f"--holdout {holdout}: give a share between 0 and 1, e.g. 0.1")
     con = ibis.duckdb.connect()
-    table = con.read_parquet(str(run.result))
+    from tierkit.engine.duckdb_sql import exact_path
+
+    table = con.read_parquet(exact_path(run.result))
     names = {c: table[c] for c in table.columns if c != "reasons"}
     chosen = table.filter(RuleCompiler(names, "--segment").compile(segment)).select("customer_id", "tier")
     members = con.to_pyarrow(chosen.order_by("customer_id"))

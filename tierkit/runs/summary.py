@@ -164,10 +164,10 @@ def summarize_file(grading: Grading, path: Path) -> dict[str, Any]:
     """The summary of a written result, read back by DuckDB (only the columns it counts)."""
     import duckdb
 
-    from tierkit.engine.duckdb_sql import literal
+    from tierkit.engine.duckdb_sql import exact_path, literal
 
     database = getattr(grading.engine, "database", None)
     con = database.raw if database is not None else duckdb.connect()
     builder = SummaryBuilder(grading)
-    builder.count(con, f"read_parquet({literal(str(path))})")
+    builder.count(con, f"read_parquet({literal(exact_path(path))})")
     return builder.result()
