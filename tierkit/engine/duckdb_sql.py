@@ -119,7 +119,9 @@ class DuckDBDatabase:
 
     def to_batches(self, expr: ir.Expr, rows: int) -> pa.RecordBatchReader:
         schema = expr.as_table().schema().to_pyarrow()
-        cursor = self.raw.execute(self.sql(expr))  # temp views belong to this connection: no cursor()
+        # Temp views and tables belong to this connection, so no cursor() of its own: the stream
+        # ends early if another query runs on the connection before it is read to the end.
+        cursor = self.raw.execute(self.sql(expr))
         return pa.RecordBatchReader.from_batches(schema, cursor.fetch_record_batch(rows))
 
     def write_parquet(self, expr: ir.Expr, path: Path) -> None:
