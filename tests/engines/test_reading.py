@@ -140,3 +140,22 @@ def test_parquet_instants_take_their_date_in_the_policy_zone(engine: Engine, tmp
     )
     got = sorted(engine.to_pyarrow(read_table(engine, "orders", path).table).to_pylist(), key=lambda r: r["order_id"])
     assert [str(r["ordered_at"]) for r in got] == ["2024-01-06", "2024-01-05"]
+
+
+@pytest.mark.parametrize("name", ["orders[1]", "o*{a}?"])
+def test_names_like_patterns_read_that_very_file(engine: Engine, tmp_path: Path, name: str) -> None:
+    """Both engines take * ? [ (Spark also { }) in a path as a pattern; the file named is read,
+    never a neighbour the pattern would match."""
+    folder = tmp_path / "q[1]"
+    folder.mkdir()
+    (folder / f"{name}.csv").write_text("customer_id,ordered_at,amount\nreal,2024-01-05,1\n", "utf-8")
+    (folder / "orders1.csv").write_text("customer_id,ordered_at,amount\ndecoy,2024-01-05,1\n", "utf-8")
+    assert [r["customer_id"] for r in rows(engine, folder / f"{name}.csv")] == ["real"]
+    parts = folder / "parts[x]"
+    parts.mkdir()
+    import duckdb
+
+    duckdb.sql(
+        f"COPY (SELECT 'p' AS customer_id, DATE '2024-01-05' AS ordered_at, 2.5 AS amount) TO '{parts}/a.parquet'"
+    )
+    assert [r["customer_id"] for r in rows(engine, parts)] == ["p"]

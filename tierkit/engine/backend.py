@@ -7,6 +7,7 @@ session is shared per process (a Spark session costs seconds to start).
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,8 +48,10 @@ class Engine:
         typing is done once, in Ibis, for all engines."""
         if self.database is not None:
             return self.database.read_csv(path, names, delimiter)
+        from tierkit.tables.sources import plain_name
+
         return self.con.read_csv(
-            str(path),
+            str(plain_name(path)),
             header=True,
             inferSchema=False,
             multiLine=True,
@@ -64,8 +67,8 @@ class Engine:
         if self.database is not None:
             return self.database.read_parquet(path)
         if path.is_dir():
-            return self.con.read_parquet(str(path), mergeSchema="true")
-        return self.con.read_parquet(str(path))
+            return self.con.read_parquet(_hadoop_exact(path), mergeSchema="true")
+        return self.con.read_parquet(_hadoop_exact(path))
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:
         if self.database is not None:
@@ -93,6 +96,12 @@ class Engine:
 
     def execute_scalar(self, expr: ir.Scalar) -> Any:
         return self.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
+
+
+def _hadoop_exact(path: Path) -> str:
+    """A path Spark reads as that very file: Hadoop takes * ? [ ] { } as a pattern, and a
+    backslash makes each one itself (see duckdb_sql.exact_path for DuckDB's way)."""
+    return re.sub(r"([\[\]*?{}\\])", r"\\\1", str(path))
 
 
 def spark_session() -> Any:

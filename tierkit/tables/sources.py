@@ -11,6 +11,7 @@ import atexit
 import csv
 import hashlib
 import io
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -72,6 +73,17 @@ def _scratch_dir() -> Path:
 def _copy_path(path: Path, what: str) -> Path:
     key = hashlib.sha256(f"{path.resolve()}|{path.stat().st_mtime_ns}|{what}".encode()).hexdigest()[:16]
     return _scratch_dir() / f"{key}.csv"
+
+
+def plain_name(path: Path) -> Path:
+    """`path`, or a link to it in the scratch folder when its name holds a character a reader may
+    take as a pattern: Spark's multi-line CSV reader globs a path again after unescaping it."""
+    if not re.search(r"[\[\]*?{}\\]", str(path)):
+        return path
+    link = _copy_path(path, "link").with_suffix(path.suffix)
+    if not link.exists():
+        link.symlink_to(path.resolve())
+    return link
 
 
 def open_source(path: str | Path, sheet: str | int | None = None) -> SourceFile:
