@@ -590,3 +590,19 @@ def test_a_file_older_tierkit_recorded_is_imported_again_when_given(tmp_path: Pa
     assert statuses(again) == [("B.csv", "replaced")] and again["imported"] == 1
     assert ("X2", "20.00", "B.csv") in shop.held()
     assert statuses(shop.load(b)) == [("B.csv", "unchanged")]  # and now it stands
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_holding_mostly_chinese(tmp_path: Path, encoding: str) -> None:
+    """Few ASCII characters means few NUL bytes; they are still all on one side, and the text
+    reads as clean UTF-16 (一 = U+4E00 puts a NUL on the other side now and then)."""
+    remark = "顾客来电询问一号店的会员积分兑换规则并要求下次到店时由店长亲自接待" * 2
+    rows = ["订单号,会员号,下单时间,实付金额,渠道,备注", f"甲一,一〇一,2024年1月5日,一百元,门店,{remark}"]
+    rows += [f"乙{i},张三丰,2024年1月6日,{i}元,线上,{remark}" for i in range(1, 4)]
+    path = write(tmp_path / f"{encoding}.csv", rows, encoding, "\r\n")
+    data = path.read_bytes()
+    assert data[:2] not in (b"\xff\xfe", b"\xfe\xff") and data.count(0) < len(data) // 4  # few NULs
+    result = run(tmp_path, path)
+    assert result.encoding == encoding
+    assert counts(result) == (4, 3, 1, 0)  # 一百元 is not an amount: rejected, with its row
+    assert [r["channel"] for r in imported(result)] == ["线上"] * 3

@@ -39,9 +39,9 @@ def detect(path: Path) -> str:
     for bom, name in BOMS:
         if head.startswith(bom):
             return name
-    nul_even, nul_odd = head[0::2].count(0), head[1::2].count(0)
-    if len(head) >= 4 and max(nul_even, nul_odd) > len(head) // 4:  # ASCII in UTF-16 without a BOM
-        return "utf-16-le" if nul_odd > nul_even else "utf-16-be"
+    utf16 = _utf16_without_bom(head)
+    if utf16:
+        return utf16
     check_text(path, head.decode("ascii", errors="replace"), 1)
     whole, first_line = len(head) < SAMPLE, 1
     first = WIDE.search(head)
@@ -61,6 +61,23 @@ def detect(path: Path) -> str:
     raise InputError(
         f"{path}: line {line}: bytes that are not UTF-8, GBK/GB18030 or UTF-16 text ({shown}); save it as UTF-8 CSV"
     )
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """UTF-16 without a BOM: its ASCII characters (digits, commas, line ends) have a NUL byte,
+    always on the same side. Mostly-ASCII text shows it by the NULs' count; mostly-Chinese text
+    has fewer, so it also counts when three in four NULs or more are on one side and the text reads
+    as clean UTF-16 (CSV text has no NUL of its own)."""
+    even, odd = head[0::2].count(0), head[1::2].count(0)
+    if len(head) < 4 or not (even or odd):
+        return None
+    name = "utf-16-le" if odd > even else "utf-16-be"
+    if max(even, odd) > len(head) // 4:
+        return name
+    if min(even, odd) * 3 > max(even, odd):
+        return None
+    text = _decoded(head[: len(head) - len(head) % 2], name, whole=False)
+    return name if text is not None and not CONTROL.search(text) else None
 
 
 def _first_bad(data: bytes, whole: bool, first_line: int) -> tuple[int, str]:
