@@ -58,6 +58,20 @@ def test_pinyin_keys_join_traditional_simplified_and_latin() -> None:
     assert len({k["name_sorted"] for k in keys[:4]}) == 1
 
 
+def test_surnames_read_as_surnames() -> None:
+    """单 is dan in words and Shan as a surname; 曾 ceng and Zeng; compound surnames whole."""
+    keys = name_keys(["单雄信", "Shan Xiongxin", "曾国藩", "Zeng Guofan", "万俟卨", "单独", "单"]).to_pylist()
+    assert [k["name_key"] for k in keys] == [
+        "shanxiongxin",
+        "shanxiongxin",
+        "zengguofan",
+        "zengguofan",
+        "moqixie",
+        "shandu",  # a name starting with 单 is a 单 surname
+        "dan",  # one character is no surname and given name
+    ]
+
+
 def test_link_file_mode_finds_the_twins(tmp_path: Path) -> None:
     path, truth = people(tmp_path)
     out = tmp_path / "persons.csv"

@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
+from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
@@ -54,13 +55,29 @@ def id_check_fails(id_number: ir.StringValue) -> ir.BooleanValue:
     return shaped & (expected != id_number.substr(17, 1))  # type: ignore[no-any-return]
 
 
+@lru_cache(maxsize=1)
+def surnames() -> dict[str, tuple[str, ...]]:
+    """Surname characters that read otherwise as surnames (surnames.yaml), longest first."""
+    import yaml
+
+    data = yaml.safe_load((Path(__file__).parent / "surnames.yaml").read_text("utf-8"))
+    readings = {key: tuple(value) if isinstance(value, list) else (str(value),) for key, value in data.items()}
+    return dict(sorted(readings.items(), key=lambda item: -len(item[0])))
+
+
 @lru_cache(maxsize=100_000)
 def pinyin_tokens(name: str) -> tuple[str, ...]:
-    """Syllables of a Chinese name, or the words of a Latin one, lower-case, no tones."""
+    """Syllables of a Chinese name, or the words of a Latin one, lower-case, no tones. A Chinese
+    name starts with its surname, read as a surname (单 shan, not dan)."""
     from pypinyin import lazy_pinyin
 
+    name = name.strip()
     tokens: list[str] = []
-    for chunk in lazy_pinyin(name.strip()):
+    surname = next((s for s in surnames() if name.startswith(s) and len(name) > len(s)), None)
+    if surname is not None:
+        tokens += surnames()[surname]
+        name = name[len(surname) :]
+    for chunk in lazy_pinyin(name):
         latin = chunk.lower().replace("ü", "v")  # pinyin writes ü as v (吕 -> lv); so does Lü
         latin = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()  # é -> e
         tokens += [t for t in re.split(r"[^0-9a-z]+", latin) if t]
