@@ -606,3 +606,17 @@ def test_utf16_without_a_bom_holding_mostly_chinese(tmp_path: Path, encoding: st
     assert result.encoding == encoding
     assert counts(result) == (4, 3, 1, 0)  # 一百元 is not an amount: rejected, with its row
     assert [r["channel"] for r in imported(result)] == ["线上"] * 3
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"customer_id,ordered_at,amount\na,2024-01-01,1\x00\nb,2024-01-02,2\n",
+        "客户,日期,金额\n张\x00三,2024-01-01,3\n".encode(),
+    ],
+)
+def test_a_stray_nul_is_not_taken_for_utf16(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "nul.csv"
+    path.write_bytes(content)
+    with pytest.raises(InputError, match="line 2: control character U\\+0000"):
+        run(tmp_path, path)

@@ -77,7 +77,9 @@ def _utf16_without_bom(head: bytes) -> str | None:
     if min(even, odd) * 3 > max(even, odd):
         return None
     text = _decoded(head[: len(head) - len(head) % 2], name, whole=False)
-    return name if text is not None and not CONTROL.search(text) else None
+    if text is None or CONTROL.search(text) or "\n" not in text or not any(d in text for d in ",\t;|"):
+        return None  # e.g. UTF-8 with a stray NUL: read as UTF-16 it is Chinese-looking noise, no lines
+    return name if sum(ch.isascii() for ch in text) <= max(even, odd) else None  # each ASCII char has a NUL
 
 
 def _first_bad(data: bytes, whole: bool, first_line: int) -> tuple[int, str]:
