@@ -620,3 +620,14 @@ def test_a_stray_nul_is_not_taken_for_utf16(tmp_path: Path, content: bytes) -> N
     path.write_bytes(content)
     with pytest.raises(InputError, match="line 2: control character U\\+0000"):
         run(tmp_path, path)
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom_whose_characters_bring_nuls_of_their_own(tmp_path: Path, encoding: str) -> None:
+    """一 (U+4E00), 开, 最, the ideographic space and emoji put NULs on the other side of the
+    character, sometimes more than the ASCII characters do; the text still reads as UTF-16."""
+    from tierkit.tables.encodings import detect
+
+    rows = ["会员号,备注"] + ["张伟,第一次到店开卡", "王芳,最近一个月没来", "李一,一一一开开开最最\u3000", "赵六,😀😀😀一次"] * 2
+    path = write(tmp_path / "remarks.csv", rows, encoding, "\r\n")
+    assert detect(path) == encoding

@@ -60,15 +60,19 @@ def test_pinyin_keys_join_traditional_simplified_and_latin() -> None:
 
 def test_surnames_read_as_surnames() -> None:
     """单 is dan in words and Shan as a surname; 曾 ceng and Zeng; compound surnames whole."""
-    keys = name_keys(["单雄信", "Shan Xiongxin", "曾国藩", "Zeng Guofan", "万俟卨", "单独", "单"]).to_pylist()
+    names = ["单雄信", "單雄信", "Shan Xiongxin", "曾国藩", "Zeng Guofan", "万俟卨", "萬俟卨", "单独", "单", "尉健行"]
+    keys = name_keys(names).to_pylist()
     assert [k["name_key"] for k in keys] == [
         "shanxiongxin",
+        "shanxiongxin",  # traditional and simplified still meet
         "shanxiongxin",
         "zengguofan",
         "zengguofan",
         "moqixie",
+        "moqixie",
         "shandu",  # a name starting with 单 is a 单 surname
         "dan",  # one character is no surname and given name
+        "weijianxing",  # 尉 alone is Wei; Yu only in 尉迟
     ]
 
 

@@ -153,10 +153,14 @@ class Service:
                     wanted = [
                         c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present
                     ]
+                    from tierkit.runs.output import parquet_source
+
                     scratch = cache.with_suffix(".parquet.partial")
-                    engine.write_parquet(customers.table.select(*wanted), scratch)
-                    build_sorted(f"read_parquet('{scratch}')", "customer_id", cache)
-                    scratch.unlink()
+                    try:
+                        engine.write_parquet(customers.table.select(*wanted), scratch)
+                        build_sorted(parquet_source(scratch), "customer_id", cache)
+                    finally:
+                        scratch.unlink(missing_ok=True)
                 table = SortedTable(cache, "customer_id")
             self._directory = (time.monotonic(), table)
         return table

@@ -64,22 +64,24 @@ def detect(path: Path) -> str:
 
 
 def _utf16_without_bom(head: bytes) -> str | None:
-    """UTF-16 without a BOM: its ASCII characters (digits, commas, line ends) have a NUL byte,
-    always on the same side. Mostly-ASCII text shows it by the NULs' count; mostly-Chinese text
-    has fewer, so it also counts when three in four NULs or more are on one side and the text reads
-    as clean UTF-16 (CSV text has no NUL of its own)."""
+    """UTF-16 without a BOM. Its ASCII characters (digits, commas, line ends) each have a NUL
+    byte on one side: mostly-ASCII text shows it by the NULs' count. Mostly-Chinese text has fewer
+    (and characters such as 一 U+4E00 put some on the other side), so it also counts when the text
+    reads as clean UTF-16 with lines and fields, and has no more ASCII characters than NULs on
+    their side. CSV text in UTF-8 or GBK has no NUL of its own: a stray one never passes."""
     even, odd = head[0::2].count(0), head[1::2].count(0)
     if len(head) < 4 or not (even or odd):
         return None
-    name = "utf-16-le" if odd > even else "utf-16-be"
     if max(even, odd) > len(head) // 4:
-        return name
-    if min(even, odd) * 3 > max(even, odd):
-        return None
-    text = _decoded(head[: len(head) - len(head) % 2], name, whole=False)
-    if text is None or CONTROL.search(text) or "\n" not in text or not any(d in text for d in ",\t;|"):
-        return None  # e.g. UTF-8 with a stray NUL: read as UTF-16 it is Chinese-looking noise, no lines
-    return name if sum(ch.isascii() for ch in text) <= max(even, odd) else None  # each ASCII char has a NUL
+        return "utf-16-le" if odd > even else "utf-16-be"
+    sample = head[: len(head) - len(head) % 2]
+    for name, nuls in (("utf-16-le", odd), ("utf-16-be", even)):
+        text = _decoded(sample, name, whole=False)
+        if text is None or CONTROL.search(text) or "\n" not in text or not any(d in text for d in ",\t;|"):
+            continue
+        if sum(ch.isascii() for ch in text) <= nuls:  # each ASCII character brings one NUL
+            return name
+    return None
 
 
 def _first_bad(data: bytes, whole: bool, first_line: int) -> tuple[int, str]:
