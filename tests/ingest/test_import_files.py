@@ -628,6 +628,11 @@ def test_utf16_without_a_bom_whose_characters_bring_nuls_of_their_own(tmp_path: 
     character, sometimes more than the ASCII characters do; the text still reads as UTF-16."""
     from tierkit.tables.encodings import detect
 
-    rows = ["会员号,备注"] + ["张伟,第一次到店开卡", "王芳,最近一个月没来", "李一,一一一开开开最最\u3000", "赵六,😀😀😀一次"] * 2
+    rows = ["会员号,备注"] + [
+        "张伟,第一次到店开卡",
+        "王芳,最近一个月没来",
+        "李一,一一一开开开最最\u3000",
+        "赵六,😀😀😀一次",
+    ] * 2
     path = write(tmp_path / "remarks.csv", rows, encoding, "\r\n")
     assert detect(path) == encoding
