@@ -636,3 +636,58 @@ def test_utf16_without_a_bom_whose_characters_bring_nuls_of_their_own(tmp_path: 
     ] * 2
     path = write(tmp_path / "remarks.csv", rows, encoding, "\r\n")
     assert detect(path) == encoding
+
+
+def test_recheck_happens_before_files_given_after_the_release(tmp_path: Path) -> None:
+    """`import A' D`: A' lets X go; B, imported before C and D, gets it, not D given later."""
+    shop = Shop(tmp_path)
+    a = shop.file("A.csv", "X,c1,2024-01-01,1", "K,c1,2024-01-02,2")
+    b, c = shop.file("B.csv", "X,c2,2024-01-01,2", "B1,c2,2024-01-03,3"), shop.file("C.csv", "X,c3,2024-01-01,3")
+    for path in (a, b, c):
+        shop.load(path)
+    shop.file("A.csv", "K,c1,2024-01-02,2")
+    d = shop.file("D.csv", "X,c4,2024-01-01,4", "D1,c4,2024-01-03,5")
+    summary = shop.load(a, d)
+    assert statuses(summary) == [
+        ("A.csv", "replaced"),
+        ("D.csv", "imported"),
+        ("B.csv", "rechecked"),
+        ("C.csv", "rechecked"),
+    ]
+    assert ("X", "2.00", "B.csv") in shop.held()
+    assert [f["rejected"] for f in summary["files"]] == [0, 1, 0, 1]
+    assert statuses(shop.load(b)) == [("B.csv", "unchanged")]  # rechecked, it stands as it is
+    twice = shop.load(d, d)
+    assert statuses(twice) == [("D.csv", "unchanged")] and twice["read"] == 2
+
+
+def test_a_file_that_fails_now_is_not_rechecked_with_its_old_settings(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    shop = Shop(tmp_path)
+    a = shop.file("A.csv", "X,c1,2024-01-01,1", "K,c1,2024-01-02,2")
+    b = shop.file("B.csv", "X,c2,2024-01-01,2", "B1,c2,2024-01-03,3", "B2,c2,notadate,3")
+    shop.load(a)
+    shop.load(b)  # threshold 1: X and B2 rejected
+    shop.file("A.csv", "K,c1,2024-01-02,2")
+    args = ["import", "orders", str(b), str(a), "-w", str(shop.ws), "--today", "2026-11-29", "--threshold", "0"]
+    result = CliRunner().invoke(shop.app, [*args, "--json"])
+    summary = json.loads(result.output)
+    assert statuses(summary) == [("B.csv", "failed"), ("A.csv", "replaced")] and summary["failed"] == 1
+    assert ("X", "2.00", "B.csv") not in shop.held()  # B still stands as imported with threshold 1
+
+
+def test_entries_written_before_seq_are_rechecked_in_the_order_they_were_imported(tmp_path: Path) -> None:
+    shop = Shop(tmp_path)
+    h = shop.file("H.csv", "X,c1,2024-01-01,1", "K,c1,2024-01-02,2")
+    z, a = shop.file("zB.csv", "X,cz,2024-01-01,9"), shop.file("aC.csv", "X,ca,2024-01-01,8")
+    for path in (h, z, a):  # zB before aC: the path order says otherwise
+        shop.load(path)
+    registry = shop.ws / "data" / "imports.json"
+    entries = json.loads(registry.read_text("utf-8"))
+    for entry in entries["orders"].values():
+        entry["imported_at"] = f"2026-01-0{entry.pop('seq')}T00:00:00+00:00"  # as an older version wrote it
+    registry.write_text(json.dumps(entries), "utf-8")
+    shop.file("H.csv", "K,c1,2024-01-02,2")
+    assert statuses(shop.load(h)) == [("H.csv", "replaced"), ("zB.csv", "rechecked"), ("aC.csv", "rechecked")]
+    assert ("X", "9.00", "zB.csv") in shop.held()

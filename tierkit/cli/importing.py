@@ -63,7 +63,7 @@ def run_import(
     quiet: bool,
 ) -> dict[str, Any]:
     from tierkit.engine.backend import connect
-    from tierkit.ingest.imports import import_file
+    from tierkit.ingest.imports import import_file, source_key
     from tierkit.ingest.quarantine import ImportRules
     from tierkit.ingest.recheck import recheck
     from tierkit.workspace import Workspace
@@ -80,21 +80,31 @@ def run_import(
     rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold, to_minutes=inputs.offset)
     defaults = inputs.columns.get(kind, {})  # the policy's maps, for the files that have those columns
     engine = connect("duckdb")
-    results: list[dict[str, Any]] = []
-    with steps(3 * len(files), quiet) as say:
-        for path in files:
+    given: dict[str, Path] = {}
+    for path in files:  # a file given twice is imported once
+        given.setdefault(source_key(path), path)
+    keys = list(given)
+    results: dict[str, dict[str, Any]] = {}  # the files given, each in its final state
+    others: dict[str, dict[str, Any]] = {}  # files not given that a recheck looked at
+    with steps(3 * len(keys), quiet) as say:
+        for key in keys:
             try:
-                results.append(
-                    import_file(engine, ws.data_dir, kind, path, rules, maps, sheet, say, defaults).as_dict()
-                )
+                results[key] = import_file(
+                    engine, ws.data_dir, kind, given[key], rules, maps, sheet, say, defaults
+                ).as_dict()
             except TierkitError as err:  # each file is imported whole or not at all; the others go on
-                results.append({"kind": kind, "file": str(path), "status": "failed", "error": str(err)})
-        rechecked = recheck(engine, ws.data_dir, kind, say) if any(r.get("released") for r in results) else []
-    given = {r["file"]: i for i, r in enumerate(results)}
-    for entry in rechecked:  # a file given here and then imported again: its final state
-        if entry["file"] in given and entry["status"] == "rechecked":
-            results[given[entry["file"]]] = entry
-    return summarize(kind, results, [e for e in rechecked if e["file"] not in given or e["status"] != "rechecked"])
+                results[key] = {"kind": kind, "file": key, "status": "failed", "error": str(err)}
+            others.pop(key, None)  # looked at again before its turn: what counts is its final state
+            if not results[key].get("released"):
+                continue
+            # Ids let go: files imported before may hold their only other copies. Look now, in
+            # import order, before files given after this one are imported; but not at a file that
+            # just failed with the settings given now (its recorded settings are not what you asked).
+            failed = {k for k, r in results.items() if r["status"] == "failed"}
+            for looked in recheck(engine, ws.data_dir, kind, say, frozenset(failed)):
+                target = results if looked["file"] in results and looked["status"] == "rechecked" else others
+                target[looked["file"]] = looked
+    return summarize(kind, list(results.values()), list(others.values()))
 
 
 def summarize(kind: str, results: list[dict[str, Any]], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:

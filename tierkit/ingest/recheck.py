@@ -26,22 +26,33 @@ from tierkit.tables.readers import file_fingerprint
 
 
 def recheck(
-    engine: Engine, data_dir: Path, kind: str, say: Callable[[str], None] | None = None
+    engine: Engine,
+    data_dir: Path,
+    kind: str,
+    say: Callable[[str], None] | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> list[dict[str, Any]]:
-    """Import again, in the order they were first imported, the files of `kind` that set rows
-    aside before the last import that let ids go. One entry per file looked at: status
-    `rechecked` with its new counts, or `not rechecked` with the reason (gone, changed since,
-    or recorded by an older tierkit). A file keeps its place in the order."""
+    """Import again, in the order they were imported, the files of `kind` that set rows aside
+    before the last import that let ids go (and were not looked at again since). `skip`: sources
+    that just failed with the settings given now. One
+    entry per file looked at: status `rechecked` with its new counts, or `not rechecked` with
+    the reason (gone, changed since, recorded by an older tierkit, or over its threshold now).
+    A file keeps its place in the order."""
     registry = Registry(data_dir)
     release = registry.last_release(kind)
-    entries = registry.entries.get(kind, {})
     waiting = [
         (key, entry)
-        for key, entry in entries.items()
-        if (entry.get("duplicates") or entry.get("rejected")) and entry.get("seq", 0) < release
+        for key, entry in registry.entries.get(kind, {}).items()
+        if (entry.get("duplicates") or entry.get("rejected"))
+        and entry.get("seq", 0) < release
+        and entry.get("checked", 0) < release
+        and key not in skip
     ]
     results: list[dict[str, Any]] = []
-    for key, entry in sorted(waiting, key=lambda item: (item[1].get("seq", 0), item[0])):
+    # Import order: `seq`, and for entries written before it existed, when they were imported.
+    for key, entry in sorted(
+        waiting, key=lambda item: (item[1].get("seq", 0), item[1].get("imported_at", ""), item[0])
+    ):
         path, settings = Path(key), entry.get("settings")
         reason = _cannot(path, entry, settings)
         if reason:
@@ -60,8 +71,8 @@ def recheck(
         except TierkitError as err:
             results.append({"kind": kind, "file": key, "status": "not rechecked", "error": str(err)})
             continue
-        after = Registry(data_dir)
-        after.put(kind, key, {**(after.get(kind, key) or {}), "seq": entry.get("seq", 0)})  # its place in the order
+        after = Registry(data_dir)  # its place in the order, and that it is current as of this release
+        after.put(kind, key, {**(after.get(kind, key) or {}), "seq": entry.get("seq", 0), "checked": release})
         results.append(result.as_dict() | {"status": "rechecked"})
     return results
 

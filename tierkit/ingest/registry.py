@@ -40,7 +40,7 @@ class Registry:
                 continue
             if not (entry.get("duplicates") or entry.get("rejected")):
                 return entry
-            if "settings" in entry and self.last_release(kind) < entry.get("seq", 0):
+            if "settings" in entry and self.last_release(kind) < max(entry.get("seq", 0), entry.get("checked", 0)):
                 return entry
         return None
 
