@@ -691,3 +691,34 @@ def test_entries_written_before_seq_are_rechecked_in_the_order_they_were_importe
     shop.file("H.csv", "K,c1,2024-01-02,2")
     assert statuses(shop.load(h)) == [("H.csv", "replaced"), ("zB.csv", "rechecked"), ("aC.csv", "rechecked")]
     assert ("X", "9.00", "zB.csv") in shop.held()
+
+
+def test_a_rechecked_file_keeps_its_place_when_imported_again_unchanged(tmp_path: Path) -> None:
+    shop = Shop(tmp_path)
+    a = shop.file("a.csv", "W,c1,2024-01-01,1", "V,c1,2024-01-02,2")
+    b = shop.file("b.csv", "W,c1,2024-01-01,1", "V,c1,2024-01-02,2", "B,c2,2024-01-03,3")
+    c = shop.file("c.csv", "W,c1,2024-01-01,1", "C,c3,2024-01-03,3")
+    for path in (a, b, c):
+        shop.load(path)
+    shop.file("a.csv", "W,c1,2024-01-01,1")
+    shop.load(a)  # lets V go: b gets it
+    assert statuses(shop.load(b)) == [("b.csv", "unchanged")]
+    shop.file("a.csv", "A,c1,2024-01-04,4")
+    shop.load(a)  # lets W go: b, imported before c, gets it
+    assert ("W", "1.00", "b.csv") in shop.held() and ("W", "1.00", "c.csv") not in shop.held()
+
+
+def test_a_release_is_not_forgotten_for_a_file_that_could_not_be_looked_at(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    shop = Shop(tmp_path)
+    a = shop.file("a.csv", "X,c1,2024-01-01,1", "Y,c1,2024-01-02,2")
+    b = shop.file("b.csv", "X,c1,2024-01-01,1", "Z,c2,2030-01-01,3")  # Z: a future date, rejected
+    shop.load(a, b)
+    shop.file("a.csv", "Y,c1,2024-01-02,2")
+    args = ["import", "orders", str(b), str(a), "-w", str(shop.ws), "--today", "2026-11-29", "--threshold", "0"]
+    CliRunner().invoke(shop.app, [*args, "--json"])  # b fails now; a lets X go
+    shop.file("a.csv", "Y,c1,2024-01-02,2", "Q,c1,2024-01-03,5")
+    shop.load(a)  # a again, letting nothing go
+    assert statuses(shop.load(b)) == [("b.csv", "replaced")]  # not "unchanged": X was let go since
+    assert ("X", "1.00", "b.csv") in shop.held()

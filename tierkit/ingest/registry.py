@@ -40,21 +40,28 @@ class Registry:
                 continue
             if not (entry.get("duplicates") or entry.get("rejected")):
                 return entry
-            if "settings" in entry and self.last_release(kind) < max(entry.get("seq", 0), entry.get("checked", 0)):
+            if "settings" in entry and self.last_release(kind) <= max(entry.get("seq", 0), entry.get("checked", 0)):
                 return entry
         return None
 
     def last_release(self, kind: str) -> int:
-        """The `seq` of the last import of `kind` that let ids go, 0 if none."""
-        return max((e.get("seq", 0) for e in self.entries.get(kind, {}).values() if e.get("released")), default=0)
+        """The `seq` of the last import of `kind` that let ids go, 0 if none. Kept per source as
+        `release_seq`, so that a later import of the same file letting nothing go does not make
+        the release forgotten (a file that could not be looked at then still needs it)."""
+        return max(
+            (
+                e.get("release_seq", e.get("seq", 0) if e.get("released") else 0)
+                for e in self.entries.get(kind, {}).values()
+            ),
+            default=0,
+        )
 
     def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
         """Record an import; a new entry gets the next `seq` (the order imports happened in)."""
         if "seq" not in entry:
-            entry = {
-                **entry,
-                "seq": 1 + max((e.get("seq", 0) for k in self.entries.values() for e in k.values()), default=0),
-            }
+            seq = 1 + max((e.get("seq", 0) for k in self.entries.values() for e in k.values()), default=0)
+            before = self.entries.get(kind, {}).get(name, {}).get("release_seq", 0)
+            entry = {**entry, "seq": seq, "release_seq": seq if entry.get("released") else before}
         self.entries.setdefault(kind, {})[name] = entry
         staging = self.path.with_suffix(".json.partial")
         staging.write_text(json.dumps(self.entries, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
