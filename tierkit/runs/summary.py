@@ -81,8 +81,9 @@ class SummaryBuilder:
         self.customers = int(checks[0])
         for tag, count in zip(self.tags, checks[2:], strict=True):
             self.tags[tag] = int(count or 0)
+        tallies = self.tallies()
         for name, key, n, v in self._classes(con, relation):
-            self.tallies()[name].add(key, int(n), v)
+            tallies[name].add(key, int(n), v)
 
     def tallies(self) -> dict[str, Tally]:
         return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
