@@ -21,7 +21,7 @@ from pathlib import Path
 
 import ibis
 
-from tierkit.engine.backend import connect
+from tierkit.backends import connect
 from tierkit.ingest.identity.link import link
 
 COLUMNS = {  # FEBRL's columns -> tierkit's identity fields

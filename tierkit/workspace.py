@@ -9,7 +9,6 @@ runs/          one folder per run, and CURRENT naming the published one
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,13 +17,14 @@ import yaml
 from tierkit.errors import WorkspaceError
 from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names
 from tierkit.policy.loader import _preset_text as preset_text
+from tierkit.settings import DEFAULT_LANG, setting
 
 CONFIG = "tierkit.yaml"
 TABLE_NAMES = ("orders", "customers", "interactions", "contacts")
 
 
 def default_dir(given: str | Path | None) -> Path:
-    return Path(given or os.environ.get("TIERKIT_WORKSPACE") or ".")
+    return Path(given or setting("workspace") or ".")
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class Workspace:
         for sub in ("data", "runs"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         (root / "policy.yaml").write_text(preset_text(preset), "utf-8")
-        config: dict[str, object] = {"policy": "policy.yaml", "engine": "duckdb", "lang": "zh", "data": {}}
+        config: dict[str, object] = {"policy": "policy.yaml", "engine": "duckdb", "lang": DEFAULT_LANG, "data": {}}
         if demo:
             config["demo"] = True  # `tierkit demo` may overwrite data/ here, and nowhere else
         (root / CONFIG).write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")

@@ -11,7 +11,7 @@ from types import ModuleType
 import duckdb
 import pytest
 
-from tierkit.engine.grade import grade
+from tierkit.app.grading import grade
 
 BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 

@@ -196,13 +196,13 @@ def test_crash_mid_run_keeps_the_current_run(orders: Path, tmp_path: Path, monke
     ws = tmp_path / "ws"
     invoke("init", str(ws))
     first = json.loads(invoke("grade", "-w", str(ws), "--orders", str(orders), "--json")[1])["run_id"]
-    from tierkit.engine.backend import Engine
+    from tierkit.backends.duckdb import DuckDBBackend
 
-    def crash(self: Engine, expr: object, path: Path) -> None:
+    def crash(self: DuckDBBackend, expr: object, path: Path) -> None:
         Path(path).write_bytes(b"PAR1 half a file")
         raise OSError("disk full")
 
-    monkeypatch.setattr(Engine, "write_parquet", crash)
+    monkeypatch.setattr(DuckDBBackend, "write_parquet", crash)
     with pytest.raises(OSError):
         runner.invoke(app, ["grade", "-w", str(ws), "--orders", str(orders)], catch_exceptions=False)
     assert (ws / "runs" / "CURRENT").read_text().strip() == first

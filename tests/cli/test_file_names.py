@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
+from tierkit.app.grading import grade
 from tierkit.cli.app import app
-from tierkit.engine.grade import grade
 
 
 def test_grade_reads_and_writes_files_named_like_patterns(tmp_path: Path) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tierkit.engine.backend import Engine, connect
+from tierkit.backends import Backend, connect
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -14,5 +14,5 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session", params=["duckdb", "spark"])
-def engine(request: pytest.FixtureRequest) -> Engine:
+def engine(request: pytest.FixtureRequest) -> Backend:
     return connect(request.param)

@@ -9,13 +9,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
+from tierkit.backends import Backend
 from tierkit.demo.people import make_customers
-from tierkit.engine.backend import Engine
 
 pytest.importorskip("splink")
 
 
-def records(engine: Engine) -> list[tuple[str, object]]:
+def records(engine: Backend) -> list[tuple[str, object]]:
     """80 people, 20 of them twice: a new id and phone, the same name, ID number and birth date."""
     rng = np.random.default_rng(11)
     base = make_customers(80, rng, dt.date(2026, 9, 30), np.full(80, dt.date(2025, 1, 1).toordinal()))
@@ -27,7 +27,7 @@ def records(engine: Engine) -> list[tuple[str, object]]:
     return [("crm", ibis.memtable(table))]  # type: ignore[list-item]
 
 
-def test_both_engines_find_the_same_persons(engine: Engine, tmp_path: Path) -> None:
+def test_both_engines_find_the_same_persons(engine: Backend, tmp_path: Path) -> None:
     from tierkit.ingest.identity.link import link
 
     linked = link(engine, records(engine))  # type: ignore[arg-type]

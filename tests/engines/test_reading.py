@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import Backend
 from tierkit.errors import InputError
 from tierkit.tables.readers import read_table
 
@@ -18,12 +18,12 @@ RFC4180 = (
 )
 
 
-def rows(engine: Engine, path: Path) -> list[dict[str, object]]:
+def rows(engine: Backend, path: Path) -> list[dict[str, object]]:
     table = read_table(engine, "orders", path).table
     return sorted(engine.to_pyarrow(table).to_pylist(), key=lambda r: str(r.get("order_id") or r["customer_id"]))
 
 
-def test_rfc4180_quotes_newlines_bom_and_crlf(engine: Engine, tmp_path: Path) -> None:
+def test_rfc4180_quotes_newlines_bom_and_crlf(engine: Backend, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     path.write_bytes(RFC4180.encode("utf-8"))
     got = rows(engine, path)
@@ -33,7 +33,7 @@ def test_rfc4180_quotes_newlines_bom_and_crlf(engine: Engine, tmp_path: Path) ->
     assert str(got[1]["ordered_at"]) == "2024-01-06" and str(got[2]["amount"]) == "99.00"
 
 
-def test_tab_separated(engine: Engine, tmp_path: Path) -> None:
+def test_tab_separated(engine: Backend, tmp_path: Path) -> None:
     path = tmp_path / "orders.tsv"
     path.write_text("customer_id\tordered_at\tamount\n001\t2024-01-05\t1234.50\n", "utf-8")
     got = rows(engine, path)
@@ -53,7 +53,7 @@ EXPORTED = [  # (ordered_at, amount) as Chinese CRM, billing and spreadsheet exp
 ]
 
 
-def test_exported_dates_and_amounts(engine: Engine, tmp_path: Path) -> None:
+def test_exported_dates_and_amounts(engine: Backend, tmp_path: Path) -> None:
     path = tmp_path / "orders.csv"
     lines = ["order_id,customer_id,ordered_at,amount,discount"]
     lines += [f'{i},c{i},"{d}","{a}",10%' for i, (d, a, _, _) in enumerate(EXPORTED)]
@@ -78,14 +78,14 @@ def test_exported_dates_and_amounts(engine: Engine, tmp_path: Path) -> None:
         ("customer_id,amount,ordered_at,amount\na,1,2024-01-01,2\n", r"line 1: column 'amount' appears 2 times"),
     ],
 )
-def test_broken_csv_names_the_row(engine: Engine, tmp_path: Path, text: str, message: str) -> None:
+def test_broken_csv_names_the_row(engine: Backend, tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "orders.csv"
     path.write_text(text, "utf-8")
     with pytest.raises(InputError, match=message):
         rows(engine, path)
 
 
-def test_chinese_and_english_headers(engine: Engine, tmp_path: Path) -> None:
+def test_chinese_and_english_headers(engine: Backend, tmp_path: Path) -> None:
     path = tmp_path / "订单.csv"
     path.write_text("订单号,客户编号,下单时间,实付金额,渠道\nA1,0012,2024/1/5,¥1,电商\n", "utf-8")
     got = rows(engine, path)
@@ -109,7 +109,7 @@ ZONED = [  # (cell, date in Beijing (+08:00), date in UTC)
 
 @pytest.mark.parametrize(("offset", "column"), [(480, 1), (0, 2)])
 def test_timestamps_that_name_their_zone_move_to_the_policy_zone(
-    engine: Engine, tmp_path: Path, offset: int, column: int
+    engine: Backend, tmp_path: Path, offset: int, column: int
 ) -> None:
     path = tmp_path / "orders.csv"
     lines = ["order_id,customer_id,ordered_at,amount"] + [f"{i},c,{z[0]},1" for i, z in enumerate(ZONED)]
@@ -119,7 +119,7 @@ def test_timestamps_that_name_their_zone_move_to_the_policy_zone(
     assert [str(r["ordered_at"]) for r in got] == [z[column] for z in ZONED]
 
 
-def test_parquet_instants_take_their_date_in_the_policy_zone(engine: Engine, tmp_path: Path) -> None:
+def test_parquet_instants_take_their_date_in_the_policy_zone(engine: Backend, tmp_path: Path) -> None:
     import datetime as dt
 
     import pyarrow as pa
@@ -143,7 +143,7 @@ def test_parquet_instants_take_their_date_in_the_policy_zone(engine: Engine, tmp
 
 
 @pytest.mark.parametrize("name", ["orders[1]", "o*{a}?"])
-def test_names_like_patterns_read_that_very_file(engine: Engine, tmp_path: Path, name: str) -> None:
+def test_names_like_patterns_read_that_very_file(engine: Backend, tmp_path: Path, name: str) -> None:
     """Both engines take * ? [ (Spark also { }) in a path as a pattern; the file named is read,
     never a neighbour the pattern would match."""
     folder = tmp_path / "q[1]"

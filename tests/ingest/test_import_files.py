@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tierkit.backends import connect
 from tierkit.demo.people import GIVEN, SURNAMES
-from tierkit.engine.backend import connect
 from tierkit.errors import InputError
 from tierkit.ingest.imports import ImportResult, import_file
 from tierkit.ingest.quarantine import ImportRules
@@ -220,7 +220,7 @@ def test_import_command_json_and_grading_reads_the_parts(tmp_path: Path) -> None
 
 
 def test_file_mode_reads_gbk_and_excel_like_import(tmp_path: Path) -> None:
-    from tierkit.engine.grade import grade
+    from tierkit.app.grading import grade
 
     gbk = write(tmp_path / "o.csv", [HEADER, *GOOD], "gbk", "\r\n")
     result = grade(orders=gbk, policy="abc", as_of="2024-06-30")

@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tierkit.cli.app import app
-from tierkit.runs.campaigns import _mean_diff, _proportion_diff, in_control
+from tierkit.ops.campaigns import _mean_diff, _proportion_diff, in_control
 
 runner = CliRunner()
 N = 4000

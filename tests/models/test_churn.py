@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from tierkit.backends import connect
 from tierkit.cli.app import app
 from tierkit.demo.shop import generate
-from tierkit.engine.backend import connect
-from tierkit.engine.grade import read_inputs
+from tierkit.engine.reading import read_inputs
 from tierkit.models.churn import EXTRA_SIGNALS, features, signals, train
 
 
@@ -77,8 +77,8 @@ tiers:
 
 
 def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -> None:
+    from tierkit.app.grading import grade
     from tierkit.engine.check import check_policy
-    from tierkit.engine.grade import grade
     from tierkit.policy.loader import load_policy
     from tierkit.runs.card import card_from_row
 
@@ -106,7 +106,7 @@ def test_churn_metrics_in_a_policy_and_on_the_card(shop: Path, tmp_path: Path) -
 
 
 def test_price_and_quality_sensitivity_tags_are_exclusive_and_mean_what_they_say(shop: Path) -> None:
-    from tierkit.engine.grade import grade
+    from tierkit.app.grading import grade
 
     rows = grade(
         shop / "orders.parquet", interactions=shop / "interactions.parquet", policy="retail", as_of="2026-09-30"
@@ -135,7 +135,7 @@ def test_show_lists_the_churn_signals_in_words(shop: Path, tmp_path: Path) -> No
     assert watched
     import pyarrow.parquet as pq
 
-    from tierkit.runs.store import load_run
+    from tierkit.runs.files import load_run
     from tierkit.workspace import Workspace
 
     result = pq.read_table(load_run(Workspace.open(ws)).result, columns=["customer_id", "tier"]).to_pylist()

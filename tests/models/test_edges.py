@@ -39,7 +39,7 @@ def test_no_repeat_purchases_is_too_little_history(tmp_path: Path) -> None:
 
 
 def test_clv_value_grows_with_its_horizon_and_is_never_negative(tmp_path: Path) -> None:
-    from tierkit.engine.grade import grade
+    from tierkit.app.grading import grade
 
     orders = cdnow_orders(tmp_path)
     policy = tmp_path / "p.yaml"

@@ -12,8 +12,9 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tierkit.engine.backend import connect
-from tierkit.engine.grade import grade_inputs, read_inputs
+from tierkit.backends import connect
+from tierkit.engine.grade import grade_inputs
+from tierkit.engine.reading import read_inputs
 from tierkit.policy.loader import load_policy
 
 AS_OF = dt.date(2024, 6, 30)

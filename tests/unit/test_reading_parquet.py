@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from tierkit.engine.backend import connect
+from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.tables.readers import read_table
 

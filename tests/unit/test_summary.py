@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from tierkit.engine.grade import grade
+from tierkit.app.grading import grade
 from tierkit.policy.loader import parse_policy
 
 FLOAT_VALUE = """

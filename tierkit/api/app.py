@@ -14,11 +14,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from tierkit import __version__
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, customers, runs
 from tierkit.api.service import Service, Settings
 from tierkit.errors import TierkitError
+from tierkit.version import __version__
 
 
 def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
@@ -57,11 +57,15 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 
 def app_from_env() -> FastAPI:
     """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
-    import os
+    from tierkit.errors import WorkspaceError
+    from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 
+    workspace = setting("serve_workspace")
+    if not workspace:
+        raise WorkspaceError(f"{BY_NAME['serve_workspace'].env} is not set: start the service with 'tierkit serve'")
     settings = Settings(
-        rate_per_second=float(os.environ.get("TIERKIT_SERVE_RATE", "100")),
-        burst=int(os.environ.get("TIERKIT_SERVE_BURST", "200")),
-        lang=os.environ.get("TIERKIT_SERVE_LANG", "zh"),
+        rate_per_second=float(setting("serve_rate") or 100),
+        burst=int(setting("serve_burst") or 200),
+        lang=setting("serve_lang") or DEFAULT_LANG,
     )
-    return create_app(Path(os.environ["TIERKIT_SERVE_WORKSPACE"]), settings)
+    return create_app(Path(workspace), settings)

@@ -21,8 +21,9 @@ from sqlalchemy import Engine
 from tierkit.errors import WorkspaceError
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
+from tierkit.runs.files import Run, current_run_id, load_run, store_of
 from tierkit.runs.lookup import SortedTable
-from tierkit.runs.store import Run, current_run_id, load_run, store_of
+from tierkit.settings import DEFAULT_LANG
 from tierkit.store.audit import AuditLog
 from tierkit.workspace import Workspace
 
@@ -43,7 +44,7 @@ class Settings:
     rate_per_second: float = 100.0  # per API key; 0 turns the limit off
     burst: int = 200
     max_body: int = 64 * 1024  # bytes
-    lang: str = "zh"
+    lang: str = DEFAULT_LANG
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Service:
     def open(cls, workspace: Path | None, settings: Settings | None = None) -> Service:
         ws = Workspace.open(workspace)
         store = store_of(ws)
-        chosen = settings or Settings(lang=ws.setting("lang", "zh"))
+        chosen = settings or Settings(lang=ws.setting("lang", DEFAULT_LANG))
         return cls(ws, store, AuditLog(store), chosen)
 
     def current_id(self) -> str | None:
@@ -141,7 +142,7 @@ class Service:
             if source is None:
                 table = None
             else:
-                from tierkit.engine.backend import connect
+                from tierkit.backends import connect
                 from tierkit.runs.lookup import build_sorted
                 from tierkit.tables.readers import read_table
 

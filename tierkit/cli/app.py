@@ -8,15 +8,19 @@ from typing import Annotated
 
 import typer
 
+from tierkit.app import grading, policies
+from tierkit.app import runs as run_uses
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
+from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
 from tierkit.errors import TierkitError
+from tierkit.settings import DEFAULT_LANG
 
 app = typer.Typer(
     help="Customer tiering and differentiated service (客户分级管理).",
@@ -33,8 +37,8 @@ def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
     from tierkit.workspace import CONFIG, Workspace, default_dir
 
     if (default_dir(workspace) / CONFIG).exists():
-        return Workspace.open(workspace).setting("lang", "zh")
-    return "zh"
+        return Workspace.open(workspace).setting("lang", DEFAULT_LANG)
+    return DEFAULT_LANG
 
 
 @app.command()
@@ -57,9 +61,7 @@ def init(
 @app.command()
 def presets(json_out: JsonOpt = False) -> None:
     """List the shipped policy presets."""
-    from tierkit.policy.loader import load_policy, preset_names
-
-    items = [{"name": n, "description": load_policy(n).policy.description} for n in preset_names()]
+    items = policies.presets()
     if json_out:
         print_json(items)
         return
@@ -72,11 +74,7 @@ def check(
     policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False
 ) -> None:
     """Validate a policy: parse it and compile every rule and score; print its version hash."""
-    from tierkit.engine.check import check_policy
-    from tierkit.policy.loader import load_policy
-
-    loaded = load_policy(policy)
-    check_policy(loaded)
+    loaded = policies.check(policy)
     if json_out:
         print_json({"policy": loaded.policy.name, "hash": loaded.hash, "source": loaded.source})
     else:
@@ -103,26 +101,24 @@ def grade(
     sheet: SheetOpt = None,
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
-    from tierkit.cli.grading import run_grade
-
-    lang_code = (lang.value if lang else "zh") if output else resolve_lang(lang, workspace)
-
-    summary = run_grade(
-        workspace=workspace,
-        orders=orders,
-        customers=customers,
-        interactions=interactions,
-        contacts=contacts,
-        policy=policy,
-        as_of=as_of,
-        output=output,
-        engine=engine,
-        lang=lang_code,
-        publish=not no_publish,
-        quiet=json_out,
-        maps=parse_maps(map_),
-        sheet=sheet,
-    )
+    lang_code = (lang.value if lang else DEFAULT_LANG) if output else resolve_lang(lang, workspace)
+    with steps(3, json_out) as say:
+        summary = grading.grade_workspace(
+            workspace=workspace,
+            orders=orders,
+            customers=customers,
+            interactions=interactions,
+            contacts=contacts,
+            policy=policy,
+            as_of=as_of,
+            output=output,
+            engine=engine,
+            lang=lang_code,
+            publish=not no_publish,
+            progress=say,
+            maps=parse_maps(map_),
+            sheet=sheet,
+        )
     if json_out:
         print_json(summary)
     else:
@@ -147,10 +143,9 @@ def demo(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
-    from tierkit.cli.grading import run_demo
-
     lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
-    summary = run_demo(workspace, customers, seed, engine, lang_code, quiet=json_out)
+    with steps(4, json_out) as say:
+        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say)
     if json_out:
         print_json(summary)
         return
@@ -162,23 +157,7 @@ def demo(
 @app.command()
 def runs(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List the runs of a workspace; * marks the published one."""
-    from tierkit.runs.store import current_run_id, list_runs
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    current = current_run_id(ws)
-    items = [
-        {
-            "run_id": r.run_id,
-            "current": r.run_id == current,
-            "as_of": r.manifest["as_of"],
-            "policy": r.manifest["policy"]["name"],
-            "policy_hash": r.manifest["policy"]["hash"][:12],
-            "engine": r.manifest["engine"],
-            "customers": r.manifest["rows"],
-        }
-        for r in list_runs(ws)
-    ]
+    items = run_uses.runs(workspace)
     if json_out:
         print_json(items)
         return
@@ -198,25 +177,16 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """Print one customer's card: tier, scores, tags, service and the reasons."""
-    from tierkit.runs.card import customer_card
-    from tierkit.runs.store import load_run
-    from tierkit.workspace import Workspace
-
     lang_code = resolve_lang(lang, workspace)
-    card = customer_card(load_run(Workspace.open(workspace), run), customer_id, lang_code)
+    card = run_uses.card(workspace, customer_id, run, lang_code)
     print_json(card) if json_out else print_card(card, lang_code)
 
 
 @app.command()
 def publish(run: str, workspace: WorkspaceOpt = None) -> None:
     """Make a run the current one (e.g. one graded with --no-publish), atomically."""
-    from tierkit.runs.store import load_run, publish_run
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    chosen = load_run(ws, run)
-    publish_run(ws, chosen.run_id)
-    err_console.print(f"run {chosen.run_id} is now current")
+    run_id = run_uses.publish(workspace, run)
+    err_console.print(f"run {run_id} is now current")
 
 
 @app.command()
@@ -228,12 +198,7 @@ def diff(
     json_out: JsonOpt = False,
 ) -> None:
     """Migration between two runs: the tier x tier matrix and who moved."""
-    from tierkit.runs.diff import migrate
-    from tierkit.runs.store import load_run
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    result = migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()
+    result = run_uses.diff(workspace, run_a, run_b, limit)
     print_json(result) if json_out else print_migration(result)
 
 
@@ -245,9 +210,7 @@ def export(
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
 ) -> None:
     """Export a run (default: current) as CSV, XLSX or Parquet; formula-like text is escaped."""
-    from tierkit.cli.grading import run_export
-
-    count = run_export(workspace, run, output, tier)
+    count = grading.export(workspace, run, output, tier)
     err_console.print(f"wrote {count:,} customers to {output}")
 
 

@@ -26,8 +26,8 @@ def create_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Draw the segment's customers into treatment and a random control group; record it."""
-    from tierkit.runs.campaigns import create
-    from tierkit.runs.store import load_run
+    from tierkit.ops.campaigns import create
+    from tierkit.runs.files import load_run
     from tierkit.workspace import Workspace
 
     ws = Workspace.open(workspace)
@@ -55,7 +55,7 @@ def report_command(
     """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
     from tierkit.engine.grade import parse_as_of
     from tierkit.errors import WorkspaceError
-    from tierkit.runs.campaigns import load, report
+    from tierkit.ops.campaigns import load, report
     from tierkit.workspace import Workspace
 
     ws = Workspace.open(workspace)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.app.models import churn_backtest
 from tierkit.cli.options import EngineOpt, JsonOpt
 from tierkit.cli.render import print_json
 
@@ -26,13 +27,7 @@ def backtest_command(
 ) -> None:
     """Train as of as-of − 2·horizon, test as of as-of − horizon; AUC and top-decile precision of the
     model and, in the same run, of recency alone and P(alive) alone."""
-    from tierkit.engine.backend import connect
-    from tierkit.engine.grade import parse_as_of, read_inputs
-    from tierkit.models.churn import backtest
-
-    on = connect(engine or "duckdb")
-    inputs = read_inputs(on, orders, customers, interactions, contacts)
-    report = backtest(inputs, parse_as_of(as_of), horizon, on)
+    report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine)
     if json_out:
         print_json(report)
         return

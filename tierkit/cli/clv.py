@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
+from tierkit.app.models import clv_fit, clv_holdout
 from tierkit.cli.options import EngineOpt, JsonOpt
 from tierkit.cli.render import print_json
-
-if TYPE_CHECKING:
-    import ibis.expr.types as ir
-
-    from tierkit.engine.backend import Engine
 
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD (how often) and Gamma-Gamma (how much).")
 OrdersOpt = Annotated[Path, typer.Option("--orders", help="Orders file (CSV, XLSX, Parquet).")]
 UnitOpt = Annotated[str, typer.Option("--time-unit", help="day, week or month.")]
-
-
-def _orders(path: Path, engine: str | None, unit: str) -> tuple[Engine, ir.Table]:
-    """The engine and the orders, after checking the time unit (a typo fails before any reading)."""
-    from tierkit.engine.backend import connect
-    from tierkit.models.purchases import unit_days
-
-    unit_days(unit)
-    from tierkit.tables.readers import read_table
-
-    on = connect(engine or "duckdb")
-    return on, read_table(on, "orders", path).table
-
-
-def _date(text: str, option: str) -> dt.date:
-    from tierkit.engine.grade import parse_as_of
-    from tierkit.errors import InputError
-
-    try:
-        return parse_as_of(text)
-    except InputError:
-        raise InputError(f"{option}: '{text}' is not a date like 1997-09-30") from None
 
 
 @clv_app.command("fit")
@@ -52,10 +25,7 @@ def fit(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
-    from tierkit.models.clv import fit_clv
-
-    on, table = _orders(orders, engine, time_unit)
-    result = fit_clv(on, table, _date(calibration_end, "--calibration-end"), time_unit)
+    result = clv_fit(orders, calibration_end, time_unit, engine)
     if json_out:
         print_json(result)
         return
@@ -77,16 +47,7 @@ def holdout_check(
     json_out: JsonOpt = False,
 ) -> None:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
-    from tierkit.models.clv import holdout
-
-    on, table = _orders(orders, engine, time_unit)
-    result = holdout(
-        on,
-        table,
-        _date(calibration_end, "--calibration-end"),
-        _date(holdout_end, "--holdout-end"),
-        time_unit,
-    )
+    result = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine)
     if json_out:
         print_json(result)
         return

@@ -9,11 +9,11 @@ from typing import Annotated, Any
 
 import typer
 
+from tierkit.canonical import TABLES
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
 from tierkit.errors import InputError, TierkitError, did_you_mean
-from tierkit.tables.schema import TABLES
 
 
 class TableKind(StrEnum):
@@ -62,7 +62,7 @@ def run_import(
     today: str | None,
     quiet: bool,
 ) -> dict[str, Any]:
-    from tierkit.engine.backend import connect
+    from tierkit.backends import connect
     from tierkit.ingest.imports import import_file, source_key
     from tierkit.ingest.quarantine import ImportRules
     from tierkit.ingest.recheck import recheck

@@ -61,7 +61,7 @@ def link_workspace(
     """Link the workspace's imported customers; grading then counts one customer per person."""
     if ctx.invoked_subcommand is not None:
         return
-    from tierkit.engine.backend import connect
+    from tierkit.backends import connect
     from tierkit.ingest.identity.link import link
     from tierkit.ingest.identity.persons import LINKS
     from tierkit.ingest.identity.review import Decisions
@@ -104,7 +104,7 @@ def link_files(
     json_out: JsonOpt = False,
 ) -> None:
     """File mode: link customer files with no workspace; prints a summary, writes --output."""
-    from tierkit.engine.backend import connect
+    from tierkit.backends import connect
     from tierkit.ingest.identity.link import link
     from tierkit.ingest.identity.review import Decisions
     from tierkit.tables.readers import open_mapped

@@ -25,14 +25,19 @@ def serve_command(
 
     import uvicorn
 
+    from tierkit.settings import DEFAULT_LANG, environment_for
     from tierkit.workspace import Workspace
 
     ws = Workspace.open(workspace)
-    os.environ.update(
-        TIERKIT_SERVE_WORKSPACE=str(ws.root.resolve()),
-        TIERKIT_SERVE_RATE=str(rate_limit),
-        TIERKIT_SERVE_BURST=str(burst),
-        TIERKIT_SERVE_LANG=ws.setting("lang", "zh"),
+    os.environ.update(  # for the worker processes uvicorn starts (see docs/settings.md)
+        environment_for(
+            {
+                "serve_workspace": str(ws.root.resolve()),
+                "serve_rate": str(rate_limit),
+                "serve_burst": str(burst),
+                "serve_lang": ws.setting("lang", DEFAULT_LANG),
+            }
+        )
     )
     err_console.print(f"serving {ws.root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
     uvicorn.run(
@@ -54,7 +59,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a user; prints the API key once (it is stored only as a hash)."""
-    from tierkit.runs.store import store_of
+    from tierkit.runs.files import store_of
     from tierkit.store.users import add_user
     from tierkit.workspace import Workspace
 
@@ -69,7 +74,7 @@ def add(
 @users_app.command("list")
 def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List users and roles (never keys)."""
-    from tierkit.runs.store import store_of
+    from tierkit.runs.files import store_of
     from tierkit.store.users import list_users
     from tierkit.workspace import Workspace
 
@@ -85,7 +90,7 @@ def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
 @users_app.command("disable")
 def disable(name: str, workspace: WorkspaceOpt = None) -> None:
     """Disable a user's key at once (the audit log keeps their entries)."""
-    from tierkit.runs.store import store_of
+    from tierkit.runs.files import store_of
     from tierkit.store.users import disable_user
     from tierkit.workspace import Workspace
 

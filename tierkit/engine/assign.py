@@ -17,8 +17,9 @@ import ibis.expr.types as ir
 
 from tierkit.engine import reasons
 from tierkit.engine.rules import compile_condition
-from tierkit.engine.scores import ScoreResult, score_levels
+from tierkit.engine.scores import ScoreResult
 from tierkit.policy.expr import parse_rule
+from tierkit.policy.labels import score_levels
 from tierkit.policy.loader import LoadedPolicy
 
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import ibis
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import StandIn
+from tierkit.canonical import TABLES
 from tierkit.engine.grade import Grading, grade_inputs
-from tierkit.engine.metrics import Inputs
+from tierkit.engine.inputs import Inputs
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.tables.readers import SourceTable
-from tierkit.tables.schema import TABLES
 
 
 def stand_in(kind: str) -> SourceTable:
@@ -27,5 +27,8 @@ def stand_in(kind: str) -> SourceTable:
 
 def check_policy(loaded: LoadedPolicy, as_of: dt.date | None = None) -> Grading:
     """Raises PolicyError on the first problem, as grading would; returns the unrun plan."""
-    inputs = Inputs(*(stand_in(kind) for kind in ("orders", "customers", "interactions", "contacts")))
-    return grade_inputs(inputs, loaded, as_of or dt.date.today(), Engine("none", None))
+    backend = StandIn()
+    kinds = ("orders", "customers", "interactions", "contacts")
+    orders, customers, interactions, contacts = (stand_in(kind) for kind in kinds)
+    inputs = Inputs(orders, customers, interactions, contacts, backend)
+    return grade_inputs(inputs, loaded, as_of or dt.date.today(), backend)

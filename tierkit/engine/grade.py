@@ -1,7 +1,8 @@
 """The grading pipeline: inputs -> metrics -> scores -> assignment, as one Ibis expression.
 
 Nothing here pulls order rows into Python: the engine reduces orders to one row per customer,
-and only that result is materialized (as Arrow) for output and the summary.
+and only that result is materialized (as Arrow). A `Grading` is pure: writing it, counting
+its summary and keeping it as a run belong to tierkit.runs.
 """
 
 from __future__ import annotations
@@ -11,21 +12,20 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from tierkit.backends import Backend
 from tierkit.engine.assign import assign
-from tierkit.engine.backend import Engine, connect
-from tierkit.engine.metrics import Inputs, build_metrics
-from tierkit.engine.reading import read_inputs
-from tierkit.engine.scores import ScoreResult, apply_scores, score_labels
+from tierkit.engine.inputs import Inputs
+from tierkit.engine.metrics import build_metrics
+from tierkit.engine.scores import ScoreResult, apply_scores
 from tierkit.errors import InputError, PolicyError, did_you_mean
-from tierkit.policy.loader import LoadedPolicy, load_policy
-from tierkit.policy.model import Policy
+from tierkit.policy.labels import tier_labels
+from tierkit.policy.loader import LoadedPolicy
+from tierkit.settings import DEFAULT_LANG
 
 
 def parse_as_of(text: str | dt.date) -> dt.date:
@@ -41,7 +41,7 @@ def parse_as_of(text: str | dt.date) -> dt.date:
 class Grading:
     """A graded population: the lazy expression, and its Arrow result once computed."""
 
-    engine: Engine
+    engine: Backend
     loaded: LoadedPolicy
     as_of: dt.date
     inputs: Inputs
@@ -49,7 +49,7 @@ class Grading:
     tier_names: list[str]
     tag_names: list[str]
     scores: dict[str, ScoreResult]
-    lang: str = "zh"
+    lang: str = DEFAULT_LANG
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -69,51 +69,13 @@ class Grading:
                 return candidate
         return None
 
-    def summary(self) -> dict[str, Any]:
-        from tierkit.runs.summary import summarize
 
-        return summarize(self, self.table)
-
-    def write(self, path: str | Path, fmt: str | None = None) -> dict[str, Any]:
-        """Write the result to a file (all or nothing) and return its summary.
-
-        The engine writes Parquet itself; the summary reads back the few columns it counts, and
-        other formats are converted from that Parquet. The whole result is never held in Python
-        memory, so 100M orders grade in bounded memory.
-        """
-        from tierkit.runs.output import atomic_path, convert_parquet, output_format, scratch_path
-        from tierkit.runs.summary import summarize_file
-
-        start = time.perf_counter()
-        path = Path(path)
-        fmt = output_format(path, fmt)
-        if fmt == "parquet":
-            with atomic_path(path) as tmp:
-                self.engine.write_parquet(self.expr, tmp)
-                summary = summarize_file(self, tmp)
-        else:
-            with scratch_path(path.parent, ".parquet") as tmp:
-                self.engine.write_parquet(self.expr, tmp)
-                summary = summarize_file(self, tmp)
-                convert_parquet(tmp, path, fmt)
-        self.timings["compute_and_write_s"] = round(time.perf_counter() - start, 3)
-        return summary
-
-
-def tier_labels(policy: Policy, names: list[str], lang: str) -> dict[str, str]:
-    """Each tier's label in a language: from the tier rules, or the primary score's classes."""
-    labels: dict[str, str] = {}
-    for rule in policy.tiers:
-        labels[rule.name] = rule.label.text(lang, rule.name) if rule.label else rule.name
-    if policy.primary:
-        labels.update(score_labels(policy.scores[policy.primary], lang))
-    return labels
-
-
-def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Engine, lang: str = "zh") -> Grading:
+def grade_inputs(
+    inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Backend, lang: str = DEFAULT_LANG
+) -> Grading:
     start = time.perf_counter()
-    if inputs.engine is None and engine.name != "none":  # models fit on the engine (None: `tierkit check`)
-        inputs = dataclasses.replace(inputs, engine=engine)
+    if inputs.backend is None:  # models fit where the grading runs (a StandIn for `tierkit check`)
+        inputs = dataclasses.replace(inputs, backend=engine)
     metrics, warnings = build_metrics(inputs, loaded, as_of)
     for source in (inputs.orders, inputs.customers, inputs.interactions, inputs.contacts):
         warnings = [*(source.warnings if source else ()), *warnings]
@@ -153,27 +115,3 @@ def grade_inputs(inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: E
     )
     grading.timings["plan_s"] = round(time.perf_counter() - start, 3)
     return grading
-
-
-def grade(
-    orders: str | Path,
-    *,
-    policy: str | Path | LoadedPolicy = "retail",
-    as_of: str | dt.date,
-    customers: str | Path | None = None,
-    interactions: str | Path | None = None,
-    contacts: str | Path | None = None,
-    engine: str | Engine = "duckdb",
-    lang: str = "zh",
-    maps: dict[str, str] | None = None,
-    sheet: str | None = None,
-) -> Grading:
-    """Grade customers from files with a policy (a preset name, a YAML path, or a loaded policy).
-
-    >>> result = grade("orders.csv", policy="retail", as_of="2024-06-30")  # doctest: +SKIP
-    >>> result.table  # one row per customer, as a pyarrow.Table          # doctest: +SKIP
-    """
-    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
-    eng = engine if isinstance(engine, Engine) else connect(engine)
-    inputs = read_inputs(eng, orders, customers, interactions, contacts, loaded.policy.inputs, maps, sheet)
-    return grade_inputs(inputs, loaded, parse_as_of(as_of), eng, lang)

@@ -11,19 +11,20 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from tierkit.canonical import TABLES
+from tierkit.engine.inputs import Inputs
+from tierkit.engine.kinds import plugin_columns
 from tierkit.engine.rules import RuleCompiler, compile_condition
 from tierkit.engine.windows import Window
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec
 from tierkit.tables.readers import SourceTable
-from tierkit.tables.schema import TABLES
 
 RESERVED = {"customer_id", "tier", "tier_label", "tags", "reasons", "as_of"}
 CUSTOMER_ATTRIBUTES = (
@@ -36,18 +37,6 @@ CUSTOMER_ATTRIBUTES = (
     "business_line",
     "signup_date",
 )
-
-
-@dataclass
-class Inputs:
-    orders: SourceTable
-    customers: SourceTable | None = None
-    interactions: SourceTable | None = None
-    contacts: SourceTable | None = None
-    engine: Any = None  # where the tables live (None for `tierkit check`'s stand-ins: nothing runs)
-
-    def table(self, name: str) -> SourceTable | None:
-        return getattr(self, name)  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -83,8 +72,7 @@ class MetricBuilder:
         self.plan = _Plan()
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
-        self.clv: dict[str, MetricSpec] = {}  # clv metrics, predicted together in build()
-        self.churn: dict[str, MetricSpec] = {}  # churn metrics, one model for all of them
+        self.plugins: dict[str, dict[str, MetricSpec]] = {}  # kind -> its metrics, built together in build()
 
     def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
         src = self.inputs.table(name)
@@ -125,9 +113,10 @@ class MetricBuilder:
         """A filter that reads no column (it names only columns the file lacks, which read as
         NULL): its one value, so that the engine does not test it on every order row. None when
         the filter reads a column, or when nothing runs (`tierkit check`)."""
-        if self.inputs.engine is None or test.op().find(ops.Field):
+        if not self.inputs.runs or test.op().find(ops.Field):
             return None
-        return bool(self.inputs.engine.execute_scalar(test))
+        assert self.inputs.backend is not None
+        return bool(self.inputs.backend.execute_scalar(test))
 
     def column(self, src: SourceTable, table: ir.Table, name: str, where: str) -> ir.Value:
         if name in ("month", "day", "year"):
@@ -195,13 +184,9 @@ class MetricBuilder:
     def metric(self, name: str, spec: MetricSpec) -> None:
         where = self.loaded.where("metrics", name)
         window = Window.parse(spec.window)
-        if spec.kind == "clv":  # predicted by the CLV models: joined in build(), see models.predictions
-            self.clv[name] = spec
-            self.plan.finish[name] = _column(f"__clv_{name}")
-            return
-        if spec.kind == "churn":  # the churn-risk model, trained on this history: see models.churn
-            self.churn[name] = spec
-            self.plan.finish[name] = _column(f"__churn_{name}")
+        if spec.plugin is not None:  # a plug-in kind (clv, churn): its builder's table is joined in build()
+            self.plugins.setdefault(spec.kind, {})[name] = spec
+            self.plan.finish[name] = _column(f"__{spec.kind}_{name}")
             return
         if spec.kind == "expr":
             self.plan.finish[name] = self.expression(name, spec.expr or "", where)
@@ -291,16 +276,9 @@ class MetricBuilder:
             part = table.group_by("customer_id").aggregate(**aggs)
             base = base.left_join(part, "customer_id").drop("customer_id_right")
         base = self.attributes(base)
-        if self.clv:
-            from tierkit.models.predictions import clv_metrics
-
-            predicted = clv_metrics(orders, self.as_of, self.clv, self.loaded.where("metrics"), self.inputs.engine)
-            base = base.left_join(predicted, "customer_id").drop("customer_id_right")
-        if self.churn:
-            from tierkit.models.churn import churn_metrics
-
-            scored = churn_metrics(self.inputs, self.as_of, self.churn, self.loaded.where("metrics"))
-            base = base.left_join(scored, "customer_id").drop("customer_id_right")
+        for kind, specs in self.plugins.items():
+            joined = plugin_columns(kind, self.inputs, self.as_of, specs, self.loaded.where("metrics"))
+            base = base.left_join(joined, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
             base = base.mutate(**{name: self.plan.finish[name](base)})
         hidden = [c for c in base.columns if c.startswith("__")]

@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tierkit.engine.backend import Engine
-from tierkit.engine.metrics import Inputs
+from tierkit.backends import Backend
+from tierkit.canonical import TABLES
+from tierkit.engine.inputs import Inputs
 from tierkit.errors import InputError, did_you_mean
 from tierkit.policy.inputs import InputRules
 from tierkit.tables.readers import SourceTable, read_raw, read_table
-from tierkit.tables.schema import TABLES
 from tierkit.tables.sources import FORMATS, open_source
 
 
 def read_inputs(
-    engine: Engine,
+    engine: Backend,
     orders: str | Path,
     customers: str | Path | None = None,
     interactions: str | Path | None = None,
@@ -55,7 +55,7 @@ def _is_workbook(path: Path) -> bool:
     return FORMATS.get(path.suffix.lower()) == "xlsx"
 
 
-def _headers(engine: Engine, path: Path, sheet: str | None) -> list[str]:
+def _headers(engine: Backend, path: Path, sheet: str | None) -> list[str]:
     source = open_source(path, sheet if _is_workbook(path) else None)
     return [c for c in read_raw(engine, source).columns if c not in ("attributes", "_source", "_row")]
 

@@ -199,30 +199,6 @@ SCORERS: Mapping[str, Callable[[ScoreContext, Any], ScoreResult]] = {
 }
 
 
-def score_levels(spec: m.Score) -> list[str]:
-    """The classes a score can give, best first, for summaries."""
-    if isinstance(spec, m.AbcScore):
-        return list(spec.classes)
-    if isinstance(spec, m.PyramidScore):
-        return list(spec.levels)
-    if isinstance(spec, m.StarsScore):
-        return [str(s) for s in range(max(level.stars for level in spec.levels), 0, -1)]
-    if isinstance(spec, m.GridScore):
-        return [f"{a}{d}" for a in "ABC" for d in "123"]
-    if isinstance(spec, m.BandsScore):
-        return spec.bands
-    return [seg.name for seg in load_segments(spec.segments, spec.bins, "")]
-
-
-def score_labels(spec: m.Score, lang: str) -> dict[str, str]:
-    """Each class's label in a language, falling back to the class name."""
-    if isinstance(spec, m.RfmScore):
-        labels = {s.name: s.label for s in load_segments(spec.segments, spec.bins, "") if s.label}
-    else:
-        labels = dict(getattr(spec, "labels", {}) or {})
-    return {name: (labels[name].text(lang, name) if name in labels else name) for name in score_levels(spec)}
-
-
 def ranked_measures(table: ir.Table, loaded: LoadedPolicy) -> list[str]:
     """Measures that rank-based scores (abc, pyramid, grid by top share) rank on, checked."""
     measures: list[tuple[str, str, tuple[str, ...]]] = []

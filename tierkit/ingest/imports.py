@@ -25,14 +25,14 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.engine.backend import Engine
-from tierkit.engine.duckdb_sql import exact_path, identifier, literal
+from tierkit.backends import Backend
+from tierkit.backends.duckdb_dialect import exact_path, identifier, literal
+from tierkit.canonical import TABLES
 from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
 from tierkit.ingest.registry import Registry, settings_of, signature
 from tierkit.runs.output import escape_formula
 from tierkit.tables.readers import file_fingerprint, open_mapped
-from tierkit.tables.schema import TABLES
 
 
 @dataclass
@@ -65,7 +65,7 @@ def rejects_path(data_dir: Path, kind: str, name: str, failed: bool = False) -> 
     return data_dir / "rejects" / kind / f"{name}.{'failed-' if failed else ''}rejects.csv"
 
 
-def _earlier(engine: Engine, folder: Path, kind: str, except_part: str) -> ir.Table | None:
+def _earlier(engine: Backend, folder: Path, kind: str, except_part: str) -> ir.Table | None:
     """The ids already imported from other files of this kind, with their fingerprints."""
     spec = TABLES[kind]
     parts = [p for p in sorted(folder.glob("*.parquet")) if p.name != except_part]
@@ -88,7 +88,7 @@ def part_for(data_dir: Path, kind: str, path: Path) -> Path:
 
 
 def import_file(
-    engine: Engine,
+    engine: Backend,
     data_dir: Path,
     kind: str,
     path: Path,
@@ -163,7 +163,7 @@ def import_file(
 
 
 def _write(
-    engine: Engine,
+    engine: Backend,
     staged: ir.Table,
     data_dir: Path,
     kind: str,
@@ -242,7 +242,7 @@ def _released(old: Path, new: Path, key: str) -> int:
     return int(found[0]) if found else 0
 
 
-def _write_rejects(engine: Engine, staged: ir.Table, path: Path, target: Path) -> None:
+def _write_rejects(engine: Backend, staged: ir.Table, path: Path, target: Path) -> None:
     """file, row, column, value, reason: one line per rejected row, safe to open in Excel."""
     bad = staged.filter(staged.__verdict == REJECTED).order_by("__row")
     target.parent.mkdir(parents=True, exist_ok=True)

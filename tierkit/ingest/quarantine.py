@@ -20,9 +20,9 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.canonical import TableSpec
 from tierkit.tables.parsing import CHINA_MINUTES
 from tierkit.tables.readers import MappedFile
-from tierkit.tables.schema import TableSpec
 from tierkit.tables.typing import type_column
 
 IMPORTED, REJECTED, DUPLICATE = "imported", "rejected", "duplicate"

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import Backend
 from tierkit.errors import TierkitError
 from tierkit.ingest.imports import import_file
 from tierkit.ingest.quarantine import ImportRules
@@ -26,7 +26,7 @@ from tierkit.tables.readers import file_fingerprint
 
 
 def recheck(
-    engine: Engine,
+    engine: Backend,
     data_dir: Path,
     kind: str,
     say: Callable[[str], None] | None = None,

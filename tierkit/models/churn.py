@@ -21,9 +21,11 @@ import ibis.expr.types as ir
 import numpy as np
 import yaml
 
-from tierkit.engine.metrics import Inputs, build_metrics
+from tierkit.engine.inputs import Inputs
+from tierkit.engine.metrics import build_metrics
 from tierkit.engine.windows import Window
 from tierkit.errors import InputError, PolicyError
+from tierkit.models.kinds import ChurnParameters
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec, Policy
 
@@ -229,25 +231,37 @@ def signals_text(model: ChurnModel, table: ir.Table, top: int = 3) -> ir.StringV
     return ranked.map(lambda p: p["signal"])[:top].join(",")  # type: ignore[no-any-return]
 
 
+class ChurnMetrics:
+    """The `churn:` metric kind's builder (see tierkit.engine.kinds.TableKind)."""
+
+    def columns(self, inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], where: str) -> ir.Table:
+        return churn_metrics(inputs, as_of, specs, where)
+
+
+CHURN_METRICS = ChurnMetrics()
+
+
 def churn_metrics(inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], where: str) -> ir.Table:
-    """customer_id and `__churn_NAME` per churn metric: the risk (0..1) or its top signals."""
-    horizons = {spec.horizon or "90D" for spec in specs.values()}
+    """customer_id and one column per churn metric (named as the metric): the risk (0..1) or its
+    top signals."""
+    chosen = {name: ChurnParameters.model_validate(spec.parameters.model_dump()) for name, spec in specs.items()}
+    horizons = {spec.horizon for spec in chosen.values()}
     if len(horizons) > 1:
         raise PolicyError(
             f"{where}: all churn metrics of a policy use one horizon (found {', '.join(sorted(horizons))})"
         )
     horizon = horizons.pop()
     table = features(inputs, as_of)
-    if inputs.engine is None:  # `tierkit check`: stand-in tables, nothing to train on
-        blank = {f"__churn_{n}": ibis.null("float64" if s.churn == "risk" else "string") for n, s in specs.items()}
+    if not inputs.runs:  # `tierkit check`: stand-in tables, nothing to train on
+        blank = {n: ibis.null("float64" if s.churn == "risk" else "string") for n, s in chosen.items()}
         return table.select("customer_id", **blank)
     try:
-        model, _ = train(inputs, _before(as_of, horizon), horizon, inputs.engine)
+        model, _ = train(inputs, _before(as_of, horizon), horizon, inputs.backend)
     except InputError as err:
-        raise PolicyError(f"{where}: the churn model cannot be trained: {err}") from None
+        raise PolicyError(f"{where}: the churn model cannot be trained: {err}") from err
     columns = {
-        f"__churn_{name}": model.risk(table).round(6) if spec.churn == "risk" else signals_text(model, table)
-        for name, spec in specs.items()
+        name: model.risk(table).round(6) if spec.churn == "risk" else signals_text(model, table)
+        for name, spec in chosen.items()
     }
     return table.select("customer_id", **columns)
 
@@ -255,7 +269,15 @@ def churn_metrics(inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], 
 EXTRA_SIGNALS = {"categories_declining": {"zh": "某品类购买频率下降", "en": "Buying less in a category"}}
 
 
-def signal_labels(text: str | None, lang: str) -> list[str]:
+def signal_labels(text: object, lang: str) -> list[str]:
     """'recency_days,orders_180d' -> what the card shows in `lang`."""
     known = {**signals(), **EXTRA_SIGNALS}
-    return [str(known.get(name, {}).get(lang, name)) for name in (text or "").split(",") if name]
+    return [str(known.get(name, {}).get(lang, name)) for name in str(text or "").split(",") if name]
+
+
+def display(value: object, parameters: object, lang: str) -> list[str] | None:
+    """The card's words for a churn metric: a `signals` metric's signals by name; None for the
+    risk (shown as the number it is)."""
+    if getattr(parameters, "churn", None) != "signals":
+        return None
+    return signal_labels(value, lang)

@@ -14,7 +14,7 @@ import ibis
 import ibis.expr.types as ir
 import numpy as np
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import Backend
 from tierkit.errors import InputError
 from tierkit.models import bgnbd, gamma_gamma
 from tierkit.models.purchases import purchase_days, summarize, unit_days
@@ -23,7 +23,7 @@ MIN_CUSTOMERS = 20
 MIN_REPEATERS = 5
 
 
-def _enough(summary: Any, calibration_end: dt.date) -> None:
+def enough_history(summary: Any, calibration_end: dt.date) -> None:
     """A fit needs customers and some who came back: with none, the likelihood has no maximum."""
     repeaters = int(summary.value_weight.sum())
     if summary.customers < MIN_CUSTOMERS or repeaters < MIN_REPEATERS:
@@ -33,10 +33,10 @@ def _enough(summary: Any, calibration_end: dt.date) -> None:
         )
 
 
-def fit_clv(engine: Engine, orders: ir.Table, calibration_end: dt.date, unit: str = "week") -> dict[str, Any]:
+def fit_clv(engine: Backend, orders: ir.Table, calibration_end: dt.date, unit: str = "week") -> dict[str, Any]:
     started = time.perf_counter()
     summary = summarize(engine, orders, calibration_end, unit)
-    _enough(summary, calibration_end)
+    enough_history(summary, calibration_end)
     summarized = time.perf_counter()
     model, ll = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
     if summary.value_weight.sum() < 3:
@@ -62,13 +62,13 @@ def fit_clv(engine: Engine, orders: ir.Table, calibration_end: dt.date, unit: st
 
 
 def holdout(
-    engine: Engine, orders: ir.Table, calibration_end: dt.date, holdout_end: dt.date, unit: str = "week"
+    engine: Backend, orders: ir.Table, calibration_end: dt.date, holdout_end: dt.date, unit: str = "week"
 ) -> dict[str, Any]:
     """Predicted vs actual repeat purchases (purchase days) in (calibration_end, holdout_end]."""
     if holdout_end <= calibration_end:
         raise InputError(f"--holdout-end {holdout_end} must come after --calibration-end {calibration_end}")
     summary = summarize(engine, orders, calibration_end, unit)
-    _enough(summary, calibration_end)
+    enough_history(summary, calibration_end)
     model, _ = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
     horizon = (holdout_end - calibration_end).days / unit_days(unit)
     expected = model.expected_purchases(horizon, summary.frequency, summary.recency, summary.T)

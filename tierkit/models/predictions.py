@@ -19,8 +19,11 @@ import ibis.expr.types as ir
 import numpy as np
 import pyarrow as pa
 
-from tierkit.errors import PolicyError
+from tierkit.engine.inputs import Inputs
+from tierkit.errors import InputError, PolicyError, TierkitError
 from tierkit.models import bgnbd, gamma_gamma
+from tierkit.models.clv import enough_history
+from tierkit.models.kinds import ClvParameters
 from tierkit.models.purchases import summarize, unit_days
 from tierkit.policy.model import MetricSpec
 
@@ -35,18 +38,16 @@ class Fitted:
 
 
 def fit(engine: Any, orders: ir.Table, as_of: dt.date, unit: str, where: str) -> Fitted:
-    summary = summarize(engine, orders, as_of, unit)
-    from tierkit.models.clv import _enough
-
     try:
-        _enough(summary, as_of)
-    except Exception as exc:
-        raise PolicyError(f"{where}: {exc}") from None
+        summary = summarize(engine, orders, as_of, unit)
+        enough_history(summary, as_of)
+    except InputError as exc:
+        raise PolicyError(f"{where}: {exc}") from exc
     try:
         model, _ = bgnbd.fit(summary.frequency, summary.recency, summary.T, summary.weight)
         spend, _ = gamma_gamma.fit(summary.value_frequency, summary.value_mean, summary.value_weight)
-    except Exception as exc:
-        raise PolicyError(f"{where}: the CLV models cannot be fitted on these orders ({exc})") from None
+    except TierkitError as exc:  # no finite likelihood: the data, not a bug
+        raise PolicyError(f"{where}: the CLV models cannot be fitted on these orders ({exc})") from exc
     return Fitted(unit, model, spend)
 
 
@@ -78,7 +79,7 @@ def horizon_units(text: str, unit: str) -> float:
     return days / unit_days(unit)
 
 
-def _expected_table(fitted: Fitted, keys: pa.Table, specs: dict[str, MetricSpec]) -> pa.Table:
+def _expected_table(fitted: Fitted, keys: pa.Table, specs: dict[str, ClvParameters]) -> pa.Table:
     """Per distinct (x, recency_days, T_days): expected purchases over each horizon, and the
     discounted monthly sum that CLV multiplies by the expected order value."""
     length = unit_days(fitted.unit)
@@ -104,19 +105,34 @@ def _expected_table(fitted: Fitted, keys: pa.Table, specs: dict[str, MetricSpec]
     return pa.table(columns)
 
 
-def clv_metrics(
-    orders: ir.Table, as_of: dt.date, specs: dict[str, MetricSpec], where: str, engine: Any = None
-) -> ir.Table:
-    """customer_id and one `__clv_NAME` column per clv metric, for the customers with orders.
+def _parameters(specs: dict[str, MetricSpec]) -> dict[str, ClvParameters]:
+    return {name: ClvParameters.model_validate(spec.parameters.model_dump()) for name, spec in specs.items()}
 
-    The models are fitted on `engine` (None for `tierkit check`: typed stand-ins, nothing to fit)."""
+
+class ClvMetrics:
+    """The `clv:` metric kind's builder (see tierkit.engine.kinds.TableKind)."""
+
+    def columns(self, inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], where: str) -> ir.Table:
+        backend = inputs.backend if inputs.runs else None
+        return clv_metrics(inputs.orders.table, as_of, _parameters(specs), where, backend)
+
+
+CLV_METRICS = ClvMetrics()
+
+
+def clv_metrics(
+    orders: ir.Table, as_of: dt.date, specs: dict[str, ClvParameters], where: str, engine: Any = None
+) -> ir.Table:
+    """customer_id and one column per clv metric (named as the metric), for the customers with
+    orders by `as_of`. The models are fitted on `engine` (None for `tierkit check`: typed
+    stand-ins, nothing to fit)."""
     units = {spec.time_unit or "week" for spec in specs.values()}
     if len(units) > 1:
         raise PolicyError(f"{where}: all clv metrics of a policy use one time_unit (found {', '.join(sorted(units))})")
     unit = units.pop()
     per = customer_days(orders, as_of)
     if engine is None:
-        return per.select("customer_id", **{f"__clv_{name}": ibis.null("float64") for name in specs})
+        return per.select("customer_id", **{name: ibis.null("float64") for name in specs})
     fitted = fit(engine, orders, as_of, unit, where)
     model, spend = fitted.frequency, fitted.spend
     length = unit_days(unit)
@@ -141,11 +157,11 @@ def clv_metrics(
     columns: dict[str, ir.Value] = {}
     for name, spec in specs.items():
         if spec.clv == "p_alive":
-            columns[f"__clv_{name}"] = out.__p_alive
+            columns[name] = out.__p_alive
         elif spec.clv == "order_value":
-            columns[f"__clv_{name}"] = out.__order_value
+            columns[name] = out.__order_value
         elif spec.clv == "purchases":
-            columns[f"__clv_{name}"] = out[f"__clv_{name}"]
+            columns[name] = out[f"__clv_{name}"]
         else:
-            columns[f"__clv_{name}"] = ibis.greatest(out[f"__clv_{name}"] * out.__order_value, 0.0)
+            columns[name] = ibis.greatest(out[f"__clv_{name}"] * out.__order_value, 0.0)
     return out.select("customer_id", **{k: v.round(6) for k, v in columns.items()})

@@ -74,7 +74,7 @@ def per_customer(orders: ir.Table, end: dt.date, unit: str) -> ir.Table:
 
 
 class Runner(Protocol):
-    """What runs the summary: an Engine, or anything else with `to_pyarrow(expr)`."""
+    """What runs the summary: an Backend, or anything else with `to_pyarrow(expr)`."""
 
     def to_pyarrow(self, expr: Any) -> Any: ...
 

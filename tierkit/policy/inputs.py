@@ -12,9 +12,9 @@ import re
 
 from pydantic import field_validator
 
+from tierkit.canonical import TABLES
 from tierkit.errors import did_you_mean
 from tierkit.policy.base import Strict
-from tierkit.tables.schema import TABLES
 
 OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
 

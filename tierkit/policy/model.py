@@ -11,11 +11,13 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SerializeAsAny, field_validator, model_serializer, model_validator
+from pydantic_core.core_schema import SerializationInfo, SerializerFunctionWrapHandler
 
 from tierkit.errors import did_you_mean
 from tierkit.policy.base import Label, Strict
 from tierkit.policy.inputs import InputRules
+from tierkit.policy.kinds import metric_kinds
 from tierkit.policy.score_specs import (
     SCORE_TYPES,
     AbcScore,
@@ -38,6 +40,7 @@ __all__ = [
     "GridScore",
     "Label",
     "MetricSpec",
+    "PluginMetric",
     "Policy",
     "PyramidScore",
     "RfmScore",
@@ -64,10 +67,7 @@ AGGREGATES = (
     "consecutive_years",
     "trend",
     "expr",
-    "clv",
-    "churn",
 )
-CLV_KINDS = ("p_alive", "purchases", "order_value", "value")
 WINDOW = re.compile(r"^(?P<n>\d+)(?P<unit>[DMY])$")
 
 
@@ -82,8 +82,16 @@ def check_window(value: str | None) -> str | None:
     return str(value)
 
 
+class PluginMetric(Strict):
+    """A metric of a kind a plug-in adds (policy.kinds): its kind and its checked parameters."""
+
+    kind: str
+    parameters: SerializeAsAny[Strict]
+
+
 class MetricSpec(Strict):
-    """One per-customer number. Exactly one aggregate key says what it is."""
+    """One per-customer number. Exactly one aggregate key says what it is: a built-in one below,
+    or a plug-in kind's (`clv: value`, `churn: risk`), whose parameters its kind checks."""
 
     sum: str | None = None
     avg: str | None = None
@@ -96,11 +104,7 @@ class MetricSpec(Strict):
     consecutive_years: str | None = None
     trend: MetricSpec | None = None
     expr: str | None = None
-    clv: Literal["p_alive", "purchases", "order_value", "value"] | None = None  # BG/NBD + Gamma-Gamma
-    churn: Literal["risk", "signals"] | None = None  # the churn-risk model (models/churn.py)
-    horizon: str | None = None  # clv purchases and value: how far ahead, e.g. 12M or 90D
-    discount: Decimal | None = Field(None, ge=0, le=1)  # clv value: yearly discount rate (default 0.1)
-    time_unit: Literal["day", "week", "month"] | None = None  # clv: the models' unit (default week)
+    plugin: PluginMetric | None = None  # a plug-in kind's metric (given as `KIND: ...`, never as plugin:)
     from_: Literal["orders", "interactions", "contacts"] | None = Field(None, alias="from")
     where: str | None = None
     window: str | None = None
@@ -109,13 +113,44 @@ class MetricSpec(Strict):
     max_years: int | None = Field(None, ge=1, le=50)  # consecutive_years only; 10 when not given
     description: str | None = None
 
-    _check_window = field_validator("window", "horizon")(classmethod(lambda cls, v: check_window(v)))
+    _check_window = field_validator("window")(classmethod(lambda cls, v: check_window(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plugin_kind(cls, data: object) -> object:
+        """`{churn: risk, horizon: 90D}` is a metric of the plug-in kind churn: its mapping is
+        checked by the kind's own parameter model (errors keep their keys and lines)."""
+        if not isinstance(data, dict) or "plugin" in data:
+            return data
+        kinds = metric_kinds()
+        named = [key for key in data if key in kinds]
+        if not named or any(key in data for key in AGGREGATES):
+            return data
+        if len(named) > 1:
+            raise ValueError(f"a metric needs exactly one kind; got {', '.join(named)}")
+        kind = kinds[named[0]]
+        return {"plugin": {"kind": kind.name, "parameters": kind.parameters.model_validate(data)}}
+
+    @model_serializer(mode="wrap")
+    def _flat(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, object]:
+        """A plug-in metric is written as it is given (`churn: risk, horizon: 90D`), so a run's
+        policy.json reads back, and the policy hash names what the user wrote."""
+        if self.plugin is not None:
+            return self.plugin.parameters.model_dump(
+                mode=info.mode, by_alias=info.by_alias, exclude_none=info.exclude_none
+            )
+        dumped: dict[str, object] = handler(self)
+        dumped.pop("plugin", None)
+        return dumped
 
     @model_validator(mode="after")
     def _one_aggregate(self) -> MetricSpec:
         given = [name for name in AGGREGATES if getattr(self, name) is not None]
+        if self.plugin is not None:
+            return self
         if len(given) != 1:
-            raise ValueError(f"a metric needs exactly one of {', '.join(AGGREGATES)}; got {', '.join(given) or 'none'}")
+            every = [*AGGREGATES, *metric_kinds()]
+            raise ValueError(f"a metric needs exactly one of {', '.join(every)}; got {', '.join(given) or 'none'}")
         if self.count is not None and self.count not in TABLES:
             raise ValueError(f"count: '{self.count}' is not one of {', '.join(TABLES)}")
         for key in ("recency", "tenure"):
@@ -125,16 +160,6 @@ class MetricSpec(Strict):
             raise ValueError("consecutive_years needs a threshold (e.g. threshold: 10000)")
         if self.trend is not None and self.window in (None, "all"):
             raise ValueError("trend needs a window such as 6M: it compares it with the one before")
-        if self.clv in ("purchases", "value") and self.horizon is None:
-            raise ValueError(f"clv: {self.clv} needs a horizon, e.g. horizon: 12M")
-        if self.horizon == "all":
-            raise ValueError("horizon 'all' has no end: give a window such as 90D or 12M")
-        if self.churn is not None and self.horizon is None:
-            raise ValueError("churn needs a horizon: no order within it counts as churned, e.g. horizon: 90D")
-        if self.clv is None and self.churn is None and (self.horizon or self.discount is not None or self.time_unit):
-            raise ValueError("horizon, discount and time_unit belong to clv and churn metrics")
-        if self.churn is not None and (self.discount is not None or self.time_unit):
-            raise ValueError("discount and time_unit belong to clv metrics")
         if self.per is not None and self.window in (None, "all"):
             raise ValueError("per needs a window to divide by")
         ignored = {
@@ -144,8 +169,6 @@ class MetricSpec(Strict):
             "count": ("from_", "threshold", "max_years"),  # count: TABLE already names the table
             "recency": ("from_", "threshold", "max_years"),
             "tenure": ("from_", "threshold", "max_years"),
-            "clv": ("window", "per", "where", "from_", "threshold", "max_years"),
-            "churn": ("window", "per", "where", "from_", "threshold", "max_years"),
         }.get(self.kind, ("threshold", "max_years"))
         for key in ignored:
             if getattr(self, key) is not None:
@@ -154,7 +177,16 @@ class MetricSpec(Strict):
 
     @property
     def kind(self) -> str:
+        if self.plugin is not None:
+            return self.plugin.kind
         return next(name for name in AGGREGATES if getattr(self, name) is not None)
+
+    @property
+    def parameters(self) -> Strict:
+        """A plug-in metric's parameters (its kind's model); an error for a built-in kind."""
+        if self.plugin is None:
+            raise TypeError(f"a {self.kind} metric has no plug-in parameters")
+        return self.plugin.parameters
 
 
 class TierRule(Strict):

@@ -8,25 +8,14 @@ from typing import Any
 
 import duckdb
 
-from tierkit.engine.grade import tier_labels
 from tierkit.errors import InputError
+from tierkit.policy.kinds import shown
+from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy
+from tierkit.runs.files import POLICY, Run
 from tierkit.runs.output import parquet_source
-from tierkit.runs.store import POLICY, Run
-
-
-def score_columns(policy: Policy) -> list[str]:
-    """The output columns each score writes (rfm: NAME_r/_f/_m/_segment, grid: NAME_cell, else NAME)."""
-    columns: list[str] = []
-    for name, spec in policy.scores.items():
-        if spec.type == "rfm":
-            columns += [f"{name}_{part}" for part in ("r", "f", "m", "segment")]
-        elif spec.type == "grid":
-            columns.append(f"{name}_cell")
-        else:
-            columns.append(name)
-    return columns
+from tierkit.settings import DEFAULT_LANG
 
 
 def run_policy(run: Run) -> Policy:
@@ -38,7 +27,7 @@ def run_policy(run: Run) -> Policy:
     return parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml").policy
 
 
-def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any]:
+def customer_card(run: Run, customer_id: str, lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """The card in a language: labels come from the run's policy, not the language it was graded in."""
     con = duckdb.connect()
     cursor = con.execute(f"SELECT * FROM {parquet_source(run.result)} WHERE customer_id = ?", [customer_id])
@@ -49,7 +38,7 @@ def customer_card(run: Run, customer_id: str, lang: str = "zh") -> dict[str, Any
     return card_from_row(run, run_policy(run), rows[0], lang)
 
 
-def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh") -> dict[str, Any]:
+def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """One result row as a card: labels, scores, tags with their actions, service, reasons."""
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     service = policy.service.get(str(row["tier"]))
@@ -57,10 +46,8 @@ def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = "zh
     actions = {t.name: t.action for t in policy.tags if t.name in tags}
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     for name, spec in policy.metrics.items():
-        if spec.churn == "signals" and name in metrics:  # what drove the churn risk, most first
-            from tierkit.models.churn import signal_labels
-
-            metrics[name] = signal_labels(metrics[name], lang)
+        if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
+            metrics[name] = shown(spec.plugin.kind, spec.plugin.parameters, metrics[name], lang)
     return {
         "customer_id": row["customer_id"],
         "run_id": run.run_id,

@@ -11,8 +11,8 @@ from typing import Any
 
 import duckdb
 
+from tierkit.runs.files import Run
 from tierkit.runs.output import parquet_source
-from tierkit.runs.store import Run
 
 NEW, GONE = "(new)", "(gone)"
 

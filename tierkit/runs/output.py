@@ -166,6 +166,6 @@ def _literal(text: str) -> str:
 def parquet_source(path: Path) -> str:
     """`read_parquet('...')` for DuckDB SQL, the path quoted whatever it holds (bob's runs), and
     read as that very file even when its name holds * ? or [."""
-    from tierkit.engine.duckdb_sql import exact_path
+    from tierkit.backends.duckdb_dialect import exact_path
 
     return f"read_parquet({_literal(exact_path(path))})"

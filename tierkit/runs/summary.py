@@ -13,8 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tierkit.engine.scores import score_labels, score_levels
 from tierkit.errors import InputError
+from tierkit.policy.labels import score_labels, score_levels, tag_labels, tier_labels
 from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
@@ -69,7 +69,7 @@ class SummaryBuilder:
 
     def count(self, con: duckdb.DuckDBPyConnection, relation: str) -> None:
         """Every tally in one query over `relation` (SQL naming the graded rows)."""
-        from tierkit.engine.duckdb_sql import identifier
+        from tierkit.backends.duckdb_dialect import identifier
 
         tags = [f"sum(CAST({identifier('tag_' + t)} AS BIGINT))" for t in self.tags]
         empty = "count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')"
@@ -93,7 +93,7 @@ class SummaryBuilder:
         the total does not depend on the order threads add in (and shown without trailing zeros)."""
         import duckdb
 
-        from tierkit.engine.duckdb_sql import identifier, literal
+        from tierkit.backends.duckdb_dialect import identifier, literal
 
         value = self.tiers.value
         v = identifier(value) if value else "1"
@@ -127,7 +127,6 @@ class SummaryBuilder:
             raise InputError(
                 f"{orders.path}: no order on or before the as-of date {self.grading.as_of}: nobody to grade"
             )
-        from tierkit.engine.grade import tier_labels
 
         grading, policy = self.grading, self.grading.loaded.policy
         scores: dict[str, Any] = {}
@@ -146,7 +145,7 @@ class SummaryBuilder:
             "tiers": self.tiers.rows(grading.tier_names, labels),
             "scores": scores,
             "tags": self.tags,
-            "tag_labels": {t.name: t.label.text(grading.lang, t.name) for t in policy.tags if t.label},
+            "tag_labels": tag_labels(policy, grading.lang),
         }
 
 
@@ -165,10 +164,10 @@ def summarize_file(grading: Grading, path: Path) -> dict[str, Any]:
     """The summary of a written result, read back by DuckDB (only the columns it counts)."""
     import duckdb
 
-    from tierkit.engine.duckdb_sql import exact_path, literal
+    from tierkit.backends.duckdb import DuckDBBackend
+    from tierkit.backends.duckdb_dialect import exact_path, literal
 
-    database = getattr(grading.engine, "database", None)
-    con = database.raw if database is not None else duckdb.connect()
+    con = grading.engine.raw if isinstance(grading.engine, DuckDBBackend) else duckdb.connect()
     builder = SummaryBuilder(grading)
     builder.count(con, f"read_parquet({literal(exact_path(path))})")
     return builder.result()

@@ -1,7 +1,7 @@
 """The run catalog and the current pointer: which run every process serves.
 
 Publishing is one transaction on the `pointers` row, so every reader sees either the old run or
-the new one. The run's files are written and renamed into place before, by runs.store.
+the new one. The run's files are written and renamed into place before, by runs.files.
 """
 
 from __future__ import annotations

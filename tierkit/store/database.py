@@ -8,7 +8,6 @@ open (alembic), and only when the recorded revision is behind: checking costs on
 
 from __future__ import annotations
 
-import os
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -18,15 +17,15 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
 from tierkit.errors import TierkitError
+from tierkit.settings import BY_NAME, setting
 
 HEAD = "0001"  # the newest migration in store/migrations/versions
-DATABASE_ENV = "TIERKIT_DATABASE_URL"
 _lock = threading.Lock()
 
 
 def database_url(workspace_root: Path, configured: str | None = None) -> str:
     """$TIERKIT_DATABASE_URL, else the workspace's `database:` setting, else tierkit.db in it."""
-    return os.environ.get(DATABASE_ENV) or configured or f"sqlite:///{(workspace_root / 'tierkit.db').resolve()}"
+    return setting("database_url") or configured or f"sqlite:///{(workspace_root / 'tierkit.db').resolve()}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -45,7 +44,7 @@ def store_engine(url: str) -> Engine:
     try:
         engine = create_engine(url, pool_pre_ping=url.startswith("postgresql"), future=True)
     except Exception as exc:  # a malformed URL or a missing driver
-        raise TierkitError(f"{DATABASE_ENV}: cannot use '{_safe(url)}': {exc}") from None
+        raise TierkitError(f"{BY_NAME['database_url'].env}: cannot use '{_safe(url)}': {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     with _lock:

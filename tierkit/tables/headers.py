@@ -15,8 +15,8 @@ from importlib import resources
 
 import yaml
 
+from tierkit.canonical import TableSpec
 from tierkit.errors import InputError, did_you_mean
-from tierkit.tables.schema import TableSpec
 
 
 def _key(name: str) -> str:

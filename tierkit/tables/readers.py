@@ -11,19 +11,31 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.engine.backend import Engine
+from tierkit.canonical import TABLES, TableSpec
 from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.headers import map_headers
 from tierkit.tables.parsing import CHINA_MINUTES
-from tierkit.tables.schema import TABLES, TableSpec
 from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
+
+
+class Backend(Protocol):
+    """What reading a file needs of a backend (tierkit.backends.Backend has it): the readers
+    take one and never import the backends, so reading a file needs no grading package."""
+
+    def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table: ...
+
+    def read_parquet(self, path: Path) -> ir.Table: ...
+
+    def to_pyarrow(self, expr: ir.Expr) -> Any: ...
+
+    def execute_scalar(self, expr: ir.Scalar) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +74,7 @@ def file_fingerprint(path: Path) -> str:
     return digest.hexdigest()
 
 
-def read_raw(engine: Engine, source: SourceFile) -> ir.Table:
+def read_raw(engine: Backend, source: SourceFile) -> ir.Table:
     """The file as the engine sees it: CSV columns all text, Parquet columns typed."""
     names = csv_layout.header(source) if source.is_text else []  # repeated or blank names are errors
     try:
@@ -122,7 +134,7 @@ class MappedFile:
 
 
 def open_mapped(
-    engine: Engine,
+    engine: Backend,
     kind: str,
     path: str | Path,
     maps: dict[str, str] | None = None,
@@ -148,7 +160,7 @@ def open_mapped(
     return MappedFile(source, raw, headers, extra)
 
 
-def _counts(engine: Engine, source: SourceFile, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
+def _counts(engine: Backend, source: SourceFile, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
     try:
         return engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]  # type: ignore[no-any-return]
     except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
@@ -156,7 +168,7 @@ def _counts(engine: Engine, source: SourceFile, raw: ir.Table, checks: dict[str,
 
 
 def read_table(
-    engine: Engine,
+    engine: Backend,
     kind: str,
     path: str | Path,
     maps: dict[str, str] | None = None,
@@ -235,7 +247,7 @@ def _raise_on_bad_values(mapped: MappedFile, kind: str, spec: TableSpec, counts:
 
 
 def _duplicates(
-    engine: Engine, path: Path, kind: str, spec: TableSpec, table: ir.Table, duplicates: int
+    engine: Backend, path: Path, kind: str, spec: TableSpec, table: ir.Table, duplicates: int
 ) -> tuple[ir.Table, tuple[str, ...]]:
     """Customers must be unique; a repeated order id keeps one copy, and says so when copies differ."""
     key = spec.key or ""

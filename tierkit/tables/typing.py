@@ -12,8 +12,8 @@ from dataclasses import dataclass
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.canonical import Column
 from tierkit.tables.parsing import CHINA_MINUTES, parse_date, parse_number
-from tierkit.tables.schema import Column
 
 
 @dataclass

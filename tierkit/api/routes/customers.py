@@ -30,7 +30,8 @@ from tierkit.api.schemas import (
     Tag,
 )
 from tierkit.api.service import Service, Snapshot
-from tierkit.runs.card import card_from_row, score_columns
+from tierkit.policy.labels import score_columns, tier_labels
+from tierkit.runs.card import card_from_row
 from tierkit.runs.output import convert_parquet, parquet_source
 from tierkit.store import contacts as contact_log
 from tierkit.store import overrides as override_store
@@ -78,7 +79,6 @@ def _plain(value: Any) -> Any:
 
 
 def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
-    from tierkit.engine.grade import tier_labels
 
     return tier_labels(snapshot.policy, snapshot.run.manifest.get("tiers") or [], lang).get(tier, tier)
 

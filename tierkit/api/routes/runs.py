@@ -10,7 +10,10 @@ from fastapi import APIRouter, HTTPException, status
 from tierkit.api.deps import STAFF, ServiceDep, UserDep, allow
 from tierkit.api.schemas import JobInfo, RunInfo, RunRequest
 from tierkit.api.service import Service
+from tierkit.app.grading import grade_workspace
+from tierkit.app.runs import diff
 from tierkit.errors import TierkitError
+from tierkit.runs.files import load_run
 from tierkit.store import catalog
 from tierkit.store import jobs as job_store
 
@@ -25,14 +28,12 @@ def list_runs(service: ServiceDep) -> list[RunInfo]:
 
 
 def _grade(service: Service, job_id: str, request: RunRequest) -> None:
-    from tierkit.cli.grading import run_grade
-
     def say(text: str) -> None:
         job_store.step(service.store, job_id, text)
 
     try:
         job_store.step(service.store, job_id, "starting")
-        summary = run_grade(
+        summary = grade_workspace(
             workspace=service.workspace.root,
             orders=None,
             customers=None,
@@ -44,7 +45,6 @@ def _grade(service: Service, job_id: str, request: RunRequest) -> None:
             engine=None,
             lang=service.settings.lang,
             publish=request.publish,
-            quiet=True,
             progress=say,
         )
         job_store.finish(service.store, job_id, str(summary["run_id"]), None)
@@ -71,8 +71,6 @@ def run_or_job(ref: str, service: ServiceDep) -> Any:
         if job is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no job '{ref}'")
         return JobInfo(**job)
-    from tierkit.runs.store import load_run
-
     try:
         return load_run(service.workspace, ref).manifest
     except TierkitError as err:
@@ -82,10 +80,7 @@ def run_or_job(ref: str, service: ServiceDep) -> Any:
 @router.get("/{run_a}/diff/{run_b}", **allow(*STAFF))
 def migration(run_a: str, run_b: str, service: ServiceDep, limit: int = 20) -> dict[str, Any]:
     """Migration between two runs: the tier x tier matrix (counts and value) and who moved."""
-    from tierkit.runs.diff import migrate
-    from tierkit.runs.store import load_run
-
     try:
-        return migrate(load_run(service.workspace, run_a), load_run(service.workspace, run_b), limit).as_dict()
+        return diff(service.workspace.root, run_a, run_b, limit)
     except TierkitError as err:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(err)) from None

@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import Backend
 from tierkit.errors import TierkitError
 from tierkit.ingest.identity.keys import IDENTITY_FIELDS, name_keys, record_keys
 from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
@@ -55,7 +55,7 @@ class Linked:
         }
 
 
-def prepare(engine: Engine, sources: list[tuple[str, ir.Table]]) -> ir.Table:
+def prepare(engine: Backend, sources: list[tuple[str, ir.Table]]) -> ir.Table:
     """Every source's records, keyed (see keys.py), as one DuckDB table splink can read."""
     keyed = [record_keys(table).mutate(source=ibis.literal(name)) for name, table in sources]
     records = keyed[0].union(*keyed[1:]) if len(keyed) > 1 else keyed[0]
@@ -73,7 +73,7 @@ def prepare(engine: Engine, sources: list[tuple[str, ir.Table]]) -> ir.Table:
     return table
 
 
-def _present(engine: Engine, table: ir.Table) -> set[str]:
+def _present(engine: Backend, table: ir.Table) -> set[str]:
     """The key fields filled in at least 1% of records: emptier ones would only add noise."""
     counts = engine.to_pyarrow(
         table.aggregate(__n=table.count(), **{f: table[f].count() for f in KEY_FIELDS})
@@ -82,7 +82,7 @@ def _present(engine: Engine, table: ir.Table) -> set[str]:
 
 
 def link(
-    engine: Engine,
+    engine: Backend,
     sources: list[tuple[str, ir.Table]],
     decisions: Decisions | None = None,
     match: float | None = None,
@@ -126,16 +126,19 @@ def link(
     return linked
 
 
-def _database(engine: Engine) -> Any:
+def _database(engine: Backend) -> Any:
     """splink's database layer on the engine's own connection: DuckDB, or the shared Spark session."""
-    if engine.name == "duckdb":
+    from tierkit.backends.duckdb import DuckDBBackend
+    from tierkit.backends.spark import SparkBackend
+
+    if isinstance(engine, DuckDBBackend):
         from splink import DuckDBAPI
 
-        return DuckDBAPI(connection=engine.con.con)
-    if engine.name == "spark":
+        return DuckDBAPI(connection=engine.raw)
+    if isinstance(engine, SparkBackend):
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=engine.con._session, break_lineage_method="checkpoint")
+        return SparkAPI(spark_session=engine.session, break_lineage_method="checkpoint")
     raise TierkitError(f"tierkit link cannot run on the {engine.name} engine")
 
 
@@ -157,7 +160,7 @@ def _keep_previous(people: ir.Table, previous: pa.Table | None) -> ir.Table:
 
 
 def _result(
-    engine: Engine,
+    engine: Backend,
     clusters: ir.Table,
     scored: ir.Table,
     chosen: ir.Table,
@@ -204,7 +207,7 @@ def _result(
     return Linked(result, review, plan, int(pairs))
 
 
-def _review(engine: Engine, edges: ir.Table, plan: MatchingPlan) -> pa.Table:
+def _review(engine: Backend, edges: ir.Table, plan: MatchingPlan) -> pa.Table:
     records = engine.con.table(RECORDS)
     shown = [f for f in KEY_FIELDS if f in plan.comparisons or f == "name_key"]
     open_pairs = edges.filter((edges.match_probability >= plan.review) & (edges.match_probability < plan.match))

@@ -14,20 +14,20 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.engine.backend import Engine
-from tierkit.engine.metrics import Inputs
+from tierkit.backends import Backend
+from tierkit.engine.inputs import Inputs
 from tierkit.tables.readers import SourceTable
 
 LINKS = Path("identity") / "links.parquet"
 
 
-def _persons(engine: Engine, links: Path) -> ir.Table:
+def _persons(engine: Backend, links: Path) -> ir.Table:
     table = engine.read_parquet(links)
     merged = table.filter(table.customer_id != table.person_id)  # the ids that fold into another
     return merged.select(__id=merged.customer_id, __person=merged.person_id).distinct()
 
 
-def fold_ids(engine: Engine, table: ir.Table, links: Path) -> ir.Table:
+def fold_ids(engine: Backend, table: ir.Table, links: Path) -> ir.Table:
     """A table with customer_id replaced by the person id wherever the link merged ids."""
     persons = _persons(engine, links)
     joined = table.left_join(persons, table.customer_id == persons.__id)
@@ -46,7 +46,7 @@ def _keep_persons(source: SourceTable, persons: ir.Table) -> SourceTable:
     return dataclasses.replace(source, table=table.anti_join(persons, table.customer_id == persons.__id))
 
 
-def by_person(engine: Engine, inputs: Inputs, links: Path) -> Inputs:
+def by_person(engine: Backend, inputs: Inputs, links: Path) -> Inputs:
     """`inputs` with every customer id replaced by its person id (see the module docstring)."""
     persons = _persons(engine, links)
     return Inputs(
@@ -54,5 +54,5 @@ def by_person(engine: Engine, inputs: Inputs, links: Path) -> Inputs:
         customers=_keep_persons(inputs.customers, persons) if inputs.customers else None,
         interactions=_fold(inputs.interactions, persons) if inputs.interactions else None,
         contacts=_fold(inputs.contacts, persons) if inputs.contacts else None,
-        engine=inputs.engine,
+        backend=inputs.backend,
     )

@@ -15,7 +15,7 @@ from pathlib import Path
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.engine.backend import Engine
+from tierkit.backends import Backend
 from tierkit.errors import InputError
 
 COLUMNS = ["source_l", "customer_id_l", "source_r", "customer_id_r", "decision", "decided_at"]
@@ -86,7 +86,7 @@ class Decisions:
                 writer.writerow([source_l, id_l, source_r, id_r, "same" if same else "different", decided])
         staging.replace(path)
 
-    def apply(self, engine: Engine, edges: ir.Table, records: ir.Table) -> ir.Table:
+    def apply(self, engine: Backend, edges: ir.Table, records: ir.Table) -> ir.Table:
         """The scored pairs with decisions applied: `same` at probability 1, `different` removed.
         Decisions on records that are not in this link (another source, a deleted id) are ignored."""
         if not self.pairs:

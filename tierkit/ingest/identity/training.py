@@ -36,7 +36,13 @@ log = logging.getLogger(__name__)
 def train(model: Any, plan: MatchingPlan, records: int, fields: set[str]) -> dict[str, Any]:
     """Train `model` (a splink Linker) in place; returns what was done, for the summary."""
     from splink import block_on
-    from splink.internals.exceptions import EMTrainingException, SplinkException
+
+    from tierkit.ingest.identity.splink_adapter import (
+        EMTrainingException,
+        SplinkException,
+        match_prior,
+        set_match_prior,
+    )
 
     notes: dict[str, Any] = {"em_rules": 0}
     model.training.estimate_u_using_random_sampling(max_pairs=2e6, seed=SEED)
@@ -46,11 +52,11 @@ def train(model: Any, plan: MatchingPlan, records: int, fields: set[str]) -> dic
     if rules:
         try:
             model.training.estimate_probability_two_random_records_match(rules, recall=0.8)
-            expected = float(model._settings_obj._probability_two_random_records_match) * pairs
+            expected = match_prior(model) * pairs
         except (SplinkException, ValueError, ZeroDivisionError):
             expected = 0.0
     if expected < 1:  # nothing found deterministically: about one duplicate per 1,000 records
-        model._settings_obj._probability_two_random_records_match = max(1e-9, min(0.5, records / 1000 / max(pairs, 1)))
+        set_match_prior(model, max(1e-9, min(0.5, records / 1000 / max(pairs, 1))))
     notes["expected_duplicates"] = round(expected, 1)
     if expected >= max(5.0, 0.002 * records):
         for rule in training_rules(plan):
@@ -79,7 +85,9 @@ def _prior_m(position: int, count: int) -> float:
 def sanitize(model: Any) -> int:
     """Give every level a usable m and u, and the direction evidence must have; count repairs."""
     repaired = 0
-    for comparison in model._settings_obj.comparisons:
+    from tierkit.ingest.identity.splink_adapter import comparisons
+
+    for comparison in comparisons(model):
         levels = [level for level in comparison.comparison_levels if not level.is_null_level]
         for position, level in enumerate(levels):
             is_else = position == len(levels) - 1

@@ -1,24 +1,32 @@
-"""What `grade`, `demo` and `export` do, apart from how the CLI prints it."""
+"""Grading as a use case: a workspace into a new run, files into a file, the demo, an export.
+
+What the CLI, the REST API (background jobs) and the Python API call; progress goes to a
+callback, so nothing here knows a terminal or HTTP.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from tierkit.cli.progress import steps
-from tierkit.engine.backend import Engine, connect
-from tierkit.engine.grade import Grading, grade_inputs, parse_as_of, read_inputs
+from tierkit.app.progress import Progress, silent
+from tierkit.backends import Backend, connect
+from tierkit.engine.grade import Grading, grade_inputs, parse_as_of
+from tierkit.engine.reading import read_inputs
 from tierkit.errors import InputError, WorkspaceError
-from tierkit.policy.loader import load_policy
+from tierkit.ingest.identity.persons import LINKS, by_person
+from tierkit.policy.loader import LoadedPolicy, load_policy
+from tierkit.runs.files import load_run, write_run
 from tierkit.runs.output import convert_parquet, output_format
+from tierkit.runs.result import GradedResult, write_result
+from tierkit.settings import DEFAULT_LANG
 from tierkit.tables.readers import SourceTable
 from tierkit.workspace import TABLE_NAMES, Workspace
 
 
-def last_order_date(engine: Engine, orders: SourceTable) -> Any:
+def last_order_date(engine: Backend, orders: SourceTable) -> Any:
     value = engine.execute_scalar(orders.table.ordered_at.max())
     if value is None:
         raise InputError(f"{orders.path}: no order has a date; give --as-of")
@@ -31,7 +39,7 @@ def _grade(
     policy_ref: Any,
     as_of: str | None,
     lang: str,
-    say: Any,
+    say: Progress,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
 ) -> Grading:
@@ -54,8 +62,6 @@ def _grade(
     )
     links = files.get("links")
     if links is not None and links.exists():  # `tierkit link` ran: one customer per person
-        from tierkit.ingest.identity.persons import by_person
-
         say("folding linked customer ids into persons")
         inputs = by_person(engine, inputs, links)
         stale = stale_links(links, files.get("customers"))
@@ -81,16 +87,7 @@ def stale_links(links: Path, customers: Path | None) -> str | None:
     return None
 
 
-@contextmanager
-def _progress(callback: Callable[[str], None] | None, quiet: bool) -> Iterator[Callable[[str], None]]:
-    if callback is not None:
-        yield callback
-        return
-    with steps(3, quiet) as say:
-        yield say
-
-
-def run_grade(
+def grade_workspace(
     *,
     workspace: Path | None,
     orders: Path | None,
@@ -101,37 +98,32 @@ def run_grade(
     as_of: str | None,
     output: Path | None,
     engine: str | None,
-    lang: str,
-    publish: bool,
-    quiet: bool,
-    progress: Callable[[str], None] | None = None,
+    lang: str = DEFAULT_LANG,
+    publish: bool = True,
+    progress: Progress = silent,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
 ) -> dict[str, Any]:
-    """Grade into --output (file mode) or a new run; `progress` receives each step's name
-    (the API's background jobs), else a progress bar shows them unless `quiet`. `maps` and
-    `sheet` (--map, --sheet) say how to read the files given."""
+    """Grade into `output` (file mode, no workspace) or a new run of the workspace; `progress`
+    receives each step's name (three steps). `maps` and `sheet` (--map, --sheet) say how to
+    read the files given. Returns the summary, with the run id or the output file."""
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
-    with _progress(progress, quiet) as say:
-        if output is not None:  # file mode: no workspace
-            output_format(output)
-            grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
-            say(f"grading into {output}")
-            summary = grading.write(output)
-            summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
-            return summary
-        ws = Workspace.open(workspace)
-        files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
-        from tierkit.ingest.identity.persons import LINKS
-
-        files["links"] = ws.data_dir / LINKS
-        loaded = ws.policy(policy)
-        grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet)
-        say("grading into a new run")
-        from tierkit.runs.store import write_run
-
-        run = write_run(ws, grading, publish=publish)
+    say = progress
+    if output is not None:  # file mode: no workspace
+        output_format(output)
+        grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
+        say(f"grading into {output}")
+        summary = write_result(grading, output)
+        summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
+        return summary
+    ws = Workspace.open(workspace)
+    files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
+    files["links"] = ws.data_dir / LINKS
+    loaded = ws.policy(policy)
+    grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet)
+    say("grading into a new run")
+    run = write_run(ws, grading, publish=publish)
     summary = dict(run.manifest["summary"])
     summary.update(
         run_id=run.run_id, published=publish, warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3)
@@ -139,19 +131,24 @@ def run_grade(
     return summary
 
 
-def run_demo(
-    workspace: Path | None, customers: int, seed: int, engine: str | None, lang: str, quiet: bool
+def demo(
+    workspace: Path | None,
+    customers: int = 50_000,
+    seed: int = 20261129,
+    engine: str | None = None,
+    lang: str = DEFAULT_LANG,
+    progress: Progress = silent,
 ) -> dict[str, Any]:
+    """Generate a seeded shop into a demo workspace and grade it (four steps of progress)."""
     from tierkit.demo.shop import generate
 
     root = workspace or Path("demo-workspace")
     ws = Workspace.init(root, "retail", demo=True)
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
-    with steps(1, quiet) as say:
-        say(f"generating a shop of {customers:,} customers")
-        files = generate(ws.root / "data", customers=customers, seed=seed)
-    summary = run_grade(
+    progress(f"generating a shop of {customers:,} customers")
+    files = generate(ws.root / "data", customers=customers, seed=seed)
+    summary = grade_workspace(
         workspace=ws.root,
         orders=None,
         customers=None,
@@ -163,16 +160,39 @@ def run_demo(
         engine=engine,
         lang=lang,
         publish=True,
-        quiet=quiet,
+        progress=progress,
     )
     summary["workspace"] = str(ws.root)
     summary["example_customer"] = "00000001"
     return summary
 
 
-def run_export(workspace: Path | None, run_ref: str | None, output: Path, tier: str | None) -> int:
-    from tierkit.runs.store import load_run
-
+def export(workspace: Path | None, run_ref: str | None, output: Path, tier: str | None = None) -> int:
+    """A run's result (or one tier of it) as a file; the number of rows written."""
     output_format(output)
     run = load_run(Workspace.open(workspace), run_ref)
     return convert_parquet(run.result, output, tier=tier)
+
+
+def grade(
+    orders: str | Path,
+    *,
+    policy: str | Path | LoadedPolicy = "retail",
+    as_of: str | dt.date,
+    customers: str | Path | None = None,
+    interactions: str | Path | None = None,
+    contacts: str | Path | None = None,
+    engine: str | Backend = "duckdb",
+    lang: str = DEFAULT_LANG,
+    maps: dict[str, str] | None = None,
+    sheet: str | None = None,
+) -> GradedResult:
+    """Grade customers from files with a policy (a preset name, a YAML path, or a loaded policy).
+
+    >>> result = grade("orders.csv", policy="retail", as_of="2024-06-30")  # doctest: +SKIP
+    >>> result.table  # one row per customer, as a pyarrow.Table          # doctest: +SKIP
+    """
+    loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
+    eng = engine if isinstance(engine, Backend) else connect(engine)
+    inputs = read_inputs(eng, orders, customers, interactions, contacts, loaded.policy.inputs, maps, sheet)
+    return GradedResult.of(grade_inputs(inputs, loaded, parse_as_of(as_of), eng, lang))

@@ -29,7 +29,7 @@ from scipy import stats
 
 from tierkit.engine.rules import RuleCompiler
 from tierkit.errors import InputError, WorkspaceError
-from tierkit.runs.store import Run
+from tierkit.runs.files import Run
 from tierkit.workspace import Workspace
 
 FOLDER = "campaigns"
@@ -56,7 +56,7 @@ def create(ws: Workspace, run: Run, segment: str, holdout: float, seed: int, nam
     if not 0 < holdout < 1:
         raise InputError(f"--holdout {holdout}: give a share between 0 and 1, e.g. 0.1")
     con = ibis.duckdb.connect()
-    from tierkit.engine.duckdb_sql import exact_path
+    from tierkit.backends.duckdb_dialect import exact_path
 
     table = con.read_parquet(exact_path(run.result))
     names = {c: table[c] for c in table.columns if c != "reasons"}
@@ -176,7 +176,7 @@ def _compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def report(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | None = None) -> dict[str, Any]:
     """Retention and revenue per customer after the campaign started, treatment vs control."""
     start = dt.date.fromisoformat(campaign.meta["starts_after"])
-    from tierkit.engine.backend import connect
+    from tierkit.backends import connect
     from tierkit.tables.readers import read_table
 
     engine = connect("duckdb")

@@ -23,6 +23,7 @@ from typing import Any
 from tierkit.engine.grade import Grading
 from tierkit.errors import WorkspaceError, did_you_mean
 from tierkit.runs.output import atomic_path
+from tierkit.runs.result import write_result
 from tierkit.workspace import Workspace
 
 CURRENT = "CURRENT"
@@ -58,7 +59,7 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
                 "rows": src.rows,
                 "duplicates": src.duplicates,
             }
-    from tierkit import __version__
+    from tierkit.version import __version__
 
     return {
         "run_id": run_id,
@@ -85,7 +86,7 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
     staging = runs / f".staging-{run_id}"
     staging.mkdir()
     try:
-        summary = grading.write(staging / RESULT)
+        summary = write_result(grading, staging / RESULT)
         (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
         resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
         (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")

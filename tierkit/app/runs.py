@@ -1,0 +1,49 @@
+"""The runs of a workspace as use cases: list, one customer's card, publish, migration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tierkit.runs.card import customer_card
+from tierkit.runs.diff import migrate
+from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
+from tierkit.settings import DEFAULT_LANG
+from tierkit.workspace import Workspace
+
+
+def runs(workspace: Path | None) -> list[dict[str, Any]]:
+    """Every run, oldest first; `current` marks the published one."""
+    ws = Workspace.open(workspace)
+    current = current_run_id(ws)
+    return [
+        {
+            "run_id": r.run_id,
+            "current": r.run_id == current,
+            "as_of": r.manifest["as_of"],
+            "policy": r.manifest["policy"]["name"],
+            "policy_hash": r.manifest["policy"]["hash"][:12],
+            "engine": r.manifest["engine"],
+            "customers": r.manifest["rows"],
+        }
+        for r in list_runs(ws)
+    ]
+
+
+def card(workspace: Path | None, customer_id: str, run: str | None = None, lang: str = DEFAULT_LANG) -> dict[str, Any]:
+    """One customer's card in a run (default: the current one)."""
+    return customer_card(load_run(Workspace.open(workspace), run), customer_id, lang)
+
+
+def publish(workspace: Path | None, run: str) -> str:
+    """Make a run current, atomically; returns its full id."""
+    ws = Workspace.open(workspace)
+    chosen = load_run(ws, run)
+    publish_run(ws, chosen.run_id)
+    return chosen.run_id
+
+
+def diff(workspace: Path | None, run_a: str, run_b: str = "current", limit: int = 20) -> dict[str, Any]:
+    """Migration between two runs: the tier x tier matrix and who moved."""
+    ws = Workspace.open(workspace)
+    return migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()

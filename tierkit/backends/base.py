@@ -1,0 +1,83 @@
+"""What every backend offers: read files as Ibis tables, run expressions, write results.
+
+Why a base class and not duck typing: the engine, the readers and the models call these
+methods and nothing else, so a new backend (PostgreSQL, a warehouse) is this list to fill in,
+and the shared engine tests run every backend through it (ibis's own design). The names say
+*backend* because a database engine is SQLAlchemy's word in this code base (tierkit.store).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+
+
+class Backend(ABC):
+    """Where Ibis expressions run; `name` is what `--engine` calls it (duckdb, spark)."""
+
+    name: str = ""
+    runs: bool = True  # False for the stand-in of `tierkit check`: expressions are built, never run
+
+    @property
+    @abstractmethod
+    def con(self) -> Any:
+        """The Ibis backend (table API: create_table, read_parquet) for linking and import staging."""
+
+    @abstractmethod
+    def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
+        """Every column as text, split by one explicit RFC 4180 dialect on every backend (no
+        sniffing: a ragged row is an error, not a guess); typing is done once, in Ibis."""
+
+    @abstractmethod
+    def read_parquet(self, path: Path) -> ir.Table:
+        """One Parquet file, or a folder of parts (what `tierkit import` writes)."""
+
+    @abstractmethod
+    def to_pyarrow(self, expr: ir.Expr) -> Any:
+        """The result as a pyarrow Table (or scalar's table)."""
+
+    @abstractmethod
+    def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
+        """A pyarrow RecordBatchReader streaming the result."""
+
+    def write_parquet(self, expr: ir.Table, path: Path) -> None:
+        """One Parquet file of the result, streamed batch by batch (DuckDB writes it itself)."""
+        import pyarrow.parquet as pq
+
+        reader = self.to_batches(expr)
+        with pq.ParquetWriter(path, reader.schema) as writer:
+            for batch in reader:
+                writer.write_batch(batch)
+
+    def execute_scalar(self, expr: ir.Scalar) -> Any:
+        return self.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
+
+
+class StandIn(Backend):
+    """The backend of `tierkit check`: typed stand-in tables, so that a policy compiles exactly
+    as it will on data, and nothing runs (models do not fit, constant filters are not decided)."""
+
+    name = "none"
+    runs = False
+
+    def _nothing(self) -> Any:
+        raise AssertionError("the stand-in backend of `tierkit check` runs nothing")
+
+    @property
+    def con(self) -> Any:
+        return self._nothing()
+
+    def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
+        return self._nothing()  # type: ignore[no-any-return]
+
+    def read_parquet(self, path: Path) -> ir.Table:
+        return self._nothing()  # type: ignore[no-any-return]
+
+    def to_pyarrow(self, expr: ir.Expr) -> Any:
+        return self._nothing()
+
+    def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
+        return self._nothing()

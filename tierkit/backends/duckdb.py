@@ -1,0 +1,124 @@
+"""DuckDB as a database layer: Ibis expressions compiled to DuckDB SQL (duckdb_dialect) and
+run on a plain connection, the way splink separates SQL built for a dialect from the database
+that runs it.
+
+Why not the Ibis DuckDB backend on the grading path: importing it imports pandas, and its
+first query pays for hooks and conversions; together about 0.4 s of every `tierkit grade`,
+most of what DuckDB needs for a whole GROUP BY over 10M orders. The Ibis backend is still made
+on demand, over this same connection, for code that wants its table API (linking, import staging).
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from tierkit.backends.base import Backend
+from tierkit.backends.duckdb_dialect import (
+    as_result,
+    exact_path,
+    identifier,
+    literal,
+    memtables,
+    parquet_source,
+    schema_of,
+    to_sql,
+)
+from tierkit.errors import TierkitError
+from tierkit.settings import setting
+
+_views = itertools.count()
+
+
+def connect_raw(memory_limit: str, threads: int | None = None) -> duckdb.DuckDBPyConnection:
+    """A connection set up as Ibis sets up its own (UTC, no scanning of Python variables), plus
+    the memory cap and the parallel-friendly settings grading relies on."""
+    raw = duckdb.connect()
+    raw.execute("SET TimeZone = 'UTC'")
+    raw.execute("SET python_enable_replacements = false")
+    raw.execute(f"SET memory_limit = {literal(memory_limit)}")
+    # Output order comes from an explicit ORDER BY; without the insertion-order guarantee
+    # DuckDB runs more of the plan in parallel.
+    raw.execute("SET preserve_insertion_order = false")
+    raw.execute("SET enable_progress_bar = false")  # our own progress display owns the terminal
+    if threads:
+        raw.execute(f"SET threads = {int(threads)}")
+    return raw
+
+
+class DuckDBBackend(Backend):
+    """Views over files, typed as Ibis tables, and compiled expressions run on one connection."""
+
+    name = "duckdb"
+
+    def __init__(self, raw: duckdb.DuckDBPyConnection) -> None:
+        self.raw = raw
+        self._memtables: set[str] = set()
+        self._ibis: Any = None
+
+    @classmethod
+    def open(cls, memory_limit: str | None = None, threads: int | None = None) -> DuckDBBackend:
+        """A new in-process database; past its memory cap DuckDB spills to disk instead of growing,
+        so 100M orders grade in under 4 GB."""
+        limit = memory_limit or setting("memory_limit") or "2.5GB"
+        try:
+            raw = connect_raw(limit, threads)
+        except duckdb.Error as exc:
+            raise TierkitError(f"memory limit '{limit}' is not a size like 3GB or 500MB ({exc})") from None
+        return cls(raw)
+
+    @property
+    def con(self) -> Any:
+        if self._ibis is None:
+            self._ibis = ibis.duckdb.from_connection(self.raw)
+        return self._ibis
+
+    def view(self, select: str, kind: str) -> ir.Table:
+        """A temporary view of `select`, as an Ibis table with DuckDB's types."""
+        name = f"tierkit_{kind}_{next(_views)}"
+        self.raw.execute(f"CREATE TEMP VIEW {identifier(name)} AS {select}")
+        return ibis.table(schema_of(self.raw.sql(f"DESCRIBE {identifier(name)}").fetchall()), name=name)
+
+    def read_parquet(self, path: Path) -> ir.Table:
+        """One Parquet file, or every part in a folder (parts may differ in their optional columns)."""
+        return self.view(f"SELECT * FROM {parquet_source(path)}", "parquet")
+
+    def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
+        columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
+        return self.view(
+            f"SELECT * FROM read_csv({literal(exact_path(path))}, header = true, delim = {literal(delimiter)}, "
+            f"quote = '\"', escape = '\"', auto_detect = false, columns = {{{columns}}})",
+            "csv",
+        )
+
+    def sql(self, expr: ir.Expr) -> str:
+        """The expression as one DuckDB SELECT; in-memory tables it reads are registered first."""
+        for name, data in memtables(expr):
+            if name not in self._memtables:
+                self.raw.register(name, data)
+                self._memtables.add(name)
+        return to_sql(expr)
+
+    def to_pyarrow(self, expr: ir.Expr) -> Any:
+        return as_result(expr, self.raw.sql(self.sql(expr)).to_arrow_table())
+
+    def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> pa.RecordBatchReader:
+        schema = expr.as_table().schema().to_pyarrow()
+        # Temp views and tables belong to this connection, so no cursor() of its own: the stream
+        # ends early if another query runs on the connection before it is read to the end.
+        cursor = self.raw.execute(self.sql(expr))
+        return pa.RecordBatchReader.from_batches(schema, cursor.fetch_record_batch(rows))
+
+    def write_parquet(self, expr: ir.Table, path: Path) -> None:
+        """DuckDB writes the file itself (COPY, in parallel, no Python in between)."""
+        self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} (FORMAT parquet)")
+
+    def execute(self, sql: str, parameters: list[Any] | None = None) -> Any:
+        """Run SQL built by a query module of this layer (see backends.results)."""
+        return self.raw.execute(sql, parameters) if parameters is not None else self.raw.execute(sql)

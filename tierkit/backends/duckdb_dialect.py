@@ -1,0 +1,79 @@
+"""DuckDB SQL built from Ibis expressions: the dialect layer (splink's split of SQL built for a
+dialect from the database that runs it).
+
+This module is the one place that reaches into Ibis's internals (its DuckDB compiler, type
+parser and Arrow result mapping); tests/unit/test_library_adapters.py fails loudly when an
+Ibis release moves them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.operations as ops
+import ibis.expr.types as ir
+import pyarrow as pa
+from ibis.backends.sql.compilers.duckdb import compiler
+from ibis.backends.sql.datatypes import DuckDBType
+from ibis.formats.pyarrow import PyArrowData
+
+
+def literal(text: str) -> str:
+    """A SQL string literal, whatever the text holds (quotes in folder names: bob's runs)."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def exact_path(path: str | Path) -> str:
+    """A path DuckDB reads as that very file: its readers treat * ? [ as a pattern, so that
+    `orders[1].parquet` would read `orders1.parquet`; each becomes a class matching only itself."""
+    return re.sub(r"([\[*?])", r"[\1]", str(path))
+
+
+def parquet_source(path: Path) -> str:
+    """read_parquet(...) of one file or of a folder of parts, in SQL."""
+    if path.is_dir():
+        return f"read_parquet({literal(exact_path(path) + '/*.parquet')}, union_by_name = true)"
+    return f"read_parquet({literal(exact_path(path))})"
+
+
+def schema_of(described: list[tuple[Any, ...]]) -> ibis.Schema:
+    """An Ibis schema from DuckDB's DESCRIBE rows (name, type, null, ...)."""
+    return ibis.schema(
+        {column: DuckDBType.from_string(typ, nullable=null == "YES") for column, typ, null, *_ in described}
+    )
+
+
+def to_sql(expr: ir.Expr) -> str:
+    """The expression as one DuckDB SELECT."""
+    query = compiler.to_sqlglot(expr.as_table())
+    return query.sql(dialect=compiler.dialect, copy=False)  # type: ignore[no-any-return]
+
+
+def memtables(expr: ir.Expr) -> list[tuple[str, pa.Table]]:
+    """In-memory tables the expression reads (name, data): the database registers them first."""
+    return [(m.name, m.data.to_pyarrow(m.schema)) for m in expr.op().find(ops.InMemoryTable)]
+
+
+class _ResultTypes(PyArrowData):
+    """DuckDB returns NULL-typed columns as int32; Ibis calls them null (as its backend does)."""
+
+    @classmethod
+    def convert_column(cls, column: pa.Array, dtype: dt.DataType) -> pa.Array:
+        return pa.nulls(len(column)) if dtype.is_null() else super().convert_column(column, dtype)
+
+    @classmethod
+    def convert_scalar(cls, scalar: pa.Scalar, dtype: dt.DataType) -> pa.Scalar:
+        return pa.scalar(None) if dtype.is_null() else super().convert_scalar(scalar, dtype)
+
+
+def as_result(expr: ir.Expr, table: pa.Table) -> Any:
+    """DuckDB's Arrow result typed as the expression says (a table, a column or a scalar)."""
+    return expr.__pyarrow_result__(table, data_mapper=_ResultTypes)

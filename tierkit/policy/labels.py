@@ -1,0 +1,62 @@
+"""What a policy calls its classes, in a language, and which output columns its scores write.
+
+Pure functions of the policy: the summary, the card, the API and the CLI read them without
+the engine (a run's labels come from the run's policy, in the language asked for).
+"""
+
+from __future__ import annotations
+
+from tierkit.policy import model as m
+from tierkit.policy.segments import load_segments
+
+
+def score_levels(spec: m.Score) -> list[str]:
+    """The classes a score can give, best first, for summaries."""
+    if isinstance(spec, m.AbcScore):
+        return list(spec.classes)
+    if isinstance(spec, m.PyramidScore):
+        return list(spec.levels)
+    if isinstance(spec, m.StarsScore):
+        return [str(s) for s in range(max(level.stars for level in spec.levels), 0, -1)]
+    if isinstance(spec, m.GridScore):
+        return [f"{a}{d}" for a in "ABC" for d in "123"]
+    if isinstance(spec, m.BandsScore):
+        return spec.bands
+    return [seg.name for seg in load_segments(spec.segments, spec.bins, "")]
+
+
+def score_labels(spec: m.Score, lang: str) -> dict[str, str]:
+    """Each class's label in a language, falling back to the class name."""
+    if isinstance(spec, m.RfmScore):
+        labels = {s.name: s.label for s in load_segments(spec.segments, spec.bins, "") if s.label}
+    else:
+        labels = dict(getattr(spec, "labels", {}) or {})
+    return {name: (labels[name].text(lang, name) if name in labels else name) for name in score_levels(spec)}
+
+
+def tier_labels(policy: m.Policy, names: list[str], lang: str) -> dict[str, str]:
+    """Each tier's label in a language: from the tier rules, or the primary score's classes."""
+    labels: dict[str, str] = {}
+    for rule in policy.tiers:
+        labels[rule.name] = rule.label.text(lang, rule.name) if rule.label else rule.name
+    if policy.primary:
+        labels.update(score_labels(policy.scores[policy.primary], lang))
+    return labels
+
+
+def tag_labels(policy: m.Policy, lang: str) -> dict[str, str]:
+    """Tags that have a label, by name."""
+    return {t.name: t.label.text(lang, t.name) for t in policy.tags if t.label}
+
+
+def score_columns(policy: m.Policy) -> list[str]:
+    """The output columns each score writes (rfm: NAME_r/_f/_m/_segment, grid: NAME_cell, else NAME)."""
+    columns: list[str] = []
+    for name, spec in policy.scores.items():
+        if spec.type == "rfm":
+            columns += [f"{name}_{part}" for part in ("r", "f", "m", "segment")]
+        elif spec.type == "grid":
+            columns.append(f"{name}_cell")
+        else:
+            columns.append(name)
+    return columns
