@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app import grading, policies
+from tierkit.app import grading, policies, workspaces
 from tierkit.app import runs as run_uses
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
@@ -34,11 +34,7 @@ def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
     """--lang if given, else the workspace's `lang:` setting, else zh."""
     if lang is not None:
         return lang.value
-    from tierkit.workspace import CONFIG, Workspace, default_dir
-
-    if (default_dir(workspace) / CONFIG).exists():
-        return Workspace.open(workspace).setting("lang", DEFAULT_LANG)
-    return DEFAULT_LANG
+    return workspaces.language(workspace)
 
 
 @app.command()
@@ -47,12 +43,10 @@ def init(
     preset: Annotated[str, typer.Option(help="Policy preset to start from.")] = "retail",
 ) -> None:
     """Create a workspace: tierkit.yaml, policy.yaml (from a preset), data/ and runs/."""
-    from tierkit.workspace import CONFIG, Workspace, default_dir
-
-    if (default_dir(directory) / CONFIG).exists():
-        err_console.print(f"{default_dir(directory)} is already a workspace; nothing changed")
+    if workspaces.exists(directory):
+        err_console.print(f"{workspaces.folder(directory)} is already a workspace; nothing changed")
         return
-    ws = Workspace.init(directory, preset)
+    ws = workspaces.init(directory, preset)
     err_console.print(
         f"workspace ready at {ws.root} (policy.yaml from preset '{preset}'); put data files in {ws.root / 'data'}"
     )

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.app.campaigns import campaign_report, create_campaign
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 
@@ -26,12 +27,7 @@ def create_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Draw the segment's customers into treatment and a random control group; record it."""
-    from tierkit.ops.campaigns import create
-    from tierkit.runs.files import load_run
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    campaign = create(ws, load_run(ws, run), segment, holdout, seed, name)
+    campaign = create_campaign(workspace, segment, holdout, seed, name, run)
     if json_out:
         print_json(campaign.meta)
         return
@@ -53,16 +49,7 @@ def report_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
-    from tierkit.engine.grade import parse_as_of
-    from tierkit.errors import WorkspaceError
-    from tierkit.ops.campaigns import load, report
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    source = orders or ws.data_file("orders")
-    if source is None:
-        raise WorkspaceError(f"{ws.root}: no orders to measure with; give --orders")
-    result = report(ws, load(ws, campaign_id), source, parse_as_of(until) if until else None)
+    result = campaign_report(workspace, campaign_id, until, orders)
     if json_out:
         print_json(result)
         return

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from tierkit.canonical import TABLES
+from tierkit.app import importing
+from tierkit.app.importing import parse_maps
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
-from tierkit.errors import InputError, TierkitError, did_you_mean
+from tierkit.errors import InputError
 
 
 class TableKind(StrEnum):
@@ -28,99 +28,6 @@ MapOpt = Annotated[
     typer.Option("--map", help="COLUMN=canonical, repeatable: which file column is which canonical column."),
 ]
 SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet, by name or 0-based index (default: the first).")]
-
-
-def parse_maps(given: list[str] | None, kind: str | None = None) -> dict[str, str]:
-    """--map '会员卡号=customer_id' pairs, each checked against the canonical columns of the table
-    (of any table when `kind` is None: `grade` reads several)."""
-    maps: dict[str, str] = {}
-    kinds = [kind] if kind else list(TABLES)
-    names = list(dict.fromkeys(n for k in kinds for n in TABLES[k].names))
-    for item in given or []:
-        column, sep, canonical = item.partition("=")
-        column, canonical = column.strip(), canonical.strip()
-        if not sep or not column or not canonical:
-            raise InputError(f"--map '{item}': expected COLUMN=canonical, e.g. --map '会员卡号=customer_id'")
-        if canonical not in names:
-            where = kind or "any table"
-            raise InputError(
-                f"--map '{item}': '{canonical}' is not a column of {where}{did_you_mean(canonical, names)} "
-                f"(columns: {', '.join(names)})"
-            )
-        maps[column] = canonical
-    return maps
-
-
-def run_import(
-    workspace: Path | None,
-    kind: str,
-    files: list[Path],
-    maps: dict[str, str],
-    sheet: str | None,
-    threshold: float,
-    refunds: bool | None,
-    today: str | None,
-    quiet: bool,
-) -> dict[str, Any]:
-    from tierkit.backends import connect
-    from tierkit.ingest.imports import import_file, source_key
-    from tierkit.ingest.quarantine import ImportRules
-    from tierkit.ingest.recheck import recheck
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    if not 0 <= threshold <= 1:
-        raise InputError(f"--threshold {threshold}: give a share between 0 and 1, e.g. 0.01 for 1%")
-    try:
-        day = dt.date.fromisoformat(today) if today else dt.date.today()
-    except ValueError:
-        raise InputError(f"--today: '{today}' is not a date like 2024-06-30") from None
-    inputs = ws.policy().policy.inputs  # the policy's `inputs:` section; flags win over it
-    allow_refunds = refunds if refunds is not None else inputs.refunds
-    rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold, to_minutes=inputs.offset)
-    defaults = inputs.columns.get(kind, {})  # the policy's maps, for the files that have those columns
-    engine = connect("duckdb")
-    given: dict[str, Path] = {}
-    for path in files:  # a file given twice is imported once
-        given.setdefault(source_key(path), path)
-    keys = list(given)
-    results: dict[str, dict[str, Any]] = {}  # the files given, each in its final state
-    others: dict[str, dict[str, Any]] = {}  # files not given that a recheck looked at
-    with steps(3 * len(keys), quiet) as say:
-        for key in keys:
-            try:
-                results[key] = import_file(
-                    engine, ws.data_dir, kind, given[key], rules, maps, sheet, say, defaults
-                ).as_dict()
-            except TierkitError as err:  # each file is imported whole or not at all; the others go on
-                results[key] = {"kind": kind, "file": key, "status": "failed", "error": str(err)}
-            others.pop(key, None)  # looked at again before its turn: what counts is its final state
-            if not results[key].get("released"):
-                continue
-            # Ids let go: files imported before may hold their only other copies. Look now, in
-            # import order, before files given after this one are imported; but not at a file that
-            # just failed with the settings given now (its recorded settings are not what you asked).
-            failed = {k for k, r in results.items() if r["status"] == "failed"}
-            for looked in recheck(engine, ws.data_dir, kind, say, frozenset(failed)):
-                target = results if looked["file"] in results and looked["status"] == "rechecked" else others
-                target[looked["file"]] = looked
-    return summarize(kind, list(results.values()), list(others.values()))
-
-
-def summarize(kind: str, results: list[dict[str, Any]], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """Totals over the files given (`results`, each in its final state); `rejects_file` is the one
-    file of rejects, the folder when several files had rejects, or None. `others` (files not given
-    that `recheck` looked at) are listed after them, not totalled."""
-    done = [r for r in results if r["status"] not in ("failed", "not rechecked")]
-    totals = {k: sum(r[k] for r in done) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
-    with_rejects = [r["rejects_file"] for r in done if r["rejects_file"]]
-    rejects: str | None = None
-    if len(with_rejects) == 1:
-        rejects = with_rejects[0]
-    elif with_rejects:
-        rejects = str(Path(with_rejects[0]).parent)
-    failed = [r for r in results if r["status"] == "failed"]
-    return {"kind": kind, **totals, "rejects_file": rejects, "failed": len(failed), "files": results + (others or [])}
 
 
 def import_command(
@@ -138,9 +45,10 @@ def import_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Import source files into the workspace: mapped, typed, checked; bad rows to a rejects file."""
-    summary = run_import(
-        workspace, kind.value, files, parse_maps(map_, kind.value), sheet, threshold, refunds, today, json_out
-    )
+    with steps(3 * len(files), json_out) as say:
+        summary = importing.import_files(
+            workspace, kind.value, files, parse_maps(map_, kind.value), sheet, threshold, refunds, today, say
+        )
     if json_out:
         print_json(summary)
     else:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from tierkit.app import workspaces
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 
@@ -25,21 +26,9 @@ def serve_command(
 
     import uvicorn
 
-    from tierkit.settings import DEFAULT_LANG, environment_for
-    from tierkit.workspace import Workspace
-
-    ws = Workspace.open(workspace)
-    os.environ.update(  # for the worker processes uvicorn starts (see docs/settings.md)
-        environment_for(
-            {
-                "serve_workspace": str(ws.root.resolve()),
-                "serve_rate": str(rate_limit),
-                "serve_burst": str(burst),
-                "serve_lang": ws.setting("lang", DEFAULT_LANG),
-            }
-        )
-    )
-    err_console.print(f"serving {ws.root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
+    root, environment = workspaces.serve_environment(workspace, rate_limit, burst)
+    os.environ.update(environment)  # for the worker processes uvicorn starts (see docs/settings.md)
+    err_console.print(f"serving {root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
     uvicorn.run(
         "tierkit.api.app:app_from_env",
         factory=True,
@@ -59,11 +48,7 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a user; prints the API key once (it is stored only as a hash)."""
-    from tierkit.runs.files import store_of
-    from tierkit.store.users import add_user
-    from tierkit.workspace import Workspace
-
-    key = add_user(store_of(Workspace.open(workspace)), name, role)
+    key = workspaces.add(workspace, name, role)
     if json_out:
         print_json({"name": name, "role": role, "key": key})
     else:
@@ -74,11 +59,7 @@ def add(
 @users_app.command("list")
 def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List users and roles (never keys)."""
-    from tierkit.runs.files import store_of
-    from tierkit.store.users import list_users
-    from tierkit.workspace import Workspace
-
-    found = list_users(store_of(Workspace.open(workspace)))
+    found = workspaces.users(workspace)
     if json_out:
         print_json(found)
         return
@@ -90,9 +71,5 @@ def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
 @users_app.command("disable")
 def disable(name: str, workspace: WorkspaceOpt = None) -> None:
     """Disable a user's key at once (the audit log keeps their entries)."""
-    from tierkit.runs.files import store_of
-    from tierkit.store.users import disable_user
-    from tierkit.workspace import Workspace
-
-    disable_user(store_of(Workspace.open(workspace)), name)
+    workspaces.disable(workspace, name)
     err_console.print(f"user {name} disabled")
