@@ -29,6 +29,24 @@ class WorkspaceError(TierkitError):
     """A workspace that does not exist or is missing a piece a command needs."""
 
 
+class NotFoundError(TierkitError):
+    """A customer, run or job that is not there (the API answers 404)."""
+
+
+class NotAllowedError(TierkitError):
+    """What a role may not do, such as an agent searching by personal data (the API answers 403)."""
+
+
+class RequestError(TierkitError):
+    """A request that names something the run cannot answer, such as a filter on a score the
+    policy does not have (the API answers 400)."""
+
+
+class ValueRefusedError(TierkitError):
+    """A value that is well-formed but refused, such as an override to a tier that does not exist
+    or an expiry in the past (the API answers 422)."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

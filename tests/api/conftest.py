@@ -13,9 +13,9 @@ import yaml
 from fastapi.testclient import TestClient
 
 from tierkit.api.app import create_app
-from tierkit.api.service import Settings
-from tierkit.cli.grading import run_demo
-from tierkit.runs.store import store_of
+from tierkit.app.grading import demo
+from tierkit.app.serving import Settings
+from tierkit.runs.files import store_of
 from tierkit.store.users import add_user
 from tierkit.workspace import Workspace
 
@@ -55,7 +55,7 @@ def make_workspace(root: Path, backend: str, customers: int = 400) -> Served:
         config = yaml.safe_load((root / "tierkit.yaml").read_text("utf-8"))
         config["database"] = url
         (root / "tierkit.yaml").write_text(yaml.safe_dump(config, allow_unicode=True), "utf-8")
-    run_demo(root, customers, 7, None, "zh", quiet=True)
+    demo(root, customers, 7, None, "zh")
     ws = Workspace.open(root)
     keys = {role: add_user(store_of(ws), f"{role}-user", role) for role in ("admin", "analyst", "agent")}
     return Served(ws, keys, backend)

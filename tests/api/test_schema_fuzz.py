@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 
 from tests.api.conftest import Served, make_workspace
 from tierkit.api.app import create_app
-from tierkit.api.service import Settings
+from tierkit.app.serving import Settings
 
 
 @pytest.fixture(scope="module")

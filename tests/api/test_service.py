@@ -14,10 +14,10 @@ from typer.testing import CliRunner
 
 from tests.api.conftest import Served, make_workspace
 from tierkit.api.app import create_app
-from tierkit.api.service import Settings
+from tierkit.app.grading import grade_workspace
+from tierkit.app.serving import Settings
 from tierkit.cli.app import app as cli
-from tierkit.cli.grading import run_grade
-from tierkit.runs.store import load_run
+from tierkit.runs.files import load_run
 
 
 def tiers_of(served: Served, run_id: str) -> dict[str, str]:
@@ -56,7 +56,7 @@ def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path) -> None:
         reader.start()
         time.sleep(0.5)
         # another grading of the same workspace, as of an earlier day: other tiers, published
-        summary = run_grade(
+        summary = grade_workspace(
             workspace=served.workspace.root,
             orders=None,
             customers=None,
@@ -68,7 +68,6 @@ def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path) -> None:
             engine=None,
             lang="zh",
             publish=True,
-            quiet=True,
         )
         second = str(summary["run_id"])
         expected[second] = tiers_of(served, second)

@@ -16,13 +16,15 @@ from fastapi.responses import JSONResponse
 
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, customers, runs
-from tierkit.api.service import Service, Settings
-from tierkit.errors import TierkitError
+from tierkit.app.serving import ServedWorkspace, Settings
+from tierkit.errors import NotAllowedError, NotFoundError, RequestError, TierkitError, ValueRefusedError
 from tierkit.version import __version__
+
+STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422}
 
 
 def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
-    service = Service.open(workspace, settings)
+    service = ServedWorkspace.open(workspace, settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -48,7 +50,8 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 
     @app.exception_handler(TierkitError)
     async def user_error(_request: Request, err: TierkitError) -> JSONResponse:
-        return JSONResponse({"detail": str(err)}, status_code=409)
+        """What the application layer refuses, as HTTP: its error type says which status."""
+        return JSONResponse({"detail": str(err)}, status_code=STATUS.get(type(err), 409))
 
     chosen = service.settings
     app.add_middleware(RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body)

@@ -12,18 +12,18 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
-from tierkit.api.service import Service
+from tierkit.app.serving import ServedWorkspace
 from tierkit.store.users import User, authenticate
 
 _keys: dict[str, tuple[float, User | None]] = {}
 KEY_TTL = 5.0  # seconds a verified key is trusted before the store is asked again
 
 
-def get_service(request: Request) -> Service:
+def get_service(request: Request) -> ServedWorkspace:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
-ServiceDep = Annotated[Service, Depends(get_service)]
+ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
 
 
 def current_user(request: Request, service: ServiceDep) -> User:

@@ -9,9 +9,9 @@ from fastapi import APIRouter, HTTPException, status
 
 from tierkit.api.deps import STAFF, ServiceDep, UserDep, allow
 from tierkit.api.schemas import JobInfo, RunInfo, RunRequest
-from tierkit.api.service import Service
 from tierkit.app.grading import grade_workspace
 from tierkit.app.runs import diff
+from tierkit.app.serving import ServedWorkspace
 from tierkit.errors import TierkitError
 from tierkit.runs.files import load_run
 from tierkit.store import catalog
@@ -27,7 +27,7 @@ def list_runs(service: ServiceDep) -> list[RunInfo]:
     return [RunInfo(**row, current=row["run_id"] == current) for row in catalog.catalog(service.store)]
 
 
-def _grade(service: Service, job_id: str, request: RunRequest) -> None:
+def _grade(service: ServedWorkspace, job_id: str, request: RunRequest) -> None:
     def say(text: str) -> None:
         job_store.step(service.store, job_id, text)
 

@@ -1,4 +1,6 @@
-"""What one API process holds: the workspace, the store, and the published run ready for lookups.
+"""A workspace as a service serves it: the store, and the published run ready for lookups.
+
+What one process of the REST API (and of the web workbench) holds.
 
 The current run is read from the store's pointer at most every `pointer_ttl` seconds; a request
 takes one `Snapshot` (a run and its lookup table) at its start and uses it to the end, so a
@@ -18,13 +20,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tierkit.backends import connect
 from tierkit.errors import WorkspaceError
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
-from tierkit.runs.lookup import SortedTable
+from tierkit.runs.lookup import SortedTable, build_sorted
+from tierkit.runs.output import parquet_source
 from tierkit.settings import DEFAULT_LANG
+from tierkit.store import contacts
+from tierkit.store import overrides as override_store
 from tierkit.store.audit import AuditLog
+from tierkit.tables.readers import read_table
 from tierkit.workspace import Workspace
 
 LOOKUP = "lookup.arrow"
@@ -40,6 +47,8 @@ class Snapshot:
 
 @dataclass
 class Settings:
+    """How a served workspace behaves; the limits are enforced by the API's middleware."""
+
     pointer_ttl: float = 0.5  # seconds a process trusts its idea of the current run
     rate_per_second: float = 100.0  # per API key; 0 turns the limit off
     burst: int = 200
@@ -48,7 +57,7 @@ class Settings:
 
 
 @dataclass
-class Service:
+class ServedWorkspace:
     workspace: Workspace
     store: Engine
     audit: AuditLog
@@ -61,7 +70,7 @@ class Service:
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
-    def open(cls, workspace: Path | None, settings: Settings | None = None) -> Service:
+    def open(cls, workspace: Path | None, settings: Settings | None = None) -> ServedWorkspace:
         ws = Workspace.open(workspace)
         store = store_of(ws)
         chosen = settings or Settings(lang=ws.setting("lang", DEFAULT_LANG))
@@ -96,8 +105,6 @@ class Service:
         (a card view must not cost a query; an override made here is seen at once, see `forget`)."""
         checked, found = self._overrides
         if time.monotonic() - checked > self.settings.pointer_ttl:
-            from tierkit.store import overrides as override_store
-
             found = override_store.active(self.store)
             self._overrides = (time.monotonic(), found)
         return found
@@ -107,8 +114,6 @@ class Service:
         catches up with new entries at most every `pointer_ttl` seconds (no query per card)."""
         checked, watermark, known = self._contacts
         if time.monotonic() - checked > self.settings.pointer_ttl:
-            from tierkit.store import contacts
-
             # a little before the newest seen: another worker's entry may commit a moment late
             fresh = contacts.latest_since(self.store, watermark - dt.timedelta(seconds=10) if watermark else None)
             if fresh:
@@ -125,7 +130,7 @@ class Service:
 
     def person(self, customer_id: str) -> dict[str, Any] | None:
         """Name, phone, e-mail and ID number from the workspace's customers, if it has them."""
-        directory = self._people()
+        directory = self.people()
         if directory is None:
             return None
         row = directory.find(customer_id)
@@ -133,7 +138,9 @@ class Service:
             return None
         return {k: row.get(k) for k in ("name", "phone", "email", "id_number")}
 
-    def _people(self) -> SortedTable | None:
+    def people(self) -> SortedTable | None:
+        """The workspace's customers (id, name, phone, e-mail, ID number) as a sorted lookup
+        file, rebuilt when the customers change; None when the workspace has none."""
         checked, table = self._directory
         if time.monotonic() - checked < 5.0:
             return table
@@ -142,10 +149,6 @@ class Service:
             if source is None:
                 table = None
             else:
-                from tierkit.backends import connect
-                from tierkit.runs.lookup import build_sorted
-                from tierkit.tables.readers import read_table
-
                 cache = self.workspace.data_dir / DIRECTORY
                 stamp = max((p.stat().st_mtime_ns for p in _files(source)), default=0)
                 if not cache.exists() or cache.stat().st_mtime_ns < stamp:
@@ -154,8 +157,6 @@ class Service:
                     wanted = [
                         c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present
                     ]
-                    from tierkit.runs.output import parquet_source
-
                     scratch = cache.with_suffix(".parquet.partial")
                     try:
                         engine.write_parquet(customers.table.select(*wanted), scratch)

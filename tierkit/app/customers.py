@@ -1,0 +1,249 @@
+"""Customers of the served run as use cases: the card, lists and exports, overrides, contacts.
+
+What the REST API and the web workbench both call; the tier in effect (a person's override
+while it lasts, else the graded tier) decides label and list membership. Personal data is
+masked here for agents, and every card view, search, export, override and contact is
+audited here, so no front end can forget either. Lists are Ibis expressions over the run's
+result file, run on an in-process DuckDB backend (one per call: connections are per thread).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tierkit.app.masking import MASKS, masked
+from tierkit.app.serving import ServedWorkspace, Snapshot
+from tierkit.backends import Backend, connect
+from tierkit.errors import NotAllowedError, NotFoundError, RequestError, ValueRefusedError
+from tierkit.policy.labels import score_columns, tier_labels
+from tierkit.runs.card import card_from_row
+from tierkit.runs.output import convert_parquet
+from tierkit.store import contacts as contact_log
+from tierkit.store import overrides as override_store
+
+Sort = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who asks: their name (for the audit log) and role (admin, analyst, agent)."""
+
+    name: str
+    role: str
+
+
+@dataclass
+class Filters:
+    """Filters shared by lists and exports; `tier` is the tier in effect (after overrides);
+    `phone` and `name` search the customers' personal data (staff only)."""
+
+    tier: str | None = None
+    tag: str | None = None
+    segment: str | None = None
+    grid_cell: str | None = None
+    phone: str | None = None
+    name: str | None = None
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))
+
+
+def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
+    return tier_labels(snapshot.policy, snapshot.run.manifest.get("tiers") or [], lang).get(tier, tier)
+
+
+def _row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
+    row = snapshot.table.find(customer_id)
+    if row is None:
+        raise NotFoundError(f"customer '{customer_id}' is not in run {snapshot.run.run_id}")
+    return row
+
+
+def build_card(served: ServedWorkspace, snapshot: Snapshot, customer_id: str, role: str) -> dict[str, Any]:
+    """The card: tier in effect with the graded one beside it, the override, tags with their
+    actions, service, metrics, reasons, last contact, and the person (masked for agents)."""
+    card = card_from_row(snapshot.run, snapshot.policy, _row(snapshot, customer_id), served.settings.lang)
+    manual = served.overrides().get(customer_id)
+    if manual is not None and manual.expires <= dt.datetime.now(dt.UTC):
+        manual = None  # expired since the cache was filled
+    automatic = str(card["tier"])
+    if manual is not None:
+        card["tier"], card["tier_label"] = manual.tier, _label(snapshot, manual.tier, served.settings.lang)
+    person = served.person(customer_id)
+    override = (
+        {"tier": manual.tier, "reason": manual.reason, "expires": manual.expires, "by": manual.created_by}
+        | {"at": manual.created_at}
+        if manual
+        else None
+    )
+    return {
+        **card,
+        "automatic_tier": automatic,
+        "manual": manual is not None,
+        "override": override,
+        "tags": [{"name": t, "action": card["tag_actions"].get(t)} for t in card["tags"]],
+        "last_contacted": served.last_contacted(customer_id),
+        "reasons": _plain(card["reasons"]),
+        "metrics": _plain(card["metrics"]),
+        "scores": _plain(card["scores"]),
+        "person": masked(person) if role == "agent" else person,
+    }
+
+
+def card(served: ServedWorkspace, customer_id: str, caller: Caller) -> dict[str, Any]:
+    """One customer's card in the current run; the view is audited."""
+    snapshot = served.snapshot()
+    found = build_card(served, snapshot, customer_id, caller.role)
+    served.audit.record(caller.name, caller.role, "view_card", customer_id, snapshot.run.run_id)
+    return found
+
+
+def _ids_by_person(served: ServedWorkspace, filters: Filters) -> list[str]:
+    people = served.people()
+    if people is None:
+        return []
+    table = people.table
+    mask = None
+    for field in ("phone", "name"):
+        wanted = getattr(filters, field)
+        if wanted and field in table.column_names:
+            hit = pc.equal(table[field], wanted)
+            mask = hit if mask is None else pc.and_(mask, hit)
+    return [] if mask is None else table.filter(mask)["customer_id"].to_pylist()
+
+
+def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, filters: Filters) -> ir.Table:
+    """The run's rows with `__manual` (the override's tier, or NULL), filtered as asked."""
+    result = backend.read_parquet(snapshot.run.result)
+    active = served.overrides()
+    manual = ibis.memtable(
+        pa.table(
+            {"customer_id": list(active), "__manual": [o.tier for o in active.values()]},
+            schema=pa.schema([("customer_id", pa.string()), ("__manual", pa.string())]),
+        )
+    )
+    joined = result.left_join(manual, "customer_id").drop("customer_id_right")
+    tier = joined["__manual"].coalesce(joined.tier)
+    tests: list[ir.BooleanValue] = []
+    if filters.tier:
+        tests.append(tier == filters.tier)
+    if filters.tag:
+        tests.append(joined.tags.fill_null("").split(",").contains(filters.tag))
+    for name, suffix in (("segment", "_segment"), ("grid_cell", "_cell")):
+        wanted = getattr(filters, name)
+        if wanted:
+            column = next(
+                (c for c in score_columns(snapshot.policy) if c.endswith(suffix) and c in joined.columns), None
+            )
+            if column is None:
+                raise RequestError(f"run {snapshot.run.run_id} has no {name} to filter on")
+            tests.append(joined[column].cast("string") == wanted)
+    if filters.phone or filters.name:
+        tests.append(joined.customer_id.isin(_ids_by_person(served, filters)))
+    return joined.filter(*tests) if tests else joined
+
+
+def customers(
+    served: ServedWorkspace,
+    filters: Filters,
+    caller: Caller,
+    sort: Sort = "customer_id",
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """A page of the current run's customers: `{items, total, limit, offset, run_id}`."""
+    if caller.role == "agent" and (filters.phone or filters.name):
+        raise NotAllowedError("agents cannot search on personal data")
+    snapshot = served.snapshot()
+    if filters.phone or filters.name:  # a search by personal data says who has it: keep a trace, masked
+        shown = {k: MASKS[k](v) for k, v in (("phone", filters.phone), ("name", filters.name)) if v}
+        served.audit.record(caller.name, caller.role, "search", "customers", json.dumps(shown, ensure_ascii=False))
+    backend = connect("duckdb")
+    rows = _in_effect(served, snapshot, backend, filters)
+    total = backend.execute_scalar(rows.count())
+    tier = rows["__manual"].coalesce(rows.tier)
+    order = [tier, rows.customer_id] if sort == "tier" else [rows.customer_id]
+    score_cols = [c for c in score_columns(snapshot.policy) if c in rows.columns]
+    page = (
+        rows.select("customer_id", "tier", "tags", "__manual", *score_cols).order_by(order).limit(limit, offset=offset)
+    )
+    items = []
+    for row in backend.to_pyarrow(page).to_pylist():
+        in_effect = row["__manual"] or row["tier"]
+        items.append(
+            {
+                "customer_id": row["customer_id"],
+                "tier": in_effect,
+                "tier_label": _label(snapshot, in_effect, served.settings.lang),
+                "manual": row["__manual"] is not None,
+                "tags": [t for t in str(row.get("tags") or "").split(",") if t],
+                "scores": _plain({c: row[c] for c in score_cols}),
+            }
+        )
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset, "run_id": snapshot.run.run_id}
+
+
+def export(served: ServedWorkspace, filters: Filters, fmt: str, folder: Path, caller: Caller) -> tuple[Path, int]:
+    """The filtered list as a file in `folder` (CSV or XLSX, formula-like text escaped), with the
+    tier in effect and its label, and `manual`; audited. Returns the file and its row count."""
+    snapshot = served.snapshot()
+    backend = connect("duckdb")
+    rows = _in_effect(served, snapshot, backend, filters)
+    labels = {str(t): _label(snapshot, str(t), served.settings.lang) for t in snapshot.run.manifest.get("tiers") or []}
+    manual = rows["__manual"]
+    label = ibis.cases(*[(manual == k, v) for k, v in labels.items()], else_=rows.tier_label) if labels else None
+    listed = rows.mutate(
+        tier=manual.coalesce(rows.tier),
+        tier_label=label if label is not None else rows.tier_label,
+        manual=manual.notnull(),
+    ).drop("__manual")
+    scratch = folder / "list.parquet"
+    backend.write_parquet(listed.order_by("customer_id"), scratch)
+    target = folder / f"customers-{snapshot.run.run_id}.{fmt}"
+    count = convert_parquet(scratch, target, fmt)
+    chosen = {k: v for k, v in asdict(filters).items() if v}
+    detail = json.dumps({"run": snapshot.run.run_id, "filters": chosen, "rows": count})
+    served.audit.record(caller.name, caller.role, "export", f"customers.{fmt}", detail, now=True)
+    return target, count
+
+
+def override(
+    served: ServedWorkspace, customer_id: str, tier: str, reason: str, expires: dt.datetime, caller: Caller
+) -> dict[str, Any]:
+    """Set a customer's tier by hand, with a reason and an expiry; it wins until it expires.
+    Returns the card as the caller sees it now."""
+    snapshot = served.snapshot()
+    _row(snapshot, customer_id)
+    tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
+    if tiers and tier not in tiers:
+        raise ValueRefusedError(f"'{tier}' is not a tier (tiers: {', '.join(tiers)})")
+    expires = expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
+    if expires <= dt.datetime.now(dt.UTC):
+        raise ValueRefusedError("expires must be in the future")
+    override_store.set_override(served.store, customer_id, tier, reason, expires, caller.name)
+    served.forget_overrides()
+    detail = json.dumps({"tier": tier, "reason": reason, "expires": expires.isoformat()}, ensure_ascii=False)
+    served.audit.record(caller.name, caller.role, "override", customer_id, detail, now=True)
+    return build_card(served, snapshot, customer_id, caller.role)
+
+
+def log_contact(
+    served: ServedWorkspace, customer_id: str, channel: str, note: str | None, caller: Caller
+) -> dt.datetime:
+    """Record that someone contacted the customer; the next card shows it at once."""
+    snapshot = served.snapshot()
+    _row(snapshot, customer_id)
+    at = contact_log.log(served.store, customer_id, caller.name, channel, note)
+    served.forget_contacts()
+    served.audit.record(caller.name, caller.role, "contact", customer_id, channel)
+    return at
