@@ -30,6 +30,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("__init__", "__main__"),
 ]
 GROUND = LAYERS[0]
+FRONT_ENDS = ("api", "web", "cli")  # they call the application layer, nothing below it
 
 
 def layer_of(name: str) -> int:
@@ -66,6 +67,8 @@ def violations() -> list[str]:
                 continue
             if source in GROUND:
                 found.append(f"tierkit/{relative}:{line}: {source} is ground and imports {module}")
+            elif source in FRONT_ENDS and target not in ("app", *GROUND):
+                found.append(f"tierkit/{relative}:{line}: {source} imports {module}; front ends call tierkit.app")
             elif layer_of(target) > layer_of(source) or (layer_of(target) == layer_of(source) and target not in GROUND):
                 found.append(f"tierkit/{relative}:{line}: {source} imports {module}, a layer above it or beside it")
     return found

@@ -6,17 +6,14 @@ OpenAPI schema (`x-roles`), from which the tests generate the whole role x endpo
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
+from tierkit.app.access import caller_for
+from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
-from tierkit.store.users import User, authenticate
-
-_keys: dict[str, tuple[float, User | None]] = {}
-KEY_TTL = 5.0  # seconds a verified key is trusted before the store is asked again
 
 
 def get_service(request: Request) -> ServedWorkspace:
@@ -26,7 +23,7 @@ def get_service(request: Request) -> ServedWorkspace:
 ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
 
 
-def current_user(request: Request, service: ServiceDep) -> User:
+def current_user(request: Request, service: ServiceDep) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
@@ -35,14 +32,7 @@ def current_user(request: Request, service: ServiceDep) -> User:
             "an API key is needed: Authorization: Bearer KEY",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    cached = _keys.get(key)
-    if cached is None or time.monotonic() - cached[0] > KEY_TTL:
-        cached = (time.monotonic(), authenticate(service.store, key))
-        if cached[1] is not None:  # only good keys are remembered: made-up ones cannot fill memory
-            if len(_keys) > 10_000:
-                _keys.clear()
-            _keys[key] = cached
-    user = cached[1]
+    user = caller_for(service, key)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown or disabled API key", headers={"WWW-Authenticate": "Bearer"}
@@ -51,13 +41,13 @@ def current_user(request: Request, service: ServiceDep) -> User:
     return user
 
 
-UserDep = Annotated[User, Depends(current_user)]
+UserDep = Annotated[Caller, Depends(current_user)]
 
 
 def allow(*roles: str) -> dict[str, Any]:
     """Route keyword arguments admitting `roles` only (403 for the others), shown in OpenAPI."""
 
-    def check(user: UserDep) -> User:
+    def check(user: UserDep) -> Caller:
         if user.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not do this")
         return user
@@ -70,5 +60,5 @@ ALL = ("admin", "analyst", "agent")
 STAFF = ("admin", "analyst")
 
 
-def role_of(user: User) -> Callable[[str], bool]:
+def role_of(user: Caller) -> Callable[[str], bool]:
     return lambda role: user.role == role

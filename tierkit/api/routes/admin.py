@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from tierkit.api.deps import ServiceDep, allow
 from tierkit.api.schemas import _utc
-from tierkit.store.audit import entries
+from tierkit.app.access import audit_entries
 
 router = APIRouter(tags=["admin"])
 
@@ -20,5 +20,4 @@ def audit_log(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[dict[str, Any]]:
     """The newest audit entries, optionally for one customer (target)."""
-    service.audit.flush()
-    return [{**e, "at": _utc(e["at"]).isoformat()} for e in entries(service.store, target, limit)]
+    return [{**e, "at": _utc(e["at"]).isoformat()} for e in audit_entries(service, target, limit)]

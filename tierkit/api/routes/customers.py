@@ -19,15 +19,10 @@ from starlette.background import BackgroundTask
 from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
 from tierkit.api.schemas import AgentCard, ContactIn, ContactOut, CustomerPage, OverrideIn, StaffCard
 from tierkit.app import customers as uses
-from tierkit.app.customers import Caller, Filters, Sort
-from tierkit.store.users import User
+from tierkit.app.customers import Filters, Sort
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 MAX_PAGE = 500
-
-
-def _caller(user: User) -> Caller:
-    return Caller(user.name, user.role)
 
 
 def _response(card: dict[str, Any], role: str) -> StaffCard | AgentCard:
@@ -37,7 +32,7 @@ def _response(card: dict[str, Any], role: str) -> StaffCard | AgentCard:
 @router.get("/{customer_id}", response_model=StaffCard | AgentCard, **allow(*ALL))
 def customer_card(customer_id: str, user: UserDep, service: ServiceDep) -> Response:
     """The card at contact time: tier (manual or not), scores, tags with actions, service and reasons."""
-    card = _response(uses.card(service, customer_id, _caller(user)), user.role)
+    card = _response(uses.card(service, customer_id, user), user.role)
     # the model is built and checked once, by us; FastAPI would validate it again on the way out
     return Response(card.model_dump_json(), media_type="application/json")
 
@@ -68,7 +63,7 @@ def list_customers(
 ) -> CustomerPage:
     """Customers of the current run, filtered, in pages: `{"items": [...], "total": N}`."""
     filters = Filters(**asdict(chosen), phone=phone, name=name)
-    return CustomerPage(**uses.customers(service, filters, _caller(user), sort, limit, offset))
+    return CustomerPage(**uses.customers(service, filters, user, sort, limit, offset))
 
 
 @router.get("/export/{fmt}", **allow(*STAFF))
@@ -81,7 +76,7 @@ def export_customers(
     """The filtered list as CSV or XLSX (formula-like text escaped); written to the audit log."""
     folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
     try:
-        target, _ = uses.export(service, Filters(**asdict(chosen)), fmt, folder, _caller(user))
+        target, _ = uses.export(service, Filters(**asdict(chosen)), fmt, folder, user)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -94,12 +89,12 @@ def export_customers(
 @router.post("/{customer_id}/override", response_model=StaffCard, status_code=201, **allow(*STAFF))
 def override_tier(customer_id: str, body: OverrideIn, user: UserDep, service: ServiceDep) -> StaffCard | AgentCard:
     """Set a customer's tier by hand, with a reason and an expiry; it wins until it expires."""
-    card = uses.override(service, customer_id, body.tier, body.reason, body.expires, _caller(user))
+    card = uses.override(service, customer_id, body.tier, body.reason, body.expires, user)
     return _response(card, user.role)
 
 
 @router.post("/{customer_id}/contacts", response_model=ContactOut, status_code=201, **allow(*ALL))
 def log_contact(customer_id: str, body: ContactIn, user: UserDep, service: ServiceDep) -> ContactOut:
     """Record that someone contacted the customer (the card shows when they last were)."""
-    at = uses.log_contact(service, customer_id, body.channel, body.note, _caller(user))
+    at = uses.log_contact(service, customer_id, body.channel, body.note, user)
     return ContactOut(customer_id=customer_id, at=at, by=user.name, channel=body.channel)

@@ -1,0 +1,76 @@
+"""Grading in the background, as a service does it: a job with its steps, and the run catalog.
+
+The job runs `grade_workspace` on a thread and records each progress step in the store, so
+any process (another API worker, the web workbench) can follow it.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from tierkit.app.customers import Caller
+from tierkit.app.grading import grade_workspace
+from tierkit.app.serving import ServedWorkspace
+from tierkit.errors import NotFoundError, TierkitError
+from tierkit.runs.files import load_run
+from tierkit.store import catalog
+from tierkit.store import jobs as job_store
+
+
+def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
+    """Every run in the catalog, oldest first; `current` marks the published one."""
+    current = served.current_id()
+    return [{**row, "current": row["run_id"] == current} for row in catalog.catalog(served.store)]
+
+
+def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool) -> None:
+    def say(text: str) -> None:
+        job_store.step(served.store, job_id, text)
+
+    try:
+        say("starting")
+        summary = grade_workspace(
+            workspace=served.workspace.root,
+            orders=None,
+            customers=None,
+            interactions=None,
+            contacts=None,
+            policy=None,
+            as_of=as_of,
+            output=None,
+            engine=None,
+            lang=served.settings.lang,
+            publish=publish,
+            progress=say,
+        )
+        job_store.finish(served.store, job_id, str(summary["run_id"]), None)
+    except TierkitError as err:
+        job_store.finish(served.store, job_id, None, str(err))
+    except Exception as err:  # a bug: keep it visible on the job, not only in the server log
+        job_store.finish(served.store, job_id, None, f"{type(err).__name__}: {err}")
+
+
+def start_grading(
+    served: ServedWorkspace, caller: Caller, as_of: str | None, publish: bool, detail: str
+) -> dict[str, Any]:
+    """Grade the workspace on a thread; the job as it stands (poll `job` for its progress)."""
+    job_id = job_store.start(served.store, caller.name)
+    served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
+    threading.Thread(target=_grade, args=(served, job_id, as_of, publish), name=job_id, daemon=True).start()
+    return job_store.get(served.store, job_id) or {}
+
+
+def job(served: ServedWorkspace, job_id: str) -> dict[str, Any]:
+    found = job_store.get(served.store, job_id)
+    if found is None:
+        raise NotFoundError(f"no job '{job_id}'")
+    return found
+
+
+def manifest(served: ServedWorkspace, ref: str) -> dict[str, Any]:
+    """A run's manifest by id, unique prefix, 'current' or 'previous'."""
+    try:
+        return load_run(served.workspace, ref).manifest
+    except TierkitError as err:
+        raise NotFoundError(str(err)) from err
