@@ -159,3 +159,16 @@ def test_names_like_patterns_read_that_very_file(engine: Backend, tmp_path: Path
         f"COPY (SELECT 'p' AS customer_id, DATE '2024-01-05' AS ordered_at, 2.5 AS amount) TO '{parts}/a.parquet'"
     )
     assert [r["customer_id"] for r in rows(engine, parts)] == ["p"]
+
+
+def test_parts_with_different_columns_and_pattern_names_read_as_one(engine: Backend, tmp_path: Path) -> None:
+    """Import reads earlier parts together: columns matched by name, names holding [ read as written."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"a": ["1", "2"]}), tmp_path / "x[1].parquet")
+    pq.write_table(pa.table({"a": ["3"], "b": [7]}), tmp_path / "y.parquet")
+    pq.write_table(pa.table({"a": ["never"]}), tmp_path / "x1.parquet")  # what x[1] would match as a pattern
+    table = engine.read_parts([tmp_path / "x[1].parquet", tmp_path / "y.parquet"])
+    rows = sorted(engine.to_pyarrow(table.select("a", "b")).to_pylist(), key=lambda r: r["a"])
+    assert rows == [{"a": "1", "b": None}, {"a": "2", "b": None}, {"a": "3", "b": 7}]

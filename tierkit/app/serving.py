@@ -26,7 +26,6 @@ from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
 from tierkit.runs.lookup import SortedTable, build_sorted
-from tierkit.runs.output import parquet_source
 from tierkit.settings import DEFAULT_LANG
 from tierkit.store import contacts
 from tierkit.store import overrides as override_store
@@ -157,12 +156,7 @@ class ServedWorkspace:
                     wanted = [
                         c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present
                     ]
-                    scratch = cache.with_suffix(".parquet.partial")
-                    try:
-                        engine.write_parquet(customers.table.select(*wanted), scratch)
-                        build_sorted(parquet_source(scratch), "customer_id", cache)
-                    finally:
-                        scratch.unlink(missing_ok=True)
+                    build_sorted(engine, customers.table.select(*wanted), "customer_id", cache)
                 table = SortedTable(cache, "customer_id")
             self._directory = (time.monotonic(), table)
         return table

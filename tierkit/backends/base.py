@@ -15,6 +15,11 @@ from typing import Any
 import ibis.expr.types as ir
 
 
+class ValueOutOfRange(ArithmeticError):
+    """A value that does not fit the type a query casts it to (a double past DECIMAL(38, 6)):
+    the backend's own exception, named the same on every backend."""
+
+
 class Backend(ABC):
     """Where Ibis expressions run; `name` is what `--engine` calls it (duckdb, spark)."""
 
@@ -42,6 +47,16 @@ class Backend(ABC):
     @abstractmethod
     def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
         """A pyarrow RecordBatchReader streaming the result."""
+
+    @abstractmethod
+    def read_parts(self, paths: list[Path]) -> ir.Table:
+        """Several Parquet files as one table, columns matched by name (parts may differ in
+        their optional columns)."""
+
+    def keep_row_order(self) -> None:
+        """From now on, results keep the order rows were read in (import numbers rows by their
+        place in the file). A backend that always does so has nothing to change."""
+        return None
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
         """One Parquet file of the result, streamed batch by batch (DuckDB writes it itself)."""
@@ -74,6 +89,9 @@ class StandIn(Backend):
         return self._nothing()  # type: ignore[no-any-return]
 
     def read_parquet(self, path: Path) -> ir.Table:
+        return self._nothing()  # type: ignore[no-any-return]
+
+    def read_parts(self, paths: list[Path]) -> ir.Table:
         return self._nothing()  # type: ignore[no-any-return]
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:

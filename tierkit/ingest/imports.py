@@ -26,7 +26,6 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.backends import Backend
-from tierkit.backends.duckdb_dialect import exact_path, identifier, literal
 from tierkit.canonical import TABLES
 from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
@@ -71,7 +70,7 @@ def _earlier(engine: Backend, folder: Path, kind: str, except_part: str) -> ir.T
     parts = [p for p in sorted(folder.glob("*.parquet")) if p.name != except_part]
     if not parts or spec.key is None:
         return None
-    table = engine.con.read_parquet([exact_path(p) for p in parts], union_by_name=True)
+    table = engine.read_parts(parts)
     table = table.filter(table[spec.key].notnull())
     return table.select(spec.key, "_source", __fp=fingerprint(table, spec))
 
@@ -128,8 +127,7 @@ def import_file(
             sha256=sha,
             encoding=twin.get("encoding", ""),
         )
-    if engine.name == "duckdb":  # row numbers are positions in the file: keep rows in file order
-        engine.con.raw_sql("SET preserve_insertion_order = true")
+    engine.keep_row_order()  # row numbers are positions in the file
     say(f"{path.name}: reading and checking every row")
     mapped = open_mapped(engine, kind, path, maps, sheet, defaults)
     checked = checked_rows(mapped, spec, rules)
@@ -207,7 +205,7 @@ def _write(
     part.parent.mkdir(parents=True, exist_ok=True)
     staging = part.with_suffix(".parquet.partial")
     engine.con.to_parquet(good, staging)
-    released = _released(part, staging, spec.key) if part.exists() and spec.key else 0
+    released = _released(engine, part, staging, spec.key) if part.exists() and spec.key else 0
     os.replace(staging, part)
     for stale in (rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)):
         if stale != rejects_file and stale.exists():
@@ -225,21 +223,12 @@ def _write(
     )
 
 
-def _released(old: Path, new: Path, key: str) -> int:
+def _released(engine: Backend, old: Path, new: Path, key: str) -> int:
     """How many ids the old part holds that the new one does not."""
-    import duckdb
-
-    column = identifier(key)
-    before, after = (f"read_parquet({literal(exact_path(p))})" for p in (old, new))
-    found = (
-        duckdb.connect()
-        .execute(
-            f"SELECT count(DISTINCT {column}) FROM {before} WHERE {column} IS NOT NULL "
-            f"AND {column} NOT IN (SELECT {column} FROM {after} WHERE {column} IS NOT NULL)"
-        )
-        .fetchone()
-    )
-    return int(found[0]) if found else 0
+    before, after = engine.read_parquet(old), engine.read_parquet(new)
+    kept = after.filter(after[key].notnull())[key]
+    gone = before.filter(before[key].notnull() & ~before[key].isin(kept))
+    return int(engine.execute_scalar(gone[key].nunique()) or 0)
 
 
 def _write_rejects(engine: Backend, staged: ir.Table, path: Path, target: Path) -> None:

@@ -21,15 +21,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
 
+from tierkit.backends import connect
 from tierkit.engine.rules import RuleCompiler
 from tierkit.errors import InputError, WorkspaceError
+from tierkit.ingest.identity.persons import LINKS, fold_ids
 from tierkit.runs.files import Run
+from tierkit.tables.readers import read_table
 from tierkit.workspace import Workspace
 
 FOLDER = "campaigns"
@@ -55,13 +57,11 @@ def in_control(seed: int, customer_id: str, holdout: float) -> bool:
 def create(ws: Workspace, run: Run, segment: str, holdout: float, seed: int, name: str | None = None) -> Campaign:
     if not 0 < holdout < 1:
         raise InputError(f"--holdout {holdout}: give a share between 0 and 1, e.g. 0.1")
-    con = ibis.duckdb.connect()
-    from tierkit.backends.duckdb_dialect import exact_path
-
-    table = con.read_parquet(exact_path(run.result))
+    backend = connect("duckdb")
+    table = backend.read_parquet(run.result)
     names = {c: table[c] for c in table.columns if c != "reasons"}
     chosen = table.filter(RuleCompiler(names, "--segment").compile(segment)).select("customer_id", "tier")
-    members = con.to_pyarrow(chosen.order_by("customer_id"))
+    members = backend.to_pyarrow(chosen.order_by("customer_id"))
     if members.num_rows == 0:
         raise InputError(f"--segment '{segment}' matches no customer of run {run.run_id}")
     ids = members["customer_id"].to_pylist()
@@ -176,15 +176,10 @@ def _compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def report(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | None = None) -> dict[str, Any]:
     """Retention and revenue per customer after the campaign started, treatment vs control."""
     start = dt.date.fromisoformat(campaign.meta["starts_after"])
-    from tierkit.backends import connect
-    from tierkit.tables.readers import read_table
-
     engine = connect("duckdb")
     source = read_table(engine, "orders", orders).table
-    links = ws.data_dir / "identity" / "links.parquet"
+    links = ws.data_dir / LINKS
     if links.exists():  # the run graded persons: count each person's orders under all their ids
-        from tierkit.ingest.identity.persons import fold_ids
-
         source = fold_ids(engine, source, links)
     if until is not None and until <= start:
         raise InputError(f"--until {until} must come after the campaign's start ({start})")
@@ -195,18 +190,17 @@ def report(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | Non
     window = source.filter((source.ordered_at > ibis.date(start)) & (source.ordered_at <= ibis.date(end)))
     if not engine.execute_scalar(window.count()):
         raise InputError(f"no orders between the campaign's start ({start}) and {end}: nothing to measure")
-    after = engine.to_pyarrow(
-        window.group_by("customer_id").aggregate(orders=window.count(), revenue=window.amount.sum())
+    after = window.group_by("customer_id").aggregate(orders=window.count(), revenue=window.amount.sum())
+    assignment = ibis.memtable(pq.read_table(campaign.assignment))
+    joined = assignment.left_join(after, "customer_id")
+    measured = joined.select(
+        "customer_id",
+        "tier",
+        "group",
+        retained=joined.orders.coalesce(0) > 0,
+        revenue=joined.revenue.coalesce(ibis.literal(0).cast(joined.revenue.type())),
     )
-    con = duckdb.connect()
-    con.register("assignment", pq.read_table(campaign.assignment))
-    con.register("after", after)
-    rows_raw = con.execute(
-        'SELECT a.customer_id, a.tier, a."group", coalesce(o.orders, 0) > 0 AS retained, '
-        "coalesce(o.revenue, 0) AS revenue FROM assignment a LEFT JOIN after o USING (customer_id) "
-        "ORDER BY a.customer_id"
-    ).fetchall()
-    rows = [dict(zip(("customer_id", "tier", "group", "retained", "revenue"), r, strict=True)) for r in rows_raw]
+    rows = engine.to_pyarrow(measured.order_by("customer_id")).to_pylist()
     tiers = sorted({str(r["tier"]) for r in rows})
     return {
         "campaign_id": campaign.campaign_id,

@@ -6,15 +6,13 @@ import json
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
+from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.policy.kinds import shown
 from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy
 from tierkit.runs.files import POLICY, Run
-from tierkit.runs.output import parquet_source
 from tierkit.settings import DEFAULT_LANG
 
 
@@ -29,10 +27,9 @@ def run_policy(run: Run) -> Policy:
 
 def customer_card(run: Run, customer_id: str, lang: str = DEFAULT_LANG) -> dict[str, Any]:
     """The card in a language: labels come from the run's policy, not the language it was graded in."""
-    con = duckdb.connect()
-    cursor = con.execute(f"SELECT * FROM {parquet_source(run.result)} WHERE customer_id = ?", [customer_id])
-    names = [d[0] for d in cursor.description or []]
-    rows = [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+    backend = connect("duckdb")
+    result = backend.read_parquet(run.result)
+    rows = backend.to_pyarrow(result.filter(result.customer_id == customer_id)).to_pylist()
     if not rows:
         raise InputError(f"customer '{customer_id}' is not in run {run.run_id}")
     return card_from_row(run, run_policy(run), rows[0], lang)

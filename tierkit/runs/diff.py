@@ -1,6 +1,7 @@
 """Run-to-run migration: who moved between tiers, and how much value moved with them.
 
-Both runs are Parquet files of one row per customer; DuckDB joins them in place. Customers in
+Both runs are Parquet files of one row per customer, joined in place by an Ibis expression on
+an in-process DuckDB backend. Customers in
 only one run appear as coming from '(new)' or going to '(gone)'.
 """
 
@@ -9,10 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import duckdb
+import ibis
+import ibis.expr.types as ir
 
+from tierkit.backends import connect
 from tierkit.runs.files import Run
-from tierkit.runs.output import parquet_source
 
 NEW, GONE = "(new)", "(gone)"
 
@@ -37,50 +39,48 @@ class Migration:
         }
 
 
-def _value(run: Run, alias: str) -> str:
-    metric = run.manifest.get("value_metric")
-    if not metric:
-        return "NULL"
-    columns = duckdb.connect().execute(f"DESCRIBE SELECT * FROM {parquet_source(run.result)}").fetchall()
-    return f'{alias}."{metric}"' if metric in {c[0] for c in columns} else "NULL"
-
-
 def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
-    con = duckdb.connect()
-    va, vb = _value(a, "a"), _value(b, "b")
-    con.execute(f"""
-        CREATE TEMP VIEW moves AS
-        SELECT coalesce(a.customer_id, b.customer_id) AS customer_id,
-               CASE WHEN a.customer_id IS NULL THEN '{NEW}' ELSE coalesce(a.tier, '(none)') END AS from_tier,
-               CASE WHEN b.customer_id IS NULL THEN '{GONE}' ELSE coalesce(b.tier, '(none)') END AS to_tier,
-               CAST({va} AS DECIMAL(38, 2)) AS value_a, CAST({vb} AS DECIMAL(38, 2)) AS value_b
-        FROM {parquet_source(a.result)} a
-        FULL OUTER JOIN {parquet_source(b.result)} b ON a.customer_id = b.customer_id
-    """)
-    matrix_rows = con.execute("""
-        SELECT from_tier, to_tier, count(*) AS customers,
-               coalesce(sum(value_b), 0) AS value_b, coalesce(sum(value_a), 0) AS value_a
-        FROM moves GROUP BY ALL ORDER BY from_tier, to_tier
-    """).fetchall()
+    backend = connect("duckdb")
+    left, right = backend.read_parquet(a.result), backend.read_parquet(b.result)
+    joined = left.outer_join(right, left.customer_id == right.customer_id, lname="{name}_a", rname="{name}_b")
+    moves = joined.select(
+        customer_id=joined.customer_id_a.coalesce(joined.customer_id_b),
+        from_tier=ibis.ifelse(joined.customer_id_a.isnull(), NEW, joined.tier_a.coalesce("(none)")),
+        to_tier=ibis.ifelse(joined.customer_id_b.isnull(), GONE, joined.tier_b.coalesce("(none)")),
+        value_a=_side(joined, left, a, "a"),
+        value_b=_side(joined, right, b, "b"),
+    )
+    zero = ibis.literal(0).cast("decimal(38, 2)")
+    per_cell = moves.group_by(["from_tier", "to_tier"]).aggregate(
+        customers=moves.count(), value_b=moves.value_b.sum().coalesce(zero), value_a=moves.value_a.sum().coalesce(zero)
+    )
     matrix = [
-        {"from": f, "to": t, "customers": n, "value_a": str(v_a), "value_b": str(v_b)}
-        for f, t, n, v_b, v_a in matrix_rows
+        {"from": r["from_tier"], "to": r["to_tier"], "customers": r["customers"], "value_a": str(r["value_a"])}
+        | {"value_b": str(r["value_b"])}
+        for r in backend.to_pyarrow(per_cell.order_by(["from_tier", "to_tier"])).to_pylist()
     ]
-    total = con.execute("SELECT count(*) FROM moves WHERE from_tier <> to_tier").fetchone()
-    mover_rows = con.execute(f"""
-        SELECT customer_id, from_tier, to_tier, value_a, value_b FROM moves
-        WHERE from_tier <> to_tier
-        ORDER BY coalesce(value_a, 0) + coalesce(value_b, 0) DESC, customer_id LIMIT {int(limit)}
-    """).fetchall()
+    moved = moves.filter(moves.from_tier != moves.to_tier)
+    total = backend.execute_scalar(moved.count())
+    weight = moved.value_a.coalesce(zero) + moved.value_b.coalesce(zero)
+    top = moved.order_by([weight.desc(), moved.customer_id]).limit(int(limit))
     movers = [
         {
-            "customer_id": c,
-            "from": f,
-            "to": t,
-            "value_a": None if x is None else str(x),
-            "value_b": None if y is None else str(y),
+            "customer_id": r["customer_id"],
+            "from": r["from_tier"],
+            "to": r["to_tier"],
+            "value_a": None if r["value_a"] is None else str(r["value_a"]),
+            "value_b": None if r["value_b"] is None else str(r["value_b"]),
         }
-        for c, f, t, x, y in mover_rows
+        for r in backend.to_pyarrow(top).to_pylist()
     ]
     metric = b.manifest.get("value_metric") or a.manifest.get("value_metric")
-    return Migration(a.run_id, b.run_id, metric, matrix, movers, int(total[0]) if total else 0)
+    return Migration(a.run_id, b.run_id, metric, matrix, movers, int(total or 0))
+
+
+def _side(joined: ir.Table, table: ir.Table, run: Run, side: str) -> ir.Value:
+    """One run's value metric in the joined table, as DECIMAL(38, 2) (NULL when it has none)."""
+    metric = run.manifest.get("value_metric")
+    if not metric or metric not in table.columns:
+        return ibis.null("decimal(38, 2)")
+    name = f"{metric}_{side}" if f"{metric}_{side}" in joined.columns else metric
+    return joined[name].cast("decimal(38, 2)")

@@ -12,17 +12,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-import duckdb
+import ibis.expr.types as ir
 import pyarrow as pa
 
-from tierkit.runs.output import parquet_source
+from tierkit.backends import Backend, connect
 
 
-def build_sorted(source_sql: str, key: str, target: Path) -> None:
-    """Write `SELECT ... ORDER BY key` as one Arrow IPC file (one record batch), atomically."""
-    con = duckdb.connect()
-    table = con.execute(f"SELECT * FROM {source_sql} WHERE {key} IS NOT NULL ORDER BY {key}").fetch_arrow_table()
-    table = table.combine_chunks()
+def build_sorted(backend: Backend, rows: ir.Table, key: str, target: Path) -> None:
+    """Write `rows` ordered by `key` (rows without one left out) as one Arrow IPC file (one
+    record batch), atomically. Keys sort by code point, as Python compares them in `find`."""
+    table = backend.to_pyarrow(rows.filter(rows[key].notnull()).order_by(key)).combine_chunks()
     staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
     with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
@@ -43,7 +42,8 @@ class SortedTable:
     def from_parquet(cls, parquet: Path, key: str, cache: Path) -> SortedTable:
         """The cached sorted copy of `parquet`, built on first use (or when the source is newer)."""
         if not cache.exists() or cache.stat().st_mtime_ns < parquet.stat().st_mtime_ns:
-            build_sorted(parquet_source(parquet), key, cache)
+            backend = connect("duckdb")
+            build_sorted(backend, backend.read_parquet(parquet), key, cache)
         return cls(cache, key)
 
     def find(self, value: str) -> dict[str, Any] | None:

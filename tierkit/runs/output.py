@@ -15,9 +15,11 @@ from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
-import pyarrow.parquet as pq
 
+from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError, did_you_mean
 
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -100,31 +102,15 @@ def escape_formula(text: str) -> str:
     return "'" + text if re.match(FORMULA_START, text) else text
 
 
-def _quoted(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _escaped_select(schema: pa.Schema) -> str:
-    """A SELECT list that quotes formula-like text (for CSV and XLSX) and keeps the rest."""
-    items = []
-    for field in schema:
-        name = _quoted(field.name)
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            items.append(
-                f"CASE WHEN regexp_matches({name}, '{FORMULA_START}') THEN concat('''', {name}) "
-                f"ELSE {name} END AS {name}"
-            )
-        else:
-            items.append(name)
-    return ", ".join(items)
-
-
-COPY_OPTIONS = {
-    "csv": "FORMAT csv, HEADER true",
-    "json": "FORMAT json, ARRAY true",
-    "jsonl": "FORMAT json",
-    "parquet": "FORMAT parquet",
-}
+def _escaped(table: ir.Table) -> ir.Table:
+    """Formula-like text quoted (for CSV and XLSX), every other column as it is."""
+    columns = {}
+    for name, kind in table.schema().items():
+        value = table[name]
+        if kind.is_string():
+            value = ibis.ifelse(value.re_search(FORMULA_START), ibis.literal("'") + value, value)
+        columns[name] = value
+    return table.select(**columns)
 
 
 def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier: str | None = None) -> int:
@@ -133,39 +119,24 @@ def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier
     DuckDB reads and writes in parallel and in bounded memory. `tier` keeps one tier only.
     Returns the rows written.
     """
-    import duckdb
-
     path = Path(path)
     fmt = output_format(path, fmt)
-    schema = pq.read_schema(source)
-    con = duckdb.connect()
-    relation = parquet_source(source)
+    backend = DuckDBBackend.open()  # run files are converted in process, whichever engine graded them
+    table = backend.read_parquet(source)
     if tier is not None:
-        known = [row[0] for row in con.execute(f"SELECT DISTINCT tier FROM {relation} ORDER BY 1").fetchall()]
+        known = [
+            str(k) for k in backend.to_pyarrow(table.select("tier").distinct().order_by("tier"))["tier"].to_pylist()
+        ]
         if tier not in known:
             raise InputError(
-                f"--tier: no customer has tier '{tier}'{did_you_mean(tier, [str(k) for k in known])}"
-                f" (tiers: {', '.join(str(k) for k in known)})"
+                f"--tier: no customer has tier '{tier}'{did_you_mean(tier, known)} (tiers: {', '.join(known)})"
             )
-        relation += f" WHERE tier = {_literal(tier)}"
-    count = con.execute(f"SELECT count(*) FROM {relation}").fetchone()
-    select = _escaped_select(schema) if fmt in ("csv", "xlsx") else "*"
+        table = table.filter(table.tier == tier)
+    count = backend.execute_scalar(table.count())
+    chosen = _escaped(table) if fmt in ("csv", "xlsx") else table
     with atomic_path(path) as tmp:
         if fmt == "xlsx":
-            cursor = con.execute(f"SELECT {select} FROM {relation}")
-            _write_xlsx(cursor.fetch_record_batch(65_536), schema.names, tmp)
+            _write_xlsx(backend.to_batches(chosen), list(table.columns), tmp)
         else:
-            con.execute(f"COPY (SELECT {select} FROM {relation}) TO {_literal(str(tmp))} ({COPY_OPTIONS[fmt]})")
-    return int(count[0]) if count else 0
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def parquet_source(path: Path) -> str:
-    """`read_parquet('...')` for DuckDB SQL, the path quoted whatever it holds (bob's runs), and
-    read as that very file even when its name holds * ? or [."""
-    from tierkit.backends.duckdb_dialect import exact_path
-
-    return f"read_parquet({_literal(exact_path(path))})"
+            backend.copy_to(chosen, tmp, fmt)
+    return int(count or 0)

@@ -13,12 +13,17 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import ibis
+import ibis.expr.types as ir
+
+from tierkit.backends import Backend
+from tierkit.backends.base import ValueOutOfRange
+from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError
 from tierkit.policy.labels import score_labels, score_levels, tag_labels, tier_labels
 from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
-    import duckdb
     import pyarrow as pa
 
     from tierkit.engine.grade import Grading
@@ -67,53 +72,49 @@ class SummaryBuilder:
         self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
         self.customers = 0
 
-    def count(self, con: duckdb.DuckDBPyConnection, relation: str) -> None:
-        """Every tally in one query over `relation` (SQL naming the graded rows)."""
-        from tierkit.backends.duckdb_dialect import identifier
-
-        tags = [f"sum(CAST({identifier('tag_' + t)} AS BIGINT))" for t in self.tags]
-        empty = "count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')"
-        checks = con.execute(f"SELECT count(*), {empty}{''.join(', ' + t for t in tags)} FROM {relation}").fetchone()
-        assert checks is not None
-        if checks[1]:  # checked here, on one row per customer, not on every order row
+    def count(self, backend: Backend, graded: ir.Table) -> None:
+        """Every tally over the graded rows: one aggregate for the checks and the tags, and one
+        UNION ALL of GROUP BYs for the classes."""
+        tags = {f"tag_{i}": graded[f"tag_{t}"].cast("int64").sum() for i, t in enumerate(self.tags)}
+        empty = (graded.customer_id.isnull() | (graded.customer_id == "")).sum()
+        checks = backend.to_pyarrow(graded.aggregate(rows=graded.count(), empty=empty, **tags)).to_pylist()[0]
+        if checks["empty"]:  # checked here, on one row per customer, not on every order row
             orders = self.grading.inputs.orders
             raise missing_id_error(orders.source, orders.id_header, self._count_missing(orders))
-        self.customers = int(checks[0])
-        for tag, count in zip(self.tags, checks[2:], strict=True):
-            self.tags[tag] = int(count or 0)
+        self.customers = int(checks["rows"])
+        for i, tag in enumerate(self.tags):
+            self.tags[tag] = int(checks[f"tag_{i}"] or 0)
         tallies = self.tallies()
-        for name, key, n, v in self._classes(con, relation):
+        for name, key, n, v in self._classes(backend, graded):
             tallies[name].add(key, int(n), v)
 
     def tallies(self) -> dict[str, Tally]:
         return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
 
-    def _classes(self, con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, str | None, int, Any]]:
+    def _classes(self, backend: Backend, graded: ir.Table) -> list[tuple[str, str | None, int, Any]]:
         """(tally, class, customers, value) rows. Floating values are added at six decimals, so that
         the total does not depend on the order threads add in (and shown without trailing zeros)."""
-        import duckdb
-
-        from tierkit.backends.duckdb_dialect import identifier, literal
-
         value = self.tiers.value
-        v = identifier(value) if value else "1"
-        kind = con.execute(f"DESCRIBE SELECT {v} FROM {relation}").fetchone() if value else None
-        floating = kind is not None and str(kind[1]).upper() in ("DOUBLE", "FLOAT", "REAL")
+        measure: ir.NumericValue | None = graded[value] if value else None  # none: customers only
+        floating = measure is not None and measure.type().is_floating()
 
-        def query(total: str) -> list[tuple[str, str | None, int, Any]]:
+        def query(total: ir.NumericValue | None) -> list[tuple[str, str | None, int, Any]]:
             parts = [
-                f"SELECT {literal(name)} AS tally, CAST({identifier(tally.column)} AS VARCHAR) AS k, "
-                f"count(*) AS n, {total} AS v FROM {relation} GROUP BY 2"
+                graded.group_by(k=graded[tally.column].cast("string")).aggregate(
+                    tally=ibis.literal(name), n=graded.count(), v=total.sum() if total is not None else graded.count()
+                )
                 for name, tally in self.tallies().items()
             ]
-            return con.execute(" UNION ALL ".join(parts)).fetchall()
+            union = ibis.union(*parts) if len(parts) > 1 else parts[0]
+            rows = backend.to_pyarrow(union.select("tally", "k", "n", "v")).to_pylist()
+            return [(r["tally"], r["k"], r["n"], r["v"]) for r in rows]
 
-        if not floating:
-            return query(f"sum({v})")
+        if measure is None or not floating:
+            return query(measure)
         try:
-            rows = query(f"sum(CAST({v} AS DECIMAL(38, 6)))")
-        except duckdb.ConversionException:  # values past DECIMAL(38, 6): added as they are
-            return query(f"sum({v})")
+            rows = query(measure.cast("decimal(38, 6)"))
+        except ValueOutOfRange:  # values past DECIMAL(38, 6): added as they are
+            return query(measure)
         return [(t, k, n, Decimal(format(x.normalize(), "f")) if x is not None else x) for t, k, n, x in rows]
 
     def _count_missing(self, orders: Any) -> int:
@@ -151,23 +152,15 @@ class SummaryBuilder:
 
 def summarize(grading: Grading, table: pa.Table) -> dict[str, Any]:
     """The summary of a result held as an Arrow table (the Python API)."""
-    import duckdb
-
-    con = duckdb.connect()
-    con.register("graded", table)
     builder = SummaryBuilder(grading)
-    builder.count(con, "graded")
+    builder.count(DuckDBBackend.open(), ibis.memtable(table))
     return builder.result()
 
 
 def summarize_file(grading: Grading, path: Path) -> dict[str, Any]:
-    """The summary of a written result, read back by DuckDB (only the columns it counts)."""
-    import duckdb
-
-    from tierkit.backends.duckdb import DuckDBBackend
-    from tierkit.backends.duckdb_dialect import exact_path, literal
-
-    con = grading.engine.raw if isinstance(grading.engine, DuckDBBackend) else duckdb.connect()
+    """The summary of a written result, read back by DuckDB (only the columns it counts): on
+    the grading's own connection when it graded on DuckDB."""
+    backend = grading.engine if isinstance(grading.engine, DuckDBBackend) else DuckDBBackend.open()
     builder = SummaryBuilder(grading)
-    builder.count(con, f"read_parquet({literal(exact_path(path))})")
+    builder.count(backend, backend.read_parquet(path))
     return builder.result()
