@@ -174,7 +174,7 @@ def test_clv_metrics_in_a_policy_match_lifetimes(tmp_path: Path) -> None:
     lifetimes = pytest.importorskip("lifetimes")
     from lifetimes.datasets import load_cdnow_summary
 
-    from tierkit.engine.grade import grade
+    from tierkit.app.grading import grade
 
     orders = cdnow_orders(tmp_path)
     policy = tmp_path / "clv.yaml"
@@ -205,7 +205,7 @@ def test_clv_metrics_need_a_horizon() -> None:
 
 
 def test_clv_is_the_potential_axis_of_the_nine_grid(tmp_path: Path) -> None:
-    from tierkit.engine.grade import grade
+    from tierkit.app.grading import grade
 
     orders = cdnow_orders(tmp_path)
     policy = tmp_path / "grid.yaml"
@@ -234,14 +234,14 @@ primary: grid
 def test_clv_metrics_fit_on_the_grading_engine_when_inputs_name_none(tmp_path: Path) -> None:
     """Inputs built by hand, without their engine: grade_inputs fits on the engine it is given
     (only `tierkit check` leaves the models unfitted)."""
-    from tierkit.engine.backend import connect
+    from tierkit.backends import connect
     from tierkit.engine.grade import grade_inputs
-    from tierkit.engine.metrics import Inputs
+    from tierkit.engine.inputs import Inputs
     from tierkit.policy.loader import parse_policy
     from tierkit.tables.readers import read_table
 
     engine = connect("duckdb")
     inputs = Inputs(read_table(engine, "orders", cdnow_orders(tmp_path)))
-    assert inputs.engine is None
+    assert inputs.backend is None
     graded = grade_inputs(inputs, parse_policy(CLV_POLICY, "clv.yaml"), dt.date(1997, 9, 30), engine).table
     assert graded["p_alive"].null_count == 0 and graded.num_rows == 2357
