@@ -17,7 +17,15 @@ from fastapi.responses import JSONResponse
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, customers, runs
 from tierkit.app.serving import ServedWorkspace, Settings
-from tierkit.errors import NotAllowedError, NotFoundError, RequestError, TierkitError, ValueRefusedError
+from tierkit.errors import (
+    NotAllowedError,
+    NotFoundError,
+    RequestError,
+    TierkitError,
+    ValueRefusedError,
+    WorkspaceError,
+)
+from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
 STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422}
@@ -60,9 +68,6 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 
 def app_from_env() -> FastAPI:
     """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
-    from tierkit.errors import WorkspaceError
-    from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
-
     workspace = setting("serve_workspace")
     if not workspace:
         raise WorkspaceError(f"{BY_NAME['serve_workspace'].env} is not set: start the service with 'tierkit serve'")

@@ -1,14 +1,11 @@
-"""Workspaces and their users as use cases: create one, its language, users and their keys,
-and the settings a service over it starts with."""
+"""Workspaces as use cases: create one, its language, and the settings a service over it
+starts with. Light (no engine): every command asks for the workspace's language first."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-from tierkit.runs.files import store_of
 from tierkit.settings import DEFAULT_LANG, environment_for
-from tierkit.store.users import add_user, disable_user, list_users
 from tierkit.workspace import CONFIG, Workspace, default_dir
 
 
@@ -29,19 +26,6 @@ def init(workspace: Path | None, preset: str = "retail") -> Workspace:
 def language(workspace: Path | None) -> str:
     """The workspace's `lang:` when there is a workspace, else the default."""
     return Workspace.open(workspace).setting("lang", DEFAULT_LANG) if exists(workspace) else DEFAULT_LANG
-
-
-def add(workspace: Path | None, name: str, role: str) -> str:
-    """A new user; its API key, which is stored only as a hash."""
-    return add_user(store_of(Workspace.open(workspace)), name, role)
-
-
-def users(workspace: Path | None) -> list[dict[str, Any]]:
-    return list_users(store_of(Workspace.open(workspace)))
-
-
-def disable(workspace: Path | None, name: str) -> None:
-    disable_user(store_of(Workspace.open(workspace)), name)
 
 
 def serve_environment(workspace: Path | None, rate_limit: float, burst: int) -> tuple[Path, dict[str, str]]:

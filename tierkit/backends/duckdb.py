@@ -76,7 +76,7 @@ class DuckDBBackend(Backend):
         try:
             raw = connect_raw(limit, threads)
         except duckdb.Error as exc:
-            raise TierkitError(f"memory limit '{limit}' is not a size like 3GB or 500MB ({exc})") from None
+            raise TierkitError(f"memory limit '{limit}' is not a size like 3GB or 500MB ({exc})") from exc
         return cls(raw)
 
     @property

@@ -89,8 +89,8 @@ def spark_session() -> Any:
         return _spark_session
     try:
         from pyspark.sql import SparkSession
-    except ImportError:
-        raise TierkitError("the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)") from None
+    except ImportError as err:
+        raise TierkitError("the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)") from err
     os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
     warehouse = tempfile.mkdtemp(prefix="tierkit-spark-")
     builder = (

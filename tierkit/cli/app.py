@@ -1,4 +1,9 @@
-"""The `tierkit` command line: init, demo, grade, runs, show, diff, export, presets."""
+"""The `tierkit` command line: init, demo, grade, runs, show, diff, export, presets.
+
+Each command parses its options, calls its use case in tierkit.app and prints the result. The
+use cases are imported inside the commands: `tierkit --help`, `tierkit init` or `tierkit
+import` do not pay for loading Ibis, scipy and splink (about 2 s together).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app import grading, policies, workspaces
-from tierkit.app import runs as run_uses
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
@@ -32,6 +35,8 @@ app = typer.Typer(
 
 def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
     """--lang if given, else the workspace's `lang:` setting, else zh."""
+    from tierkit.app import workspaces
+
     if lang is not None:
         return lang.value
     return workspaces.language(workspace)
@@ -43,6 +48,8 @@ def init(
     preset: Annotated[str, typer.Option(help="Policy preset to start from.")] = "retail",
 ) -> None:
     """Create a workspace: tierkit.yaml, policy.yaml (from a preset), data/ and runs/."""
+    from tierkit.app import workspaces
+
     if workspaces.exists(directory):
         err_console.print(f"{workspaces.folder(directory)} is already a workspace; nothing changed")
         return
@@ -55,6 +62,8 @@ def init(
 @app.command()
 def presets(json_out: JsonOpt = False) -> None:
     """List the shipped policy presets."""
+    from tierkit.app import policies
+
     items = policies.presets()
     if json_out:
         print_json(items)
@@ -68,6 +77,8 @@ def check(
     policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False
 ) -> None:
     """Validate a policy: parse it and compile every rule and score; print its version hash."""
+    from tierkit.app import policies
+
     loaded = policies.check(policy)
     if json_out:
         print_json({"policy": loaded.policy.name, "hash": loaded.hash, "source": loaded.source})
@@ -95,6 +106,8 @@ def grade(
     sheet: SheetOpt = None,
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
+    from tierkit.app import grading
+
     lang_code = (lang.value if lang else DEFAULT_LANG) if output else resolve_lang(lang, workspace)
     with steps(3, json_out) as say:
         summary = grading.grade_workspace(
@@ -137,6 +150,8 @@ def demo(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
+    from tierkit.app import grading
+
     lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
     with steps(4, json_out) as say:
         summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say)
@@ -151,6 +166,8 @@ def demo(
 @app.command()
 def runs(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List the runs of a workspace; * marks the published one."""
+    from tierkit.app import runs as run_uses
+
     items = run_uses.runs(workspace)
     if json_out:
         print_json(items)
@@ -171,6 +188,8 @@ def show(
     json_out: JsonOpt = False,
 ) -> None:
     """Print one customer's card: tier, scores, tags, service and the reasons."""
+    from tierkit.app import runs as run_uses
+
     lang_code = resolve_lang(lang, workspace)
     card = run_uses.card(workspace, customer_id, run, lang_code)
     print_json(card) if json_out else print_card(card, lang_code)
@@ -179,6 +198,8 @@ def show(
 @app.command()
 def publish(run: str, workspace: WorkspaceOpt = None) -> None:
     """Make a run the current one (e.g. one graded with --no-publish), atomically."""
+    from tierkit.app import runs as run_uses
+
     run_id = run_uses.publish(workspace, run)
     err_console.print(f"run {run_id} is now current")
 
@@ -192,6 +213,8 @@ def diff(
     json_out: JsonOpt = False,
 ) -> None:
     """Migration between two runs: the tier x tier matrix and who moved."""
+    from tierkit.app import runs as run_uses
+
     result = run_uses.diff(workspace, run_a, run_b, limit)
     print_json(result) if json_out else print_migration(result)
 
@@ -204,6 +227,8 @@ def export(
     tier: Annotated[str | None, typer.Option(help="Only this tier.")] = None,
 ) -> None:
     """Export a run (default: current) as CSV, XLSX or Parquet; formula-like text is escaped."""
+    from tierkit.app import grading
+
     count = grading.export(workspace, run, output, tier)
     err_console.print(f"wrote {count:,} customers to {output}")
 

@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app.campaigns import campaign_report, create_campaign
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 
@@ -27,6 +26,8 @@ def create_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Draw the segment's customers into treatment and a random control group; record it."""
+    from tierkit.app.campaigns import create_campaign
+
     campaign = create_campaign(workspace, segment, holdout, seed, name, run)
     if json_out:
         print_json(campaign.meta)
@@ -49,6 +50,8 @@ def report_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
+    from tierkit.app.campaigns import campaign_report
+
     result = campaign_report(workspace, campaign_id, until, orders)
     if json_out:
         print_json(result)

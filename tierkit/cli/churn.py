@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app.models import churn_backtest
 from tierkit.cli.options import EngineOpt, JsonOpt
 from tierkit.cli.render import print_json
 
@@ -27,6 +26,8 @@ def backtest_command(
 ) -> None:
     """Train as of as-of − 2·horizon, test as of as-of − horizon; AUC and top-decile precision of the
     model and, in the same run, of recency alone and P(alive) alone."""
+    from tierkit.app.models import churn_backtest
+
     report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine)
     if json_out:
         print_json(report)

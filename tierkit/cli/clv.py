@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app.models import clv_fit, clv_holdout
 from tierkit.cli.options import EngineOpt, JsonOpt
 from tierkit.cli.render import print_json
 
@@ -25,6 +24,8 @@ def fit(
     json_out: JsonOpt = False,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
+    from tierkit.app.models import clv_fit
+
     result = clv_fit(orders, calibration_end, time_unit, engine)
     if json_out:
         print_json(result)
@@ -47,6 +48,8 @@ def holdout_check(
     json_out: JsonOpt = False,
 ) -> None:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
+    from tierkit.app.models import clv_holdout
+
     result = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine)
     if json_out:
         print_json(result)

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.app import importing
-from tierkit.app.importing import parse_maps
+from tierkit.app.maps import parse_maps
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
@@ -45,6 +44,8 @@ def import_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Import source files into the workspace: mapped, typed, checked; bad rows to a rejects file."""
+    from tierkit.app import importing
+
     with steps(3 * len(files), json_out) as say:
         summary = importing.import_files(
             workspace, kind.value, files, parse_maps(map_, kind.value), sheet, threshold, refunds, today, say

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.app import linking
-from tierkit.app.importing import parse_maps
+from tierkit.app.maps import parse_maps
 from tierkit.cli.importing import MapOpt, SheetOpt
 from tierkit.cli.options import EngineOpt, JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
@@ -47,6 +46,8 @@ def link_workspace(
     json_out: JsonOpt = False,
 ) -> None:
     """Link the workspace's imported customers; grading then counts one customer per person."""
+    from tierkit.app import linking
+
     if ctx.invoked_subcommand is not None:
         return
     _print(linking.link_workspace(workspace, match, review, engine), json_out)
@@ -66,6 +67,8 @@ def link_files(
     json_out: JsonOpt = False,
 ) -> None:
     """File mode: link customer files with no workspace; prints a summary, writes --output."""
+    from tierkit.app import linking
+
     maps = parse_maps(map_, "customers")
     summary = linking.link_files(files, maps, sheet, output, review_output, decisions, match, review, engine)
     _print(summary, json_out)
@@ -80,6 +83,8 @@ def link_review(
     ] = None,
 ) -> None:
     """The pairs the model was unsure of; decisions are kept in data/identity/decisions.csv."""
+    from tierkit.app import linking
+
     if decisions is not None:
         count, store = linking.keep_decisions(workspace, decisions)
         err_console.print(f"{count:,} decisions kept in {store}; run 'tierkit link' to apply them")

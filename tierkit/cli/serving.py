@@ -6,7 +6,6 @@ from typing import Annotated
 
 import typer
 
-from tierkit.app import workspaces
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 
@@ -25,6 +24,8 @@ def serve_command(
     import os
 
     import uvicorn
+
+    from tierkit.app import workspaces
 
     root, environment = workspaces.serve_environment(workspace, rate_limit, burst)
     os.environ.update(environment)  # for the worker processes uvicorn starts (see docs/settings.md)
@@ -48,7 +49,9 @@ def add(
     json_out: JsonOpt = False,
 ) -> None:
     """Create a user; prints the API key once (it is stored only as a hash)."""
-    key = workspaces.add(workspace, name, role)
+    from tierkit.app import users
+
+    key = users.add(workspace, name, role)
     if json_out:
         print_json({"name": name, "role": role, "key": key})
     else:
@@ -59,7 +62,9 @@ def add(
 @users_app.command("list")
 def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List users and roles (never keys)."""
-    found = workspaces.users(workspace)
+    from tierkit.app import users
+
+    found = users.users(workspace)
     if json_out:
         print_json(found)
         return
@@ -71,5 +76,7 @@ def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
 @users_app.command("disable")
 def disable(name: str, workspace: WorkspaceOpt = None) -> None:
     """Disable a user's key at once (the audit log keeps their entries)."""
-    workspaces.disable(workspace, name)
+    from tierkit.app import users
+
+    users.disable(workspace, name)
     err_console.print(f"user {name} disabled")

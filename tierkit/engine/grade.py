@@ -33,8 +33,8 @@ def parse_as_of(text: str | dt.date) -> dt.date:
         return text
     try:
         return dt.date.fromisoformat(str(text))
-    except ValueError:
-        raise InputError(f"--as-of: '{text}' is not a date like 2024-06-30") from None
+    except ValueError as err:
+        raise InputError(f"--as-of: '{text}' is not a date like 2024-06-30") from err
 
 
 @dataclass

@@ -55,7 +55,7 @@ class RuleCompiler:
         try:
             node = parse_rule(source)
         except RuleSyntaxError as err:
-            raise PolicyError(f"{self.where}: {err}") from None
+            raise PolicyError(f"{self.where}: {err}") from err
         return self.node(node, source)
 
     def node(self, node: Node, source: str) -> Any:
@@ -79,7 +79,7 @@ class RuleCompiler:
             what = node.args[0] if node.op in ("cmp", "arith", "call") else node.op
             raise PolicyError(
                 f"{self.where}: cannot apply '{what}' at column {node.pos + 1} in '{source}': {detail}"
-            ) from None
+            ) from exc
 
     def combine(self, node: Node, source: str) -> Any:
         op, args = node.op, node.args

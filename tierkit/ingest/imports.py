@@ -31,7 +31,7 @@ from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
 from tierkit.ingest.registry import Registry, settings_of, signature
 from tierkit.runs.output import escape_formula
-from tierkit.tables.readers import file_fingerprint, open_mapped
+from tierkit.tables.readers import file_fingerprint, open_mapped, unreadable
 
 
 @dataclass
@@ -136,10 +136,8 @@ def import_file(
     table_name = f"__import_{abs(hash((str(path), time.time_ns())))}"
     try:
         staged = engine.con.create_table(table_name, stage, temp=True)  # one pass over the file
-    except Exception as exc:
-        from tierkit.tables.readers import unreadable
-
-        raise unreadable(mapped.source, exc) from None
+    except Exception as exc:  # the engine met a row it cannot read only now: the file is the cause
+        raise unreadable(mapped.source, exc) from None  # its message may quote personal data
     try:
         say(f"{path.name}: writing")
         result = _write(engine, staged, data_dir, kind, path, name, part, rules, mapped.source.encoding, sha)

@@ -27,7 +27,7 @@ from tierkit.engine.windows import Window
 from tierkit.errors import InputError, PolicyError
 from tierkit.models.kinds import ChurnParameters
 from tierkit.policy.loader import LoadedPolicy
-from tierkit.policy.model import MetricSpec, Policy
+from tierkit.policy.model import MetricSpec, Policy, check_window
 
 
 @lru_cache(maxsize=1)
@@ -88,12 +88,10 @@ def churned(orders: ir.Table, cutoff: dt.date, horizon: str) -> ir.Table:
 
 
 def _window(horizon: str) -> Window:
-    from tierkit.policy.model import check_window
-
     try:
         checked = check_window(horizon)
     except ValueError as err:
-        raise InputError(f"--horizon: {err}") from None
+        raise InputError(f"--horizon: {err}") from err
     window = Window.parse(checked)
     if window.is_all:
         raise InputError(f"--horizon: '{horizon}' must be a window such as 90D or 3M")

@@ -20,7 +20,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from tierkit.errors import PolicyError, did_you_mean
-from tierkit.policy.model import SCORE_TYPES, Policy
+from tierkit.policy import model as m
+from tierkit.policy.model import SCORE_TYPES, Policy, RfmScore
+from tierkit.policy.segments import load_segments, segment_map_names
 
 PRESET_DIR = "presets"
 
@@ -101,8 +103,6 @@ def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...],
 
 def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model that owns the last key of `path`, to suggest its field names."""
-    from tierkit.policy import model as m
-
     score_models = {
         cls.model_fields["type"].default: cls
         for cls in (m.RfmScore, m.AbcScore, m.PyramidScore, m.StarsScore, m.GridScore, m.BandsScore)
@@ -153,9 +153,6 @@ def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], so
 
 def _inline_segment_files(policy: Policy, source: str) -> Policy:
     """A segment map given as a file becomes part of the policy: its hash and the run's copy."""
-    from tierkit.policy.model import RfmScore
-    from tierkit.policy.segments import load_segments, segment_map_names
-
     scores = dict(policy.scores)
     for name, spec in policy.scores.items():
         if isinstance(spec, RfmScore) and isinstance(spec.segments, str) and spec.segments not in segment_map_names():
@@ -174,7 +171,7 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
-        raise PolicyError(f"{source}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from None
+        raise PolicyError(f"{source}:{line}: not valid YAML: {getattr(exc, 'problem', exc)}") from exc
     if not isinstance(data, dict):
         raise PolicyError(f"{source}:1: a policy is a YAML mapping with name, metrics, scores, tiers")
     lines: dict[tuple[Any, ...], int] = {}
@@ -183,7 +180,7 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(_messages(exc, lines, source)) from None
+        raise PolicyError(_messages(exc, lines, source)) from exc
     policy = _inline_segment_files(policy, source)
     return LoadedPolicy(policy=policy, source=source, text=text, lines=lines)
 
@@ -203,6 +200,6 @@ def load_policy(name_or_path: str | Path) -> LoadedPolicy:
         )
     try:
         text = path.read_text("utf-8")
-    except UnicodeDecodeError:
-        raise PolicyError(f"{path}: a policy file must be UTF-8 text") from None
+    except UnicodeDecodeError as err:
+        raise PolicyError(f"{path}: a policy file must be UTF-8 text") from err
     return parse_policy(text, str(path))

@@ -38,7 +38,7 @@ def _read_map(name: str) -> tuple[int, tuple[RfmSegment, ...]]:
     try:
         segments = TypeAdapter(list[RfmSegment]).validate_python(data["segments"])
     except (ValidationError, KeyError, TypeError) as exc:
-        raise PolicyError(f"segment map '{name}': {exc}") from None
+        raise PolicyError(f"segment map '{name}': {exc}") from exc
     return int(data.get("bins", 5)), tuple(segments)
 
 
@@ -47,7 +47,7 @@ def load_segments(spec: str | list[RfmSegment], bins: int, where: str) -> list[R
         try:
             map_bins, segments = _read_map(spec)
         except PolicyError as err:
-            raise PolicyError(f"{where}: {err}") from None
+            raise PolicyError(f"{where}: {err}") from err
         if map_bins != bins:
             raise PolicyError(f"{where}: segment map '{spec}' is made for {map_bins} bins, the score has {bins}")
         chosen = list(segments)

@@ -43,8 +43,8 @@ def add_user(engine: Engine, name: str, role: str) -> str:
     try:
         with engine.begin() as con:
             con.execute(insert(users).values(name=name, role=role, key_hash=key_hash(key), created_at=now))
-    except IntegrityError:
-        raise TierkitError(f"user '{name}' already exists") from None
+    except IntegrityError as err:
+        raise TierkitError(f"user '{name}' already exists") from err
     return key
 
 

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute
 
 from tierkit.backends import Backend
+from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import TierkitError
 from tierkit.ingest.identity.keys import IDENTITY_FIELDS, name_keys, record_keys
 from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
@@ -128,17 +129,14 @@ def link(
 
 def _database(engine: Backend) -> Any:
     """splink's database layer on the engine's own connection: DuckDB, or the shared Spark session."""
-    from tierkit.backends.duckdb import DuckDBBackend
-    from tierkit.backends.spark import SparkBackend
-
     if isinstance(engine, DuckDBBackend):
         from splink import DuckDBAPI
 
         return DuckDBAPI(connection=engine.raw)
-    if isinstance(engine, SparkBackend):
+    if engine.name == "spark":  # not isinstance: that would import PySpark for every link
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=engine.session, break_lineage_method="checkpoint")
+        return SparkAPI(spark_session=engine.con._session, break_lineage_method="checkpoint")
     raise TierkitError(f"tierkit link cannot run on the {engine.name} engine")
 
 
