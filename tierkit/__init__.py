@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from tierkit.app.grading import grade
     from tierkit.app.policies import check
     from tierkit.backends import Backend, connect
-    from tierkit.policy.kinds import MetricKind, register
+    from tierkit.policy.kinds import MetricKind, metric_kinds, register
     from tierkit.policy.loader import LoadedPolicy, load_policy
     from tierkit.runs.result import GradedResult
 
@@ -34,6 +34,7 @@ __all__ = [
     "connect",
     "grade",
     "load_policy",
+    "metric_kinds",
     "register",
 ]
 
@@ -47,6 +48,7 @@ _LAZY = {
     "GradedResult": "tierkit.runs.result",
     "MetricKind": "tierkit.policy.kinds",
     "register": "tierkit.policy.kinds",
+    "metric_kinds": "tierkit.policy.kinds",
 }
 
 

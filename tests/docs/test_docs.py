@@ -9,6 +9,7 @@ import pytest
 import typer.main
 
 from tierkit.cli.app import app
+from tierkit.policy.kinds import metric_kinds
 from tierkit.policy.loader import load_policy, preset_names
 from tierkit.policy.model import AGGREGATES, SCORE_TYPES
 
@@ -36,6 +37,7 @@ def test_every_score_type_and_metric_kind_is_documented() -> None:
     scores, policy = text("docs/scores.md"), text("docs/policy.md")
     assert not [t for t in SCORE_TYPES if f"## {t}" not in scores]
     assert not [k for k in AGGREGATES if f"`{k}`" not in policy]
+    assert not [k for k in metric_kinds() if f"### `{k}`" not in policy]  # plug-in kinds too
 
 
 def test_readme_quick_start_is_the_two_make_commands() -> None:

@@ -103,3 +103,27 @@ def test_a_forbidden_import_is_caught(tmp_path: Path) -> None:
     path = tmp_path / "grade.py"
     path.write_text("def f():\n    from tierkit.models.churn import churn_metrics\n", "utf-8")
     assert imports(path) == [(2, "tierkit.models.churn")]
+
+
+def test_only_the_backends_speak_to_a_database_engine() -> None:
+    """DuckDB and Spark are reached through tierkit.backends: no other module imports them or
+    writes SQL text (the operational store's SQLAlchemy aside)."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE)
+        if relative.parts[0] in ("backends", "store"):
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            found += [
+                f"{relative}:{node.lineno}: imports {n}" for n in names if n.split(".")[0] in ("duckdb", "pyspark")
+            ]
+            sql = ("SELECT ", "COPY ", "CREATE ", "SET ")
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.lstrip().startswith(sql):
+                found.append(f"{relative}:{node.lineno}: SQL text {node.value[:30]!r}")
+    assert found == []

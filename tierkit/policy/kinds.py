@@ -91,8 +91,8 @@ class KindParameters(Strict):
 
     @classmethod
     def kind_key(cls) -> str:
-        """The key that names the kind: the model's first field."""
-        return next(iter(cls.model_fields))
+        """The key that names the kind: the kind's first own field."""
+        return next(name for name in cls.model_fields if name not in KindParameters.model_fields)
 
     @model_validator(mode="before")
     @classmethod

@@ -47,9 +47,13 @@ class LoadedPolicy:
 
     @property
     def hash(self) -> str:
-        """sha256 of the canonical JSON: 0.8 and 0.80, 10000 and 10000.0 are one version."""
+        """sha256 of the canonical JSON: 0.8 and 0.80, 10000 and 10000.0 are one version.
+
+        Unset fields (None) are left out, so that a field a later tierkit adds, or a metric kind
+        a plug-in adds, changes no existing policy's version; defaults are written out, so that
+        writing a default explicitly does not change it either."""
         canonical = json.dumps(
-            _canonical(self.policy.model_dump(by_alias=True, exclude_defaults=False)),
+            _canonical(self.policy.model_dump(by_alias=True, exclude_defaults=False, exclude_none=True)),
             sort_keys=True,
             ensure_ascii=False,
         )
