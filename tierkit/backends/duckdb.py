@@ -16,12 +16,15 @@ from typing import Any
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from tierkit.backends.base import Backend, ValueOutOfRange
 from tierkit.backends.duckdb_dialect import (
     as_result,
+    checks_sql,
+    class_totals_sql,
     exact_path,
     identifier,
     literal,
@@ -143,6 +146,30 @@ class DuckDBBackend(Backend):
         parquet), written by DuckDB itself: in parallel, in bounded memory."""
         options = COPY_OPTIONS[fmt]
         self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} ({options})")
+
+    def relation(self, table: ir.Table) -> str:
+        """SQL naming the rows of `table`: its view, or the expression as a subquery."""
+        op = table.op()
+        if isinstance(op, ops.DatabaseTable | ops.UnboundTable):
+            return identifier(op.name)
+        return f"({self.sql(table)})"
+
+    def flag_counts(self, table: ir.Table, flags: list[str]) -> tuple[int, int, list[int]]:
+        """(rows, rows without a customer id, rows with each boolean column true): one scan, no
+        Ibis compilation (a run's summary counts on every grading)."""
+        found = self.raw.execute(checks_sql(self.relation(table), flags)).fetchone()
+        assert found is not None
+        return int(found[0]), int(found[1] or 0), [int(n or 0) for n in found[2:]]
+
+    def class_totals(
+        self, table: ir.Table, columns: dict[str, str], value: str | None, exact: bool
+    ) -> list[tuple[str, str | None, int, Any]]:
+        """(tally, class, rows, total value) per class of each named column (see
+        duckdb_dialect.class_totals_sql); a value past DECIMAL(38, 6) raises ValueOutOfRange."""
+        try:
+            return self.raw.execute(class_totals_sql(self.relation(table), columns, value, exact)).fetchall()
+        except duckdb.ConversionException as exc:
+            raise ValueOutOfRange(str(exc)) from exc
 
     def execute(self, sql: str, parameters: list[Any] | None = None) -> Any:
         """Run SQL built by a query module of this layer (see backends.results)."""

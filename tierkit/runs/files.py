@@ -24,8 +24,6 @@ from tierkit.engine.grade import Grading
 from tierkit.errors import WorkspaceError, did_you_mean
 from tierkit.runs.output import atomic_path
 from tierkit.runs.result import write_result
-from tierkit.store import catalog
-from tierkit.store.database import database_url, store_engine
 from tierkit.version import __version__
 from tierkit.workspace import Workspace
 
@@ -98,6 +96,8 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    from tierkit.store import catalog  # the store (SQLAlchemy) loads when a run is kept: file mode never does
+
     catalog.record_run(store_of(ws), manifest)
     if publish:
         publish_run(ws, run_id)
@@ -106,12 +106,16 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
 
 def store_of(ws: Workspace) -> Any:
     """The workspace's operational store (SQLAlchemy engine), migrated."""
+    from tierkit.store.database import database_url, store_engine
+
     configured = ws.config.get("database")
     return store_engine(database_url(ws.root, str(configured) if configured else None))
 
 
 def publish_run(ws: Workspace, run_id: str) -> None:
     """Switch the store's current pointer to a finished run, then mirror it in runs/CURRENT."""
+    from tierkit.store import catalog
+
     manifest = ws.runs_dir / run_id / MANIFEST
     if not manifest.exists():
         raise WorkspaceError(f"run '{run_id}' does not exist in {ws.runs_dir}")
@@ -124,6 +128,8 @@ def publish_run(ws: Workspace, run_id: str) -> None:
 
 def current_run_id(ws: Workspace) -> str | None:
     """The published run: the store's pointer; a workspace from before the store has only the file."""
+    from tierkit.store import catalog
+
     found = catalog.current(store_of(ws))
     if found is None:
         pointer = ws.runs_dir / CURRENT

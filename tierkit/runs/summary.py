@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.backends import Backend
 from tierkit.backends.base import ValueOutOfRange
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError
@@ -72,18 +71,15 @@ class SummaryBuilder:
         self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
         self.customers = 0
 
-    def count(self, backend: Backend, graded: ir.Table) -> None:
-        """Every tally over the graded rows: one aggregate for the checks and the tags, and one
-        UNION ALL of GROUP BYs for the classes."""
-        tags = {f"tag_{i}": graded[f"tag_{t}"].cast("int64").sum() for i, t in enumerate(self.tags)}
-        empty = (graded.customer_id.isnull() | (graded.customer_id == "")).sum()
-        checks = backend.to_pyarrow(graded.aggregate(rows=graded.count(), empty=empty, **tags)).to_pylist()[0]
-        if checks["empty"]:  # checked here, on one row per customer, not on every order row
+    def count(self, backend: DuckDBBackend, graded: ir.Table) -> None:
+        """Every tally over the graded rows: one scan for the checks and the tags, and one UNION
+        ALL of GROUP BYs for the classes (SQL the DuckDB backend writes: no compilation cost)."""
+        rows, empty, flags = backend.flag_counts(graded, [f"tag_{t}" for t in self.tags])
+        if empty:  # checked here, on one row per customer, not on every order row
             orders = self.grading.inputs.orders
             raise missing_id_error(orders.source, orders.id_header, self._count_missing(orders))
-        self.customers = int(checks["rows"])
-        for i, tag in enumerate(self.tags):
-            self.tags[tag] = int(checks[f"tag_{i}"] or 0)
+        self.customers = rows
+        self.tags = dict(zip(self.tags, flags, strict=True))
         tallies = self.tallies()
         for name, key, n, v in self._classes(backend, graded):
             tallies[name].add(key, int(n), v)
@@ -91,30 +87,17 @@ class SummaryBuilder:
     def tallies(self) -> dict[str, Tally]:
         return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
 
-    def _classes(self, backend: Backend, graded: ir.Table) -> list[tuple[str, str | None, int, Any]]:
+    def _classes(self, backend: DuckDBBackend, graded: ir.Table) -> list[tuple[str, str | None, int, Any]]:
         """(tally, class, customers, value) rows. Floating values are added at six decimals, so that
         the total does not depend on the order threads add in (and shown without trailing zeros)."""
         value = self.tiers.value
-        measure: ir.NumericValue | None = graded[value] if value else None  # none: customers only
-        floating = measure is not None and measure.type().is_floating()
-
-        def query(total: ir.NumericValue | None) -> list[tuple[str, str | None, int, Any]]:
-            parts = [
-                graded.group_by(k=graded[tally.column].cast("string")).aggregate(
-                    tally=ibis.literal(name), n=graded.count(), v=total.sum() if total is not None else graded.count()
-                )
-                for name, tally in self.tallies().items()
-            ]
-            union = ibis.union(*parts) if len(parts) > 1 else parts[0]
-            rows = backend.to_pyarrow(union.select("tally", "k", "n", "v")).to_pylist()
-            return [(r["tally"], r["k"], r["n"], r["v"]) for r in rows]
-
-        if measure is None or not floating:
-            return query(measure)
+        columns = {name: tally.column for name, tally in self.tallies().items()}
+        if value is None or not graded[value].type().is_floating():
+            return backend.class_totals(graded, columns, value, exact=False)
         try:
-            rows = query(measure.cast("decimal(38, 6)"))
+            rows = backend.class_totals(graded, columns, value, exact=True)
         except ValueOutOfRange:  # values past DECIMAL(38, 6): added as they are
-            return query(measure)
+            return backend.class_totals(graded, columns, value, exact=False)
         return [(t, k, n, Decimal(format(x.normalize(), "f")) if x is not None else x) for t, k, n, x in rows]
 
     def _count_missing(self, orders: Any) -> int:
