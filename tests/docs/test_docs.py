@@ -62,3 +62,20 @@ def test_the_python_api_as_the_readme_shows_it(tmp_path: Path) -> None:
     assert "SELECT" in ibis.to_sql(result.expr, dialect="postgres")
     regular = result.engine.to_pyarrow(result.expr.filter(result.expr.tier == "regular"))
     assert regular["customer_id"].to_pylist() == ["001"]
+
+
+def test_the_readme_needs_no_internal_import(tmp_path: Path) -> None:
+    """Every `tierkit.X` the README's Python uses is public (in tierkit.__all__), and works."""
+    import tierkit
+
+    blocks = re.findall(r"```python\n(.*?)```", text("README.md"), flags=re.S)
+    used = {name for block in blocks for name in re.findall(r"\btierkit\.(\w+)", block)}
+    assert used and used <= set(tierkit.__all__)
+    assert not [b for b in blocks if re.search(r"from tierkit\.|import tierkit\.", b)]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("name: t\nmetrics: {s: {sum: amount}}\ntiers: [{name: a, else: true}]\n", "utf-8")
+    assert tierkit.check(policy).policy.name == "t"
+    assert {"clv", "churn"} <= set(tierkit.metric_kinds())
+    policy.write_text("name: t\nmetrics: {s: {sum: amount, window: 5Q}}\ntiers: [{name: a, else: true}]\n", "utf-8")
+    with pytest.raises(tierkit.PolicyError, match=r"policy\.yaml:2: metrics\.s\.window"):
+        tierkit.check(policy)
