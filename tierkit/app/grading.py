@@ -88,16 +88,16 @@ def stale_links(links: Path, customers: Path | None) -> str | None:
 
 
 def grade_workspace(
+    workspace: Path | None = None,
     *,
-    workspace: Path | None,
-    orders: Path | None,
-    customers: Path | None,
-    interactions: Path | None,
-    contacts: Path | None,
-    policy: str | None,
-    as_of: str | None,
-    output: Path | None,
-    engine: str | None,
+    orders: Path | None = None,
+    customers: Path | None = None,
+    interactions: Path | None = None,
+    contacts: Path | None = None,
+    policy: str | None = None,
+    as_of: str | None = None,
+    output: Path | None = None,
+    engine: str | None = None,
     lang: str = DEFAULT_LANG,
     publish: bool = True,
     progress: Progress = silent,
@@ -148,20 +148,7 @@ def demo(
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     progress(f"generating a shop of {customers:,} customers")
     files = generate(ws.root / "data", customers=customers, seed=seed)
-    summary = grade_workspace(
-        workspace=ws.root,
-        orders=None,
-        customers=None,
-        interactions=None,
-        contacts=None,
-        policy=None,
-        as_of=files.as_of.isoformat(),
-        output=None,
-        engine=engine,
-        lang=lang,
-        publish=True,
-        progress=progress,
-    )
+    summary = grade_workspace(ws.root, as_of=files.as_of.isoformat(), engine=engine, lang=lang, progress=progress)
     summary["workspace"] = str(ws.root)
     summary["example_customer"] = "00000001"
     return summary

@@ -30,20 +30,8 @@ def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: boo
 
     try:
         say("starting")
-        summary = grade_workspace(
-            workspace=served.workspace.root,
-            orders=None,
-            customers=None,
-            interactions=None,
-            contacts=None,
-            policy=None,
-            as_of=as_of,
-            output=None,
-            engine=None,
-            lang=served.settings.lang,
-            publish=publish,
-            progress=say,
-        )
+        root, lang = served.workspace.root, served.settings.lang
+        summary = grade_workspace(root, as_of=as_of, lang=lang, publish=publish, progress=say)
         job_store.finish(served.store, job_id, str(summary["run_id"]), None)
     except TierkitError as err:
         job_store.finish(served.store, job_id, None, str(err))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -20,7 +20,7 @@ from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
-from tierkit.cli.render import err_console, print_card, print_json, print_migration, print_summary
+from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
 from tierkit.errors import TierkitError
 from tierkit.settings import DEFAULT_LANG
@@ -59,17 +59,17 @@ def init(
     )
 
 
+def _print_presets(items: Any) -> None:
+    for item in items:
+        print(f"{item['name']:<15} {item['description']}")
+
+
 @app.command()
 def presets(json_out: JsonOpt = False) -> None:
     """List the shipped policy presets."""
     from tierkit.app import policies
 
-    items = policies.presets()
-    if json_out:
-        print_json(items)
-        return
-    for item in items:
-        print(f"{item['name']:<15} {item['description']}")
+    emit(policies.presets(), json_out, _print_presets)
 
 
 @app.command()
@@ -163,20 +163,20 @@ def demo(
     err_console.print(f"demo workspace: {where} (try: tierkit show {example} -w {where})")
 
 
-@app.command()
-def runs(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
-    """List the runs of a workspace; * marks the published one."""
-    from tierkit.app import runs as run_uses
-
-    items = run_uses.runs(workspace)
-    if json_out:
-        print_json(items)
-        return
+def _print_runs(items: Any) -> None:
     for i in items:
         print(
             f"{'*' if i['current'] else ' '} {i['run_id']}  as-of {i['as_of']}  {i['policy']} "
             f"{i['policy_hash']}  {i['engine']}  {i['customers']:,} customers"
         )
+
+
+@app.command()
+def runs(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
+    """List the runs of a workspace; * marks the published one."""
+    from tierkit.app import runs as run_uses
+
+    emit(run_uses.runs(workspace), json_out, _print_runs)
 
 
 @app.command()

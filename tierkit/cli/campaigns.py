@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
-from tierkit.cli.render import err_console, print_json
+from tierkit.cli.render import emit, err_console
 
 campaign_app = typer.Typer(help="Campaigns with a random control group, measured after the fact.")
+
+
+def _print_campaign(campaign: Any) -> None:
+    meta = campaign.meta
+    print(campaign.campaign_id)
+    err_console.print(
+        f"campaign {campaign.campaign_id}: {meta['customers']:,} customers, {meta['treatment']:,} to treat, "
+        f"{meta['control']:,} held out as control (seed {meta['seed']}); groups in {campaign.assignment}",
+        highlight=False,
+    )
 
 
 @campaign_app.command("create")
@@ -29,16 +39,25 @@ def create_command(
     from tierkit.app.campaigns import create_campaign
 
     campaign = create_campaign(workspace, segment, holdout, seed, name, run)
-    if json_out:
-        print_json(campaign.meta)
-        return
-    meta = campaign.meta
-    print(campaign.campaign_id)
-    err_console.print(
-        f"campaign {campaign.campaign_id}: {meta['customers']:,} customers, {meta['treatment']:,} to treat, "
-        f"{meta['control']:,} held out as control (seed {meta['seed']}); groups in {campaign.assignment}",
-        highlight=False,
+    emit(campaign.meta, json_out, lambda _: _print_campaign(campaign))
+
+
+def _print_report(result: Any) -> None:
+    overall = result["overall"]
+    print(
+        f"campaign {result['campaign_id']} ({result['segment']}), orders after {result['period']['after']} "
+        f"until {result['period']['until']}: {overall['treatment']:,} treated, {overall['control']:,} control"
     )
+    for key, label in (("retention", "retention"), ("revenue_per_customer", "revenue per customer")):
+        if key in overall:
+            part = overall[key]
+            print(
+                f"  {label:<21} treatment {part['treatment']}  control {part['control']}  "
+                f"difference {part['difference']} (95% CI {part['ci95'][0]} to {part['ci95'][1]})"
+            )
+    print(overall["verdict"])
+    for tier, part in result["by_tier"].items():
+        print(f"  [{tier}] {part['verdict']}")
 
 
 @campaign_app.command("report")
@@ -52,22 +71,4 @@ def report_command(
     """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
     from tierkit.app.campaigns import campaign_report
 
-    result = campaign_report(workspace, campaign_id, until, orders)
-    if json_out:
-        print_json(result)
-        return
-    overall = result["overall"]
-    print(
-        f"campaign {campaign_id} ({result['segment']}), orders after {result['period']['after']} "
-        f"until {result['period']['until']}: {overall['treatment']:,} treated, {overall['control']:,} control"
-    )
-    for key, label in (("retention", "retention"), ("revenue_per_customer", "revenue per customer")):
-        if key in overall:
-            part = overall[key]
-            print(
-                f"  {label:<21} treatment {part['treatment']}  control {part['control']}  "
-                f"difference {part['difference']} (95% CI {part['ci95'][0]} to {part['ci95'][1]})"
-            )
-    print(overall["verdict"])
-    for tier, part in result["by_tier"].items():
-        print(f"  [{tier}] {part['verdict']}")
+    emit(campaign_report(workspace, campaign_id, until, orders), json_out, _print_report)

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tierkit.cli.options import EngineOpt, JsonOpt
-from tierkit.cli.render import print_json
+from tierkit.cli.render import emit
 
 churn_app = typer.Typer(help="Churn early warning: a model trained on the customers' own history.")
+
+
+def _print_backtest(report: Any) -> None:
+    print(
+        f"test as of {report['test_cutoff']} (trained as of {report['train_cutoff']}), horizon {report['horizon']}, "
+        f"{report['test']['customers']:,} customers, {report['test']['churn_rate']:.1%} churned"
+    )
+    for name in ("model", "recency", "p_alive"):
+        print(
+            f"  {name:<8} AUC {report[name]['auc']:.3f}   precision in the top decile "
+            f"{report[name]['precision_top_decile']:.1%}"
+        )
 
 
 @churn_app.command("backtest")
@@ -29,15 +41,4 @@ def backtest_command(
     from tierkit.app.models import churn_backtest
 
     report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine)
-    if json_out:
-        print_json(report)
-        return
-    print(
-        f"test as of {report['test_cutoff']} (trained as of {report['train_cutoff']}), horizon {horizon}, "
-        f"{report['test']['customers']:,} customers, {report['test']['churn_rate']:.1%} churned"
-    )
-    for name in ("model", "recency", "p_alive"):
-        print(
-            f"  {name:<8} AUC {report[name]['auc']:.3f}   precision in the top decile "
-            f"{report[name]['precision_top_decile']:.1%}"
-        )
+    emit(report, json_out, _print_backtest)

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tierkit.cli.options import EngineOpt, JsonOpt
-from tierkit.cli.render import print_json
+from tierkit.cli.render import emit
 
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD (how often) and Gamma-Gamma (how much).")
 OrdersOpt = Annotated[Path, typer.Option("--orders", help="Orders file (CSV, XLSX, Parquet).")]
 UnitOpt = Annotated[str, typer.Option("--time-unit", help="day, week or month.")]
+
+
+def _print_fit(result: Any, time_unit: str) -> None:
+    print(
+        f"BG/NBD      r={result['r']:.4g} alpha={result['alpha']:.4g} a={result['a']:.4g} b={result['b']:.4g}"
+        f"  (log-likelihood {result['log_likelihood']:.2f})"
+    )
+    print(f"Gamma-Gamma p={result['p']:.4g} q={result['q']:.4g} v={result['v']:.4g}")
+    print(f"{result['customers']:,} customers, {result['repeat_customers']:,} with a repeat purchase; unit {time_unit}")
 
 
 @clv_app.command("fit")
@@ -26,16 +35,14 @@ def fit(
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
     from tierkit.app.models import clv_fit
 
-    result = clv_fit(orders, calibration_end, time_unit, engine)
-    if json_out:
-        print_json(result)
-        return
+    emit(clv_fit(orders, calibration_end, time_unit, engine), json_out, lambda found: _print_fit(found, time_unit))
+
+
+def _print_holdout(result: Any) -> None:
     print(
-        f"BG/NBD      r={result['r']:.4g} alpha={result['alpha']:.4g} a={result['a']:.4g} b={result['b']:.4g}"
-        f"  (log-likelihood {result['log_likelihood']:.2f})"
+        f"predicted {result['predicted']:,.1f} repeat purchases, actual {result['actual']:,} "
+        f"({result['customers']:,} customers)"
     )
-    print(f"Gamma-Gamma p={result['p']:.4g} q={result['q']:.4g} v={result['v']:.4g}")
-    print(f"{result['customers']:,} customers, {result['repeat_customers']:,} with a repeat purchase; unit {time_unit}")
 
 
 @clv_app.command("holdout")
@@ -50,11 +57,4 @@ def holdout_check(
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
     from tierkit.app.models import clv_holdout
 
-    result = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine)
-    if json_out:
-        print_json(result)
-        return
-    print(
-        f"predicted {result['predicted']:,.1f} repeat purchases, actual {result['actual']:,} "
-        f"({result['customers']:,} customers)"
-    )
+    emit(clv_holdout(orders, calibration_end, holdout_end, time_unit, engine), json_out, _print_holdout)

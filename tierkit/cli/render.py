@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -141,3 +142,11 @@ def print_migration(data: dict[str, Any]) -> None:
     for m in data["movers"]:
         movers.add_row(m["customer_id"], m["from"], m["to"], str(m["value_a"]), str(m["value_b"]))
     console.print(movers)
+
+
+def emit(value: Any, json_out: bool, text: Callable[[Any], None]) -> None:
+    """A command's result: as JSON with --json (for scripts), else as `text` prints it."""
+    if json_out:
+        print_json(value)
+    else:
+        text(value)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tierkit.cli.options import JsonOpt, WorkspaceOpt
-from tierkit.cli.render import err_console, print_json
+from tierkit.cli.render import emit, err_console, print_json
 
 users_app = typer.Typer(help="API users: roles admin, analyst, agent; keys shown once, stored hashed.")
 
@@ -59,18 +59,18 @@ def add(
         err_console.print(f"user {name} ({role}) created; the key above is shown only now")
 
 
+def _print_users(found: Any) -> None:
+    for user in found:
+        state = " (disabled)" if user["disabled_at"] else ""
+        print(f"{user['name']:<20} {user['role']:<8} {user['created_at']:%Y-%m-%d}{state}")
+
+
 @users_app.command("list")
 def list_(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """List users and roles (never keys)."""
     from tierkit.app import users
 
-    found = users.users(workspace)
-    if json_out:
-        print_json(found)
-        return
-    for user in found:
-        state = " (disabled)" if user["disabled_at"] else ""
-        print(f"{user['name']:<20} {user['role']:<8} {user['created_at']:%Y-%m-%d}{state}")
+    emit(users.users(workspace), json_out, _print_users)
 
 
 @users_app.command("disable")
