@@ -62,14 +62,14 @@ def customer_days(orders: ir.Table, as_of: dt.date) -> ir.Table:
         x=repeat.sum().cast("int64"),
         first=days.first.min(),
         last=days.ordered_at.max(),
-        repeat_value=days.value.cast("float64").sum(where=repeat),
+        repeat_value=days.value.sum(where=repeat),  # exact (DECIMAL): a float sum depends on thread order
     )
     return per.select(
         "customer_id",
         "x",
         recency_days=per.last.delta(per.first, unit="day").cast("int64"),
         T_days=ibis.date(as_of).delta(per.first, unit="day").cast("int64"),
-        m_x=ibis.ifelse(per.x > 0, per.repeat_value / per.x, ibis.null("float64")),
+        m_x=ibis.ifelse(per.x > 0, per.repeat_value.cast("float64") / per.x.cast("float64"), ibis.null("float64")),
     )
 
 

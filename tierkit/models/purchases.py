@@ -62,14 +62,18 @@ def per_customer(orders: ir.Table, end: dt.date, unit: str) -> ir.Table:
         frequency=repeat.sum(),
         first=days.first.min(),
         last=days.ordered_at.max(),
-        repeat_value=days.value.cast("float64").sum(where=repeat),
+        repeat_value=days.value.sum(where=repeat),  # exact (DECIMAL): a float sum depends on thread order
     )
     return summary.select(
         "customer_id",
         frequency=summary.frequency.cast("int64"),
         recency=summary.last.delta(summary.first, unit="day").cast("float64") / length,
         T=ibis.date(end).delta(summary.first, unit="day").cast("float64") / length,
-        monetary=ibis.ifelse(summary.frequency > 0, summary.repeat_value / summary.frequency, ibis.null("float64")),
+        monetary=ibis.ifelse(
+            summary.frequency > 0,
+            summary.repeat_value.cast("float64") / summary.frequency.cast("float64"),
+            ibis.null("float64"),
+        ),
     )
 
 
