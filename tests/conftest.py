@@ -28,3 +28,21 @@ def write_csv(tmp_path: Path) -> WriteCsv:
         return path
 
     return write
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly how many store tests did not run on PostgreSQL, and why (a plain `make test`
+    has no server; .ci/run starts one)."""
+    reasons = []
+    for report in terminalreporter.stats.get("skipped", []):
+        longrepr = getattr(report, "longrepr", None)
+        reason = longrepr[2] if isinstance(longrepr, tuple) and len(longrepr) == 3 else str(longrepr or "")
+        reasons.append(reason)
+    skipped = sum(1 for reason in reasons if "TIERKIT_TEST_PG_URL" in reason)
+    if skipped:
+        terminalreporter.write_line(
+            f"PostgreSQL store tests: {skipped} skipped: TIERKIT_TEST_PG_URL is not set "
+            "(.ci/run starts a server on loopback; or run .ci/postgres.sh and export the URL it prints)",
+            yellow=True,
+            bold=True,
+        )

@@ -1,4 +1,5 @@
-"""Every endpoint x every role, from the OpenAPI schema; cards, lists, overrides, exports, runs."""
+"""Every endpoint x every role, from the role table of docs/api.md; cards, lists, overrides,
+exports, runs."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import json
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,14 +26,42 @@ BODIES: dict[str, dict[str, Any]] = {
 PARAMS = {"customer_id": CUSTOMER, "ref": "current", "run_a": "current", "run_b": "current", "fmt": "csv"}
 
 
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+
+
+def documented() -> dict[tuple[str, str], list[str]]:
+    """(method, path) -> the roles admitted, read from the role table of docs/api.md (the oracle:
+    written for users, not generated from the code)."""
+    text = DOCS.read_text("utf-8")
+    table = text[text.index("| operation | admin | analyst | agent |") :].split("\n\n")[0]
+    found = {}
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        method, path = re.match(r"`(\w+) (\S+)`", cells[0]).groups()  # type: ignore[union-attr]
+        found[(method, path)] = [role for role, cell in zip(ROLES, cells[1:], strict=True) if cell.startswith("yes")]
+    return found
+
+
 def operations(client: TestClient) -> list[tuple[str, str, list[str]]]:
-    """(method, path, roles) for every operation that names its roles in the schema."""
+    """(method, path, roles) for every operation the service exposes behind a key, with the roles
+    the docs' table gives it; an operation missing from the table fails here."""
+    table = documented()
     found = []
     for path, item in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
-        for method, operation in item.items():
-            if "x-roles" in operation:
-                found.append((method.upper(), path, operation["x-roles"]))
+        for method in item:
+            key = (method.upper(), path)
+            assert key in table, f"{method.upper()} {path} is not in the role table of docs/api.md"
+            if path != "/health":
+                found.append((*key, table[key]))
     return found
+
+
+def test_the_schema_roles_agree_with_the_docs(client: TestClient) -> None:
+    table = documented()
+    for path, item in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
+        for method, operation in item.items():
+            assert operation.get("x-roles", list(ROLES)) == table[(method.upper(), path)], (method, path)
+    assert len(table) == sum(len(item) for item in client.app.openapi()["paths"].values())  # type: ignore[attr-defined]
 
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str] | None) -> Any:

@@ -9,15 +9,18 @@ from collections import Counter
 from pathlib import Path
 
 import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from tests.api.conftest import Served, make_workspace
 from tierkit.api.app import create_app
+from tierkit.app import access
 from tierkit.app.grading import grade_workspace
 from tierkit.app.serving import Settings
 from tierkit.cli.app import app as cli
-from tierkit.runs.files import load_run
+from tierkit.runs.files import load_run, store_of
 
 
 def tiers_of(served: Served, run_id: str) -> dict[str, str]:
@@ -25,8 +28,12 @@ def tiers_of(served: Served, run_id: str) -> dict[str, str]:
     return dict(zip(table["customer_id"].to_pylist(), table["tier"].to_pylist(), strict=True))
 
 
-def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path) -> None:
-    served = make_workspace(tmp_path / "ws", "sqlite", customers=300)
+STORES = ["sqlite", "postgresql"]  # every concurrency test runs on both operational stores
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path, store: str) -> None:
+    served = make_workspace(tmp_path / "ws", store, customers=300)
     first = load_run(served.workspace).run_id
     settings = Settings(rate_per_second=0, pointer_ttl=0.2)
     seen: Counter[str] = Counter()
@@ -71,8 +78,9 @@ def test_lookups_switch_to_a_new_run_and_never_mix_two(tmp_path: Path) -> None:
     assert not wrong, wrong[:3]  # every card matched the run it named
 
 
-def test_rate_and_size_limits(tmp_path: Path) -> None:
-    served = make_workspace(tmp_path / "ws", "sqlite", customers=100)
+@pytest.mark.parametrize("store", STORES)
+def test_rate_and_size_limits(tmp_path: Path, store: str) -> None:
+    served = make_workspace(tmp_path / "ws", store, customers=100)
     settings = Settings(rate_per_second=1, burst=3, max_body=1024)
     with TestClient(create_app(served.workspace.root, settings)) as client:
         codes = [client.get("/customers/00000001", headers=served.headers("agent")).status_code for _ in range(6)]
@@ -86,15 +94,22 @@ def test_rate_and_size_limits(tmp_path: Path) -> None:
         assert big.status_code == 413
 
 
-def test_users_add_shows_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:
-    served = make_workspace(tmp_path / "ws", "sqlite", customers=50)
+@pytest.mark.parametrize("store", STORES)
+def test_users_add_shows_the_key_once_and_stores_a_hash(
+    tmp_path: Path, store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = make_workspace(tmp_path / "ws", store, customers=50)
     runner = CliRunner()
     result = runner.invoke(
         cli, ["users", "add", "carol", "--role", "agent", "-w", str(served.workspace.root), "--json"]
     )
     assert result.exit_code == 0, result.output
     key = json.loads(result.output)["key"]
-    assert key.encode() not in (served.workspace.root / "tierkit.db").read_bytes()
+    with store_of(served.workspace).connect() as con:  # the store keeps a hash, never the key
+        rows = [tuple(row) for row in con.execute(sa.text("SELECT * FROM users"))]
+    assert rows and key not in repr(rows)
+    if store == "sqlite":
+        assert key.encode() not in (served.workspace.root / "tierkit.db").read_bytes()
     with TestClient(create_app(served.workspace.root)) as client:
         assert client.get("/customers/00000001", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     bad = runner.invoke(cli, ["users", "add", "dave", "--role", "boss", "-w", str(served.workspace.root)])
@@ -102,3 +117,9 @@ def test_users_add_shows_the_key_once_and_stores_a_hash(tmp_path: Path) -> None:
     listed = runner.invoke(cli, ["users", "list", "-w", str(served.workspace.root), "--json"])
     assert {u["name"] for u in json.loads(listed.output)} >= {"carol", "agent-user"}
     assert "tk_" not in listed.output
+    monkeypatch.setattr(access, "KEY_TTL", 0.2)  # a verified key is trusted this long per process
+    disabled = runner.invoke(cli, ["users", "disable", "carol", "-w", str(served.workspace.root)])
+    assert disabled.exit_code == 0, disabled.output
+    time.sleep(0.3)
+    with TestClient(create_app(served.workspace.root)) as client:
+        assert client.get("/customers/00000001", headers={"Authorization": f"Bearer {key}"}).status_code == 401
