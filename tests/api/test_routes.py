@@ -8,6 +8,7 @@ import io
 import json
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,41 +28,78 @@ PARAMS = {"customer_id": CUSTOMER, "ref": "current", "run_a": "current", "run_b"
 
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"
+HEADER = "| operation | admin | analyst | agent |"
 
 
-def documented() -> dict[tuple[str, str], list[str]]:
-    """(method, path) -> the roles admitted, read from the role table of docs/api.md (the oracle:
-    written for users, not generated from the code)."""
+@dataclass(frozen=True)
+class Row:
+    """One row of the role table: the roles it admits, and whether it needs a key at all."""
+
+    roles: tuple[str, ...]
+    key: bool
+
+
+def documented() -> dict[tuple[str, str], Row]:
+    """(method, path) -> its row, read from the role table of docs/api.md: the oracle, written for
+    users and not generated from the code. A cell starting with "yes" admits the role, "403" does
+    not; "(no key)" after the operation means it answers without a key."""
     text = DOCS.read_text("utf-8")
-    table = text[text.index("| operation | admin | analyst | agent |") :].split("\n\n")[0]
-    found = {}
+    assert HEADER in text, f"docs/api.md has no role table starting {HEADER!r}"
+    table = text[text.index(HEADER) :].split("\n\n")[0]
+    found: dict[tuple[str, str], Row] = {}
     for line in table.splitlines()[2:]:
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        method, path = re.match(r"`(\w+) (\S+)`", cells[0]).groups()  # type: ignore[union-attr]
-        found[(method, path)] = [role for role, cell in zip(ROLES, cells[1:], strict=True) if cell.startswith("yes")]
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        named = re.match(r"`(GET|POST|PUT|PATCH|DELETE) (/\S*)`", cells[0])
+        assert named and len(cells) == 1 + len(ROLES), f"docs/api.md, role table: cannot read {line!r}"
+        for cell in cells[1:]:
+            assert cell.startswith(("yes", "403")), f"docs/api.md, role table: {cell!r} is neither yes nor 403"
+        key = (named.group(1), named.group(2))
+        assert key not in found, f"docs/api.md, role table: {key} twice"
+        roles = tuple(role for role, cell in zip(ROLES, cells[1:], strict=True) if cell.startswith("yes"))
+        found[key] = Row(roles, key="(no key)" not in cells[0])
+        assert found[key].key or found[key].roles == ROLES, f"{key}: a route without a key admits everyone"
     return found
 
 
-def operations(client: TestClient) -> list[tuple[str, str, list[str]]]:
-    """(method, path, roles) for every operation the service exposes behind a key, with the roles
-    the docs' table gives it; an operation missing from the table fails here."""
-    table = documented()
-    found = []
-    for path, item in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
-        for method in item:
-            key = (method.upper(), path)
-            assert key in table, f"{method.upper()} {path} is not in the role table of docs/api.md"
-            if path != "/health":
-                found.append((*key, table[key]))
-    return found
+ROWS = documented()
+
+
+def served_routes(app: Any) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves: its routes (included routers opened up; the
+    ones left out of the schema too, like /docs) and the operations of its OpenAPI schema."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.165 nests included routers
+
+        routes: Any = iter_route_contexts(app.routes)
+    except ImportError:
+        routes = app.routes
+    found: set[tuple[str, str]] = set()
+    for route in routes:
+        methods = getattr(route, "methods", None) or {"*"}  # a mount or a websocket: not in the table
+        for method in methods:
+            found.add((method, str(route.path)))
+    for path, item in app.openapi()["paths"].items():
+        found |= {(method.upper(), path) for method in item}
+    return {(m, p) for m, p in found if not (m == "HEAD" and ("GET", p) in found)}  # HEAD goes with GET
+
+
+def test_every_route_the_service_serves_is_in_the_docs_table(client: TestClient) -> None:
+    served = served_routes(client.app)
+    missing = sorted(served - set(ROWS))
+    assert not missing, f"served but not in the role table of docs/api.md: {missing}"
+    stale = sorted(set(ROWS) - served)
+    assert not stale, f"in the role table of docs/api.md but not served: {stale}"
 
 
 def test_the_schema_roles_agree_with_the_docs(client: TestClient) -> None:
-    table = documented()
+    """Secondary: the `x-roles` the code writes into the schema say what the docs' table says."""
     for path, item in client.app.openapi()["paths"].items():  # type: ignore[attr-defined]
         for method, operation in item.items():
-            assert operation.get("x-roles", list(ROLES)) == table[(method.upper(), path)], (method, path)
-    assert len(table) == sum(len(item) for item in client.app.openapi()["paths"].values())  # type: ignore[attr-defined]
+            row = ROWS[(method.upper(), path)]
+            if row.key:
+                assert tuple(operation.get("x-roles", ())) == row.roles, (method, path)
+            else:
+                assert "x-roles" not in operation, (method, path)
 
 
 def call(client: TestClient, method: str, path: str, headers: dict[str, str] | None) -> Any:
@@ -69,18 +107,27 @@ def call(client: TestClient, method: str, path: str, headers: dict[str, str] | N
     return client.request(method, url, headers=headers or {}, json=BODIES.get(path) if method == "POST" else None)
 
 
-def test_every_operation_admits_exactly_its_roles(client: TestClient, served: Served) -> None:
-    ops = operations(client)
-    assert len(ops) >= 10
-    for method, path, roles in ops:
-        assert call(client, method, path, None).status_code == 401, (method, path)
-        assert call(client, method, path, {"Authorization": "Bearer tk_wrong"}).status_code == 401
-        for role in ROLES:
-            code = call(client, method, path, served.headers(role)).status_code
-            if role in roles:
-                assert code not in (401, 403) and code < 500, (method, path, role, code)
-            else:
-                assert code == 403, (method, path, role, code)
+@pytest.mark.parametrize(("method", "path"), sorted(ROWS), ids=[f"{m} {p}" for m, p in sorted(ROWS)])
+def test_each_route_admits_exactly_its_documented_roles(
+    client: TestClient, served: Served, method: str, path: str
+) -> None:
+    row = ROWS[(method, path)]
+    if not row.key:
+        for headers in (None, *(served.headers(role) for role in ROLES)):
+            code = call(client, method, path, headers).status_code
+            assert code not in (401, 403) and code < 500, (method, path, headers, code)
+        return
+    for headers in (None, {"Authorization": f"Basic {served.keys['admin']}"}, {"Authorization": "Bearer tk_wrong"}):
+        refused = call(client, method, path, headers)
+        assert refused.status_code == 401, (method, path, headers, refused.status_code)
+        assert refused.headers.get("www-authenticate") == "Bearer"
+    for role in ROLES:
+        answer = call(client, method, path, served.headers(role))
+        if role in row.roles:
+            assert answer.status_code not in (401, 403) and answer.status_code < 500, (role, answer.status_code)
+        else:
+            assert answer.status_code == 403, (role, answer.status_code, answer.text[:200])
+            assert answer.json() == {"detail": f"the {role} role may not do this"}
 
 
 def test_card_has_everything_the_front_line_needs(client: TestClient, served: Served) -> None:

@@ -116,9 +116,11 @@ def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
     )
     assert fitted.exit_code == 0, fitted.output
     got = json.loads(fitted.output)
-    published = {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426, "p": 6.25, "q": 3.74, "v": 15.44}
-    for key, value in published.items():  # Fader, Hardie and Lee (2005), to three significant digits
-        assert float(f"{got[key]:.3g}") == pytest.approx(float(f"{value:.3g}")), key
+    # Fader, Hardie and Lee (2005), as printed: each estimate must round to the published digits
+    published = {"r": "0.243", "alpha": "4.414", "a": "0.793", "b": "2.426", "p": "6.25", "q": "3.74", "v": "15.44"}
+    for key, printed in published.items():
+        half_unit = 0.5 * 10 ** -len(printed.split(".")[1])
+        assert got[key] == pytest.approx(float(printed), abs=half_unit), key
     assert got["customers"] == 2357 and got["log_likelihood"] == pytest.approx(-9582.4, abs=0.05)  # as published
     held = runner.invoke(
         app,
@@ -139,7 +141,8 @@ def test_cdnow_reproduces_the_published_estimates(tmp_path: Path) -> None:
     result = json.loads(held.output)
     predicted, actual = lifetimes_holdout(orders, dt.date(1997, 9, 30), dt.date(1998, 6, 30))
     assert result["customers"] == 2357 and result["actual"] == actual  # purchase days in the 39 weeks
-    assert result["predicted"] == pytest.approx(predicted, rel=1e-3)  # lifetimes' own fit and prediction
+    # lifetimes' own fit and prediction: the two maxima agree to ~1e-6, tierkit prints 2 decimals
+    assert result["predicted"] == pytest.approx(predicted, abs=0.05)
 
 
 def lifetimes_holdout(orders: Path, calibration_end: dt.date, holdout_end: dt.date) -> tuple[float, int]:
@@ -161,6 +164,7 @@ def lifetimes_holdout(orders: Path, calibration_end: dt.date, holdout_end: dt.da
         horizon, summary["frequency"], weeks["recency"], weeks["T"]
     ).sum()
     later = frame[(frame.ordered_at > pd.Timestamp(calibration_end)) & (frame.ordered_at <= pd.Timestamp(holdout_end))]
+    later = later[later.customer_id.isin(summary.index)]  # the calibration cohort only
     actual = len(later[["customer_id", "ordered_at"]].drop_duplicates())
     return float(predicted), int(actual)
 

@@ -1,7 +1,7 @@
 """Who is asking, and may they: FastAPI dependencies, declared once as `Annotated` aliases.
 
 Every route names the roles it admits with `allow(...)`; the roles are also written into the
-OpenAPI schema (`x-roles`), from which the tests generate the whole role x endpoint matrix.
+OpenAPI schema (`x-roles`); the tests check them against the role table of docs/api.md.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ class AuditLog:
         self.interval = interval
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
+        self._writing = threading.Lock()  # one drain at a time, held until its batch is committed
         self._thread = threading.Thread(target=self._run, name="tierkit-audit", daemon=True)
         self._thread.start()
 
@@ -44,15 +45,19 @@ class AuditLog:
             self._queue.put(entry)
 
     def _drain(self) -> None:
-        batch = []
-        while True:
-            try:
-                batch.append(self._queue.get_nowait())
-            except queue.Empty:
-                break
-        if batch:
-            with self.engine.begin() as con:
-                con.execute(audit.insert(), batch)
+        """Write what is queued. Taking the entries and committing them happen under one lock, so
+        that `flush()` cannot return while the background thread holds entries not yet written
+        (GET /audit would miss them)."""
+        with self._writing:
+            batch = []
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            if batch:
+                with self.engine.begin() as con:
+                    con.execute(audit.insert(), batch)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -60,6 +65,7 @@ class AuditLog:
         self._drain()
 
     def flush(self) -> None:
+        """Every entry recorded before this call is in the database when it returns."""
         self._drain()
 
     def close(self) -> None:
