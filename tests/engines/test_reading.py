@@ -172,3 +172,16 @@ def test_parts_with_different_columns_and_pattern_names_read_as_one(engine: Back
     table = engine.read_parts([tmp_path / "x[1].parquet", tmp_path / "y.parquet"])
     rows = sorted(engine.to_pyarrow(table.select("a", "b")).to_pylist(), key=lambda r: r["a"])
     assert rows == [{"a": "1", "b": None}, {"a": "2", "b": None}, {"a": "3", "b": 7}]
+
+
+def test_the_spark_backend_hands_its_session_to_splink(engine: Backend) -> None:
+    """Linking on Spark gives splink the backend's SparkSession: the one place that reaches into
+    the Ibis PySpark backend for it is SparkBackend.session."""
+    if engine.name != "spark":
+        return
+    from pyspark.sql import SparkSession
+
+    from tierkit.backends.spark import SparkBackend
+
+    assert isinstance(engine, SparkBackend) and isinstance(engine.session, SparkSession)
+    assert engine.session.conf.get("spark.sql.session.timeZone") == "UTC"

@@ -22,6 +22,7 @@ import pyarrow.compute
 
 from tierkit.backends import Backend
 from tierkit.backends.duckdb import DuckDBBackend
+from tierkit.backends.spark import SparkBackend
 from tierkit.errors import TierkitError
 from tierkit.ingest.identity.keys import IDENTITY_FIELDS, name_keys, record_keys
 from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
@@ -133,10 +134,10 @@ def _database(engine: Backend) -> Any:
         from splink import DuckDBAPI
 
         return DuckDBAPI(connection=engine.raw)
-    if engine.name == "spark":  # not isinstance: that would import PySpark for every link
+    if isinstance(engine, SparkBackend):  # the module imports PySpark only when a session starts
         from splink import SparkAPI
 
-        return SparkAPI(spark_session=engine.con._session, break_lineage_method="checkpoint")
+        return SparkAPI(spark_session=engine.session, break_lineage_method="checkpoint")
     raise TierkitError(f"tierkit link cannot run on the {engine.name} engine")
 
 
