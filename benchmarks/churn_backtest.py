@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -38,32 +39,36 @@ def main() -> None:
     parser.add_argument("--horizons", nargs="+", default=["90D", "180D"])
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierkit-churn-"))
-    cdnow = cdnow_orders(folder)
-    subprocess.run(
-        [sys.executable, "-m", "tierkit.cli", "demo", "-w", str(folder / "shop"), "--customers", "2000", "--json"],
-        check=True,
-        capture_output=True,
-    )
-    shop = folder / "shop" / "data"
-    sets = [
-        ("CDNOW (orders only, 2,357 customers), as of 1998-06-30", cdnow, "1998-06-30", None),
-        (
-            "demo shop (2,000 customers, with interactions), as of 2026-09-30",
-            shop / "orders.parquet",
-            "2026-09-30",
-            shop / "interactions.parquet",
-        ),
-    ]
-    print(HEADER)
-    print("|---|---|---:|---:|---|---|")
-    for name, orders, as_of, interactions in sets:
-        for horizon in args.horizons:
-            report = backtest(orders, as_of, horizon, interactions)
-            test = report["test"]
-            assert isinstance(test, dict)
-            aucs = " / ".join(f"{report[r]['auc']:.3f}" for r in RANKINGS)  # type: ignore[index]
-            tops = " / ".join(f"{report[r]['precision_top_decile']:.3f}" for r in RANKINGS)  # type: ignore[index]
-            print(f"| {name} | {horizon} | {test['customers']:,} | {test['churn_rate']:.1%} | {aucs} | {tops} |")
+    try:
+        cdnow = cdnow_orders(folder)
+        subprocess.run(
+            [sys.executable, "-m", "tierkit.cli", "demo", "-w", str(folder / "shop"), "--customers", "2000", "--json"],
+            check=True,
+            capture_output=True,
+        )
+        shop = folder / "shop" / "data"
+        sets = [
+            ("CDNOW (orders only, 2,357 customers), as of 1998-06-30", cdnow, "1998-06-30", None),
+            (
+                "demo shop (2,000 customers, with interactions), as of 2026-09-30",
+                shop / "orders.parquet",
+                "2026-09-30",
+                shop / "interactions.parquet",
+            ),
+        ]
+        print(HEADER)
+        print("|---|---|---:|---:|---|---|")
+        for name, orders, as_of, interactions in sets:
+            for horizon in args.horizons:
+                report = backtest(orders, as_of, horizon, interactions)
+                test = report["test"]
+                assert isinstance(test, dict)
+                aucs = " / ".join(f"{report[r]['auc']:.3f}" for r in RANKINGS)  # type: ignore[index]
+                tops = " / ".join(f"{report[r]['precision_top_decile']:.3f}" for r in RANKINGS)  # type: ignore[index]
+                print(f"| {name} | {horizon} | {test['customers']:,} | {test['churn_rate']:.1%} | {aucs} | {tops} |")
+
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -164,12 +165,6 @@ def reference(shop: Shop) -> dict[str, dict[str, Any]]:
     return graded(shop, "duckdb")
 
 
-@pytest.fixture(scope="module")
-def rows(shop: Shop, engine: Backend) -> dict[str, dict[str, Any]]:
-    """This engine's grading, once per engine for the tests below."""
-    return graded(shop, engine)
-
-
 @dataclass(frozen=True)
 class Summary:
     ids: list[str]
@@ -200,7 +195,12 @@ def summarize(shop: Shop) -> Summary:
 
 @pytest.fixture(scope="module")
 def lifetimes_fit(shop: Shop) -> tuple[Summary, Any, Any]:
-    lifetimes = pytest.importorskip("lifetimes")  # a dev dependency (pyproject.toml); `make test` installs it
+    try:
+        import lifetimes
+    except ImportError:
+        if os.environ.get("CI"):  # `make test` installs the dev dependencies: in CI this is a failure
+            pytest.fail("lifetimes (a dev dependency) is missing: it is the CLV oracle")
+        pytest.skip("lifetimes (a dev dependency, installed by `make test`) is the CLV oracle")
     s = summarize(shop)
     repeat = s.x > 0
     frequency = lifetimes.BetaGeoFitter().fit(s.x, s.t_x, s.T)
@@ -249,7 +249,7 @@ def test_tierkit_and_lifetimes_reach_the_same_fit(shop: Shop, lifetimes_fit: tup
         assert ours[name] == pytest.approx(theirs[name], rel=1e-4), name
 
 
-def test_clv_equals_lifetimes_on_every_engine(
+def check_clv_against_lifetimes(
     rows: dict[str, dict[str, Any]], oracle: dict[str, dict[str, float]], engine: Backend
 ) -> None:
     assert rows.keys() == oracle.keys()  # everyone with an order by the as-of date, no one else
@@ -263,7 +263,7 @@ def test_clv_equals_lifetimes_on_every_engine(
     assert 0.2 < float(np.mean([row["p_alive"] for row in rows.values()])) < 0.9  # a mix of alive and gone
 
 
-def test_clv_and_churn_are_identical_to_duckdb_on_every_engine(
+def check_identical_to_duckdb(
     rows: dict[str, dict[str, Any]], reference: dict[str, dict[str, Any]], engine: Backend
 ) -> None:
     assert rows.keys() == reference.keys()
@@ -278,9 +278,7 @@ def test_clv_and_churn_are_identical_to_duckdb_on_every_engine(
         )
 
 
-def test_churn_risk_ranks_customers_as_the_data_says(
-    rows: dict[str, dict[str, Any]], shop: Shop, engine: Backend
-) -> None:
+def check_churn_ranks_as_the_data_says(rows: dict[str, dict[str, Any]], shop: Shop, engine: Backend) -> None:
     risk = {cid: row["churn_risk"] for cid, row in rows.items()}
     assert all(0.0 <= value <= 1.0 for value in risk.values())
     ranked = sorted(risk, key=lambda cid: -risk[cid])
@@ -307,3 +305,19 @@ def test_churn_risk_ranks_customers_as_the_data_says(
     churned = [cid not in bought_next for cid in ids]
     assert 0.3 < float(np.mean(churned)) < 0.9
     assert roc_auc_score(churned, [risk[cid] for cid in ids]) > 0.75
+
+
+def test_clv_and_churn_on_every_engine(
+    engine: Backend,
+    shop: Shop,
+    reference: dict[str, dict[str, Any]],
+    oracle: dict[str, dict[str, float]],
+) -> None:
+    """One grading per engine, every check on it. One test, not three: a Spark grading takes half
+    a minute, and with pytest 9.2 `--dist loadgroup` does not keep Spark tests on one worker
+    (xdist sets the legacy `_nodeid`: pytest-dev/pytest-xdist#1386), so three tests could start
+    two Spark sessions and grade twice."""
+    rows = graded(shop, engine)
+    check_clv_against_lifetimes(rows, oracle, engine)
+    check_identical_to_duckdb(rows, reference, engine)
+    check_churn_ranks_as_the_data_says(rows, shop, engine)

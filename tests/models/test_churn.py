@@ -145,3 +145,26 @@ def test_show_lists_the_churn_signals_in_words(shop: Path, tmp_path: Path) -> No
     words = {v["zh"] for v in signals().values()} | {v["zh"] for v in EXTRA_SIGNALS.values()}
     line = next(line for line in shown.output.splitlines() if "churn_signals:" in line)
     assert any(word in line for word in words)
+
+
+@pytest.mark.parametrize(("as_of", "horizon"), [("2026-03-31", "3M"), ("2026-06-30", "3M"), ("2026-06-30", "1Y")])
+def test_labels_end_on_the_as_of_date_for_month_and_year_horizons(as_of: str, horizon: str, tmp_path: Path) -> None:
+    """Training looks one horizon back from the as-of date and labels by what happened up to it:
+    an order the day after as-of is never seen, one on the as-of day itself counts."""
+    from tierkit.models.churn import _after, _before, churned
+
+    day = dt.date.fromisoformat(as_of)
+    cutoff = _before(day, horizon)
+    rows = ["customer_id,ordered_at,amount"]
+    for cid in ("on_as_of", "after_as_of", "never"):
+        rows.append(f"{cid},{cutoff - dt.timedelta(days=30)},10")
+    rows.append(f"on_as_of,{day},10")
+    rows.append(f"after_as_of,{day + dt.timedelta(days=1)},10")
+    path = tmp_path / "orders.csv"
+    path.write_text("\n".join(rows) + "\n", "utf-8")
+    engine = connect("duckdb")
+    orders = read_inputs(engine, path).orders.table
+    assert _after(cutoff, horizon) == day  # the horizon reaches from the cut-off to the as-of date
+    for until in (day, None):  # given, and the horizon's own end
+        bought = engine.to_pyarrow(churned(orders, cutoff, horizon, until))["customer_id"].to_pylist()
+        assert sorted(bought) == ["on_as_of"]

@@ -79,9 +79,10 @@ def category_decline(orders: ir.Table, as_of: dt.date, days: int = 90) -> ir.Tab
     return per.group_by("customer_id").aggregate(categories_declining=falling.sum().cast("int64"))
 
 
-def churned(orders: ir.Table, cutoff: dt.date, horizon: str) -> ir.Table:
-    """customer_id, churned: no order in (cutoff, cutoff + horizon]."""
-    end = _after(cutoff, horizon)
+def churned(orders: ir.Table, cutoff: dt.date, horizon: str, until: dt.date | None = None) -> ir.Table:
+    """customer_id, __bought: the customers with an order in (cutoff, until] (until: the day the
+    horizon reaches from the cut-off); the others churned."""
+    end = until or _after(cutoff, horizon)
     later = orders.filter((orders.ordered_at > ibis.date(cutoff)) & (orders.ordered_at <= ibis.date(end)))
     bought = later.select("customer_id").distinct().mutate(__bought=ibis.literal(1))
     return bought
@@ -99,9 +100,13 @@ def _window(horizon: str) -> Window:
 
 
 def _after(day: dt.date, horizon: str) -> dt.date:
+    """The first day whose horizon reaches back to `day`: 90D after, or the same day three
+    months on for 3M (calendar months, as windows count them; `_before` undoes it)."""
     window = _window(horizon)
-    back = window.start(day) or day
-    return day + (day - back)
+    end = day + dt.timedelta(days=1)
+    while (window.start(end) or end) < day:
+        end += dt.timedelta(days=1)
+    return end
 
 
 @dataclass
@@ -141,11 +146,14 @@ def _matrix(table: Any, names: list[str]) -> np.ndarray:
     return np.column_stack(columns)
 
 
-def train(inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any) -> tuple[ChurnModel, dict[str, Any]]:
-    """Fit on features as of `cutoff` and who bought nothing in the horizon after it."""
+def train(
+    inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any, until: dt.date | None = None
+) -> tuple[ChurnModel, dict[str, Any]]:
+    """Fit on features as of `cutoff` and who bought nothing after it, up to `until` (by default
+    the day the horizon reaches; never later than the grading's as-of date)."""
     from sklearn.linear_model import LogisticRegression
 
-    table = labelled(inputs, cutoff, horizon, engine)
+    table = labelled(inputs, cutoff, horizon, engine, until)
     names = [c for c in table.column_names if c not in ("customer_id", "churned")]
     X = _matrix(table, names)
     y = np.asarray(table["churned"].to_numpy(zero_copy_only=False), dtype=int)
@@ -161,9 +169,9 @@ def train(inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any) -> tuple[C
     return fitted, {"customers": len(y), "churn_rate": round(float(y.mean()), 4)}
 
 
-def labelled(inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any) -> Any:
+def labelled(inputs: Inputs, cutoff: dt.date, horizon: str, engine: Any, until: dt.date | None = None) -> Any:
     table = features(inputs, cutoff)
-    bought = churned(inputs.orders.table, cutoff, horizon)
+    bought = churned(inputs.orders.table, cutoff, horizon, until)
     joined = table.left_join(bought, "customer_id")
     joined = joined.mutate(churned=joined.__bought.isnull().cast("int64")).drop("__bought", "customer_id_right")
     return engine.to_pyarrow(joined.order_by("customer_id"))
@@ -187,8 +195,8 @@ def backtest(inputs: Inputs, as_of: dt.date, horizon: str, engine: Any) -> dict[
             f"--horizon {horizon} is too long for this history: training needs orders before {train_cut} "
             f"(as-of minus twice the horizon), and the first order is on {first}"
         )
-    model, trained = train(inputs, train_cut, horizon, engine)
-    test = labelled(inputs, test_cut, horizon, engine)
+    model, trained = train(inputs, train_cut, horizon, engine, until=test_cut)
+    test = labelled(inputs, test_cut, horizon, engine, until=as_of)
     X = _matrix(test, model.names)
     y = np.asarray(test["churned"].to_numpy(zero_copy_only=False), dtype=int)
     X = np.where(np.isnan(X), model.mean, X)
@@ -254,7 +262,7 @@ def churn_metrics(inputs: Inputs, as_of: dt.date, specs: dict[str, MetricSpec], 
         blank = {n: ibis.null("float64" if s.churn == "risk" else "string") for n, s in chosen.items()}
         return table.select("customer_id", **blank)
     try:
-        model, _ = train(inputs, _before(as_of, horizon), horizon, inputs.backend)
+        model, _ = train(inputs, _before(as_of, horizon), horizon, inputs.backend, until=as_of)
     except InputError as err:
         raise PolicyError(f"{where}: the churn model cannot be trained: {err}") from err
     columns = {
