@@ -27,7 +27,7 @@ import time
 from pathlib import Path
 
 import duckdb
-from grade import AS_OF, make_orders
+from grade import AS_OF, baseline_command, make_orders
 from importing import EXPORT
 from timing import compare
 
@@ -61,11 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         make_orders(orders, args.orders)
         print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-        group_by = (
-            f"COPY (SELECT customer_id, max(ordered_at), count(*), sum(amount) FROM read_parquet('{orders}') "
-            f"GROUP BY customer_id) TO '{folder / 'baseline.parquet'}' (FORMAT parquet)"
-        )
-        grading = {"baseline": [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({group_by!r})"]}
+        grading = {"baseline": baseline_command(orders, folder / "baseline.parquet")}
         for name, tree in trees.items():
             out = str(folder / f"graded-{name}.parquet")
             grading[name] = cli(tree, "grade", "--orders", str(orders), "--as-of", AS_OF, "--output", out, "--json")

@@ -54,6 +54,15 @@ def make_orders(path: Path, n: int, seed: int = 1) -> None:
     writer.close()
 
 
+def baseline_command(orders: Path, out: Path) -> list[str]:
+    """The baseline process: DuckDB's GROUP BY customer_id (max date, count, sum) to Parquet."""
+    sql = (
+        f"COPY (SELECT customer_id, max(ordered_at), count(*), sum(amount) FROM read_parquet('{orders}') "
+        f"GROUP BY customer_id) TO '{out}' (FORMAT parquet)"
+    )
+    return [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=10_000_000)
@@ -67,11 +76,7 @@ def main() -> None:
         started = time.perf_counter()
         make_orders(orders, args.orders)
         print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
-    baseline_sql = (
-        f"COPY (SELECT customer_id, max(ordered_at), count(*), sum(amount) FROM read_parquet('{orders}') "
-        f"GROUP BY customer_id) TO '{folder / 'baseline.parquet'}' (FORMAT parquet)"
-    )
-    baseline = [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({baseline_sql!r})"]
+    baseline = baseline_command(orders, folder / "baseline.parquet")
     tierkit = [
         sys.executable,
         "-m",
