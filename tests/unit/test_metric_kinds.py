@@ -8,6 +8,7 @@ point group `tierkit.metric_kinds`. The oracle is the hand-computed share of the
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from pydantic import Field
 import tierkit
 from tierkit.engine.inputs import Inputs
 from tierkit.errors import PolicyError
-from tierkit.policy.kinds import KindParameters, MetricKind, metric_kinds, shown
+from tierkit.policy.kinds import KindParameters, MetricKind, metric_kinds, shown, unregister
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import MetricSpec
 
@@ -62,8 +63,10 @@ tiers:
 
 
 @pytest.fixture(autouse=True)
-def registered() -> None:
+def registered() -> Iterator[None]:
     tierkit.register(KIND)
+    yield
+    unregister(KIND.name)  # other tests in this worker must not see a test's kind
 
 
 def test_a_registered_kind_grades_like_any_metric(write_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

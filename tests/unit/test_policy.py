@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import yaml
 
 from tierkit.errors import PolicyError
 from tierkit.policy.loader import load_policy, parse_policy, preset_names
+
+PRESETS_DIR = Path(__file__).parents[2] / "tierkit" / "policy" / "presets"
 
 BASE = """name: t
 metrics:
@@ -60,3 +64,30 @@ def test_missing_file_and_unknown_preset(tmp_path: Path) -> None:
 def test_invalid_yaml_names_the_line() -> None:
     with pytest.raises(PolicyError, match=r"p.yaml:2: not valid YAML: mapping values"):
         parse_policy("name: x\n  bad: indent\n", "p.yaml")
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@pytest.mark.parametrize("name", sorted(p.stem for p in PRESETS_DIR.glob("*.yaml")))
+def test_every_preset_says_what_the_front_line_reads_in_zh_and_en(name: str) -> None:
+    """Tags, their actions, service actions and entitlements: a Chinese text (with Chinese in it)
+    and an English one (without), read from the preset file as written."""
+    raw = yaml.safe_load((PRESETS_DIR / f"{name}.yaml").read_text("utf-8"))
+    texts: list[tuple[str, object]] = []
+    for tag in raw.get("tags") or []:
+        texts += [(f"tags.{tag['name']}.label", tag.get("label")), (f"tags.{tag['name']}.action", tag.get("action"))]
+    for tier, service in (raw.get("service") or {}).items():
+        texts += [(f"service.{tier}.actions", action) for action in service.get("actions") or []]
+        for entitlement in service.get("entitlements") or []:
+            label = ((raw.get("entitlements") or {}).get(entitlement) or {}).get("label")
+            texts.append((f"entitlements.{entitlement}", label))
+    wrong = [
+        where
+        for where, text in texts
+        if not isinstance(text, dict)
+        or not CJK.search(str(text.get("zh") or ""))
+        or not text.get("en")
+        or CJK.search(str(text["en"]))
+    ]
+    assert not wrong

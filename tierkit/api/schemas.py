@@ -37,8 +37,24 @@ class MaskedPerson(BaseModel):
 
 
 class Tag(BaseModel):
+    name: str = Field(description="The tag's key, for programs")
+    label: str = Field(description="What the front line calls it, in the card's language")
+    action: str | None = Field(None, description="What to do, in the card's language")
+
+
+class Entitlement(BaseModel):
     name: str
-    action: str | None = None
+    label: str
+
+
+class ServiceCard(BaseModel):
+    """The service of the tier in effect, in the card's language."""
+
+    entitlements: list[Entitlement]
+    contacts_per_month: list[int] | None = None
+    response_time: str | None = None
+    response_time_text: str | None = None
+    actions: list[str]
 
 
 class OverrideInfo(BaseModel):
@@ -53,14 +69,16 @@ class CardBase(BaseModel):
     customer_id: str
     run_id: str
     as_of: str
-    tier: str
+    lang: str = Field(description="The language of every label and text on the card (zh, en)")
+    tier: str = Field(description="The tier in effect: a person's override while it lasts, else the graded tier")
     tier_label: str
     manual: bool = Field(description="True while a person's override sets the tier")
     automatic_tier: str = Field(description="The tier the policy gave")
+    automatic_tier_label: str
     override: OverrideInfo | None = None
     scores: dict[str, Any]
     tags: list[Tag]
-    service: dict[str, Any] | None = Field(description="Entitlements, contact cadence, response time")
+    service: ServiceCard | None = Field(description="The tier in effect's entitlements, contact cadence, response time")
     last_contacted: Instant | None = None
     metrics: dict[str, Any]
     reasons: dict[str, Any] = Field(description="The rules and values that decided each label (PIPL 24, GDPR 22)")

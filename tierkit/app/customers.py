@@ -15,9 +15,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 import pyarrow.compute as pc
 
 from tierkit.app.masking import MASKS, masked
@@ -26,6 +24,7 @@ from tierkit.backends import Backend, connect
 from tierkit.errors import NotAllowedError, NotFoundError, RequestError, ValueRefusedError
 from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.runs.card import card_from_row
+from tierkit.runs.effect import MANUAL, as_listed, tier_in_effect, with_manual
 from tierkit.runs.output import convert_parquet
 from tierkit.store import contacts as contact_log
 from tierkit.store import overrides as override_store
@@ -69,16 +68,26 @@ def _row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
     return row
 
 
-def build_card(served: ServedWorkspace, snapshot: Snapshot, customer_id: str, role: str) -> dict[str, Any]:
-    """The card: tier in effect with the graded one beside it, the override, tags with their
-    actions, service, metrics, reasons, last contact, and the person (masked for agents)."""
-    card = card_from_row(snapshot.run, snapshot.policy, _row(snapshot, customer_id), served.settings.lang)
+def _manual(served: ServedWorkspace, customer_id: str) -> Any:
+    """The override in force for a customer, or None (one that expired since the cache was filled
+    is none)."""
     manual = served.overrides().get(customer_id)
     if manual is not None and manual.expires <= dt.datetime.now(dt.UTC):
-        manual = None  # expired since the cache was filled
-    automatic = str(card["tier"])
-    if manual is not None:
-        card["tier"], card["tier_label"] = manual.tier, _label(snapshot, manual.tier, served.settings.lang)
+        return None
+    return manual
+
+
+def build_card(
+    served: ServedWorkspace, snapshot: Snapshot, customer_id: str, role: str, lang: str | None = None
+) -> dict[str, Any]:
+    """The card: tier in effect (its label and service) with the graded one beside it, the
+    override, tags with their actions, metrics, reasons, last contact, and the person (masked for
+    agents), in the workspace's language unless the caller asks for another."""
+    manual = _manual(served, customer_id)
+    row = _row(snapshot, customer_id)
+    card = card_from_row(
+        snapshot.run, snapshot.policy, row, lang or served.settings.lang, manual.tier if manual else None
+    )
     person = served.person(customer_id)
     override = (
         {"tier": manual.tier, "reason": manual.reason, "expires": manual.expires, "by": manual.created_by}
@@ -88,10 +97,7 @@ def build_card(served: ServedWorkspace, snapshot: Snapshot, customer_id: str, ro
     )
     return {
         **card,
-        "automatic_tier": automatic,
-        "manual": manual is not None,
         "override": override,
-        "tags": [{"name": t, "action": card["tag_actions"].get(t)} for t in card["tags"]],
         "last_contacted": served.last_contacted(customer_id),
         "reasons": _plain(card["reasons"]),
         "metrics": _plain(card["metrics"]),
@@ -100,10 +106,10 @@ def build_card(served: ServedWorkspace, snapshot: Snapshot, customer_id: str, ro
     }
 
 
-def card(served: ServedWorkspace, customer_id: str, caller: Caller) -> dict[str, Any]:
+def card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: str | None = None) -> dict[str, Any]:
     """One customer's card in the current run; the view is audited."""
     snapshot = served.snapshot()
-    found = build_card(served, snapshot, customer_id, caller.role)
+    found = build_card(served, snapshot, customer_id, caller.role, lang)
     served.audit.record(caller.name, caller.role, "view_card", customer_id, snapshot.run.run_id)
     return found
 
@@ -124,16 +130,9 @@ def _ids_by_person(served: ServedWorkspace, filters: Filters) -> list[str]:
 
 def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, filters: Filters) -> ir.Table:
     """The run's rows with `__manual` (the override's tier, or NULL), filtered as asked."""
-    result = backend.read_parquet(snapshot.run.result)
     active = served.overrides()
-    manual = ibis.memtable(
-        pa.table(
-            {"customer_id": list(active), "__manual": [o.tier for o in active.values()]},
-            schema=pa.schema([("customer_id", pa.string()), ("__manual", pa.string())]),
-        )
-    )
-    joined = result.left_join(manual, "customer_id").drop("customer_id_right")
-    tier = joined["__manual"].coalesce(joined.tier)
+    joined = with_manual(backend.read_parquet(snapshot.run.result), {k: o.tier for k, o in active.items()})
+    tier = tier_in_effect(joined)
     tests: list[ir.BooleanValue] = []
     if filters.tier:
         tests.append(tier == filters.tier)
@@ -171,21 +170,19 @@ def customers(
     backend = connect("duckdb")
     rows = _in_effect(served, snapshot, backend, filters)
     total = backend.execute_scalar(rows.count())
-    tier = rows["__manual"].coalesce(rows.tier)
+    tier = tier_in_effect(rows)
     order = [tier, rows.customer_id] if sort == "tier" else [rows.customer_id]
     score_cols = [c for c in score_columns(snapshot.policy) if c in rows.columns]
-    page = (
-        rows.select("customer_id", "tier", "tags", "__manual", *score_cols).order_by(order).limit(limit, offset=offset)
-    )
+    page = rows.select("customer_id", "tier", "tags", MANUAL, *score_cols).order_by(order).limit(limit, offset=offset)
     items = []
     for row in backend.to_pyarrow(page).to_pylist():
-        in_effect = row["__manual"] or row["tier"]
+        in_effect = row[MANUAL] or row["tier"]
         items.append(
             {
                 "customer_id": row["customer_id"],
                 "tier": in_effect,
                 "tier_label": _label(snapshot, in_effect, served.settings.lang),
-                "manual": row["__manual"] is not None,
+                "manual": row[MANUAL] is not None,
                 "tags": [t for t in str(row.get("tags") or "").split(",") if t],
                 "scores": _plain({c: row[c] for c in score_cols}),
             }
@@ -200,13 +197,7 @@ def export(served: ServedWorkspace, filters: Filters, fmt: str, folder: Path, ca
     backend = connect("duckdb")
     rows = _in_effect(served, snapshot, backend, filters)
     labels = {str(t): _label(snapshot, str(t), served.settings.lang) for t in snapshot.run.manifest.get("tiers") or []}
-    manual = rows["__manual"]
-    label = ibis.cases(*[(manual == k, v) for k, v in labels.items()], else_=rows.tier_label) if labels else None
-    listed = rows.mutate(
-        tier=manual.coalesce(rows.tier),
-        tier_label=label if label is not None else rows.tier_label,
-        manual=manual.notnull(),
-    ).drop("__manual")
+    listed = as_listed(rows, labels)
     scratch = folder / "list.parquet"
     backend.write_parquet(listed.order_by("customer_id"), scratch)
     target = folder / f"customers-{snapshot.run.run_id}.{fmt}"

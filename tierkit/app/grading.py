@@ -17,9 +17,12 @@ from tierkit.engine.grade import Grading, grade_inputs, parse_as_of
 from tierkit.engine.reading import read_inputs
 from tierkit.errors import InputError, WorkspaceError
 from tierkit.ingest.identity.persons import LINKS, by_person
+from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy, load_policy
-from tierkit.runs.files import load_run, write_run
+from tierkit.runs.card import run_policy
+from tierkit.runs.files import current_run_id, load_run, write_run
 from tierkit.runs.output import convert_parquet, output_format
+from tierkit.runs.overrides import manual_tiers
 from tierkit.runs.result import GradedResult, write_result
 from tierkit.settings import DEFAULT_LANG
 from tierkit.tables.readers import SourceTable
@@ -155,10 +158,14 @@ def demo(
 
 
 def export(workspace: Path | None, run_ref: str | None, output: Path, tier: str | None = None) -> int:
-    """A run's result (or one tier of it) as a file; the number of rows written."""
+    """A run's result (or one tier of it) as a file; the number of rows written. For the published
+    run, tiers are the tiers in effect (overrides applied), with the graded tier beside them."""
     output_format(output)
-    run = load_run(Workspace.open(workspace), run_ref)
-    return convert_parquet(run.result, output, tier=tier)
+    ws = Workspace.open(workspace)
+    run = load_run(ws, run_ref)
+    manual = manual_tiers(ws, run) if run.run_id == current_run_id(ws) else None
+    labels = tier_labels(run_policy(run), run.manifest.get("tiers") or [], ws.setting("lang", DEFAULT_LANG))
+    return convert_parquet(run.result, output, tier=tier, manual=manual, labels=labels)
 
 
 def grade(

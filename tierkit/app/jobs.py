@@ -13,6 +13,7 @@ from tierkit.app.customers import Caller
 from tierkit.app.grading import grade_workspace
 from tierkit.app.serving import ServedWorkspace
 from tierkit.errors import NotFoundError, TierkitError
+from tierkit.runs.effect import counts_in_effect
 from tierkit.runs.files import load_run
 from tierkit.store import catalog
 from tierkit.store import jobs as job_store
@@ -57,8 +58,25 @@ def job(served: ServedWorkspace, job_id: str) -> dict[str, Any]:
 
 
 def manifest(served: ServedWorkspace, ref: str) -> dict[str, Any]:
-    """A run's manifest by id, unique prefix, 'current' or 'previous'."""
+    """A run's manifest by id, unique prefix, 'current' or 'previous'; the published run's also
+    says how many customers each tier has once people's overrides apply (`in_effect`)."""
     try:
-        return load_run(served.workspace, ref).manifest
+        run = load_run(served.workspace, ref)
     except TierkitError as err:
         raise NotFoundError(str(err)) from err
+    if run.run_id != served.current_id():
+        return run.manifest
+    snapshot = served.snapshot(run.run_id)
+    moves = {}
+    for customer_id, manual in served.overrides().items():
+        row = snapshot.table.find(customer_id)
+        if row is not None:
+            moves[customer_id] = (str(row["tier"]), manual.tier)
+    graded = {str(r["class"]): int(r["customers"]) for r in run.manifest.get("summary", {}).get("tiers", [])}
+    counts = counts_in_effect(graded, moves)
+    tiers = [
+        {"tier": tier, "graded": graded.get(tier, 0), "in_effect": counts.get(tier, 0)}
+        for tier in [*graded, *[t for t in counts if t not in graded]]
+    ]
+    moved = sum(1 for before, after in moves.values() if before != after)
+    return {**run.manifest, "in_effect": {"overrides": len(moves), "moved": moved, "tiers": tiers}}

@@ -8,6 +8,7 @@ from typing import Any
 from tierkit.runs.card import customer_card
 from tierkit.runs.diff import migrate
 from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
+from tierkit.runs.overrides import manual_tiers
 from tierkit.settings import DEFAULT_LANG
 from tierkit.workspace import Workspace
 
@@ -31,8 +32,12 @@ def runs(workspace: Path | None) -> list[dict[str, Any]]:
 
 
 def card(workspace: Path | None, customer_id: str, run: str | None = None, lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    """One customer's card in a run (default: the current one)."""
-    return customer_card(load_run(Workspace.open(workspace), run), customer_id, lang)
+    """One customer's card in a run (default: the current one); in the published run, a person's
+    override in force decides the tier and its service, as on the API's card."""
+    ws = Workspace.open(workspace)
+    chosen = load_run(ws, run)
+    manual = manual_tiers(ws, chosen, customer_id).get(customer_id)
+    return customer_card(chosen, customer_id, lang, manual)
 
 
 def publish(workspace: Path | None, run: str) -> str:

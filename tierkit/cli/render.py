@@ -25,6 +25,11 @@ TEXT = {
         "value_pyramid": "价值金字塔",
         "reasons": "原因",
         "why": "依据",
+        "manual": "人工调整, 系统评定为",
+        "entitlements": "权益",
+        "contacts": "每月联系",
+        "response": "响应",
+        "actions": "服务动作",
     },
     "en": {
         "tier": "Tier",
@@ -38,6 +43,11 @@ TEXT = {
         "value_pyramid": "Value pyramid",
         "reasons": "Reasons",
         "why": "Why",
+        "manual": "set by hand; graded",
+        "entitlements": "Entitlements",
+        "contacts": "Contacts a month",
+        "response": "Response",
+        "actions": "Service",
     },
 }
 
@@ -93,18 +103,30 @@ def print_summary(summary: dict[str, Any], lang: str) -> None:
 
 
 def print_card(card: dict[str, Any], lang: str) -> None:
+    """The card as the person at the counter reads it: tier in effect (and the graded one when a
+    person moved it), tags with what to do, the service, then the reasons."""
     t = TEXT[lang]
     console.print(
         f"[bold]{card['customer_id']}[/bold]  {t['tier']}: [bold]{card['tier_label']}[/bold] ({card['tier']})"
         f"  · run {card['run_id']} · as of {card['as_of']}"
     )
+    if card.get("manual"):
+        console.print(f"  ({t['manual']} {card['automatic_tier_label']})")
     for key, value in card["scores"].items():
         console.print(f"  {key}: {value}")
-    if card["tags"]:
-        console.print(f"  {t['tags']}: {', '.join(card['tags'])}")
+    for tag in card["tags"]:
+        action = f": {tag['action']}" if tag.get("action") else ""
+        console.print(f"  {t['tag']} [bold]{tag['label']}[/bold]{action}")
     service = card.get("service") or {}
-    if service:
-        console.print(f"  service: {json.dumps(service, ensure_ascii=False)}")
+    if service.get("entitlements"):
+        console.print(f"  {t['entitlements']}: {', '.join(e['label'] for e in service['entitlements'])}")
+    if service.get("contacts_per_month"):
+        low, high = service["contacts_per_month"]
+        console.print(f"  {t['contacts']}: {low}-{high}")
+    if service.get("response_time_text"):
+        console.print(f"  {t['response']}: {service['response_time_text']}")
+    for action in service.get("actions") or []:
+        console.print(f"  {t['actions']}: {action}")
     for key, value in (card.get("metrics") or {}).items():
         if isinstance(value, list) and value:  # churn signals: what drove the risk, most first
             console.print(f"  {key}: {', '.join(str(v) for v in value)}")

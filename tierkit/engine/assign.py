@@ -82,7 +82,11 @@ def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[s
     for tag in tags:
         flag = table[f"tag_{tag.name}"]
         read |= parse_rule(tag.when).names()
-        why = json.dumps(tag.name, ensure_ascii=False) + ":" + _constant({"when": tag.when, "action": tag.action or ""})
+        why = (
+            json.dumps(tag.name, ensure_ascii=False)
+            + ":"
+            + _constant({"when": tag.when, "action": tag.action.text("en", "") if tag.action else ""})
+        )
         # CONCAT_WS skips NULLs: an unmatched tag is NULL and leaves no stray comma
         names.append(ibis.ifelse(flag, tag.name, ibis.null("string")))
         whys.append(ibis.ifelse(flag, why, ibis.null("string")))

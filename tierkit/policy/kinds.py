@@ -56,6 +56,11 @@ def register(kind: MetricKind) -> None:
     _registered[kind.name] = kind
 
 
+def unregister(name: str) -> None:
+    """Remove a kind `register` added (tests, notebooks trying a kind out); installed kinds stay."""
+    _registered.pop(name, None)
+
+
 @lru_cache(maxsize=1)
 def _from_entry_points() -> dict[str, MetricKind]:
     found: dict[str, MetricKind] = {}

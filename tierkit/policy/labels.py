@@ -60,3 +60,47 @@ def score_columns(policy: m.Policy) -> list[str]:
         else:
             columns.append(name)
     return columns
+
+
+RESPONSE_WORDS = {
+    "zh": {"immediate": "立即响应", "h": "{n} 小时内响应", "d": "{n} 天内响应", "m": "{n} 分钟内响应"},
+    "en": {"immediate": "at once", "h": "within {n} h", "d": "within {n} days", "m": "within {n} min"},
+}
+
+
+def response_text(value: str | None, lang: str) -> str | None:
+    """A response time as the front line says it ('24h' -> '24 小时内响应'); other text as given."""
+    if value is None:
+        return None
+    words = RESPONSE_WORDS.get(lang, RESPONSE_WORDS["en"])
+    text = value.strip().lower()
+    if text in words:
+        return words[text]
+    unit = text[-1:]
+    if unit in ("h", "d", "m") and text[:-1].isdigit():
+        return words[unit].format(n=int(text[:-1]))
+    return value
+
+
+def service_card(policy: m.Policy, tier: str, lang: str) -> dict[str, object] | None:
+    """What a tier's service says on the card, in a language: each entitlement by name and label,
+    the contact cadence, the response time (as given and in words) and the actions."""
+    service = policy.service.get(tier)
+    if service is None:
+        return None
+    catalogue = policy.entitlements
+    return {
+        "entitlements": [
+            {
+                "name": name,
+                "label": catalogue[name].label.text(lang, name)  # type: ignore[union-attr]
+                if name in catalogue and catalogue[name].label
+                else name,
+            }
+            for name in service.entitlements
+        ],
+        "contacts_per_month": list(service.contacts_per_month) if service.contacts_per_month else None,
+        "response_time": service.response_time,
+        "response_time_text": response_text(service.response_time, lang),
+        "actions": [action.text(lang, "") for action in service.actions],
+    }

@@ -36,6 +36,7 @@ __all__ = [
     "SCORE_TYPES",
     "AbcScore",
     "BandsScore",
+    "Entitlement",
     "GridAxis",
     "GridScore",
     "Label",
@@ -206,14 +207,21 @@ class TagRule(Strict):
     name: str
     label: Label | None = None
     when: str
-    action: str | None = None
+    action: Label | None = None  # what the person at the counter does; `{zh:, en:}` or one text for both
+
+
+class Entitlement(Strict):
+    """One service a tier is entitled to, named once in the policy's catalogue so that the card
+    says it in the reader's language (and a typo in a tier's list is caught)."""
+
+    label: Label | None = None
 
 
 class Service(Strict):
     entitlements: list[str] = []
     contacts_per_month: tuple[int, int] | None = None
     response_time: str | None = None
-    actions: list[str] = []
+    actions: list[Label] = []
 
 
 class Policy(Strict):
@@ -226,6 +234,7 @@ class Policy(Strict):
     value: str | None = None  # the measure for revenue shares and the value pyramid
     tags: list[TagRule] = []
     service: dict[str, Service] = {}
+    entitlements: dict[str, Entitlement] = {}  # the catalogue: name -> label, for the card
     inputs: InputRules = InputRules()
 
     @model_validator(mode="before")
@@ -254,6 +263,14 @@ class Policy(Strict):
             for key in self.service:
                 if key not in names:
                     raise ValueError(f"service: '{key}' is not a tier{did_you_mean(key, names)}")
+        if self.entitlements:
+            for key, service in self.service.items():
+                for name in service.entitlements:
+                    if name not in self.entitlements:
+                        raise ValueError(
+                            f"service: '{key}' names entitlement '{name}', which is not in entitlements:"
+                            f"{did_you_mean(name, list(self.entitlements))}"
+                        )
         tags = [t.name for t in self.tags]
         if len(set(tags)) != len(tags):
             raise ValueError("tag names must be unique")

@@ -9,9 +9,9 @@ from typing import Any
 from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.policy.kinds import shown
-from tierkit.policy.labels import score_columns, tier_labels
+from tierkit.policy.labels import score_columns, service_card, tier_labels
 from tierkit.policy.loader import parse_policy
-from tierkit.policy.model import Policy
+from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
 from tierkit.settings import DEFAULT_LANG
 
@@ -25,22 +25,32 @@ def run_policy(run: Run) -> Policy:
     return parse_policy((run.path / "policy.yaml").read_text("utf-8"), f"{run.run_id}/policy.yaml").policy
 
 
-def customer_card(run: Run, customer_id: str, lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    """The card in a language: labels come from the run's policy, not the language it was graded in."""
+def customer_card(
+    run: Run, customer_id: str, lang: str = DEFAULT_LANG, manual_tier: str | None = None
+) -> dict[str, Any]:
+    """The card in a language: labels come from the run's policy, not the language it was graded in.
+    `manual_tier` is a person's override in force: it decides the tier and its service."""
     backend = connect("duckdb")
     result = backend.read_parquet(run.result)
     rows = backend.to_pyarrow(result.filter(result.customer_id == customer_id)).to_pylist()
     if not rows:
         raise InputError(f"customer '{customer_id}' is not in run {run.run_id}")
-    return card_from_row(run, run_policy(run), rows[0], lang)
+    return card_from_row(run, run_policy(run), rows[0], lang, manual_tier)
 
 
-def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = DEFAULT_LANG) -> dict[str, Any]:
-    """One result row as a card: labels, scores, tags with their actions, service, reasons."""
+def card_from_row(
+    run: Run, policy: Policy, row: dict[str, Any], lang: str = DEFAULT_LANG, manual_tier: str | None = None
+) -> dict[str, Any]:
+    """One result row as a card: the tier in effect (a person's override, else the graded tier)
+    with its label and service, the graded tier beside it, scores, tags with their actions, and
+    the reasons. Everything a reader sees is in `lang`; names stay as keys for programs."""
+    labels = tier_labels(policy, run.manifest.get("tiers") or [], lang)
+    graded = str(row["tier"])
+    tier = manual_tier or graded
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
-    service = policy.service.get(str(row["tier"]))
-    tags = [t for t in str(row.get("tags") or "").split(",") if t]
-    actions = {t.name: t.action for t in policy.tags if t.name in tags}
+    names = [t for t in str(row.get("tags") or "").split(",") if t]
+    rules = {t.name: t for t in policy.tags}
+    tags = [_tag(rules.get(name), name, lang) for name in names]
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     for name, spec in policy.metrics.items():
         if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
@@ -49,15 +59,25 @@ def card_from_row(run: Run, policy: Policy, row: dict[str, Any], lang: str = DEF
         "customer_id": row["customer_id"],
         "run_id": run.run_id,
         "as_of": run.manifest["as_of"],
-        "tier": row["tier"],
-        "tier_label": tier_labels(policy, run.manifest.get("tiers") or [], lang).get(str(row["tier"]), row["tier"]),
+        "lang": lang,
+        "tier": tier,
+        "tier_label": labels.get(tier, tier),
+        "manual": manual_tier is not None,
+        "automatic_tier": graded,
+        "automatic_tier_label": labels.get(graded, graded),
         "scores": score_cols,
         "tags": tags,
-        "tag_actions": actions,
-        "service": service.model_dump() if service else None,
+        "service": service_card(policy, tier, lang),
         "metrics": metrics,
         "reasons": json.loads(row["reasons"]),
     }
+
+
+def _tag(rule: TagRule | None, name: str, lang: str) -> dict[str, Any]:
+    """A tag as the front line reads it: its label and what to do, in the reader's language."""
+    label = rule.label.text(lang, name) if rule is not None and rule.label else name
+    action = rule.action.text(lang, "") if rule is not None and rule.action else ""
+    return {"name": name, "label": label, "action": action or None}
 
 
 def _plain(value: Any) -> Any:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError, did_you_mean
+from tierkit.runs.effect import as_listed, with_manual
 
 FORMULA_START = r"^[=+\-@\t\r]"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}
@@ -113,16 +114,26 @@ def _escaped(table: ir.Table) -> ir.Table:
     return table.select(**columns)
 
 
-def convert_parquet(source: Path, path: str | Path, fmt: str | None = None, tier: str | None = None) -> int:
+def convert_parquet(
+    source: Path,
+    path: str | Path,
+    fmt: str | None = None,
+    tier: str | None = None,
+    manual: Mapping[str, str] | None = None,
+    labels: Mapping[str, str] | None = None,
+) -> int:
     """Write a graded Parquet file as CSV, JSON, JSONL, XLSX or Parquet, atomically.
 
-    DuckDB reads and writes in parallel and in bounded memory. `tier` keeps one tier only.
-    Returns the rows written.
+    DuckDB reads and writes in parallel and in bounded memory. With `manual` (overrides in force:
+    customer -> tier) the tier columns are the tiers in effect, labelled from `labels`, beside the
+    graded ones; `tier` keeps one tier (in effect) only. Returns the rows written.
     """
     path = Path(path)
     fmt = output_format(path, fmt)
     backend = DuckDBBackend.open()  # run files are converted in process, whichever engine graded them
     table = backend.read_parquet(source)
+    if manual is not None:
+        table = as_listed(with_manual(table, manual), labels or {})
     if tier is not None:
         known = [
             str(k) for k in backend.to_pyarrow(table.select("tier").distinct().order_by("tier"))["tier"].to_pylist()

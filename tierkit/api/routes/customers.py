@@ -30,9 +30,15 @@ def _response(card: dict[str, Any], role: str) -> StaffCard | AgentCard:
 
 
 @router.get("/{customer_id}", response_model=StaffCard | AgentCard, **allow(*ALL))
-def customer_card(customer_id: str, user: UserDep, service: ServiceDep) -> Response:
-    """The card at contact time: tier (manual or not), scores, tags with actions, service and reasons."""
-    card = _response(uses.card(service, customer_id, user), user.role)
+def customer_card(
+    customer_id: str,
+    user: UserDep,
+    service: ServiceDep,
+    lang: Annotated[Literal["zh", "en"] | None, Query(description="Default: the workspace's language")] = None,
+) -> Response:
+    """The card at contact time: tier in effect (manual or not) and its service, scores, tags with
+    actions and reasons, in the workspace's language or `?lang=`."""
+    card = _response(uses.card(service, customer_id, user, lang), user.role)
     # the model is built and checked once, by us; FastAPI would validate it again on the way out
     return Response(card.model_dump_json(), media_type="application/json")
 
