@@ -14,9 +14,17 @@ def presets() -> list[dict[str, Any]]:
     return [{"name": n, "description": load_policy(n).policy.description} for n in preset_names()]
 
 
-def check(policy: str | Path | LoadedPolicy) -> LoadedPolicy:
+def check(policy: str | Path | LoadedPolicy, customers: Path | None = None) -> LoadedPolicy:
     """Load a policy and compile every metric, score, rule and tag against typed stand-in
-    tables, as grading will; a PolicyError names the first problem's file and line."""
+    tables, as grading will; a PolicyError names the first problem's file and line. With a
+    customers file, its own columns (医院级别, income_band ...) are known to the rules, typed."""
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
-    check_policy(loaded)
+    attributes: dict[str, str] = {}
+    if customers is not None:
+        from tierkit.backends import connect
+        from tierkit.tables.readers import read_table
+
+        table = read_table(connect("duckdb"), "customers", customers)
+        attributes = {name: str(table.table.schema()[name]) for name in table.attributes}
+    check_policy(loaded, attributes=attributes)
     return loaded

@@ -23,6 +23,20 @@ from tierkit.tables.sources import plain_name
 
 _spark_session: Any = None
 _views = itertools.count()
+# Python's whitespace, as a Java regular expression (\s there is [ \t\n\x0B\f\r], the same set)
+_EDGE_SPACE = r"^\s+|\s+$"
+
+
+def _trim_whitespace_exactly() -> None:
+    """Ibis 12 compiles `strip()` for Spark as TRIM(' \t\n\r\v\f' FROM x), and Spark reads the
+    literal's \v and \f as the letters v and f: 'golf' became 'gol', an id 'f001' became '001'.
+    Strip with a regular expression instead, which trims exactly what DuckDB trims."""
+    from ibis.backends.sql.compilers.pyspark import PySparkCompiler
+
+    def visit_strip(self: Any, op: Any, *, arg: Any) -> Any:
+        return self.f.regexp_replace(arg, _EDGE_SPACE, "")
+
+    PySparkCompiler.visit_Strip = visit_strip  # type: ignore[method-assign]
 
 
 class SparkBackend(Backend):
@@ -33,6 +47,7 @@ class SparkBackend(Backend):
 
     @classmethod
     def open(cls) -> SparkBackend:
+        _trim_whitespace_exactly()
         return cls(ibis.pyspark.connect(spark_session()))
 
     @property

@@ -74,12 +74,16 @@ def presets(json_out: JsonOpt = False) -> None:
 
 @app.command()
 def check(
-    policy: Annotated[str, typer.Argument(help="Policy file or preset name.")], json_out: JsonOpt = False
+    policy: Annotated[str, typer.Argument(help="Policy file or preset name.")],
+    customers: Annotated[
+        Path | None, typer.Option(help="A customers file: its own columns become known to the rules.")
+    ] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """Validate a policy: parse it and compile every rule and score; print its version hash."""
     from tierkit.app import policies
 
-    loaded = policies.check(policy)
+    loaded = policies.check(policy, customers)
     if json_out:
         print_json({"policy": loaded.policy.name, "hash": loaded.hash, "source": loaded.source})
     else:

@@ -7,6 +7,7 @@ rule, metric, score and reference is compiled exactly as `grade` will, and nothi
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from pathlib import Path
 
 import ibis
@@ -19,16 +20,21 @@ from tierkit.policy.loader import LoadedPolicy
 from tierkit.tables.readers import SourceTable
 
 
-def stand_in(kind: str) -> SourceTable:
+def stand_in(kind: str, attributes: Mapping[str, str] | None = None) -> SourceTable:
+    """An empty typed table of a kind; a customers one with the attribute columns a real file has."""
     spec = TABLES[kind]
-    table = ibis.table({c.name: c.type for c in spec.columns}, name=f"{kind}_stand_in")
-    return SourceTable(spec, Path(f"<{kind}>"), table, 0, 0, frozenset(spec.names))
+    extra = dict(attributes or {})
+    table = ibis.table({**{c.name: c.type for c in spec.columns}, **extra}, name=f"{kind}_stand_in")
+    return SourceTable(spec, Path(f"<{kind}>"), table, 0, 0, frozenset(spec.names), attributes=tuple(extra))
 
 
-def check_policy(loaded: LoadedPolicy, as_of: dt.date | None = None) -> Grading:
-    """Raises PolicyError on the first problem, as grading would; returns the unrun plan."""
+def check_policy(
+    loaded: LoadedPolicy, as_of: dt.date | None = None, attributes: Mapping[str, str] | None = None
+) -> Grading:
+    """Raises PolicyError on the first problem, as grading would; returns the unrun plan.
+    `attributes`: a customers file's own columns and their types, so rules on them check too."""
     backend = StandIn()
-    kinds = ("orders", "customers", "interactions", "contacts")
-    orders, customers, interactions, contacts = (stand_in(kind) for kind in kinds)
+    orders, interactions, contacts = (stand_in(kind) for kind in ("orders", "interactions", "contacts"))
+    customers = stand_in("customers", attributes)
     inputs = Inputs(orders, customers, interactions, contacts, backend)
     return grade_inputs(inputs, loaded, as_of or dt.date.today(), backend)

@@ -290,6 +290,15 @@ class MetricBuilder:
         if customers is None:
             return base
         keep = [c for c in CUSTOMER_ATTRIBUTES if c in customers.present]
+        metrics = set(self.loaded.policy.metrics)
+        for name in customers.attributes:  # the file's own columns: 医院级别, income_band ...
+            if name in metrics or name in RESERVED or name.startswith("__"):
+                self.warnings.append(
+                    f"{customers.path}: column '{name}' has the name of a metric or of an output column; "
+                    "rules read the metric (rename the column to read it)"
+                )
+            elif name not in keep and not (name == "age" and "birth_date" in keep):
+                keep.append(name)
         part = customers.table.select("customer_id", *keep)
         base = base.left_join(part, "customer_id").drop("customer_id_right")
         if "birth_date" in keep:

@@ -147,6 +147,14 @@ def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
 def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> str:
     """Level 1..3 of one axis, materialized; returns the column name."""
     column = f"__{ctx.name}_{which}"
+    if axis.values is not None:  # a text attribute such as 医院级别: its values name the levels
+        if axis.by not in ctx.table.columns:
+            visible = [c for c in ctx.table.columns if c != "customer_id"]
+            raise PolicyError(f"{ctx.where(which, 'by')}: unknown name '{axis.by}'{did_you_mean(axis.by, visible)}")
+        text = ctx.table[axis.by].cast("string")
+        first, second = axis.values
+        ctx.materialize(**{column: ibis.cases((text.isin(first), 1), (text.isin(second), 2), else_=3)})
+        return column
     if axis.breaks is not None:
         value = ctx.metric(axis.by, which, "by")
         hi, mid = (float(b) for b in axis.breaks)

@@ -17,6 +17,9 @@ Grammar (lowest precedence first)::
     atom    := NUMBER | STRING | 'true' | 'false' | 'null' | NAME | NAME '(' expr (',' expr)* ')'
                | '(' expr ')'
 
+A NAME is a word (Chinese too: 医院级别), or any text between backticks (`hospital level`), so
+that every column of a customers file can be read as it is named.
+
 Functions: coalesce(a, b, ...), abs(a), least(a, b, ...), greatest(a, b, ...), if(cond, a, b).
 Division (and %) by zero gives a missing value on every engine.
     list    := ('(' | '[') sum (',' sum)* (')' | ']')
@@ -38,6 +41,7 @@ _TOKEN = re.compile(
     r"""(?P<ws>\s+)
       | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<quoted>`[^`]*`)
       | (?P<op>==|!=|<=|>=|<|>|=|\+|-|\*|/|%|\(|\)|\[|\]|,)
       | (?P<name>[^\W\d]\w*)
     """,
@@ -95,6 +99,10 @@ def tokenize(source: str) -> list[Token]:
         text = match.group()
         if kind == "name" and text.lower() in KEYWORDS:
             tokens.append(Token("keyword", text.lower(), pos))
+        elif kind == "quoted":  # a name that is no plain word: `hospital level`, `处方量(月)`
+            if not text[1:-1].strip():
+                raise RuleSyntaxError(source, pos, "empty name between backticks")
+            tokens.append(Token("name", text[1:-1], pos))
         elif kind == "op" and text == "=":
             raise RuleSyntaxError(source, pos, "use '==' to compare, not '='")
         elif kind != "ws":

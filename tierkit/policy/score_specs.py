@@ -107,12 +107,21 @@ class GridAxis(Strict):
     by: str
     breaks: list[Decimal] | None = None  # two values, high then middle: >= breaks[0] is level 1
     top: list[Decimal] | None = None  # two rank shares: top 20% level 1, next to 50% level 2
+    values: list[list[str]] | None = None  # a text attribute: [level-1 values], [level-2 values]; the rest 3
     label: Label | None = None
 
     @model_validator(mode="after")
     def _one(self) -> GridAxis:
-        if (self.breaks is None) == (self.top is None):
-            raise ValueError("an axis needs either breaks (two values) or top (two shares)")
+        if sum(x is not None for x in (self.breaks, self.top, self.values)) != 1:
+            raise ValueError(
+                "an axis needs one of breaks (two values), top (two shares) or values (two lists of text values)"
+            )
+        if self.values is not None:
+            given = [v for level in self.values for v in level]
+            if len(self.values) != 2 or not all(self.values):
+                raise ValueError("values: two lists, the level-1 values then the level-2 ones, e.g. [[三级], [二级]]")
+            if len(set(given)) != len(given):
+                raise ValueError("values: a value may be in one level only")
         if self.breaks is not None and (len(self.breaks) != 2 or self.breaks[0] < self.breaks[1]):
             raise ValueError("breaks: two values, the high one first, e.g. [100000, 20000]")
         if self.top is not None:

@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from tierkit.canonical import TABLES, TableSpec
 from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
+from tierkit.tables.attributes import attribute_columns, type_checks, typed_attributes
 from tierkit.tables.headers import map_headers
 from tierkit.tables.parsing import CHINA_MINUTES
 from tierkit.tables.sources import SourceFile, open_source
@@ -52,6 +53,7 @@ class SourceTable:
     warnings: tuple[str, ...] = field(default=())
     source: SourceFile | None = None  # None for the stand-in tables of `tierkit check`
     id_header: str = "customer_id"  # what the file calls customer_id, to find a row by it
+    attributes: tuple[str, ...] = ()  # a customers file's other columns, typed (tables.attributes)
 
     def value(self, table: ir.Table, name: str) -> ir.Value:
         """A canonical column of `table`, or a typed NULL when the file does not have it."""
@@ -202,6 +204,8 @@ def read_table(
             else:  # rows minus non-null values: Parquet statistics answer it without a scan
                 checks[f"__empty_{col.name}"] = raw.count() - column.count()
     checks.update({f"__show_{name}": value for name, value in shown.items()})
+    attributes = attribute_columns(engine, raw, mapped_file.extra) if kind == "customers" else []
+    checks.update(type_checks(attributes, to_minutes))
     if spec.time_column and spec.time_column in typed:
         checks["__first"] = typed[spec.time_column].min()  # from Parquet statistics: no scan
     if spec.key and spec.key in typed:
@@ -209,7 +213,8 @@ def read_table(
         checks["__keyed"] = typed[spec.key].count()
     counts = _counts(engine, source, raw, checks)
     _raise_on_bad_values(mapped_file, kind, spec, counts)
-    table = raw.select(**typed)  # absent optional columns are typed NULLs, see SourceTable.value
+    extra = typed_attributes(attributes, counts, to_minutes)
+    table = raw.select(**typed, **extra)  # absent optional columns are typed NULLs, see SourceTable.value
     duplicates = counts["__keyed"] - counts["__keys"] if spec.key and counts.get("__keyed") else 0
     warnings: tuple[str, ...] = ()
     if duplicates:
@@ -225,6 +230,7 @@ def read_table(
         warnings,
         source,
         mapped_file.headers.get("customer_id", "customer_id"),
+        tuple(extra),
     )
 
 
