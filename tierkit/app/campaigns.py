@@ -19,19 +19,26 @@ def create_campaign(
     seed: int = 1,
     name: str | None = None,
     run: str | None = None,
+    strata: str = "tier",
 ) -> Campaign:
     """Draw the segment's customers of a run (default: the current one) into treatment and a
-    random control group (a stable draw: the same seed gives the same groups); recorded."""
+    control group holding out the same share of every stratum (a stable draw: the same seed
+    gives the same groups); recorded."""
     ws = Workspace.open(workspace)
-    return create(ws, load_run(ws, run), segment, holdout, seed, name)
+    return create(ws, load_run(ws, run), segment, holdout, seed, name, strata)
 
 
 def campaign_report(
-    workspace: Path | None, campaign_id: str, until: str | None = None, orders: Path | None = None
+    workspace: Path | None,
+    campaign_id: str,
+    until: str | None = None,
+    orders: Path | None = None,
+    aa_rounds: int | None = None,
 ) -> dict[str, Any]:
-    """Retention and revenue per customer, treatment vs control, with 95% intervals, per tier."""
+    """Intent-to-treat (adjusted for the pre-period, within strata; raw beside it), delivery and
+    the effect on the reached, overall and per tier; with `aa_rounds`, an A/A check too."""
     ws = Workspace.open(workspace)
     source = orders or ws.data_file("orders")
     if source is None:
         raise WorkspaceError(f"{ws.root}: no orders to measure with; give --orders")
-    return report(ws, load(ws, campaign_id), source, parse_as_of(until) if until else None)
+    return report(ws, load(ws, campaign_id), source, parse_as_of(until) if until else None, aa_rounds)

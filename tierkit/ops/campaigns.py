@@ -1,27 +1,25 @@
-"""Did the measure work? Campaigns with a random control group, and their report after the fact.
+"""Did the measure work? Campaigns with a stratified control group, and an honest report after.
 
 `create` takes the customers of the published run that match a segment (a rule over the run's
-columns: tier, tags, metrics), and puts a random share of them in a control group that the
-campaign leaves alone. The draw is a hash of the seed and the customer id, so it is the same on
-every machine and run. `report` then compares treatment and control over the period after the
-run's as-of date: retention (share with at least one order) and revenue per customer, with 95%
-confidence intervals for the difference (Newcombe's interval for proportions, Welch's for means),
-overall and per tier, and says so plainly when a difference cannot be told apart from chance.
+columns: tier, tags, metrics) and holds out a share of each stratum (tier by default) as the
+control group the campaign leaves alone (campaign_assignment). `report` then compares the
+groups over the period after the run's as-of date (campaign_measures): intent-to-treat on
+everyone assigned, adjusted for the pre-period and analysed within strata (campaign_effects),
+the raw difference beside it, delivery from the contact log, and the effect on the customers the
+campaign reached. It says "higher" or "lower" only when the adjusted interval excludes 0.
+`aa` re-draws null assignments over the same customers to show how often chance alone would pass.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
-import math
 import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
@@ -29,9 +27,10 @@ from scipy import stats
 from tierkit.backends import connect
 from tierkit.engine.rules import RuleCompiler
 from tierkit.errors import InputError, WorkspaceError
-from tierkit.ingest.identity.persons import LINKS, fold_ids
+from tierkit.ops.campaign_assignment import assign, check_strata_sizes, parse_strata, stratum_label
+from tierkit.ops.campaign_measures import Measures, Period, measure, period_of
+from tierkit.ops.campaign_results import OUTCOMES, compare
 from tierkit.runs.files import Run
-from tierkit.tables.readers import read_table
 from tierkit.workspace import Workspace
 
 FOLDER = "campaigns"
@@ -47,41 +46,70 @@ class Campaign:
     def assignment(self) -> Path:
         return self.path / "assignment.parquet"
 
+    @property
+    def strata(self) -> list[str] | None:
+        """The columns the draw was stratified by; None for a campaign drawn before strata."""
+        return self.meta.get("strata")
 
-def in_control(seed: int, customer_id: str, holdout: float) -> bool:
-    """A stable draw: sha256(seed, id) as a number in [0, 1), below `holdout` = control."""
-    digest = hashlib.sha256(f"{seed}:{customer_id}".encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2**64 < holdout
 
-
-def create(ws: Workspace, run: Run, segment: str, holdout: float, seed: int, name: str | None = None) -> Campaign:
+def create(
+    ws: Workspace,
+    run: Run,
+    segment: str,
+    holdout: float,
+    seed: int,
+    name: str | None = None,
+    strata: str = "tier",
+) -> Campaign:
     if not 0 < holdout < 1:
         raise InputError(f"--holdout {holdout}: give a share between 0 and 1, e.g. 0.1")
     backend = connect("duckdb")
     table = backend.read_parquet(run.result)
     names = {c: table[c] for c in table.columns if c != "reasons"}
-    chosen = table.filter(RuleCompiler(names, "--segment").compile(segment)).select("customer_id", "tier")
-    members = backend.to_pyarrow(chosen.order_by("customer_id"))
+    columns = parse_strata(strata, list(table.columns))
+    chosen = table.filter(RuleCompiler(names, "--segment").compile(segment))
+    members = backend.to_pyarrow(
+        chosen.select("customer_id", "tier", *[c for c in columns if c not in ("customer_id", "tier")]).order_by(
+            "customer_id"
+        )
+    )
     if members.num_rows == 0:
         raise InputError(f"--segment '{segment}' matches no customer of run {run.run_id}")
-    ids = members["customer_id"].to_pylist()
-    groups = ["control" if in_control(seed, cid, holdout) else "treatment" for cid in ids]
+    ids = [str(cid) for cid in members["customer_id"].to_pylist()]
+    values = [members[c].to_pylist() for c in columns]
+    labels = [stratum_label(row) for row in zip(*values, strict=True)]
+    check_strata_sizes(labels, holdout, columns)
+    groups = assign(ids, labels, holdout, seed)
     campaign_id = f"{dt.datetime.now(dt.UTC):%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
     folder = ws.root / FOLDER / campaign_id
     folder.mkdir(parents=True)
-    pq.write_table(members.append_column("group", pa.array(groups)), folder / "assignment.parquet")
+    assignment = pa.table(
+        {
+            "customer_id": ids,
+            "tier": members["tier"],
+            "stratum": labels,
+            "group": groups,
+        }
+    )
+    pq.write_table(assignment, folder / "assignment.parquet")
+    sizes: dict[str, dict[str, int]] = {}
+    for label, group in zip(labels, groups, strict=True):
+        counts = sizes.setdefault(label, {"treatment": 0, "control": 0})
+        counts[group] += 1
     meta = {
         "campaign_id": campaign_id,
         "name": name or segment,
         "segment": segment,
         "holdout": holdout,
         "seed": seed,
+        "strata": columns,
         "run_id": run.run_id,
         "starts_after": run.manifest["as_of"],
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "customers": len(ids),
         "treatment": groups.count("treatment"),
         "control": groups.count("control"),
+        "strata_sizes": dict(sorted(sizes.items())),
     }
     staging = folder / "campaign.json.partial"
     staging.write_text(json.dumps(meta, ensure_ascii=False, indent=2), "utf-8")
@@ -97,115 +125,77 @@ def load(ws: Workspace, campaign_id: str) -> Campaign:
     return Campaign(campaign_id, folder, json.loads((folder / "campaign.json").read_text("utf-8")))
 
 
-def _proportion_diff(s1: int, n1: int, s2: int, n2: int) -> tuple[float, float, float]:
-    """Difference p1 − p2 and Newcombe's 95% interval (Wilson score intervals combined)."""
-    z = stats.norm.ppf(0.975)
-
-    def wilson(s: int, n: int) -> tuple[float, float]:
-        p = s / n
-        centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-        half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-        return centre - half, centre + half
-
-    p1, p2 = s1 / n1, s2 / n2
-    l1, u1 = wilson(s1, n1)
-    l2, u2 = wilson(s2, n2)
-    diff = p1 - p2
-    low = diff - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
-    high = diff + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
-    return diff, low, high
+def _assignment(campaign: Campaign) -> pa.Table:
+    """The groups; a campaign drawn before strata is analysed by tier (post-stratified)."""
+    table = pq.read_table(campaign.assignment)
+    if "stratum" not in table.column_names:
+        table = table.append_column("stratum", pa.array([str(t) for t in table["tier"].to_pylist()]))
+    return table
 
 
-def _mean_diff(x1: list[float], x2: list[float]) -> tuple[float, float, float]:
-    """Difference of means and Welch's 95% interval."""
-    n1, n2 = len(x1), len(x2)
-    m1, m2 = sum(x1) / n1, sum(x2) / n2
-    v1 = sum((v - m1) ** 2 for v in x1) / (n1 - 1) if n1 > 1 else 0.0
-    v2 = sum((v - m2) ** 2 for v in x2) / (n2 - 1) if n2 > 1 else 0.0
-    se = math.sqrt(v1 / n1 + v2 / n2)
-    if se == 0:
-        return m1 - m2, m1 - m2, m1 - m2
-    df = (v1 / n1 + v2 / n2) ** 2 / (
-        ((v1 / n1) ** 2 / (n1 - 1) if n1 > 1 else 0) + ((v2 / n2) ** 2 / (n2 - 1) if n2 > 1 else 0) or 1e-300
-    )
-    t = stats.t.ppf(0.975, df)
-    return m1 - m2, m1 - m2 - t * se, m1 - m2 + t * se
+def _measured(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | None) -> tuple[Measures, Period]:
+    period = period_of(ws, orders, dt.date.fromisoformat(campaign.meta["starts_after"]), until)
+    return measure(ws, _assignment(campaign), orders, period), period
 
 
-def _compare(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    treated = [r for r in rows if r["group"] == "treatment"]
-    control = [r for r in rows if r["group"] == "control"]
-    out: dict[str, Any] = {"treatment": len(treated), "control": len(control)}
-    if len(treated) < 2 or len(control) < 2:
-        out["verdict"] = "too few customers in a group to compare"
-        return out
-    kept_t, kept_c = sum(r["retained"] for r in treated), sum(r["retained"] for r in control)
-    diff, low, high = _proportion_diff(kept_t, len(treated), kept_c, len(control))
-    out["retention"] = {
-        "treatment": round(kept_t / len(treated), 4),
-        "control": round(kept_c / len(control), 4),
-        "difference": round(diff, 4),
-        "ci95": [round(float(low), 4), round(float(high), 4)],
-        "significant": bool(low > 0 or high < 0),
-    }
-    revenue_t = [float(r["revenue"]) for r in treated]
-    revenue_c = [float(r["revenue"]) for r in control]
-    diff, low, high = _mean_diff(revenue_t, revenue_c)
-    out["revenue_per_customer"] = {
-        "treatment": round(sum(revenue_t) / len(revenue_t), 2),
-        "control": round(sum(revenue_c) / len(revenue_c), 2),
-        "difference": round(diff, 2),
-        "ci95": [round(float(low), 2), round(float(high), 2)],
-        "significant": bool(low > 0 or high < 0),
-    }
-    said = []
-    for label, key in (("retention", "retention"), ("revenue per customer", "revenue_per_customer")):
-        result = out[key]
-        if result["significant"]:
-            direction = "higher" if result["difference"] > 0 else "lower"
-            said.append(f"{label}: {direction} with the campaign (95% CI {result['ci95'][0]} to {result['ci95'][1]})")
-        else:
-            said.append(
-                f"{label}: not significant, the 95% CI ({result['ci95'][0]} to {result['ci95'][1]}) "
-                f"includes 0, so the difference cannot be told apart from chance"
-            )
-    out["verdict"] = "; ".join(said)
-    return out
+def _strata(campaign: Campaign, measures: Measures) -> dict[str, Any]:
+    groups: dict[str, dict[str, int]] = {}
+    for code, label in enumerate(measures.labels):
+        inside = measures.strata == code
+        groups[label] = {
+            "treatment": int((inside & measures.treated).sum()),
+            "control": int((inside & ~measures.treated).sum()),
+        }
+    return {"columns": campaign.strata or ["tier"], "assigned_within": campaign.strata is not None, "groups": groups}
 
 
-def report(ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | None = None) -> dict[str, Any]:
-    """Retention and revenue per customer after the campaign started, treatment vs control."""
-    start = dt.date.fromisoformat(campaign.meta["starts_after"])
-    engine = connect("duckdb")
-    source = read_table(engine, "orders", orders).table
-    links = ws.data_dir / LINKS
-    if links.exists():  # the run graded persons: count each person's orders under all their ids
-        source = fold_ids(engine, source, links)
-    if until is not None and until <= start:
-        raise InputError(f"--until {until} must come after the campaign's start ({start})")
-    last = engine.execute_scalar(source.ordered_at.max())
-    if last is None or last <= start:
-        raise InputError(f"no orders after the campaign's start ({start}) yet: nothing to measure")
-    end = until or last
-    window = source.filter((source.ordered_at > ibis.date(start)) & (source.ordered_at <= ibis.date(end)))
-    if not engine.execute_scalar(window.count()):
-        raise InputError(f"no orders between the campaign's start ({start}) and {end}: nothing to measure")
-    after = window.group_by("customer_id").aggregate(orders=window.count(), revenue=window.amount.sum())
-    assignment = ibis.memtable(pq.read_table(campaign.assignment))
-    joined = assignment.left_join(after, "customer_id")
-    measured = joined.select(
-        "customer_id",
-        "tier",
-        "group",
-        retained=joined.orders.coalesce(0) > 0,
-        revenue=joined.revenue.coalesce(ibis.literal(0).cast(joined.revenue.type())),
-    )
-    rows = engine.to_pyarrow(measured.order_by("customer_id")).to_pylist()
-    tiers = sorted({str(r["tier"]) for r in rows})
-    return {
+def report(
+    ws: Workspace, campaign: Campaign, orders: Path, until: dt.date | None = None, aa_rounds: int | None = None
+) -> dict[str, Any]:
+    """Intent-to-treat, adjusted and raw, delivery and balance, overall and per tier."""
+    if aa_rounds is not None:
+        _check_rounds(aa_rounds)  # before the measuring, which takes a while
+    measures, period = _measured(ws, campaign, orders, until)
+    tiers = sorted(set(measures.tiers.tolist()))
+    result: dict[str, Any] = {
         "campaign_id": campaign.campaign_id,
         "segment": campaign.meta["segment"],
-        "period": {"after": start.isoformat(), "until": end.isoformat()},
-        "overall": _compare(rows),
-        "by_tier": {tier: _compare([r for r in rows if str(r["tier"]) == tier]) for tier in tiers},
+        "period": {
+            "after": period.start.isoformat(),
+            "until": period.end.isoformat(),
+            "days": period.days,
+            "before": {"after": period.pre_start.isoformat(), "until": period.start.isoformat()},
+        },
+        "strata": _strata(campaign, measures),
+        "overall": compare(measures, measures.tiers == measures.tiers),
+        "by_tier": {tier: compare(measures, measures.tiers == tier) for tier in tiers},
+    }
+    if aa_rounds is not None:
+        result["aa"] = aa(measures, float(campaign.meta["holdout"]), int(campaign.meta["seed"]), aa_rounds)
+    return result
+
+
+def _check_rounds(rounds: int) -> None:
+    if not 20 <= rounds <= 10_000:
+        raise InputError(f"--rounds {rounds}: give between 20 and 10000 re-draws")
+
+
+def aa(measures: Measures, holdout: float, seed: int, rounds: int) -> dict[str, Any]:
+    """Share of null re-draws (seeds after the campaign's, same strata, same customers and
+    periods) whose adjusted interval excludes 0: it should be near 5%."""
+    _check_rounds(rounds)
+    labels = [measures.labels[code] for code in measures.strata.tolist()]
+    hits = dict.fromkeys(OUTCOMES, 0)
+    for r in range(1, rounds + 1):
+        groups = assign(measures.ids, labels, holdout, seed + r)
+        null = measures.redrawn([g == "treatment" for g in groups])
+        verdicts = compare(null, null.tiers == null.tiers, headline_only=True)
+        for key in OUTCOMES:
+            hits[key] += bool(verdicts[key]["significant"])
+    low, high = (float(v) / rounds for v in stats.binom.interval(0.95, rounds, 0.05))
+    return {
+        "rounds": rounds,
+        "nominal": 0.05,
+        "expected_range": [round(low, 4), round(high, 4)],
+        **{key: round(hits[key] / rounds, 4) for key in OUTCOMES},
     }

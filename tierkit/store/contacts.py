@@ -31,3 +31,11 @@ def latest_since(engine: Engine, after: dt.datetime | None) -> dict[str, dt.date
         query = query.where(contacts.c.at > after)
     with engine.connect() as con:
         return {cid: (at if at.tzinfo else at.replace(tzinfo=dt.UTC)) for cid, at in con.execute(query)}
+
+
+def contacted_between(engine: Engine, first: dt.datetime, before: dt.datetime) -> set[str]:
+    """Customers with a logged contact at or after `first` and before `before` (UTC instants):
+    whether a campaign reached them."""
+    query = select(contacts.c.customer_id).where(contacts.c.at >= first, contacts.c.at < before).distinct()
+    with engine.connect() as con:
+        return {str(cid) for (cid,) in con.execute(query)}
