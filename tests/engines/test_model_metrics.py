@@ -6,7 +6,8 @@ column must equal it (both round to six decimals). The meaning is checked agains
 independent of tierkit: for CLV, P(alive) is BG/NBD's closed form (Fader, Hardie & Lee 2005,
 eq. 12) computed here in numpy from the fitted parameters and each customer's (x, t_x, T)
 counted here from the orders; for churn, a customer who stopped buying and complained ranks
-above one who buys every month.
+above one who buys every month, and the reasons of a hand-made model (tests/models/
+test_churn_reasons.py, worked out by hand there) come out as the same text on every engine.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import tierkit
+from tests.models.test_churn_reasons import EXPECTED, reasons_on, signal_table
 from tierkit.backends import Backend
 from tierkit.demo.shop import generate
 from tierkit.policy.loader import parse_policy
@@ -120,3 +122,9 @@ def test_churn_risk_is_higher_for_lapsed_customers_than_for_active_ones(
     assert all(0 <= row["churn_risk"] <= 1 for row in reference.values())
     riskiest = sorted(reference.values(), key=lambda row: -row["churn_risk"])[:100]
     assert sum(1 for row in riskiest if row["churn_signals"]) > 90
+
+
+def test_churn_reasons_are_the_same_text_on_every_engine(engine: Backend, tmp_path: Path) -> None:
+    """Values carried with fixed decimals from integers (0.125 -> '0.13', -3.456 -> '-3.46'):
+    Spark's and DuckDB's float-to-text differ, their integer-to-text does not."""
+    assert reasons_on(engine, signal_table(tmp_path)) == EXPECTED

@@ -285,8 +285,8 @@ def check_churn_ranks_as_the_data_says(rows: dict[str, dict[str, Any]], shop: Sh
     assert ranked.index("Z-LAPSED") < len(ranked) // 10  # top decile
     assert ranked.index("Z-ACTIVE") > len(ranked) // 2  # bottom half
     assert risk["Z-TWIN-ANGRY"] > risk["Z-TWIN-CALM"]  # the same orders: complaints alone make the difference
-    assert "complaints_90d" in rows["Z-TWIN-ANGRY"]["churn_signals"].split(",")
-    assert "complaints_90d" in rows["Z-LAPSED"]["churn_signals"].split(",")
+    assert "complaints_90d" in [r.split("=")[0] for r in rows["Z-TWIN-ANGRY"]["churn_signals"].split(";")]
+    assert "complaints_90d" in [r.split("=")[0] for r in rows["Z-LAPSED"]["churn_signals"].split(";")]
 
     last: dict[str, dt.date] = {}
     bought_next: set[str] = set()

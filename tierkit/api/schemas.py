@@ -81,6 +81,9 @@ class CardBase(BaseModel):
     service: ServiceCard | None = Field(description="The tier in effect's entitlements, contact cadence, response time")
     last_contacted: Instant | None = None
     metrics: dict[str, Any]
+    model_notes: list[str] = Field(
+        [], description="Whether a model's figures (churn risk) come from the model or a baseline"
+    )
     reasons: dict[str, Any] = Field(description="The rules and values that decided each label (PIPL 24, GDPR 22)")
 
 

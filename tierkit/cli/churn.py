@@ -1,4 +1,5 @@
-"""`tierkit churn backtest`: does the churn-risk model beat recency and P(alive) on this data?"""
+"""`tierkit churn backtest`: does the churn-risk model beat recency and P(alive) on this data, and
+would a grading use it (its validation inside its own training period)?"""
 
 from __future__ import annotations
 
@@ -23,6 +24,18 @@ def _print_backtest(report: Any) -> None:
             f"  {name:<8} AUC {report[name]['auc']:.3f}   precision in the top decile "
             f"{report[name]['precision_top_decile']:.1%}"
         )
+    validation = report["validation"]
+    if validation["status"] in ("passed", "failed"):
+        found = (
+            f"model AUC {validation['model_auc']:.3f}, recency {validation['recency_auc']:.3f} "
+            f"(trained as of {validation['trained_as_of']}, validated as of {validation['validated_as_of']}, "
+            f"{validation['customers']:,} customers; the model must lead by {validation['margin']})"
+        )
+    else:
+        found = f"not possible: {validation['detail']}"
+    verdict = "the model" if report["used"] == "model" else "the recency baseline (days since the last order)"
+    print(f"validation: {found}")
+    print(f"a grading would use {verdict}")
 
 
 @churn_app.command("backtest")
@@ -37,7 +50,8 @@ def backtest_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Train as of as-of − 2·horizon, test as of as-of − horizon; AUC and top-decile precision of the
-    model and, in the same run, of recency alone and P(alive) alone."""
+    model and, in the same run, of recency alone and P(alive) alone; and whether a grading would
+    use the model (validated one horizon before its training cut-off) or the recency baseline."""
     from tierkit.app.models import churn_backtest
 
     report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine)

@@ -130,6 +130,8 @@ def print_card(card: dict[str, Any], lang: str) -> None:
     for key, value in (card.get("metrics") or {}).items():
         if isinstance(value, list) and value:  # churn signals: what drove the risk, most first
             console.print(f"  {key}: {', '.join(str(v) for v in value)}")
+    for note in card.get("model_notes") or []:
+        console.print(f"  [dim]{note}[/dim]")
     console.print(f"  {t['why']}:")
     for key, value in card["reasons"].items():
         if value is not None:

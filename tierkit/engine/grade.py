@@ -12,6 +12,7 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -52,6 +53,7 @@ class Grading:
     lang: str = DEFAULT_LANG
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)  # plug-in kinds' model status, by kind
 
     @cached_property
     def table(self) -> pa.Table:
@@ -76,7 +78,7 @@ def grade_inputs(
     start = time.perf_counter()
     if inputs.backend is None:  # models fit where the grading runs (a StandIn for `tierkit check`)
         inputs = dataclasses.replace(inputs, backend=engine)
-    metrics, warnings = build_metrics(inputs, loaded, as_of)
+    metrics, warnings, models = build_metrics(inputs, loaded, as_of)
     for source in (inputs.orders, inputs.customers, inputs.interactions, inputs.contacts):
         warnings = [*(source.warnings if source else ()), *warnings]
     policy = loaded.policy
@@ -111,7 +113,17 @@ def grade_inputs(
     # Rows in customer_id order: the same bytes on every run, thread count and engine.
     table = table.order_by("customer_id")
     grading = Grading(
-        engine, loaded, as_of, inputs, table, assigned.tier_names, assigned.tag_names, scores, lang, warnings=warnings
+        engine,
+        loaded,
+        as_of,
+        inputs,
+        table,
+        assigned.tier_names,
+        assigned.tag_names,
+        scores,
+        lang,
+        warnings=warnings,
+        models=models,
     )
     grading.timings["plan_s"] = round(time.perf_counter() - start, 3)
     return grading

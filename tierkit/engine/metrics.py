@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import ibis
 import ibis.expr.operations as ops
@@ -73,6 +74,7 @@ class MetricBuilder:
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
         self.plugins: dict[str, dict[str, MetricSpec]] = {}  # kind -> its metrics, built together in build()
+        self.models: dict[str, dict[str, Any]] = {}  # kind -> what its builder says of its model (manifest)
 
     def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
         src = self.inputs.table(name)
@@ -277,7 +279,15 @@ class MetricBuilder:
             base = base.left_join(part, "customer_id").drop("customer_id_right")
         base = self.attributes(base)
         for kind, specs in self.plugins.items():
-            joined = plugin_columns(kind, self.inputs, self.as_of, specs, self.loaded.where("metrics"))
+            joined = plugin_columns(
+                kind,
+                self.inputs,
+                self.as_of,
+                specs,
+                self.loaded.where("metrics"),
+                notes=self.warnings,
+                models=self.models,
+            )
             base = base.left_join(joined, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
             base = base.mutate(**{name: self.plan.finish[name](base)})
@@ -312,6 +322,9 @@ def _column(name: str) -> Callable[[ir.Table], ir.Value]:
     return lambda t: t[name]
 
 
-def build_metrics(inputs: Inputs, policy: LoadedPolicy, as_of: dt.date) -> tuple[ir.Table, list[str]]:
+def build_metrics(
+    inputs: Inputs, policy: LoadedPolicy, as_of: dt.date
+) -> tuple[ir.Table, list[str], dict[str, dict[str, Any]]]:
+    """The per-customer table, the grading notes, and what plug-in kinds say of their models."""
     builder = MetricBuilder(inputs, policy, as_of)
-    return builder.build(), builder.warnings
+    return builder.build(), builder.warnings, builder.models

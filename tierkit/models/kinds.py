@@ -40,7 +40,8 @@ class ClvParameters(KindParameters):
 
 
 class ChurnParameters(KindParameters):
-    """The churn-risk model trained on the customers' own history (models.churn)."""
+    """The churn-risk model trained on the customers' own history (models.churn): served only
+    when it beats recency on validation, else a recency baseline (models.churn_validation)."""
 
     churn: Literal["risk", "signals"]
     horizon: str  # no order within it counts as churned, e.g. 90D
@@ -70,5 +71,5 @@ CHURN = MetricKind(
     parameters=ChurnParameters,
     build="tierkit.models.churn:CHURN_METRICS",
     display="tierkit.models.churn:display",
-    description="churn risk (0..1) and the signals that drove it",
+    description="churn risk (0..1) and the signals that drove it, each with the customer's value",
 )

@@ -69,8 +69,39 @@ def card_from_row(
         "tags": tags,
         "service": service_card(policy, tier, lang),
         "metrics": metrics,
+        "model_notes": model_notes(run.manifest, lang) if any(s.plugin for s in policy.metrics.values()) else [],
         "reasons": json.loads(row["reasons"]),
     }
+
+
+def model_notes(manifest: dict[str, Any], lang: str) -> list[str]:
+    """How far to trust a model's figures on the card: whether the churn risk comes from the model
+    (and how it did on validation) or from the recency baseline, and why."""
+    churn = (manifest.get("models") or {}).get("churn")
+    if not churn:
+        return []
+    check = churn.get("validation") or {}
+    model, recency = check.get("model_auc"), check.get("recency_auc")
+    zh = lang == "zh"
+    if churn.get("used") == "model":
+        return [
+            f"流失风险：模型（验证 AUC {model}，最近购买 {recency}）"
+            if zh
+            else f"Churn risk: model (validation AUC {model} vs recency {recency})"
+        ]
+    if check.get("status") == "failed":
+        margin = check.get("margin")
+        return [
+            f"流失风险：最近购买基线（模型验证未胜出：AUC {model} 对 {recency}，需领先 {margin}）"
+            if zh
+            else f"Churn risk: recency baseline — the model did not beat recency on validation "
+            f"(AUC {model} vs {recency}; must lead by {margin})"
+        ]
+    return [
+        "流失风险：最近购买基线（历史不足，无法验证）"
+        if zh
+        else "Churn risk: recency baseline — not enough history to validate"
+    ]
 
 
 def _tag(rule: TagRule | None, name: str, lang: str) -> dict[str, Any]:

@@ -73,6 +73,7 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
         "tags": grading.tag_names,
         "value_metric": grading.value_metric,
         "warnings": grading.warnings,
+        "models": grading.models,
         "timings": timings,
         "summary": summary,
     }
