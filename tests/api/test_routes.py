@@ -23,8 +23,20 @@ BODIES: dict[str, dict[str, Any]] = {
     "/customers/{customer_id}/override": {"tier": "vip", "reason": "key account", "expires": "2099-01-01T00:00:00Z"},
     "/customers/{customer_id}/contacts": {"channel": "phone", "note": "called"},
     "/runs": {"publish": False},
+    "/customers/{customer_id}/tags": {"tag": "集团关键人", "reason": "on the group's list"},
+    "/customers/{customer_id}/complaints": {"topic": "账单", "channel": "电话"},
+    "/customers/{customer_id}/complaints/{complaint_id}/resolve": {"resolution": "refunded"},
 }
-PARAMS = {"customer_id": CUSTOMER, "ref": "current", "run_a": "current", "run_b": "current", "fmt": "csv"}
+PARAMS = {
+    "customer_id": CUSTOMER,
+    "ref": "current",
+    "run_a": "current",
+    "run_b": "current",
+    "fmt": "csv",
+    "tag": "集团关键人",
+    "complaint_id": "1",
+    "kind": "orders",
+}
 
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "api.md"

@@ -36,10 +36,46 @@ class MaskedPerson(BaseModel):
     id_number: str | None = None
 
 
+class ManualTagInfo(BaseModel):
+    by: str
+    reason: str
+    expires: Instant | None = None
+
+
 class Tag(BaseModel):
     name: str = Field(description="The tag's key, for programs")
     label: str = Field(description="What the front line calls it, in the card's language")
     action: str | None = Field(None, description="What to do, in the card's language")
+    group: str | None = Field(None, description="Its identification class (identity, channel, complaint ...)")
+    group_label: str | None = None
+    manual: ManualTagInfo | None = Field(None, description="Given by a person (who, why, until when), or None")
+
+
+class ComplaintInfo(BaseModel):
+    id: int | None = Field(description="The store's id (None for one from the imported interactions)")
+    at: str
+    topic: str | None
+    channel: str | None = None
+    status: str | None = Field(description="open or resolved (None when the file does not say)")
+    resolution: str | None = None
+    resolved_at: str | None = None
+    source: str = Field(description="store (taken through tierkit) or imported")
+
+
+class ContactInfo(BaseModel):
+    at: Instant
+    by: str
+    channel: str
+    note: str | None = None
+    outcome: str | None = None
+
+
+class TierMoment(BaseModel):
+    run_id: str
+    as_of: str
+    tier: str | None = Field(description="None: not in that run (not yet a customer, or no longer in the data)")
+    tier_label: str | None
+    current: bool
 
 
 class Entitlement(BaseModel):
@@ -81,6 +117,10 @@ class CardBase(BaseModel):
     service: ServiceCard | None = Field(description="The tier in effect's entitlements, contact cadence, response time")
     last_contacted: Instant | None = None
     metrics: dict[str, Any]
+    alerts: list[str] = Field([], description="What the agent must see first (提示投诉专业户, open complaints)")
+    complaints: list[ComplaintInfo] = []
+    contacts: list[ContactInfo] = []
+    tier_history: list[TierMoment] = []
     model_notes: list[str] = Field(
         [], description="Whether a model's figures (churn risk) come from the model or a baseline"
     )
@@ -121,6 +161,50 @@ class OverrideIn(BaseModel):
 class ContactIn(BaseModel):
     channel: str = Field(min_length=1, max_length=40)
     note: str | None = Field(default=None, max_length=2000)
+    outcome: str | None = Field(default=None, max_length=40, description="reached, no_answer, callback, sold ...")
+
+
+class TagIn(BaseModel):
+    tag: str = Field(min_length=1, max_length=100)
+    reason: str = Field(min_length=3, max_length=2000)
+    expires: Instant | None = None
+
+
+class TagOut(BaseModel):
+    customer_id: str
+    tag: str
+    expires: Instant | None
+    by: str
+
+
+class ComplaintIn(BaseModel):
+    topic: str = Field(min_length=1, max_length=200)
+    channel: str | None = Field(default=None, max_length=40)
+    detail: str | None = Field(default=None, max_length=4000)
+
+
+class ResolutionIn(BaseModel):
+    resolution: str = Field(min_length=2, max_length=4000)
+
+
+class ComplaintOut(BaseModel):
+    id: int
+    customer_id: str
+    at: Instant
+    topic: str
+    channel: str | None
+    detail: str | None
+    status: str
+    resolution: str | None
+    resolved_at: Instant | None
+    created_by: str
+
+
+class HistoryPage(BaseModel):
+    items: list[dict[str, Any]]
+    total: int
+    limit: int
+    offset: int
 
 
 class ContactOut(BaseModel):

@@ -61,7 +61,7 @@ def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
     return tier_labels(snapshot.policy, snapshot.run.manifest.get("tiers") or [], lang).get(tier, tier)
 
 
-def _row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
+def graded_row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
     row = snapshot.table.find(customer_id)
     if row is None:
         raise NotFoundError(f"customer '{customer_id}' is not in run {snapshot.run.run_id}")
@@ -84,7 +84,7 @@ def build_card(
     override, tags with their actions, metrics, reasons, last contact, and the person (masked for
     agents), in the workspace's language unless the caller asks for another."""
     manual = _manual(served, customer_id)
-    row = _row(snapshot, customer_id)
+    row = graded_row(snapshot, customer_id)
     card = card_from_row(
         snapshot.run, snapshot.policy, row, lang or served.settings.lang, manual.tier if manual else None
     )
@@ -104,14 +104,6 @@ def build_card(
         "scores": _plain(card["scores"]),
         "person": masked(person) if role == "agent" else person,
     }
-
-
-def card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: str | None = None) -> dict[str, Any]:
-    """One customer's card in the current run; the view is audited."""
-    snapshot = served.snapshot()
-    found = build_card(served, snapshot, customer_id, caller.role, lang)
-    served.audit.record(caller.name, caller.role, "view_card", customer_id, snapshot.run.run_id)
-    return found
 
 
 def _ids_by_person(served: ServedWorkspace, filters: Filters) -> list[str]:
@@ -214,7 +206,7 @@ def override(
     """Set a customer's tier by hand, with a reason and an expiry; it wins until it expires.
     Returns the card as the caller sees it now."""
     snapshot = served.snapshot()
-    _row(snapshot, customer_id)
+    graded_row(snapshot, customer_id)
     tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
     if tiers and tier not in tiers:
         raise ValueRefusedError(f"'{tier}' is not a tier (tiers: {', '.join(tiers)})")
@@ -229,12 +221,17 @@ def override(
 
 
 def log_contact(
-    served: ServedWorkspace, customer_id: str, channel: str, note: str | None, caller: Caller
+    served: ServedWorkspace,
+    customer_id: str,
+    channel: str,
+    note: str | None,
+    caller: Caller,
+    outcome: str | None = None,
 ) -> dt.datetime:
-    """Record that someone contacted the customer; the next card shows it at once."""
+    """Record that someone contacted the customer, and what came of it; the next card shows it."""
     snapshot = served.snapshot()
-    _row(snapshot, customer_id)
-    at = contact_log.log(served.store, customer_id, caller.name, channel, note)
+    graded_row(snapshot, customer_id)
+    at = contact_log.log(served.store, customer_id, caller.name, channel, note, outcome)
     served.forget_contacts()
     served.audit.record(caller.name, caller.role, "contact", customer_id, channel)
     return at

@@ -11,16 +11,18 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
+
 from tierkit.app.progress import Progress, silent
 from tierkit.backends import Backend, connect
 from tierkit.engine.grade import Grading, grade_inputs, parse_as_of
-from tierkit.engine.reading import read_inputs
+from tierkit.engine.reading import read_inputs, with_rows
 from tierkit.errors import InputError, WorkspaceError
 from tierkit.ingest.identity.persons import LINKS, by_person
 from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy, load_policy
 from tierkit.runs.card import run_policy
-from tierkit.runs.files import current_run_id, load_run, write_run
+from tierkit.runs.files import current_run_id, load_run, store_of, write_run
 from tierkit.runs.output import convert_parquet, output_format
 from tierkit.runs.overrides import manual_tiers
 from tierkit.runs.result import GradedResult, write_result
@@ -45,6 +47,7 @@ def _grade(
     say: Progress,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
+    taken: pa.Table | None = None,
 ) -> Grading:
     loaded = policy_ref if not isinstance(policy_ref, str) else load_policy(policy_ref)
     as_of_date = parse_as_of(as_of) if as_of else None
@@ -63,6 +66,8 @@ def _grade(
         maps,
         sheet,
     )
+    if taken is not None and taken.num_rows:  # complaints taken in tierkit count as interactions
+        inputs = with_rows(inputs, "interactions", taken, "complaints taken in tierkit")
     links = files.get("links")
     if links is not None and links.exists():  # `tierkit link` ran: one customer per person
         say("folding linked customer ids into persons")
@@ -124,7 +129,8 @@ def grade_workspace(
     files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
     files["links"] = ws.data_dir / LINKS
     loaded = ws.policy(policy)
-    grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet)
+    taken = complaints_taken(ws, loaded.policy.inputs.offset)
+    grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet, taken)
     say("grading into a new run")
     run = write_run(ws, grading, publish=publish)
     summary = dict(run.manifest["summary"])
@@ -132,6 +138,28 @@ def grade_workspace(
         run_id=run.run_id, published=publish, warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3)
     )
     return summary
+
+
+def complaints_taken(ws: Workspace, offset_minutes: int) -> pa.Table | None:
+    """Complaints taken through the card or the API, as interaction rows (kind `complaint`, the
+    local date of each, resolved or not), so the next grading counts them."""
+    from tierkit.store import complaints
+
+    taken = complaints.every(store_of(ws))
+    if not taken:
+        return None
+    shift = dt.timedelta(minutes=offset_minutes)
+    return pa.table(
+        {
+            "interaction_id": [f"tierkit-complaint-{c.id}" for c in taken],
+            "customer_id": [c.customer_id for c in taken],
+            "at": pa.array([(c.at + shift).date() for c in taken], pa.date32()),
+            "kind": ["complaint"] * len(taken),
+            "channel": [c.channel for c in taken],
+            "topic": [c.topic for c in taken],
+            "resolved": [c.status == "resolved" for c in taken],
+        }
+    )
 
 
 def demo(

@@ -22,6 +22,7 @@ from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
+from tierkit.cli.tags import tags_app
 from tierkit.errors import TierkitError
 from tierkit.settings import DEFAULT_LANG
 
@@ -243,6 +244,7 @@ app.command("serve")(serve_command)
 app.add_typer(users_app, name="users")
 app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
+app.add_typer(tags_app, name="tags")
 app.add_typer(campaign_app, name="campaign")
 
 

@@ -5,7 +5,11 @@ Strict reading (see tables.readers): the first bad value is an error naming its 
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
+
+import ibis
+import pyarrow as pa
 
 from tierkit.backends import Backend
 from tierkit.canonical import TABLES
@@ -75,3 +79,34 @@ def _check_maps(maps: dict[str, str], headers: dict[str, list[str]]) -> None:
                 f"--map '{column}={canonical}': {canonical} is a column of {' and '.join(owners)}, "
                 f"and no {' or '.join(owners)} file given has a column '{column}'"
             )
+
+
+def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
+    """Inputs with more rows of one table (complaints taken in tierkit, beside the imported
+    interactions), typed as the canonical table; a table the files lack is made from them."""
+    spec = TABLES[kind]
+    given = [c.name for c in spec.columns if c.name in rows.column_names]
+    memo = ibis.memtable(rows.select(given))
+    added = memo.select(**{name: memo[name].cast(spec.column(name).type) for name in given})
+    current: SourceTable | None = inputs.table(kind)
+    if current is None:
+        first = min(rows[spec.time_column or ""].to_pylist()) if rows.num_rows else None
+        table = SourceTable(spec, Path(label), added, rows.num_rows, 0, frozenset(given), first)
+    else:
+        old = current.table
+        types = {c: old[c].type() for c in old.columns} | {c: added[c].type() for c in given if c not in old.columns}
+        old = old.mutate(**{c: ibis.null(types[c]) for c in given if c not in old.columns})
+        aligned = added.select(
+            **{c: (added[c] if c in given else ibis.null(types[c])).cast(types[c]) for c in old.columns}
+        )
+        table = dataclasses.replace(
+            current,
+            table=old.union(aligned),
+            rows=current.rows + rows.num_rows,
+            present=current.present | frozenset(given),
+        )
+    found = {name: inputs.table(name) for name in ("orders", "customers", "interactions", "contacts")}
+    found[kind] = table
+    orders = found["orders"]
+    assert orders is not None
+    return Inputs(orders, found["customers"], found["interactions"], found["contacts"], inputs.backend)

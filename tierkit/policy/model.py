@@ -208,6 +208,7 @@ class TagRule(Strict):
     label: Label | None = None
     when: str
     action: Label | None = None  # what the person at the counter does; `{zh:, en:}` or one text for both
+    group: str | None = None  # its identification class (客户身份, 渠道偏好 ...), a key of tag_groups
 
 
 class Entitlement(Strict):
@@ -235,6 +236,7 @@ class Policy(Strict):
     tags: list[TagRule] = []
     service: dict[str, Service] = {}
     entitlements: dict[str, Entitlement] = {}  # the catalogue: name -> label, for the card
+    tag_groups: dict[str, Label] = {}  # identification classes of tags, in the order the card shows them
     inputs: InputRules = InputRules()
 
     @model_validator(mode="before")
@@ -271,6 +273,12 @@ class Policy(Strict):
                             f"service: '{key}' names entitlement '{name}', which is not in entitlements:"
                             f"{did_you_mean(name, list(self.entitlements))}"
                         )
+        for tag in self.tags:
+            if tag.group is not None and tag.group not in self.tag_groups:
+                raise ValueError(
+                    f"tags: '{tag.name}' is in group '{tag.group}', which is not in tag_groups:"
+                    f"{did_you_mean(tag.group, list(self.tag_groups))}"
+                )
         tags = [t.name for t in self.tags]
         if len(set(tags)) != len(tags):
             raise ValueError("tag names must be unique")

@@ -108,7 +108,8 @@ def _tag(rule: TagRule | None, name: str, lang: str) -> dict[str, Any]:
     """A tag as the front line reads it: its label and what to do, in the reader's language."""
     label = rule.label.text(lang, name) if rule is not None and rule.label else name
     action = rule.action.text(lang, "") if rule is not None and rule.action else ""
-    return {"name": name, "label": label, "action": action or None}
+    group = rule.group if rule is not None else None
+    return {"name": name, "label": label, "action": action or None, "group": group}
 
 
 def _plain(value: Any) -> Any:

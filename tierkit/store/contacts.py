@@ -9,11 +9,33 @@ from sqlalchemy import Engine, func, select
 from tierkit.store.schema import contacts
 
 
-def log(engine: Engine, customer_id: str, by: str, channel: str, note: str | None) -> dt.datetime:
+def log(
+    engine: Engine, customer_id: str, by: str, channel: str, note: str | None, outcome: str | None = None
+) -> dt.datetime:
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as con:
-        con.execute(contacts.insert().values(customer_id=customer_id, at=now, by=by, channel=channel, note=note))
+        con.execute(
+            contacts.insert().values(
+                customer_id=customer_id, at=now, by=by, channel=channel, note=note, outcome=outcome
+            )
+        )
     return now
+
+
+def of_customer(engine: Engine, customer_id: str, limit: int = 10) -> list[dict[str, object]]:
+    """The customer's last contacts, newest first: when, who, how, what came of it."""
+    query = (
+        select(contacts.c.at, contacts.c.by, contacts.c.channel, contacts.c.note, contacts.c.outcome)
+        .where(contacts.c.customer_id == customer_id)
+        .order_by(contacts.c.at.desc(), contacts.c.id.desc())
+        .limit(limit)
+    )
+    with engine.connect() as con:
+        rows = [dict(r._mapping) for r in con.execute(query)]
+    for row in rows:
+        at = row["at"]
+        row["at"] = at if getattr(at, "tzinfo", None) else at.replace(tzinfo=dt.UTC)  # type: ignore[union-attr]
+    return rows
 
 
 def last(engine: Engine, customer_id: str) -> dt.datetime | None:

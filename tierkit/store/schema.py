@@ -88,7 +88,39 @@ contacts = Table(
     Column("by", String(100), nullable=False),
     Column("channel", String(40), nullable=False),
     Column("note", Text),
+    Column("outcome", String(40)),  # reached, no_answer, callback, refused, sold ... (0002)
     Index("ix_contacts_customer", "customer_id", "at"),
+)
+
+manual_tags = Table(  # a tag a person gives (集团关键人, 投诉专业户 blacklist ...), with a reason and expiry
+    "manual_tags",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("tag", String(100), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("expires", DateTime(timezone=True)),  # NULL: until removed
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("removed_by", String(100)),
+    Column("removed_at", DateTime(timezone=True)),
+    Index("ix_manual_tags_customer", "customer_id", "created_at"),
+)
+
+complaints = Table(  # complaints taken at the counter or on the phone; the next grading reads them
+    "complaints",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("channel", String(40)),
+    Column("detail", Text),
+    Column("status", String(20), nullable=False),  # open, resolved
+    Column("resolution", Text),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("created_by", String(100), nullable=False),
+    Index("ix_complaints_customer", "customer_id", "at"),
 )
 
 jobs = Table(  # grading started through the API, and how far it got

@@ -17,8 +17,24 @@ from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
 from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
-from tierkit.api.schemas import AgentCard, ContactIn, ContactOut, CustomerPage, OverrideIn, StaffCard
+from tierkit.api.schemas import (
+    AgentCard,
+    ComplaintIn,
+    ComplaintOut,
+    ContactIn,
+    ContactOut,
+    CustomerPage,
+    HistoryPage,
+    OverrideIn,
+    ResolutionIn,
+    StaffCard,
+    TagIn,
+    TagOut,
+)
+from tierkit.app import complaints as complaint_uses
 from tierkit.app import customers as uses
+from tierkit.app import history, tags
+from tierkit.app.card import full_card
 from tierkit.app.customers import Filters, Sort
 
 router = APIRouter(prefix="/customers", tags=["customers"])
@@ -38,7 +54,7 @@ def customer_card(
 ) -> Response:
     """The card at contact time: tier in effect (manual or not) and its service, scores, tags with
     actions and reasons, in the workspace's language or `?lang=`."""
-    card = _response(uses.card(service, customer_id, user, lang), user.role)
+    card = _response(full_card(service, customer_id, user, lang), user.role)
     # the model is built and checked once, by us; FastAPI would validate it again on the way out
     return Response(card.model_dump_json(), media_type="application/json")
 
@@ -102,5 +118,45 @@ def override_tier(customer_id: str, body: OverrideIn, user: UserDep, service: Se
 @router.post("/{customer_id}/contacts", response_model=ContactOut, status_code=201, **allow(*ALL))
 def log_contact(customer_id: str, body: ContactIn, user: UserDep, service: ServiceDep) -> ContactOut:
     """Record that someone contacted the customer (the card shows when they last were)."""
-    at = uses.log_contact(service, customer_id, body.channel, body.note, user)
+    at = uses.log_contact(service, customer_id, body.channel, body.note, user, body.outcome)
     return ContactOut(customer_id=customer_id, at=at, by=user.name, channel=body.channel)
+
+
+@router.post("/{customer_id}/tags", response_model=TagOut, status_code=201, **allow(*STAFF))
+def give_tag(customer_id: str, body: TagIn, user: UserDep, service: ServiceDep) -> TagOut:
+    """Give a tag by hand (集团关键人, a blacklisted complainer), with a reason and an optional expiry."""
+    return TagOut(**tags.give(service, customer_id, body.tag, body.reason, body.expires, user))
+
+
+@router.delete("/{customer_id}/tags/{tag}", status_code=204, **allow(*STAFF))
+def remove_tag(customer_id: str, tag: str, user: UserDep, service: ServiceDep) -> Response:
+    """End a tag a person gave."""
+    tags.remove(service, customer_id, tag, user)
+    return Response(status_code=204)
+
+
+@router.post("/{customer_id}/complaints", response_model=ComplaintOut, status_code=201, **allow(*ALL))
+def take_complaint(customer_id: str, body: ComplaintIn, user: UserDep, service: ServiceDep) -> ComplaintOut:
+    """Take a complaint at the counter or on the phone; the card shows it and the next grading counts it."""
+    return ComplaintOut(**complaint_uses.take(service, customer_id, body.topic, body.channel, body.detail, user))
+
+
+@router.post("/{customer_id}/complaints/{complaint_id}/resolve", response_model=ComplaintOut, **allow(*ALL))
+def resolve_complaint(
+    customer_id: str, complaint_id: int, body: ResolutionIn, user: UserDep, service: ServiceDep
+) -> ComplaintOut:
+    """Close a complaint with how it was resolved."""
+    return ComplaintOut(**complaint_uses.resolve(service, customer_id, complaint_id, body.resolution, user))
+
+
+@router.get("/{customer_id}/{kind}", response_model=HistoryPage, **allow(*ALL))
+def customer_history(
+    customer_id: str,
+    kind: Literal["orders", "interactions"],
+    user: UserDep,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> HistoryPage:
+    """The customer's orders or interactions, newest first, in pages."""
+    return HistoryPage(**history.rows_of(service, customer_id, kind, user, limit, offset))

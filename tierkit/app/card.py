@@ -1,0 +1,42 @@
+"""The card an agent keeps open: the graded card, plus what people added and what happened.
+
+`customers.build_card` is the grading's view (tier in effect, service, scores, reasons); this
+adds the tags people gave, the last complaints with an alert before anything else
+("提示投诉专业户"), the last contacts with their outcome, and the tier in each recent run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tierkit.app import complaints as complaint_uses
+from tierkit.app import history
+from tierkit.app.customers import Caller, build_card
+from tierkit.app.serving import ServedWorkspace
+from tierkit.app.tags import card_tags
+
+
+def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: str | None = None) -> dict[str, Any]:
+    """One customer's card in the current run, with history; the view is audited."""
+    snapshot = served.snapshot()
+    language = lang or served.settings.lang
+    found = build_card(served, snapshot, customer_id, caller.role, language)
+    graded = {t["name"] for t in found["tags"]}
+    groups = snapshot.policy.tag_groups
+    rules = {t.name: t for t in snapshot.policy.tags}
+    for tag in found["tags"]:
+        rule = rules.get(tag["name"])
+        tag["group"] = rule.group if rule else None
+        tag["manual"] = None
+    found["tags"] += [
+        t for t in card_tags(snapshot.policy, language, served.store, customer_id) if t["name"] not in graded
+    ]
+    for tag in found["tags"]:
+        group = tag.get("group")
+        tag["group_label"] = groups[group].text(language, group) if group and group in groups else None
+    found["complaints"] = history.complaints(served, customer_id)
+    found["alerts"] = complaint_uses.alerts([t["name"] for t in found["tags"]], found["complaints"], language)
+    found["contacts"] = history.contacts(served, customer_id)
+    found["tier_history"] = history.timeline(served, customer_id, language)
+    served.audit.record(caller.name, caller.role, "view_card", customer_id, snapshot.run.run_id)
+    return found

@@ -1,0 +1,133 @@
+"""A customer's history for the card: recent orders and interactions (paged), the tier in each
+run (a small timeline), and the last contacts with what came of them.
+
+Read at contact time from the workspace's own files and runs, so the agent sees the rows that
+made the grade. Orders and interactions are read with a filter on the customer id, which the
+Parquet statistics of an imported file turn into a few row groups, not a scan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis.expr.types as ir
+
+from tierkit.app.customers import Caller, graded_row
+from tierkit.app.serving import ServedWorkspace
+from tierkit.backends import Backend, connect
+from tierkit.errors import RequestError
+from tierkit.policy.labels import tier_labels
+from tierkit.runs.card import run_policy
+from tierkit.runs.files import list_runs
+from tierkit.store import complaints as complaint_log
+from tierkit.store import contacts as contact_log
+from tierkit.tables.readers import read_table
+
+SHOWN = {
+    "orders": ("order_id", "ordered_at", "amount", "category", "channel", "discount", "due_at", "paid_at"),
+    "interactions": ("interaction_id", "at", "kind", "channel", "topic", "satisfaction", "resolved"),
+}
+TIMELINE = 12  # runs on the card's timeline, newest last
+
+
+def _table(backend: Backend, path: Path, kind: str) -> ir.Table:
+    if path.suffix.lower() == ".parquet" or path.is_dir():
+        return backend.read_parquet(path)
+    return read_table(backend, kind, path).table
+
+
+def rows_of(
+    served: ServedWorkspace, customer_id: str, kind: str, caller: Caller, limit: int = 20, offset: int = 0
+) -> dict[str, Any]:
+    """One page of a customer's orders or interactions, newest first: `{items, total, limit, offset}`."""
+    if kind not in SHOWN:
+        raise RequestError(f"no history of '{kind}' (orders, interactions)")
+    graded_row(served.snapshot(), customer_id)
+    source = served.workspace.data_file(kind)
+    if source is None:
+        return {"items": [], "total": 0, "limit": limit, "offset": offset}
+    backend = connect("duckdb")
+    table = _table(backend, source, kind)
+    mine = table.filter(table.customer_id.cast("string") == customer_id)
+    time = "ordered_at" if kind == "orders" else "at"
+    columns = [c for c in SHOWN[kind] if c in mine.columns]
+    key = [c for c in (SHOWN[kind][0],) if c in mine.columns]
+    page = mine.select(*columns).order_by([mine[time].desc(), *key]).limit(limit, offset=offset)
+    items = [{k: _plain(v) for k, v in row.items()} for row in backend.to_pyarrow(page).to_pylist()]
+    total = int(backend.execute_scalar(mine.count()) or 0)
+    served.audit.record(caller.name, caller.role, f"view_{kind}", customer_id, str(offset))
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | str | bool):
+        return value
+    return str(value)
+
+
+def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[str, Any]]:
+    """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
+    not in says so (`tier` None: not yet a customer, or no longer in the data)."""
+    runs = sorted(list_runs(served.workspace), key=lambda r: (r.manifest["as_of"], r.manifest.get("created_at", "")))
+    current = served.current_id()
+    backend = connect("duckdb")
+    found = []
+    for run in runs[-TIMELINE:]:
+        result = backend.read_parquet(run.result)
+        rows = backend.to_pyarrow(result.filter(result.customer_id == customer_id).select("tier")).to_pylist()
+        tier = str(rows[0]["tier"]) if rows else None
+        labels = tier_labels(run_policy(run), run.manifest.get("tiers") or [], lang) if tier else {}
+        found.append(
+            {
+                "run_id": run.run_id,
+                "as_of": run.manifest["as_of"],
+                "tier": tier,
+                "tier_label": labels.get(tier, tier) if tier else None,
+                "current": run.run_id == current,
+            }
+        )
+    return found
+
+
+def contacts(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    return contact_log.of_customer(served.store, customer_id, limit)
+
+
+def complaints(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    """The last complaints, newest first, with status and resolution: those taken in the store
+    and those in the imported interactions (kind `complaint`; `resolved` gives the status)."""
+    found: list[dict[str, Any]] = [
+        {
+            "id": c.id,
+            "at": c.at.isoformat(),
+            "topic": c.topic,
+            "channel": c.channel,
+            "status": c.status,
+            "resolution": c.resolution,
+            "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
+            "source": "store",
+        }
+        for c in complaint_log.of_customer(served.store, customer_id, limit)
+    ]
+    source = served.workspace.data_file("interactions")
+    if source is not None:
+        backend = connect("duckdb")
+        table = _table(backend, source, "interactions")
+        mine = table.filter((table.customer_id.cast("string") == customer_id) & (table.kind == "complaint"))
+        wanted = [c for c in ("at", "topic", "channel", "resolved") if c in mine.columns]
+        for row in backend.to_pyarrow(mine.select(*wanted).order_by(mine.at.desc()).limit(limit)).to_pylist():
+            resolved = row.get("resolved")
+            found.append(
+                {
+                    "id": None,
+                    "at": str(row["at"]),
+                    "topic": row.get("topic"),
+                    "channel": row.get("channel"),
+                    "status": None if resolved is None else ("resolved" if resolved else "open"),
+                    "resolution": None,
+                    "resolved_at": None,
+                    "source": "imported",
+                }
+            )
+    return sorted(found, key=lambda c: str(c["at"]), reverse=True)[:limit]

@@ -1,0 +1,100 @@
+"""Tags people give, as use cases: a 集团关键人 the data cannot see, a blacklisted complainer.
+
+Analysts and admins give and remove them (agents see them on the card); each change is audited.
+A tag the policy names keeps its label and action; any other name is allowed too (a manual
+list of 校园客户), shown as given.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+from tierkit.app.customers import Caller, graded_row
+from tierkit.app.serving import ServedWorkspace
+from tierkit.errors import NotFoundError, ValueRefusedError
+from tierkit.policy.model import Policy
+from tierkit.store import manual_tags
+
+MAX_TAG = 100
+
+
+def _check(tag: str, expires: dt.datetime | None) -> dt.datetime | None:
+    if not tag.strip() or len(tag) > MAX_TAG or "," in tag:
+        raise ValueRefusedError(f"tag '{tag}': give a name of 1 to {MAX_TAG} characters without commas")
+    if expires is None:
+        return None
+    expires = expires.astimezone(dt.UTC) if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
+    if expires <= dt.datetime.now(dt.UTC):
+        raise ValueRefusedError("expires must be in the future")
+    return expires
+
+
+def give(
+    served: ServedWorkspace, customer_id: str, tag: str, reason: str, expires: dt.datetime | None, caller: Caller
+) -> dict[str, Any]:
+    """Give a customer a tag by hand, with a reason (and an expiry, or until removed)."""
+    graded_row(served.snapshot(), customer_id)
+    when = _check(tag, expires)
+    if not reason.strip():
+        raise ValueRefusedError("a manual tag needs a reason")
+    given = manual_tags.give(served.store, customer_id, tag.strip(), reason, when, caller.name)
+    detail = {"tag": given.tag, "reason": reason, "expires": when.isoformat() if when else None}
+    served.audit.record(caller.name, caller.role, "tag", customer_id, json.dumps(detail, ensure_ascii=False), now=True)
+    return {"customer_id": customer_id, "tag": given.tag, "expires": when, "by": caller.name}
+
+
+def remove(served: ServedWorkspace, customer_id: str, tag: str, caller: Caller) -> int:
+    ended = manual_tags.remove(served.store, customer_id, tag, caller.name)
+    if not ended:
+        raise NotFoundError(f"customer '{customer_id}' has no manual tag '{tag}'")
+    served.audit.record(caller.name, caller.role, "untag", customer_id, tag, now=True)
+    return ended
+
+
+def card_tags(policy: Policy, lang: str, store: Any, customer_id: str) -> list[dict[str, Any]]:
+    """A customer's manual tags as the card shows them: label and action from the policy when it
+    names the tag, and who gave it, why, until when."""
+    rules = {t.name: t for t in policy.tags}
+    shown = []
+    for given in manual_tags.active(store, customer_id).get(customer_id, []):
+        rule = rules.get(given.tag)
+        shown.append(
+            {
+                "name": given.tag,
+                "label": rule.label.text(lang, given.tag) if rule and rule.label else given.tag,
+                "action": (rule.action.text(lang, "") or None) if rule and rule.action else None,
+                "group": rule.group if rule else None,
+                "manual": {"by": given.created_by, "reason": given.reason, "expires": given.expires},
+            }
+        )
+    return shown
+
+
+def tagged(store: Any, tag: str) -> list[str]:
+    """Customers who carry `tag` by hand now (lists filter on graded and manual tags alike)."""
+    return sorted(cid for cid, tags in manual_tags.active(store).items() if any(t.tag == tag for t in tags))
+
+
+def give_many(
+    workspace: Path | None, ids: list[str], tag: str, reason: str, expires: dt.datetime | None, by: str
+) -> int:
+    """Give one tag to customers from the command line (one, or a campus list), audited as `by`."""
+    served = ServedWorkspace.open(workspace)
+    try:
+        caller = Caller(by, "admin")
+        for customer_id in ids:
+            give(served, customer_id, tag, reason, expires, caller)
+        return len(ids)
+    finally:
+        served.close()
+
+
+def remove_one(workspace: Path | None, customer_id: str, tag: str, by: str) -> int:
+    served = ServedWorkspace.open(workspace)
+    try:
+        return remove(served, customer_id, tag, Caller(by, "admin"))
+    finally:
+        served.close()
