@@ -15,8 +15,7 @@ from pathlib import Path
 import yaml
 
 from tierkit.errors import WorkspaceError
-from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names
-from tierkit.policy.loader import _preset_text as preset_text
+from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names, preset_text
 from tierkit.settings import DEFAULT_LANG, setting
 
 CONFIG = "tierkit.yaml"

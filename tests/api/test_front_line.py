@@ -44,12 +44,13 @@ def test_a_tag_given_by_hand_is_on_the_card_until_removed(client: TestClient, sh
     assert given.status_code == 201, given.text
     assert given.json()["expires"].startswith("2098-12-31T16:00:00")  # stored as the same instant, in UTC
     card = client.get(f"/customers/{cid}", headers=shop.headers("agent")).json()
-    tag = next(t for t in card["tags"] if t["name"] == "集团关键人")
+    tag = next(t for t in card["tags"] if t["label"] == "集团关键人")  # given by its label: the policy's key_person
+    assert tag["name"] == "key_person" and tag["group_label"] == "客户身份"
     assert tag["manual"]["by"] == "analyst-user" and tag["manual"]["reason"] == body["reason"]
     assert client.post(f"/customers/{cid}/tags", headers=shop.headers("agent"), json=body).status_code == 403
     assert client.delete(f"/customers/{cid}/tags/集团关键人", headers=shop.headers("analyst")).status_code == 204
     card = client.get(f"/customers/{cid}", headers=shop.headers("agent")).json()
-    assert "集团关键人" not in [t["name"] for t in card["tags"]]
+    assert "key_person" not in [t["name"] for t in card["tags"] if t["manual"]]
     assert client.delete(f"/customers/{cid}/tags/集团关键人", headers=shop.headers("analyst")).status_code == 404
     audit = client.get(f"/audit?target={cid}", headers=shop.headers("admin")).json()
     assert {"tag", "untag"} <= {e["action"] for e in audit}
@@ -133,10 +134,17 @@ def test_tags_on_the_command_line(shop: Served, client: TestClient) -> None:
     cid = _customer(client, shop, 30)
     runner = CliRunner()
     root = str(shop.workspace.root)
-    done = runner.invoke(cli_app, ["tags", "set", cid, "校园客户", "--reason", "campus list 2026", "-w", root])
+    done = runner.invoke(cli_app, ["tags", "set", cid, "代发工资客户", "--reason", "campus list 2026", "-w", root])
     assert done.exit_code == 0, done.output
     card = client.get(f"/customers/{cid}", headers=shop.headers("agent")).json()
-    assert "校园客户" in [t["name"] for t in card["tags"]]
-    assert runner.invoke(cli_app, ["tags", "remove", cid, "校园客户", "-w", root]).exit_code == 0
+    assert "代发工资客户" in [t["name"] for t in card["tags"]]
+    assert runner.invoke(cli_app, ["tags", "remove", cid, "代发工资客户", "-w", root]).exit_code == 0
     card = client.get(f"/customers/{cid}", headers=shop.headers("agent")).json()
-    assert "校园客户" not in [t["name"] for t in card["tags"]]
+    assert "代发工资客户" not in [t["name"] for t in card["tags"]]
+
+
+def test_an_override_expiry_with_an_offset_is_the_same_instant(client: TestClient, shop: Served) -> None:
+    cid = _customer(client, shop, 40)
+    body = {"tier": "regular", "reason": "signed for three years", "expires": "2099-01-01T08:00:00+08:00"}
+    card = client.post(f"/customers/{cid}/override", headers=shop.headers("analyst"), json=body).json()
+    assert card["override"]["expires"] == "2099-01-01T00:00:00Z"  # 08:00 in Beijing is midnight UTC

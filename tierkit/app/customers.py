@@ -210,7 +210,7 @@ def override(
     tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
     if tiers and tier not in tiers:
         raise ValueRefusedError(f"'{tier}' is not a tier (tiers: {', '.join(tiers)})")
-    expires = expires if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
+    expires = expires.astimezone(dt.UTC) if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
     if expires <= dt.datetime.now(dt.UTC):
         raise ValueRefusedError("expires must be in the future")
     override_store.set_override(served.store, customer_id, tier, reason, expires, caller.name)

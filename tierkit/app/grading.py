@@ -162,6 +162,16 @@ def complaints_taken(ws: Workspace, offset_minutes: int) -> pa.Table | None:
     )
 
 
+def include_identification_tags(ws: Workspace) -> None:
+    """The demo shows every identification tag class (its customers carry the attributes): its
+    policy is the retail preset with `tag_sets: [identification]`, as a user would add it."""
+    policy = ws.root / "policy.yaml"
+    text = policy.read_text("utf-8")
+    if "\ntag_sets:" not in text:
+        line = "tag_sets: [identification]  # 客户身份, 渠道偏好 ... 欠费/信用: docs/presets.md\n"
+        policy.write_text(text.replace("\nmetrics:\n", f"\n{line}metrics:\n", 1), "utf-8")
+
+
 def demo(
     workspace: Path | None,
     customers: int = 50_000,
@@ -177,6 +187,7 @@ def demo(
     ws = Workspace.init(root, "retail", demo=True)
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
+    include_identification_tags(ws)
     progress(f"generating a shop of {customers:,} customers")
     files = generate(ws.root / "data", customers=customers, seed=seed)
     summary = grade_workspace(ws.root, as_of=files.as_of.isoformat(), engine=engine, lang=lang, progress=progress)

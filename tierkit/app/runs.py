@@ -36,6 +36,18 @@ def card(workspace: Path | None, customer_id: str, run: str | None = None, lang:
     override in force decides the tier and its service, as on the API's card."""
     ws = Workspace.open(workspace)
     chosen = load_run(ws, run)
+    if chosen.run_id == current_run_id(ws):  # today's card: what people added, and the history
+        import getpass
+
+        from tierkit.app.card import full_card
+        from tierkit.app.customers import Caller
+        from tierkit.app.serving import ServedWorkspace
+
+        served = ServedWorkspace.open(ws.root)
+        try:
+            return full_card(served, customer_id, Caller(getpass.getuser(), "admin"), lang)
+        finally:
+            served.close()
     manual = manual_tiers(ws, chosen, customer_id).get(customer_id)
     return customer_card(chosen, customer_id, lang, manual)
 

@@ -32,12 +32,23 @@ def _check(tag: str, expires: dt.datetime | None) -> dt.datetime | None:
     return expires
 
 
+def policy_name(policy: Policy, given: str) -> str:
+    """The policy's name for a tag given by its name or its label in any language (集团关键人 ->
+    key_person), so a tag given by hand and the same tag from the data are one tag on the card."""
+    for rule in policy.tags:
+        if given == rule.name or (rule.label is not None and given in (rule.label.zh, rule.label.en)):
+            return rule.name
+    return given
+
+
 def give(
     served: ServedWorkspace, customer_id: str, tag: str, reason: str, expires: dt.datetime | None, caller: Caller
 ) -> dict[str, Any]:
     """Give a customer a tag by hand, with a reason (and an expiry, or until removed)."""
-    graded_row(served.snapshot(), customer_id)
+    snapshot = served.snapshot()
+    graded_row(snapshot, customer_id)
     when = _check(tag, expires)
+    tag = policy_name(snapshot.policy, tag.strip())
     if not reason.strip():
         raise ValueRefusedError("a manual tag needs a reason")
     given = manual_tags.give(served.store, customer_id, tag.strip(), reason, when, caller.name)
@@ -47,7 +58,8 @@ def give(
 
 
 def remove(served: ServedWorkspace, customer_id: str, tag: str, caller: Caller) -> int:
-    ended = manual_tags.remove(served.store, customer_id, tag, caller.name)
+    names = {tag, policy_name(served.snapshot().policy, tag)}  # as given, or the policy's name for it
+    ended = sum(manual_tags.remove(served.store, customer_id, name, caller.name) for name in names)
     if not ended:
         raise NotFoundError(f"customer '{customer_id}' has no manual tag '{tag}'")
     served.audit.record(caller.name, caller.role, "untag", customer_id, tag, now=True)
@@ -67,6 +79,9 @@ def card_tags(policy: Policy, lang: str, store: Any, customer_id: str) -> list[d
                 "label": rule.label.text(lang, given.tag) if rule and rule.label else given.tag,
                 "action": (rule.action.text(lang, "") or None) if rule and rule.action else None,
                 "group": rule.group if rule else None,
+                "group_label": policy.tag_groups[rule.group].text(lang, rule.group)
+                if rule and rule.group and rule.group in policy.tag_groups
+                else None,
                 "manual": {"by": given.created_by, "reason": given.reason, "expires": given.expires},
             }
         )

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console()
@@ -30,6 +31,12 @@ TEXT = {
         "contacts": "每月联系",
         "response": "响应",
         "actions": "服务动作",
+        "given_by": "人工标注",
+        "complaint": "投诉",
+        "contact": "联系",
+        "history": "等级变化",
+        "open": "未解决",
+        "resolved": "已解决",
     },
     "en": {
         "tier": "Tier",
@@ -48,6 +55,12 @@ TEXT = {
         "contacts": "Contacts a month",
         "response": "Response",
         "actions": "Service",
+        "given_by": "given by",
+        "complaint": "Complaint",
+        "contact": "Contact",
+        "history": "Tier history",
+        "open": "open",
+        "resolved": "resolved",
     },
 }
 
@@ -112,11 +125,16 @@ def print_card(card: dict[str, Any], lang: str) -> None:
     )
     if card.get("manual"):
         console.print(f"  ({t['manual']} {card['automatic_tier_label']})")
+    for alert in card.get("alerts") or []:
+        console.print(f"  [bold red]! {alert}[/bold red]")
     for key, value in card["scores"].items():
         console.print(f"  {key}: {value}")
     for tag in card["tags"]:
         action = f": {tag['action']}" if tag.get("action") else ""
-        console.print(f"  {t['tag']} [bold]{tag['label']}[/bold]{action}")
+        group = f"[{tag['group_label']}] " if tag.get("group_label") else ""
+        given = tag.get("manual")
+        by = f" ({t['given_by']} {given['by']}: {given['reason']})" if given else ""
+        console.print(f"  {t['tag']} {group}[bold]{tag['label']}[/bold]{action}{by}", highlight=False)
     service = card.get("service") or {}
     if service.get("entitlements"):
         console.print(f"  {t['entitlements']}: {', '.join(e['label'] for e in service['entitlements'])}")
@@ -132,6 +150,16 @@ def print_card(card: dict[str, Any], lang: str) -> None:
             console.print(f"  {key}: {', '.join(str(v) for v in value)}")
     for note in card.get("model_notes") or []:
         console.print(f"  [dim]{note}[/dim]")
+    for c in card.get("complaints") or []:
+        status = t.get(str(c["status"]), "?")
+        line = f"{t['complaint']} {str(c['at'])[:10]} {c['topic'] or ''} ({status}) {c['resolution'] or ''}"
+        console.print(f"  {escape(line.rstrip())}", highlight=False)
+    for c in card.get("contacts") or []:
+        line = f"{t['contact']} {str(c['at'])[:16]} {c['by']} {c['channel']} {c['outcome'] or ''}"
+        console.print(f"  {escape(line.rstrip())}", highlight=False)
+    moments = [f"{m['as_of']} {m['tier_label'] or '-'}" for m in card.get("tier_history") or []]
+    if len(moments) > 1:
+        console.print(f"  {t['history']}: {' → '.join(moments)}")
     console.print(f"  {t['why']}:")
     for key, value in card["reasons"].items():
         if value is not None:

@@ -73,6 +73,30 @@ MOBILE_PREFIXES = [
 ]
 
 
+CAMPAIGNS = ["会员日满减", "以旧换新", "生日礼遇"]
+
+
+def _identity(n: int, ages: np.ndarray) -> dict[str, pa.Array]:
+    """The identity attributes the front line's tags read (集团关键人, 校园客户 ...), drawn from
+    their own generator so that the rest of the shop stays as it was for a seed."""
+    rng = np.random.default_rng(n * 7919 + 11)
+    roll = rng.random((8, n))
+    picks = rng.integers(0, len(CAMPAIGNS), size=(2, n))
+    family = ["户主" if r < 0.15 else "成员" if r < 0.3 else None for r in roll[4]]
+    joined = [CAMPAIGNS[p] if r < 0.1 else None for r, p in zip(roll[6], picks[0], strict=True)]
+    eligible = [CAMPAIGNS[p] if r < 0.2 else None for r, p in zip(roll[7], picks[1], strict=True)]
+    return {
+        "集团关键人": pa.array(roll[0] < 0.02),
+        "集团联系人": pa.array(roll[1] < 0.03),
+        "校园客户": pa.array((ages < 24) & (roll[2] < 0.6)),
+        "候鸟客户": pa.array((ages >= 55) & (roll[3] < 0.2)),
+        "家庭角色": pa.array(family, pa.string()),
+        "学生家长": pa.array((ages >= 35) & (ages <= 52) & (roll[5] < 0.3)),
+        "已参加活动": pa.array(joined, pa.string()),
+        "可参加活动": pa.array(eligible, pa.string()),
+    }
+
+
 def make_customers(n: int, rng: np.random.Generator, end: dt.date, first_orders: np.ndarray) -> pa.Table:
     weights = np.array([w for _, _, w in REGIONS], dtype=float)
     region_idx = rng.choice(len(REGIONS), size=n, p=weights / weights.sum())
@@ -94,8 +118,10 @@ def make_customers(n: int, rng: np.random.Generator, end: dt.date, first_orders:
         births.append(birth)
         genders.append("男" if male[i] else "女")
     signup = [dt.date.fromordinal(int(d) - int(rng.integers(0, 400))) for d in first_orders]
+    identity = _identity(n, ages)
     return pa.table(
         {
+            **identity,
             "customer_id": [f"{i + 1:08d}" for i in range(n)],
             "name": names,
             "gender": genders,

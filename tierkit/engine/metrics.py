@@ -25,6 +25,7 @@ from tierkit.engine.windows import Window
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec
+from tierkit.tables.attributes import kind_of
 from tierkit.tables.readers import SourceTable
 
 RESERVED = {"customer_id", "tier", "tier_label", "tags", "reasons", "as_of"}
@@ -295,10 +296,18 @@ class MetricBuilder:
         return base.drop(*hidden)
 
     def attributes(self, base: ir.Table) -> ir.Table:
-        """Customer attributes that rules may read (gender, region, age ...)."""
+        """Customer attributes that rules may read: the canonical ones (gender, region, age ...),
+        every other column of the customers file (医院级别, income_band ...), and those the policy
+        declares, which are unknown (NULL) where the file lacks them."""
         customers = self.inputs.customers
+        declared = self.loaded.policy.attributes
         if customers is None:
-            return base
+            if declared and self.inputs.runs:
+                self.warnings.append(
+                    f"{self.loaded.where('attributes')}: no customers file; "
+                    f"{', '.join(declared)} are unknown, and rules on them do not fire"
+                )
+            return base.mutate(**{name: ibis.null(ATTRIBUTE_TYPES[kind]) for name, kind in declared.items()})
         keep = [c for c in CUSTOMER_ATTRIBUTES if c in customers.present]
         metrics = set(self.loaded.policy.metrics)
         for name in customers.attributes:  # the file's own columns: 医院级别, income_band ...
@@ -310,12 +319,28 @@ class MetricBuilder:
             elif name not in keep and not (name == "age" and "birth_date" in keep):
                 keep.append(name)
         part = customers.table.select("customer_id", *keep)
+        absent = [name for name in declared if name not in keep]
+        if absent and self.inputs.runs:
+            self.warnings.append(
+                f"{customers.path}: no column {', '.join(absent)} ({self.loaded.where('attributes')}); "
+                "unknown for every customer, so rules and tags on them do not fire"
+            )
+        part = part.mutate(**{name: ibis.null(ATTRIBUTE_TYPES[declared[name]]) for name in absent})
+        for name, kind in declared.items():
+            if name in keep and kind_of(part[name]) != kind:
+                raise PolicyError(
+                    f"{self.loaded.where('attributes', name)}: '{name}' is declared {kind}, and {customers.path} "
+                    f"has it as {kind_of(part[name])}"
+                )
         base = base.left_join(part, "customer_id").drop("customer_id_right")
         if "birth_date" in keep:
             birth = base.birth_date
             before_birthday = (birth.month() * 100 + birth.day()) > (self.as_of.month * 100 + self.as_of.day)
             base = base.mutate(age=(self.as_of.year - birth.year() - before_birthday.ifelse(1, 0)).cast("int64"))
         return base
+
+
+ATTRIBUTE_TYPES = {"text": "string", "number": "decimal(38, 6)", "date": "date", "boolean": "boolean"}
 
 
 def _column(name: str) -> Callable[[ir.Table], ir.Value]:

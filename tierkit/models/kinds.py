@@ -73,3 +73,22 @@ CHURN = MetricKind(
     display="tierkit.models.churn:display",
     description="churn risk (0..1) and the signals that drove it, each with the customer's value",
 )
+
+
+class RecommendParameters(KindParameters):
+    """What a customer buys most, and what customers like them buy that they do not (models.recommend)."""
+
+    recommend: Literal["favourite", "next"]
+    of: Literal["category", "channel", "business_line"] = "category"  # an orders column
+    window: str = "12M"
+
+    _check = field_validator("window")(classmethod(lambda cls, v: check_window(v)))
+
+
+RECOMMEND = MetricKind(
+    name="recommend",
+    parameters=RecommendParameters,
+    build="tierkit.models.recommend:RECOMMEND_METRICS",
+    description="the customer's favourite category (业务偏好), and the one peers with the same favourite buy most"
+    " that they have not (增值业务推荐)",
+)

@@ -23,6 +23,7 @@ from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy import model as m
 from tierkit.policy.model import SCORE_TYPES, Policy, RfmScore
 from tierkit.policy.segments import load_segments, segment_map_names
+from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
 
@@ -32,7 +33,7 @@ def preset_names() -> list[str]:
     return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def _preset_text(name: str) -> str:
+def preset_text(name: str) -> str:
     return resources.files("tierkit.policy").joinpath(PRESET_DIR, f"{name}.yaml").read_text("utf-8")
 
 
@@ -181,6 +182,7 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
     lines: dict[tuple[Any, ...], int] = {}
     if node is not None:
         _line_map(node, (), lines)
+    data = with_tag_sets(data, source)
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
@@ -194,7 +196,7 @@ def load_policy(name_or_path: str | Path) -> LoadedPolicy:
     text_name = str(name_or_path)
     path = Path(text_name)
     if text_name in preset_names() and not path.exists():
-        return parse_policy(_preset_text(text_name), f"preset:{text_name}")
+        return parse_policy(preset_text(text_name), f"preset:{text_name}")
     if not path.exists():
         if path.suffix in {".yaml", ".yml"} or "/" in text_name:
             raise PolicyError(f"{text_name}: no such policy file")

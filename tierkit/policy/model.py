@@ -237,6 +237,9 @@ class Policy(Strict):
     service: dict[str, Service] = {}
     entitlements: dict[str, Entitlement] = {}  # the catalogue: name -> label, for the card
     tag_groups: dict[str, Label] = {}  # identification classes of tags, in the order the card shows them
+    # customer attributes the policy reads (a customers file's own columns): a file without one
+    # leaves it unknown (NULL: rules on it do not fire) and the grading notes say so
+    attributes: dict[str, Literal["text", "number", "date", "boolean"]] = {}
     inputs: InputRules = InputRules()
 
     @model_validator(mode="before")

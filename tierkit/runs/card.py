@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -14,6 +15,8 @@ from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
 from tierkit.settings import DEFAULT_LANG
+
+PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
 def run_policy(run: Run) -> Policy:
@@ -50,7 +53,7 @@ def card_from_row(
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     names = [t for t in str(row.get("tags") or "").split(",") if t]
     rules = {t.name: t for t in policy.tags}
-    tags = [_tag(rules.get(name), name, lang) for name in names]
+    tags = [_tag(rules.get(name), name, lang, row, policy) for name in names]
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     for name, spec in policy.metrics.items():
         if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
@@ -104,12 +107,16 @@ def model_notes(manifest: dict[str, Any], lang: str) -> list[str]:
     ]
 
 
-def _tag(rule: TagRule | None, name: str, lang: str) -> dict[str, Any]:
-    """A tag as the front line reads it: its label and what to do, in the reader's language."""
+def _tag(rule: TagRule | None, name: str, lang: str, row: dict[str, Any], policy: Policy) -> dict[str, Any]:
+    """A tag as the front line reads it: its label, its identification class and what to do, in
+    the reader's language; `{metric}` in an action is the customer's value ("推荐 (美妆)")."""
     label = rule.label.text(lang, name) if rule is not None and rule.label else name
     action = rule.action.text(lang, "") if rule is not None and rule.action else ""
+    action = PLACEHOLDER.sub(lambda m: str(_plain(row[m[1]])) if m[1] in row else m[0], action)
     group = rule.group if rule is not None else None
-    return {"name": name, "label": label, "action": action or None, "group": group}
+    known = policy.tag_groups
+    group_label = known[group].text(lang, group) if group and group in known else None
+    return {"name": name, "label": label, "action": action or None, "group": group, "group_label": group_label}
 
 
 def _plain(value: Any) -> Any:
