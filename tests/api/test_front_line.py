@@ -148,3 +148,13 @@ def test_an_override_expiry_with_an_offset_is_the_same_instant(client: TestClien
     body = {"tier": "regular", "reason": "signed for three years", "expires": "2099-01-01T08:00:00+08:00"}
     card = client.post(f"/customers/{cid}/override", headers=shop.headers("analyst"), json=body).json()
     assert card["override"]["expires"] == "2099-01-01T00:00:00Z"  # 08:00 in Beijing is midnight UTC
+
+
+def test_lists_and_exports_include_tags_people_gave(client: TestClient, shop: Served) -> None:
+    cid = _customer(client, shop, 50)
+    body = {"tag": "代发工资客户", "reason": "payroll list from the bank"}
+    assert client.post(f"/customers/{cid}/tags", headers=shop.headers("analyst"), json=body).status_code == 201
+    listed = client.get("/customers?tag=代发工资客户&limit=50", headers=shop.headers("agent")).json()
+    assert [i["customer_id"] for i in listed["items"]] == [cid] and listed["total"] == 1
+    exported = client.get("/customers/export/csv?tag=代发工资客户", headers=shop.headers("analyst")).text
+    assert exported.count("\n") == 2 and cid in exported  # the header and the one customer

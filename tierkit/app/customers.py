@@ -27,6 +27,7 @@ from tierkit.runs.card import card_from_row
 from tierkit.runs.effect import MANUAL, as_listed, tier_in_effect, with_manual
 from tierkit.runs.output import convert_parquet
 from tierkit.store import contacts as contact_log
+from tierkit.store import manual_tags
 from tierkit.store import overrides as override_store
 
 Sort = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
@@ -128,8 +129,12 @@ def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, fi
     tests: list[ir.BooleanValue] = []
     if filters.tier:
         tests.append(tier == filters.tier)
-    if filters.tag:
-        tests.append(joined.tags.fill_null("").split(",").contains(filters.tag))
+    if filters.tag:  # graded, or given by a person (by the tag's name)
+        given = sorted(
+            cid for cid, tags in manual_tags.active(served.store).items() if any(t.tag == filters.tag for t in tags)
+        )
+        graded = joined.tags.fill_null("").split(",").contains(filters.tag)
+        tests.append(graded | joined.customer_id.isin(given) if given else graded)
     for name, suffix in (("segment", "_segment"), ("grid_cell", "_cell")):
         wanted = getattr(filters, name)
         if wanted:

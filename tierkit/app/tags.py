@@ -88,11 +88,6 @@ def card_tags(policy: Policy, lang: str, store: Any, customer_id: str) -> list[d
     return shown
 
 
-def tagged(store: Any, tag: str) -> list[str]:
-    """Customers who carry `tag` by hand now (lists filter on graded and manual tags alike)."""
-    return sorted(cid for cid, tags in manual_tags.active(store).items() if any(t.tag == tag for t in tags))
-
-
 def give_many(
     workspace: Path | None, ids: list[str], tag: str, reason: str, expires: dt.datetime | None, by: str
 ) -> int:
