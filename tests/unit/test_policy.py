@@ -91,3 +91,24 @@ def test_every_preset_says_what_the_front_line_reads_in_zh_and_en(name: str) -> 
         or CJK.search(str(text["en"]))
     ]
     assert not wrong
+
+
+LEGACY = """name: legacy
+metrics:
+  spend_12m: {sum: amount, window: 12M}
+  complaints_90d: {count: interactions, where: "kind == 'complaint'", window: 90D}
+tiers:
+  - {name: vip, label: {zh: 贵宾, en: VIP}, when: "spend_12m > 100000"}
+  - {name: rest, else: true}
+tags:
+  - {name: serial_complainer, label: 投诉专业户, when: "complaints_90d >= 3", action: "Route to a senior agent"}
+service:
+  vip: {entitlements: [account_manager], contacts_per_month: [2, 4], response_time: 1h, actions: ["Call monthly"]}
+"""
+
+
+def test_a_policy_written_before_labelled_actions_keeps_its_version() -> None:
+    """The hash tierkit printed for this file before actions had languages and before tag groups,
+    attributes and the entitlement catalogue existed (commit 4d226ba): adding fields to the
+    policy language must not change an existing policy's version."""
+    assert parse_policy(LEGACY, "legacy.yaml").hash == "d37e21b406c5748dfce4a06fa06dc56f46314c5ab7b018cf62cbc63a27acc056"

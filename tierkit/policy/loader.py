@@ -26,6 +26,7 @@ from tierkit.policy.segments import load_segments, segment_map_names
 from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
+LATER_FIELDS = ("tag_groups", "attributes", "entitlements")  # top-level keys newer than the hash
 
 
 def preset_names() -> list[str]:
@@ -53,8 +54,12 @@ class LoadedPolicy:
         Unset fields (None) are left out, so that a field a later tierkit adds, or a metric kind
         a plug-in adds, changes no existing policy's version; defaults are written out, so that
         writing a default explicitly does not change it either."""
+        dumped = self.policy.model_dump(by_alias=True, exclude_defaults=False, exclude_none=True)
+        for key in LATER_FIELDS:  # added after versions were first printed: absent when empty
+            if not dumped.get(key):
+                dumped.pop(key, None)
         canonical = json.dumps(
-            _canonical(self.policy.model_dump(by_alias=True, exclude_defaults=False, exclude_none=True)),
+            _canonical(dumped),
             sort_keys=True,
             ensure_ascii=False,
         )

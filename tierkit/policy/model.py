@@ -11,7 +11,7 @@ import re
 from decimal import Decimal
 from typing import Literal
 
-from pydantic import Field, SerializeAsAny, field_validator, model_serializer, model_validator
+from pydantic import Field, SerializeAsAny, field_serializer, field_validator, model_serializer, model_validator
 from pydantic_core.core_schema import SerializationInfo, SerializerFunctionWrapHandler
 
 from tierkit.errors import did_you_mean
@@ -210,6 +210,10 @@ class TagRule(Strict):
     action: Label | None = None  # what the person at the counter does; `{zh:, en:}` or one text for both
     group: str | None = None  # its identification class (客户身份, 渠道偏好 ...), a key of tag_groups
 
+    @field_serializer("action")
+    def _action(self, action: Label | None) -> object:
+        return one_text(action)
+
 
 class Entitlement(Strict):
     """One service a tier is entitled to, named once in the policy's catalogue so that the card
@@ -223,6 +227,18 @@ class Service(Strict):
     contacts_per_month: tuple[int, int] | None = None
     response_time: str | None = None
     actions: list[Label] = []
+
+    @field_serializer("actions")
+    def _actions(self, actions: list[Label]) -> list[object]:
+        return [one_text(action) for action in actions]
+
+
+def one_text(label: Label | None) -> object:
+    """An action given as one text for both languages is written back as that text, so that a
+    policy written before actions had languages keeps its version (hash)."""
+    if label is not None and label.zh == label.en:
+        return label.zh
+    return label.model_dump() if label is not None else None
 
 
 class Policy(Strict):
