@@ -171,13 +171,15 @@ def test_workspace_runs_diff_show_export(orders: Path, tmp_path: Path) -> None:
     code, out = invoke("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2024-05-15", "--json")
     second = json.loads(out)["run_id"]
     runs = json.loads(invoke("runs", "-w", str(ws), "--json")[1])
-    assert [r["run_id"] for r in runs if r["current"]] == [second]
+    assert [r["run_id"] for r in runs if r["current"]] == [first]  # an earlier as-of is kept, not published
     manifest = json.loads((ws / "runs" / first / "manifest.json").read_text("utf-8"))
     assert manifest["policy"]["name"] == "retail" and manifest["as_of"] == "2024-06-30"
     assert manifest["inputs"]["orders"]["rows"] == 4 and len(manifest["inputs"]["orders"]["sha256"]) == 64
     migration = json.loads(invoke("diff", first, second, "-w", str(ws), "--json")[1])
     cells = {(m["from"], m["to"]): m["customers"] for m in migration["matrix"]}
-    assert cells == {("regular", "potential"): 1, ("regular", "regular"): 1, ("potential", "potential"): 1}
+    # read from the earlier as-of (05-15) to the later (06-30), whatever the order given
+    assert migration["reordered"] and (migration["as_of_a"], migration["as_of_b"]) == ("2024-05-15", "2024-06-30")
+    assert cells == {("potential", "regular"): 1, ("regular", "regular"): 1, ("potential", "potential"): 1}
     assert [m["customer_id"] for m in migration["movers"]] == ["0001"]
     card = json.loads(invoke("show", "0001", "-w", str(ws), "--run", first, "--json")[1])
     assert card["tier"] == "regular" and card["service"]["response_time"] == "24h"
@@ -298,8 +300,9 @@ def test_diff_tells_missing_class_from_missing_customer(tmp_path: Path, write_cs
     second = json.loads(invoke("grade", *args, "--as-of", "2024-04-30")[1])["run_id"]
     migration = json.loads(invoke("diff", first, second, "-w", str(ws), "--json")[1])
     cells = {(m["from"], m["to"]): m["customers"] for m in migration["matrix"]}
-    # '=cmd' has no age (class missing) in both runs; 0001 and 0002 bought only after 2024-04-30
-    assert cells == {("(none)", "(none)"): 1, ("(none)", "(gone)"): 1, ("older", "(gone)"): 1}
+    # read from 04-30 to 06-30: '=cmd' has no age (class missing) in both runs; 0001 and 0002
+    # bought only after 2024-04-30, so they are new in the later run
+    assert cells == {("(none)", "(none)"): 1, ("(new)", "(none)"): 1, ("(new)", "older"): 1}
 
 
 def test_paths_with_quotes_and_edge_errors(orders: Path, tmp_path: Path) -> None:
@@ -318,7 +321,8 @@ def test_paths_with_quotes_and_edge_errors(orders: Path, tmp_path: Path) -> None
     assert not (tmp_path / "x.csv").exists()
     result = cli("grade", "-w", str(ws), "--orders", str(orders), "--as-of", "2016-09-30")
     assert result.returncode == 2 and "no order on or before the as-of date 2016-09-30" in result.stderr
-    assert json.loads(invoke("runs", "-w", str(ws), "--json")[1])[-1]["current"] is True  # CURRENT unchanged
+    listed = json.loads(invoke("runs", "-w", str(ws), "--json")[1])
+    assert [r["run_id"] for r in listed if r["current"]] == [first["run_id"]]  # CURRENT unchanged
     assert len(json.loads(invoke("runs", "-w", str(ws), "--json")[1])) == 2
     result = cli("grade", "--orders", str(orders), "--output", str(tmp_path))
     assert result.returncode == 2 and "is a folder" in result.stderr

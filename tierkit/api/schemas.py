@@ -227,7 +227,9 @@ class RunInfo(BaseModel):
 
 class RunRequest(BaseModel):
     as_of: str | None = Field(default=None, pattern=r"^\d{4}-\d{2}-\d{2}$")
-    publish: bool = True
+    publish: bool | None = Field(
+        default=None, description="Default: publish, unless the current run is as of a later date"
+    )
 
 
 class JobInfo(BaseModel):

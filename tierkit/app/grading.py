@@ -107,14 +107,18 @@ def grade_workspace(
     output: Path | None = None,
     engine: str | None = None,
     lang: str = DEFAULT_LANG,
-    publish: bool = True,
+    publish: bool | None = None,
     progress: Progress = silent,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
 ) -> dict[str, Any]:
     """Grade into `output` (file mode, no workspace) or a new run of the workspace; `progress`
     receives each step's name (three steps). `maps` and `sheet` (--map, --sheet) say how to
-    read the files given. Returns the summary, with the run id or the output file."""
+    read the files given. Returns the summary, with the run id or the output file.
+
+    `publish`: True or False as asked; None (the default) publishes unless the current run is
+    as of a later date: a look back at June must not replace September's grades unasked. The
+    summary then says why it was kept back (`held_back`)."""
     given = {"orders": orders, "customers": customers, "interactions": interactions, "contacts": contacts}
     start = time.perf_counter()
     say = progress
@@ -132,12 +136,31 @@ def grade_workspace(
     taken = complaints_taken(ws, loaded.policy.inputs.offset)
     grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet, taken)
     say("grading into a new run")
-    run = write_run(ws, grading, publish=publish)
+    held_back = None if publish is not None else later_current(ws, grading.as_of)
+    chosen = publish if publish is not None else held_back is None
+    run = write_run(ws, grading, publish=chosen)
     summary = dict(run.manifest["summary"])
     summary.update(
-        run_id=run.run_id, published=publish, warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3)
+        run_id=run.run_id,
+        as_of=run.manifest["as_of"],
+        published=chosen,
+        warnings=grading.warnings,
+        seconds=round(time.perf_counter() - start, 3),
     )
+    if held_back is not None:
+        summary["held_back"] = held_back
     return summary
+
+
+def later_current(ws: Workspace, as_of: dt.date) -> dict[str, str] | None:
+    """The current run, when it is as of a later date than `as_of` (else None)."""
+    current = current_run_id(ws)
+    if current is None:
+        return None
+    run = load_run(ws, current)
+    if dt.date.fromisoformat(run.manifest["as_of"]) <= as_of:
+        return None
+    return {"current": current, "current_as_of": run.manifest["as_of"]}
 
 
 def complaints_taken(ws: Workspace, offset_minutes: int) -> pa.Table | None:
@@ -189,8 +212,9 @@ def demo(
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     include_identification_tags(ws)
     progress(f"generating a shop of {customers:,} customers")
-    files = generate(ws.root / "data", customers=customers, seed=seed)
-    summary = grade_workspace(ws.root, as_of=files.as_of.isoformat(), engine=engine, lang=lang, progress=progress)
+    generate(ws.root / "data", customers=customers, seed=seed)
+    # the same as-of rule as any plain re-grade: the date of the last order (the shop's last day)
+    summary = grade_workspace(ws.root, engine=engine, lang=lang, progress=progress)
     summary["workspace"] = str(ws.root)
     summary["example_customer"] = "00000001"
     return summary

@@ -25,7 +25,7 @@ def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
     return [{**row, "current": row["run_id"] == current} for row in catalog.catalog(served.store)]
 
 
-def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool) -> None:
+def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool | None) -> None:
     def say(text: str) -> None:
         job_store.step(served.store, job_id, text)
 
@@ -41,7 +41,7 @@ def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: boo
 
 
 def start_grading(
-    served: ServedWorkspace, caller: Caller, as_of: str | None, publish: bool, detail: str
+    served: ServedWorkspace, caller: Caller, as_of: str | None, publish: bool | None, detail: str
 ) -> dict[str, Any]:
     """Grade the workspace on a thread; the job as it stands (poll `job` for its progress)."""
     job_id = job_store.start(served.store, caller.name)

@@ -106,7 +106,14 @@ def grade(
     engine: EngineOpt = None,
     lang: LangOpt = None,
     json_out: JsonOpt = False,
-    no_publish: Annotated[bool, typer.Option("--no-publish", help="Write the run but keep the current one.")] = False,
+    publish: Annotated[
+        bool | None,
+        typer.Option(
+            "--publish/--no-publish",
+            help="Make the run current, or keep the current one (default: publish, unless the current run "
+            "is as of a later date).",
+        ),
+    ] = None,
     map_: MapOpt = None,
     sheet: SheetOpt = None,
 ) -> None:
@@ -126,7 +133,7 @@ def grade(
             output=output,
             engine=engine,
             lang=lang_code,
-            publish=not no_publish,
+            publish=publish,
             progress=say,
             maps=parse_maps(map_),
             sheet=sheet,
@@ -139,6 +146,12 @@ def grade(
             err_console.print(f"[yellow]note:[/yellow] {warning}")
         if summary.get("run_id"):
             err_console.print(f"run {summary['run_id']} written{' and published' if summary.get('published') else ''}")
+        held = summary.get("held_back")
+        if held:
+            err_console.print(
+                f"not published: the current run {held['current']} is as of {held['current_as_of']}, later than "
+                f"{summary['as_of']}; `tierkit publish {summary['run_id']}` (or grade with --publish) makes it current"
+            )
         if summary.get("output"):
             err_console.print(f"wrote {summary['output']}")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from rich.console import Console
@@ -170,8 +171,11 @@ def print_migration(data: dict[str, Any]) -> None:
     rows = data["matrix"]
     froms = sorted({r["from"] for r in rows})
     tos = sorted({r["to"] for r in rows})
+    if data.get("reordered"):
+        err_console.print(f"note: read from the earlier run ({data['as_of_a']}) to the later ({data['as_of_b']})")
     table = Table(
-        title=f"{data['run_a']} -> {data['run_b']} (customers; value {data['value_metric']} in the later run)",
+        title=f"{data['run_a']} (as of {data.get('as_of_a', '?')}) -> {data['run_b']} "
+        f"(as of {data.get('as_of_b', '?')}); customers, and value {data['value_metric']} in the later run",
         title_justify="left",
     )
     table.add_column("from \\ to")
@@ -182,18 +186,28 @@ def print_migration(data: dict[str, Any]) -> None:
         table.add_row(
             f,
             *[
-                (f"{cells[(f, to)]['customers']:,}\n{cells[(f, to)]['value_b']}" if (f, to) in cells else "")
+                (f"{cells[(f, to)]['customers']:,}\n{_money(cells[(f, to)]['value_b'])}" if (f, to) in cells else "")
                 for to in tos
             ],
         )
     console.print(table)
+    if "new" in data:
+        console.print(f"(new): {data['new']}; (gone): {data['gone']}")
     console.print(f"{data['movers_total']:,} customers changed tier; the largest moves:")
     movers = Table()
     for col in ("customer_id", "from", "to", "value_a", "value_b"):
         movers.add_column(col)
     for m in data["movers"]:
-        movers.add_row(m["customer_id"], m["from"], m["to"], str(m["value_a"]), str(m["value_b"]))
+        movers.add_row(m["customer_id"], m["from"], m["to"], _money(m["value_a"]), _money(m["value_b"]))
     console.print(movers)
+
+
+def _money(text: Any) -> str:
+    """'15166233.57' -> '15,166,233.57' for a business reader (the JSON keeps the exact text)."""
+    try:
+        return f"{Decimal(str(text)):,.2f}"
+    except (InvalidOperation, ValueError):
+        return str(text)
 
 
 def emit(value: Any, json_out: bool, text: Callable[[Any], None]) -> None:

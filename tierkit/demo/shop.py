@@ -60,7 +60,7 @@ def generate(folder: Path, customers: int = 50_000, seed: int = 20261129) -> Dem
     owner = np.repeat(np.arange(n), counts)
     u = rng.random(owner.size)
     u = np.where(leaves[owner], u**1.7, u)  # leavers buy less and less before they go
-    days = start[owner] + (u * (stop - start)[owner]).astype(int)
+    days = start[owner] + np.minimum((u * (stop - start + 1)[owner]).astype(int), (stop - start)[owner])
     order = np.lexsort((days, owner))
     owner, days = owner[order], days[order]
     ticket = np.exp(rng.normal(np.log(380), 0.7, size=n)) * (1 + rate) ** 0.8

@@ -1,8 +1,9 @@
 """Run-to-run migration: who moved between tiers, and how much value moved with them.
 
 Both runs are Parquet files of one row per customer, joined in place by an Ibis expression on
-an in-process DuckDB backend. Customers in
-only one run appear as coming from '(new)' or going to '(gone)'.
+an in-process DuckDB backend, the earlier as-of date first. Customers only in the later run come
+from '(new)' (they joined after the earlier as-of date); customers only in the earlier run go to
+'(gone)' (no longer in the data).
 """
 
 from __future__ import annotations
@@ -27,11 +28,19 @@ class Migration:
     matrix: list[dict[str, Any]]  # from, to, customers, value
     movers: list[dict[str, Any]]
     movers_total: int
+    as_of_a: str = ""
+    as_of_b: str = ""
+    reordered: bool = False  # the runs were given later one first: read from the earlier as-of
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "run_a": self.run_a,
             "run_b": self.run_b,
+            "as_of_a": self.as_of_a,
+            "as_of_b": self.as_of_b,
+            "reordered": self.reordered,
+            "new": f"joined after {self.as_of_a}: in the later run only",
+            "gone": f"no longer in the data as of {self.as_of_b}: in the earlier run only",
             "value_metric": self.value_metric,
             "matrix": self.matrix,
             "movers_total": self.movers_total,
@@ -39,7 +48,18 @@ class Migration:
         }
 
 
+def in_time_order(a: Run, b: Run) -> tuple[Run, Run, bool]:
+    """The pair as a migration reads it, the earlier as-of date first (creation time breaks a
+    tie); True when that swapped them."""
+    key_a = (a.manifest["as_of"], a.manifest.get("created_at", ""))
+    key_b = (b.manifest["as_of"], b.manifest.get("created_at", ""))
+    return (b, a, True) if key_a > key_b else (a, b, False)
+
+
 def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
+    """Who moved from run `a`'s tiers to run `b`'s, the earlier as-of date first whatever the
+    order given: a look back read forwards would call every later joiner 'gone'."""
+    a, b, reordered = in_time_order(a, b)
     backend = connect("duckdb")
     left, right = backend.read_parquet(a.result), backend.read_parquet(b.result)
     joined = left.outer_join(right, left.customer_id == right.customer_id, lname="{name}_a", rname="{name}_b")
@@ -74,7 +94,9 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
         for r in backend.to_pyarrow(top).to_pylist()
     ]
     metric = b.manifest.get("value_metric") or a.manifest.get("value_metric")
-    return Migration(a.run_id, b.run_id, metric, matrix, movers, int(total or 0))
+    return Migration(
+        a.run_id, b.run_id, metric, matrix, movers, int(total or 0), a.manifest["as_of"], b.manifest["as_of"], reordered
+    )
 
 
 def _side(joined: ir.Table, table: ir.Table, run: Run, side: str) -> ir.Value:

@@ -151,7 +151,8 @@ def list_runs(ws: Workspace) -> list[Run]:
 
 
 def load_run(ws: Workspace, ref: str | None = None) -> Run:
-    """A run by id, unique id prefix, 'current' (default) or 'previous'."""
+    """A run by id, unique id prefix, 'current' (default) or 'previous': the run before the current
+    one in time, i.e. the latest with an earlier as-of date (or the same one, graded before)."""
     runs = list_runs(ws)
     if not runs:
         raise WorkspaceError(f"{ws.root}: no runs yet; run 'tierkit grade' first")
@@ -161,11 +162,15 @@ def load_run(ws: Workspace, ref: str | None = None) -> Run:
             raise WorkspaceError(f"{ws.root}: no run is published yet")
         ref = current
     if ref == "previous":
-        ids = [r.run_id for r in runs]
-        at = ids.index(current) if current in ids else len(ids)
-        if at < 1:
-            raise WorkspaceError("there is no run before the current one")
-        return runs[at - 1]
+
+        def when(run: Run) -> tuple[str, str]:
+            return (str(run.manifest.get("as_of", "")), str(run.manifest.get("created_at", "")))
+
+        now = next((when(r) for r in runs if r.run_id == current), None)
+        earlier = [r for r in runs if now is None or when(r) < now]
+        if not earlier:
+            raise WorkspaceError("there is no run before the current one (by as-of date)")
+        return max(earlier, key=when)
     matches = [r for r in runs if r.run_id == ref] or [r for r in runs if r.run_id.startswith(str(ref))]
     if len(matches) != 1:
         hint = did_you_mean(str(ref), [r.run_id for r in runs])
