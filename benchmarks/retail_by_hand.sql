@@ -23,7 +23,7 @@ WITH per_customer AS (
       THEN 1 + CASE WHEN coalesce(s2, 0) >= 10000 THEN 1 ELSE 0 END ELSE 0 END ELSE 0 END AS loyal_years,
     DATE '{as_of}' - last_order AS recency_days,
     CASE WHEN c1 <> 0 THEN c0 / c1 END AS order_trend_6m,
-    CASE WHEN c0 + c1 > 0 THEN 0.0 END AS discounted_share_12m
+    CAST(NULL AS DOUBLE) AS discounted_share_12m  -- no discount column: unknown
   FROM per_customer
 ), ranked AS (
   SELECT *, count(*) OVER () AS n,

@@ -62,3 +62,27 @@ def test_publish_makes_a_look_back_current_when_asked(demo: Path) -> None:
     assert summary["published"] and _current(demo)["run_id"] == summary["run_id"]
     code, out, err = run("grade", "-w", str(demo), "--json")  # the default as-of: the last order date
     assert json.loads(out)["published"] and _current(demo)["as_of"] == demo_as_of  # the demo's rule too
+
+
+def test_a_column_the_file_lacks_makes_its_metrics_unknown_and_is_said_once(write_csv, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Six orders a month apart and no `discount`, `due_at` or `paid_at` column: before, every
+    order counted as not discounted (quality_sensitive fired: share 0 <= 0.1, 6 orders, no price
+    questions) and late payments as 0. Unknown now: neither fires, and the notes say why."""
+    rows = [
+        {"order_id": str(i), "customer_id": "c1", "ordered_at": f"2026-0{i}-10", "amount": "100.00"} for i in range(1, 7)
+    ]
+    orders = write_csv("orders.csv", rows)
+    out = tmp_path / "graded.json"
+    code, _, err = run("grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2026-06-30", "--output", str(out))
+    assert code == 0, err
+    graded = json.loads(out.read_text("utf-8"))[0]
+    assert graded["discounted_orders_12m"] is None and graded["discounted_share_12m"] is None
+    assert graded["late_payments_12m"] is None and graded["orders_12m"] == 6
+    assert "quality_sensitive" not in graded["tags"] and "late_payer" not in graded["tags"]
+    said = " ".join(err.split())  # the console wraps long lines
+    notes = ["has no column" + part.split("note:")[0] for part in said.split("has no column")[1:]]
+    discount = next(note for note in notes if "'discount'" in note)
+    assert "discounted_orders_12m" in discount and "discounted_share_12m" in discount
+    assert "quality_sensitive" in discount and "price_sensitive" in discount
+    assert sum("'discount'" in note for note in notes) == 1  # once, whatever reads it
+    assert any("'paid_at'" in note and "late_payer" in note for note in notes)

@@ -18,6 +18,8 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from tierkit.canonical import TABLES
+from tierkit.engine.absent import absent_columns
+from tierkit.engine.absent import notes as absent_notes
 from tierkit.engine.inputs import Inputs
 from tierkit.engine.kinds import plugin_columns
 from tierkit.engine.rules import RuleCompiler, compile_condition
@@ -76,6 +78,8 @@ class MetricBuilder:
         self.warnings: list[str] = []
         self.plugins: dict[str, dict[str, MetricSpec]] = {}  # kind -> its metrics, built together in build()
         self.models: dict[str, dict[str, Any]] = {}  # kind -> what its builder says of its model (manifest)
+        self.missing: dict[tuple[str, str], list[str]] = {}  # (file, absent column) -> metrics reading it
+        self.unknown_now: list[tuple[str, str]] = []  # set by partials() for the metric being planned
 
     def source(self, name: str, where: str) -> tuple[SourceTable, ir.Table]:
         src = self.inputs.table(name)
@@ -150,6 +154,12 @@ class MetricBuilder:
                 return lambda t: ibis.literal(0).cast("int64")
             return lambda t: ibis.null("float64")
         src, table = self.source(table_name, where)
+        absent = absent_columns(spec, src)
+        if absent:  # a column the file lacks: unknown, not zero (see engine.absent)
+            for column in absent:
+                self.missing.setdefault((str(src.path), column), [])
+            self.unknown_now = [(str(src.path), column) for column in absent]
+            return lambda t: ibis.null(_unknown_type(spec, src))
         cond = self.condition(spec, src, table, window, where, periods)
         never = cond is NEVER
         cond = None if never else cond
@@ -185,6 +195,13 @@ class MetricBuilder:
         return lambda t: ibis.ifelse(t[n] > 0, t[total].cast("float64") / t[n].cast("float64"), ibis.null("float64"))
 
     def metric(self, name: str, spec: MetricSpec) -> None:
+        self.unknown_now = []
+        self._metric(name, spec)
+        for key in self.unknown_now:
+            if name not in self.missing[key]:
+                self.missing[key].append(name)
+
+    def _metric(self, name: str, spec: MetricSpec) -> None:
         where = self.loaded.where("metrics", name)
         window = Window.parse(spec.window)
         if spec.plugin is not None:  # a plug-in kind (clv, churn): its builder's table is joined in build()
@@ -292,6 +309,8 @@ class MetricBuilder:
             base = base.left_join(joined, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
             base = base.mutate(**{name: self.plan.finish[name](base)})
+        if self.missing and self.inputs.runs:
+            self.warnings.extend(absent_notes(self.loaded, self.missing))
         hidden = [c for c in base.columns if c.startswith("__")]
         return base.drop(*hidden)
 
@@ -338,6 +357,20 @@ class MetricBuilder:
             before_birthday = (birth.month() * 100 + birth.day()) > (self.as_of.month * 100 + self.as_of.day)
             base = base.mutate(age=(self.as_of.year - birth.year() - before_birthday.ifelse(1, 0)).cast("int64"))
         return base
+
+
+def _unknown_type(spec: MetricSpec, src: SourceTable) -> str:
+    """The type the metric would have had, so that the table's schema does not depend on the file."""
+    kind = spec.kind
+    if kind in ("count", "distinct"):
+        return "int64"
+    if kind == "avg":
+        return "float64"
+    column = src.spec.column(str(getattr(spec, kind)))
+    if kind == "sum" and column.type.startswith("decimal"):
+        scale = column.type.split(",")[1].strip(" )") if "," in column.type else "0"
+        return f"decimal(38, {scale})"
+    return str(column.type)
 
 
 ATTRIBUTE_TYPES = {"text": "string", "number": "decimal(38, 6)", "date": "date", "boolean": "boolean"}
