@@ -69,11 +69,14 @@ def test_a_column_the_file_lacks_makes_its_metrics_unknown_and_is_said_once(writ
     order counted as not discounted (quality_sensitive fired: share 0 <= 0.1, 6 orders, no price
     questions) and late payments as 0. Unknown now: neither fires, and the notes say why."""
     rows = [
-        {"order_id": str(i), "customer_id": "c1", "ordered_at": f"2026-0{i}-10", "amount": "100.00"} for i in range(1, 7)
+        {"order_id": str(i), "customer_id": "c1", "ordered_at": f"2026-0{i}-10", "amount": "100.00"}
+        for i in range(1, 7)
     ]
     orders = write_csv("orders.csv", rows)
     out = tmp_path / "graded.json"
-    code, _, err = run("grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2026-06-30", "--output", str(out))
+    code, _, err = run(
+        "grade", "--orders", str(orders), "--policy", "retail", "--as-of", "2026-06-30", "--output", str(out)
+    )
     assert code == 0, err
     graded = json.loads(out.read_text("utf-8"))[0]
     assert graded["discounted_orders_12m"] is None and graded["discounted_share_12m"] is None
