@@ -79,3 +79,34 @@ def test_the_readme_needs_no_internal_import(tmp_path: Path) -> None:
     policy.write_text("name: t\nmetrics: {s: {sum: amount, window: 5Q}}\ntiers: [{name: a, else: true}]\n", "utf-8")
     with pytest.raises(tierkit.PolicyError, match=r"policy\.yaml:2: metrics\.s\.window"):
         tierkit.check(policy)
+
+
+def test_the_readme_python_snippet_runs_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12: the snippet a new user pastes first must run, on the files it names."""
+    import shutil
+
+    from tierkit.demo.shop import generate
+
+    files = generate(tmp_path / "shop", customers=200, seed=3)
+    shutil.copy(files.orders, tmp_path / "orders.parquet")
+    shutil.copy(files.customers, tmp_path / "customers.parquet")
+    readme = text("README.md")
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(tmp_path)
+    exec(compile(snippet, "README.md", "exec"), {})
+    assert (tmp_path / "graded.parquet").exists()
+
+
+def test_small_things_a_new_user_meets() -> None:
+    """`tierkit --version`, help rows without a value type on flags, a licence setuptools reads."""
+    from typer.testing import CliRunner
+
+    from tierkit.cli.app import app
+    from tierkit.version import __version__
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["--version"]).stdout.strip() == f"tierkit {__version__}"
+    for command in (["--help"], ["grade", "--help"], ["show", "--help"]):
+        assert "<bool>" not in runner.invoke(app, command).stdout
+    project = text("pyproject.toml")
+    assert 'license = "Apache-2.0"' in project and "Apache License" in text("LICENSE")

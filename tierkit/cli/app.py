@@ -34,6 +34,23 @@ app = typer.Typer(
 )
 
 
+def _version(shown: bool) -> None:
+    if shown:
+        from tierkit.version import __version__
+
+        print(f"tierkit {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
+    """Customer tiering and differentiated service (客户分级管理)."""
+
+
 def resolve_lang(lang: Lang | None, workspace: Path | None) -> str:
     """--lang if given, else the workspace's `lang:` setting, else zh."""
     from tierkit.app import workspaces

@@ -7,6 +7,17 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from typer.core import TyperOption
+
+_shown_type = TyperOption.display_type_rich
+
+
+def _flag_type(self: TyperOption, ctx: object) -> str | None:
+    """A flag takes no value: its help row says nothing where a value's type would be (`<bool>`)."""
+    return None if getattr(self, "is_flag", False) else _shown_type(self, ctx)  # type: ignore[arg-type]
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 WorkspaceOpt = Annotated[
     Path | None, typer.Option("--workspace", "-w", help="Workspace folder (default: $TIERKIT_WORKSPACE, else .)")
