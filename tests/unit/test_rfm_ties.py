@@ -26,7 +26,9 @@ def test_customers_with_the_same_values_get_the_same_rfm_segment(histories: list
     rows = []
     for index, orders in enumerate(histories * copies):  # every history repeated: twins with other ids
         for days, amount in orders:
-            rows.append({"customer_id": f"c{index:04d}", "ordered_at": AS_OF - dt.timedelta(days=days), "amount": amount})
+            rows.append(
+                {"customer_id": f"c{index:04d}", "ordered_at": AS_OF - dt.timedelta(days=days), "amount": amount}
+            )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "orders.parquet"
         pq.write_table(pa.Table.from_pylist(rows), path)
