@@ -2,20 +2,28 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+HASH := $(shell cat pyproject.toml | sha1sum | cut -c1-12)
+# the demo needs tierkit alone; the tests add Spark and the dev tools (a larger, slower install)
+BASE := $(VENV)/.installed-base-$(HASH)
+STAMP := $(VENV)/.installed-all-$(HASH)
 
 .PHONY: install demo test lint bench clean
 
-$(STAMP): pyproject.toml
+$(BASE): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e .
+	rm -f $(VENV)/.installed-base-*
+	touch $(BASE)
+
+$(STAMP): $(BASE)
 	$(BIN)/python -m pip install -q -e ".[spark,dev]"
-	rm -f $(VENV)/.installed-*
+	rm -f $(VENV)/.installed-all-*
 	touch $(STAMP)
 
 install: $(STAMP)
 
-demo: $(STAMP)
+demo: $(BASE)
 	$(BIN)/tierkit demo --workspace demo-workspace
 
 test: $(STAMP)

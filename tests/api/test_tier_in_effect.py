@@ -129,3 +129,15 @@ def test_the_published_run_counts_tiers_in_effect(client: TestClient, shop: Serv
     assert counts["potential"]["in_effect"] == graded["potential"] - 1
     assert sum(t["in_effect"] for t in counts.values()) == sum(graded.values())
     assert manifest["in_effect"]["moved"] >= 1 and cid
+
+
+def test_the_card_says_its_reasons_and_score_classes_in_words(client: TestClient, shop: Served) -> None:
+    vip = client.get("/customers?tier=vip&limit=50", headers=shop.headers("analyst")).json()["items"]
+    cid = next(i["customer_id"] for i in vip if not i["manual"])
+    rule = PRESET["tiers"][0]
+    abc = PRESET["scores"]["abc"]["labels"]
+    for lang in ("zh", "en"):
+        card = client.get(f"/customers/{cid}?lang={lang}", headers=shop.headers("agent")).json()
+        assert rule["label"][lang] in card["why"][0] and rule["when"] in card["why"][0]
+        assert card["score_labels"]["abc"] == abc[card["scores"]["abc"]][lang]
+        assert any(abc[card["scores"]["abc"]][lang] in sentence for sentence in card["why"][1:])

@@ -75,8 +75,9 @@ def test_file_mode_rfm_columns(orders: Path, tmp_path: Path) -> None:
     with out.open(encoding="utf-8") as handle:
         rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
     assert {"rfm_r", "rfm_f", "rfm_m", "rfm_segment"} <= set(rows["0001"])
-    # ntile(5) over three customers fills tiles 1..3: the largest spender gets 3
-    assert rows["0001"]["rfm_m"] == "3" and rows["0001"]["tier"] == rows["0001"]["rfm_segment"]
+    # method value over spends 10, 60000, 121000 with 5 bins: breakpoints x(ceil(k*3/5)) = 10,
+    # 60000, 60000, 121000; 121000 is above three of them, so it scores 1 + 3 = 4
+    assert rows["0001"]["rfm_m"] == "4" and rows["0001"]["tier"] == rows["0001"]["rfm_segment"]
 
 
 def test_file_mode_parquet_and_json(orders: Path, tmp_path: Path) -> None:

@@ -121,6 +121,8 @@ class CardBase(BaseModel):
     complaints: list[ComplaintInfo] = []
     contacts: list[ContactInfo] = []
     tier_history: list[TierMoment] = []
+    score_labels: dict[str, str] = Field({}, description="Each score's class by its label in the card's language")
+    why: list[str] = Field([], description="The reasons as sentences in the card's language")
     model_notes: list[str] = Field(
         [], description="Whether a model's figures (churn risk) come from the model or a baseline"
     )

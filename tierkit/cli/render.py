@@ -124,12 +124,17 @@ def print_card(card: dict[str, Any], lang: str) -> None:
         f"[bold]{card['customer_id']}[/bold]  {t['tier']}: [bold]{card['tier_label']}[/bold] ({card['tier']})"
         f"  · run {card['run_id']} · as of {card['as_of']}"
     )
+    person = card.get("person") or {}
+    if person.get("name") or person.get("phone"):
+        console.print(f"  {person.get('name') or ''} {person.get('phone') or ''}".rstrip(), highlight=False)
     if card.get("manual"):
         console.print(f"  ({t['manual']} {card['automatic_tier_label']})")
     for alert in card.get("alerts") or []:
         console.print(f"  [bold red]! {alert}[/bold red]")
+    labels = card.get("score_labels") or {}
     for key, value in card["scores"].items():
-        console.print(f"  {key}: {value}")
+        named = labels.get(key.removesuffix("_segment").removesuffix("_cell"))
+        console.print(f"  {key}: {named} ({value})" if named and named != str(value) else f"  {key}: {value}")
     for tag in card["tags"]:
         action = f": {tag['action']}" if tag.get("action") else ""
         group = f"[{tag['group_label']}] " if tag.get("group_label") else ""
@@ -162,9 +167,8 @@ def print_card(card: dict[str, Any], lang: str) -> None:
     if len(moments) > 1:
         console.print(f"  {t['history']}: {' → '.join(moments)}")
     console.print(f"  {t['why']}:")
-    for key, value in card["reasons"].items():
-        if value is not None:
-            console.print(f"    {key}: {json.dumps(value, ensure_ascii=False)}")
+    for sentence in card.get("why") or []:
+        console.print(f"    {escape(sentence)}", highlight=False)
 
 
 def print_migration(data: dict[str, Any]) -> None:

@@ -10,10 +10,11 @@ from typing import Any
 from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.policy.kinds import shown
-from tierkit.policy.labels import score_columns, service_card, tier_labels
+from tierkit.policy.labels import score_columns, score_labels, service_card, tier_labels
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
+from tierkit.runs.reasons_text import reasons_in_words
 from tierkit.settings import DEFAULT_LANG
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -58,6 +59,12 @@ def card_from_row(
     for name, spec in policy.metrics.items():
         if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
             metrics[name] = shown(spec.plugin.kind, spec.plugin.parameters, metrics[name], lang)
+    reasons = json.loads(row["reasons"])
+    shown_scores = {}
+    for name, score in policy.scores.items():  # each score's class by its label ("A类 重要成熟客户")
+        column = {"rfm": f"{name}_segment", "grid": f"{name}_cell"}.get(score.type, name)
+        if row.get(column) is not None:
+            shown_scores[name] = score_labels(score, lang).get(str(row[column]), str(row[column]))
     return {
         "customer_id": row["customer_id"],
         "run_id": run.run_id,
@@ -73,7 +80,9 @@ def card_from_row(
         "service": service_card(policy, tier, lang),
         "metrics": metrics,
         "model_notes": model_notes(run.manifest, lang) if any(s.plugin for s in policy.metrics.values()) else [],
-        "reasons": json.loads(row["reasons"]),
+        "score_labels": shown_scores,
+        "why": reasons_in_words(policy, run.manifest.get("tiers") or [], reasons, lang, graded),
+        "reasons": reasons,
     }
 
 

@@ -1,0 +1,102 @@
+"""The reasons of a card as sentences a person reads, in Chinese or English.
+
+The reasons JSON (which rule chose the tier, each score's rank or share, each tag's condition,
+the values behind them) is the explanation a contested grade is owed (PIPL art. 24); at the
+counter it is read, not parsed. Labels come from the run's policy; numbers get separators.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from tierkit.policy.labels import score_labels, tier_labels
+from tierkit.policy.model import Policy
+
+WORDS = {
+    "zh": {
+        "tier_rule": "定为{label}: 满足条件 {when}",
+        "tier_else": "定为{label}: 不满足以上各等级的条件",
+        "tier_score": "定为{label}: 由评分 {score} 决定",
+        "abc": "ABC 分类 {label}: 价值比其高的客户合计占总价值的 {share}",
+        "pyramid": "客户金字塔 {label}: 按 {by} 排名第 {rank:,} / {of:,}",
+        "rfm": "RFM {r}-{f}-{m}: {label}",
+        "stars": "星级: {label}",
+        "grid": "九宫格 {label}",
+        "bands": "{score}: {label}",
+        "tag": "标签 {label}: {when}",
+        "values": "依据的数值: {values}",
+    },
+    "en": {
+        "tier_rule": "{label}: {when} holds",
+        "tier_else": "{label}: none of the tiers above applied",
+        "tier_score": "{label}: given by the score {score}",
+        "abc": "ABC class {label}: customers worth more hold {share} of the value",
+        "pyramid": "Pyramid {label}: rank {rank:,} of {of:,} by {by}",
+        "rfm": "RFM {r}-{f}-{m}: {label}",
+        "stars": "Stars: {label}",
+        "grid": "Nine-grid {label}",
+        "bands": "{score}: {label}",
+        "tag": "Tag {label}: {when}",
+        "values": "Values used: {values}",
+    },
+}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    try:
+        number = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return str(value)
+    return f"{number:,.2f}".rstrip("0").rstrip(".") if number != number.to_integral() else f"{number:,.0f}"
+
+
+def reasons_in_words(
+    policy: Policy, tiers: list[str], reasons: dict[str, Any], lang: str, tier_name: str | None = None
+) -> list[str]:
+    """One sentence per decision on the card: the tier (`tier_name`, the graded one, when a score
+    gives it), each score, each tag, then the values."""
+    words = WORDS.get(lang, WORDS["en"])
+    said: list[str] = []
+    tier = reasons.get("tier") or {}
+    labels = tier_labels(policy, tiers, lang)
+    if "rule" in tier:
+        label = labels.get(str(tier["rule"]), str(tier["rule"]))
+        when = tier.get("when")
+        said.append(words["tier_else" if when == "else" else "tier_rule"].format(label=label, when=when))
+    elif policy.primary and tier_name is not None:
+        said.append(words["tier_score"].format(label=labels.get(tier_name, tier_name), score=policy.primary))
+    for name, spec in policy.scores.items():
+        found = reasons.get(name)
+        if not isinstance(found, dict):
+            continue
+        names = score_labels(spec, lang)
+        kind = str(found.get("score", spec.type))
+        value = found.get({"abc": "class", "pyramid": "level", "rfm": "segment", "stars": "stars"}.get(kind, ""))
+        value = value if value is not None else found.get("cell", found.get("band"))
+        label = names.get(str(value), str(value))
+        if kind == "abc":
+            share = found.get("share_above")
+            said.append(words["abc"].format(label=label, share=f"{float(share):.1%}" if share is not None else "?"))
+        elif kind == "pyramid":
+            said.append(
+                words["pyramid"].format(
+                    label=label, by=found.get("by"), rank=found.get("rank", 0), of=found.get("of", 0)
+                )
+            )
+        elif kind == "rfm":
+            said.append(words["rfm"].format(label=label, r=found.get("r"), f=found.get("f"), m=found.get("m")))
+        else:
+            said.append(words.get(kind, words["bands"]).format(label=label, score=name))
+    rules = {t.name: t for t in policy.tags}
+    for name, tag in (reasons.get("tags") or {}).items():
+        rule = rules.get(name)
+        label = rule.label.text(lang, name) if rule is not None and rule.label else name
+        said.append(words["tag"].format(label=label, when=tag.get("when") if isinstance(tag, dict) else tag))
+    values = reasons.get("values") or {}
+    if values:
+        shown = "; ".join(f"{k} = {_number(v)}" for k, v in values.items() if v is not None)
+        said.append(words["values"].format(values=shown))
+    return said
