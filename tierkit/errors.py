@@ -51,3 +51,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+class TooManyError(TierkitError):
+    """Too many of one kind of request in a short time (an API maps it to 429)."""

@@ -158,3 +158,34 @@ def test_lists_and_exports_include_tags_people_gave(client: TestClient, shop: Se
     assert [i["customer_id"] for i in listed["items"]] == [cid] and listed["total"] == 1
     exported = client.get("/customers/export/csv?tag=代发工资客户", headers=shop.headers("analyst")).text
     assert exported.count("\n") == 2 and cid in exported  # the header and the one customer
+
+
+def test_a_linked_source_id_finds_the_persons_card(client: TestClient, shop: Served) -> None:
+    import pyarrow as pa
+
+    cid = _customer(client, shop, 60)
+    links = shop.workspace.data_dir / "identity" / "links.parquet"
+    links.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table({"customer_id": ["W00001", cid], "person_id": [cid, cid]}), links)
+    try:
+        card = client.get("/customers/W00001", headers=shop.headers("agent")).json()
+        assert card["customer_id"] == cid and card["looked_up"]["id"] == "W00001"
+        assert cid in card["looked_up"]["note"]
+        assert client.get("/customers/W99999", headers=shop.headers("agent")).status_code == 404
+    finally:
+        links.unlink()
+
+
+def test_an_agent_finds_a_caller_by_the_full_number_only_and_not_too_often(
+    client: TestClient, shop: Served
+) -> None:
+    cid = _customer(client, shop, 70)
+    phone = client.get(f"/customers/{cid}", headers=shop.headers("admin")).json()["person"]["phone"]
+    found = client.get(f"/customers?phone={phone}", headers=shop.headers("agent"))
+    assert found.status_code == 200 and [i["customer_id"] for i in found.json()["items"]] == [cid]
+    assert client.get(f"/customers?phone={phone[:7]}", headers=shop.headers("agent")).status_code == 403
+    assert client.get("/customers?name=张三", headers=shop.headers("agent")).status_code == 403
+    codes = [client.get(f"/customers?phone={phone}", headers=shop.headers("agent")).status_code for _ in range(30)]
+    assert codes.count(429) >= 1 and codes[0] == 200  # 30 a minute, and the first was spent above
+    audit = client.get("/audit?action=search", headers=shop.headers("admin")).json()
+    assert any(e["actor"] == "agent-user" and phone not in str(e) for e in audit)  # audited, masked

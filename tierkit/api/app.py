@@ -22,13 +22,14 @@ from tierkit.errors import (
     NotFoundError,
     RequestError,
     TierkitError,
+    TooManyError,
     ValueRefusedError,
     WorkspaceError,
 )
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
-STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422}
+STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422, TooManyError: 429}
 
 
 def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:

@@ -121,6 +121,9 @@ class CardBase(BaseModel):
     complaints: list[ComplaintInfo] = []
     contacts: list[ContactInfo] = []
     tier_history: list[TierMoment] = []
+    looked_up: dict[str, str] | None = Field(
+        None, description="The id asked for, when it led to a linked person's card"
+    )
     score_labels: dict[str, str] = Field({}, description="Each score's class by its label in the card's language")
     why: list[str] = Field([], description="The reasons as sentences in the card's language")
     model_notes: list[str] = Field(

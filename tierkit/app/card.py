@@ -11,7 +11,7 @@ from typing import Any
 
 from tierkit.app import complaints as complaint_uses
 from tierkit.app import history
-from tierkit.app.customers import Caller, build_card
+from tierkit.app.customers import Caller, build_card, resolve_id
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.tags import card_tags
 
@@ -20,7 +20,10 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
     """One customer's card in the current run, with history; the view is audited."""
     snapshot = served.snapshot()
     language = lang or served.settings.lang
+    asked = customer_id
+    customer_id, note = resolve_id(served, snapshot, customer_id)
     found = build_card(served, snapshot, customer_id, caller.role, language)
+    found["looked_up"] = {"id": asked, "note": note} if note else None
     graded = {t["name"] for t in found["tags"]}
     groups = snapshot.policy.tag_groups
     rules = {t.name: t for t in snapshot.policy.tags}

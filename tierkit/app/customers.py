@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -31,6 +32,8 @@ from tierkit.store import manual_tags
 from tierkit.store import overrides as override_store
 
 Sort = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
+FULL_PHONE = re.compile(r"^(\+?86)?1\d{10}$")
+PHONE_LOOKUPS_PER_MINUTE = 30  # an agent takes calls; a script walking the numbers is refused
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,17 @@ def _plain(value: Any) -> Any:
 
 def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
     return tier_labels(snapshot.policy, snapshot.run.manifest.get("tiers") or [], lang).get(tier, tier)
+
+
+def resolve_id(served: ServedWorkspace, snapshot: Snapshot, customer_id: str) -> tuple[str, str | None]:
+    """The id the run knows a customer by: a source id that `tierkit link` folded into a person
+    finds that person (with a note saying so); any other id is itself."""
+    if snapshot.table.find(customer_id) is not None:
+        return customer_id, None
+    person = served.person_of(customer_id)
+    if person is None or snapshot.table.find(person) is None:
+        return customer_id, None
+    return person, f"{customer_id} is linked to {person} (tierkit link): this is that person's card"
 
 
 def graded_row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
@@ -158,8 +172,12 @@ def customers(
     offset: int = 0,
 ) -> dict[str, Any]:
     """A page of the current run's customers: `{items, total, limit, offset, run_id}`."""
-    if caller.role == "agent" and (filters.phone or filters.name):
+    if caller.role == "agent" and filters.name:
         raise NotAllowedError("agents cannot search on personal data")
+    if caller.role == "agent" and filters.phone:  # the caller's number at contact time: exact, rationed
+        if not FULL_PHONE.match(filters.phone):
+            raise NotAllowedError("agents look a customer up by a full phone number only (11 digits)")
+        served.ration(caller.name, "phone", PHONE_LOOKUPS_PER_MINUTE)
     snapshot = served.snapshot()
     if filters.phone or filters.name:  # a search by personal data says who has it: keep a trace, masked
         shown = {k: MASKS[k](v) for k, v in (("phone", filters.phone), ("name", filters.name)) if v}

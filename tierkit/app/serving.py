@@ -21,7 +21,8 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tierkit.backends import connect
-from tierkit.errors import WorkspaceError
+from tierkit.errors import TooManyError, WorkspaceError
+from tierkit.ingest.identity.persons import LINKS
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
@@ -67,6 +68,7 @@ class ServedWorkspace:
     _overrides: tuple[float, dict[str, Any]] = (0.0, {})
     _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
 
     @classmethod
     def open(cls, workspace: Path | None, settings: Settings | None = None) -> ServedWorkspace:
@@ -160,6 +162,28 @@ class ServedWorkspace:
                 table = SortedTable(cache, "customer_id")
             self._directory = (time.monotonic(), table)
         return table
+
+    def person_of(self, customer_id: str) -> str | None:
+        """The person id `tierkit link` folded a source id into, or None."""
+        links = self.workspace.data_dir / LINKS
+        if not links.exists():
+            return None
+        backend = connect("duckdb")
+        table = backend.read_parquet(links)
+        found = backend.to_pyarrow(table.filter(table.customer_id == customer_id).select("person_id").limit(1))
+        rows = found["person_id"].to_pylist()
+        return str(rows[0]) if rows and rows[0] != customer_id else None
+
+    def ration(self, who: str, what: str, per_minute: int) -> None:
+        """At most `per_minute` requests of one kind per caller in any minute (this process), so
+        that a lookup by personal data serves a call and not a sweep."""
+        now = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._rations.get((who, what), []) if now - t < 60.0]
+            if len(recent) >= per_minute:
+                raise TooManyError(f"at most {per_minute} lookups by {what} a minute; wait a moment")
+            recent.append(now)
+            self._rations[(who, what)] = recent
 
     def manifest_summary(self, snapshot: Snapshot) -> dict[str, Any]:
         return json.loads(json.dumps(snapshot.run.manifest.get("summary", {}), default=str))
