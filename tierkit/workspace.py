@@ -36,7 +36,17 @@ class Workspace:
         root = default_dir(given)
         config_file = root / CONFIG
         if not config_file.exists():
-            raise WorkspaceError(f"{root}: not a tierkit workspace (no {CONFIG}); run 'tierkit init {root}'")
+            found = workspaces_below(root)
+            if found:
+                listed = ", ".join(str(p) for p in found[:5])
+                raise WorkspaceError(
+                    f"{root}: not a tierkit workspace (no {CONFIG}); give one with -w DIR "
+                    f"(found below: {listed}), or create one with 'tierkit init {root}'"
+                )
+            raise WorkspaceError(
+                f"{root}: not a tierkit workspace (no {CONFIG}); give one with -w DIR (or $TIERKIT_WORKSPACE), "
+                f"or create one with 'tierkit init {root}'"
+            )
         config = yaml.safe_load(config_file.read_text("utf-8")) or {}
         if not isinstance(config, dict):
             raise WorkspaceError(f"{config_file}: expected a mapping")
@@ -94,3 +104,21 @@ class Workspace:
         """A setting as text; `refunds: false` (a YAML boolean) is 'False', not the default."""
         value = self.config.get(key)
         return default if value is None or value == "" else str(value)
+
+
+def workspaces_below(folder: Path, depth: int = 2) -> list[Path]:
+    """Workspaces in `folder`'s subfolders (two levels), nearest first: where a user who forgot
+    `-w` most likely meant to be."""
+    found: list[Path] = []
+    level = [folder]
+    for _ in range(depth):
+        nxt: list[Path] = []
+        for parent in level:
+            try:
+                children = sorted(p for p in parent.iterdir() if p.is_dir() and not p.name.startswith("."))
+            except OSError:
+                continue
+            for child in children:
+                (found if (child / CONFIG).exists() else nxt).append(child)
+        level = nxt
+    return found

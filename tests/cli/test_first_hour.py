@@ -89,3 +89,21 @@ def test_a_column_the_file_lacks_makes_its_metrics_unknown_and_is_said_once(writ
     assert "quality_sensitive" in discount and "price_sensitive" in discount
     assert sum("'discount'" in note for note in notes) == 1  # once, whatever reads it
     assert any("'paid_at'" in note and "late_payer" in note for note in notes)
+
+
+def test_hints_point_the_right_way(demo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tierkit.errors import TierkitError
+
+    def error(*args: str) -> str:
+        result = runner.invoke(app, list(args))
+        assert isinstance(result.exception, TierkitError), result.output
+        return str(result.exception)
+
+    said = error("show", "1", "-w", str(demo))  # an export dropped the leading zeros
+    assert "did you mean '00000001'" in said
+    monkeypatch.chdir(demo.parent)  # beside the workspace, without -w
+    said = error("runs")
+    assert "-w DIR" in said and demo.name in said
+    empty = tmp_path / "empty"
+    assert run("init", str(empty))[0] == 0
+    assert "tierkit import orders" in error("grade", "-w", str(empty))

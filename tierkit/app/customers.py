@@ -79,7 +79,9 @@ def resolve_id(served: ServedWorkspace, snapshot: Snapshot, customer_id: str) ->
 def graded_row(snapshot: Snapshot, customer_id: str) -> dict[str, Any]:
     row = snapshot.table.find(customer_id)
     if row is None:
-        raise NotFoundError(f"customer '{customer_id}' is not in run {snapshot.run.run_id}")
+        near = snapshot.table.near(customer_id)
+        hint = f" (did you mean {', '.join(repr(n) for n in near)}?)" if near else ""
+        raise NotFoundError(f"customer '{customer_id}' is not in run {snapshot.run.run_id}{hint}")
     return row
 
 

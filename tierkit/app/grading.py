@@ -55,7 +55,10 @@ def _grade(
     engine = connect(engine_name)
     orders = files.get("orders")
     if orders is None:
-        raise InputError("no orders file: give --orders FILE, or put data/orders.parquet in the workspace")
+        raise InputError(
+            "no orders file: import one with 'tierkit import orders FILE -w WORKSPACE' "
+            "(or give --orders FILE, or put data/orders.parquet in the workspace)"
+        )
     inputs = read_inputs(
         engine,
         orders,

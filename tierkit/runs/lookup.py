@@ -46,7 +46,7 @@ class SortedTable:
             build_sorted(backend, backend.read_parquet(parquet), key, cache)
         return cls(cache, key)
 
-    def find(self, value: str) -> dict[str, Any] | None:
+    def _position(self, value: str) -> int:
         low, high = 0, self.rows
         keys = self.keys
         while low < high:
@@ -55,6 +55,28 @@ class SortedTable:
                 low = mid + 1
             else:
                 high = mid
-        if low < self.rows and keys[low].as_py() == value:
+        return low
+
+    def find(self, value: str) -> dict[str, Any] | None:
+        low = self._position(value)
+        if low < self.rows and self.keys[low].as_py() == value:
             return self.table.slice(low, 1).to_pylist()[0]  # type: ignore[no-any-return]
         return None
+
+    def near(self, value: str, count: int = 3) -> list[str]:
+        """Ids a mistyped one probably meant: with the leading zeros an export dropped (`1` ->
+        `00000001`), then its neighbours in sort order."""
+        found: list[str] = []
+        if value.isdigit():
+            for width in sorted({len(str(self.keys[i].as_py())) for i in (0, self.rows - 1)} if self.rows else set()):
+                padded = value.zfill(width)
+                if padded != value and self.find(padded) is not None:
+                    found.append(padded)
+        if found:
+            return found
+        at = self._position(value)
+        for i in range(max(at - 1, 0), min(at + count, self.rows)):
+            key = str(self.keys[i].as_py())
+            if key not in found and len(found) < count:
+                found.append(key)
+        return found
