@@ -190,8 +190,9 @@ def test_workspace_runs_diff_show_export(orders: Path, tmp_path: Path) -> None:
     assert code == 0
     import openpyxl
 
-    sheet = openpyxl.load_workbook(out_csv).active
-    ids = [row[0].value for row in sheet.iter_rows(min_row=2)]
+    book = openpyxl.load_workbook(out_csv)
+    assert book.sheetnames == ["汇总", "客户"]  # the summary a manager reads first, then the customers
+    ids = [row[0].value for row in book["客户"].iter_rows(min_row=2)]
     assert sorted(ids) == ["'=cmd", "0001", "0002"]
 
 

@@ -107,3 +107,29 @@ def test_hints_point_the_right_way(demo: Path, tmp_path: Path, monkeypatch: pyte
     empty = tmp_path / "empty"
     assert run("init", str(empty))[0] == 0
     assert "tierkit import orders" in error("grade", "-w", str(empty))
+
+
+def test_the_export_a_manager_opens(demo: Path, tmp_path: Path) -> None:
+    import openpyxl
+
+    out = tmp_path / "all.xlsx"
+    assert run("export", "-w", str(demo), "-o", str(out))[0] == 0
+    current = _current(demo)
+    graded = pq.read_table(demo / "runs" / str(current["run_id"]) / "result.parquet").to_pylist()
+    book = openpyxl.load_workbook(out)
+    assert book.sheetnames == ["汇总", "客户"]  # the workspace speaks zh
+    summary = {row[0]: row for row in book["汇总"].iter_rows(min_row=2, values_only=True)}
+    for label in {r["tier_label"] for r in graded}:
+        assert summary[label][1] == sum(1 for r in graded if r["tier_label"] == label)
+    assert summary["合计"][1] == len(graded)
+    sheet = book["客户"]
+    heads = [c.value for c in sheet[1]]
+    assert heads[:3] == ["客户编号", "姓名", "手机"] and heads[-2:] == ["依据", "依据 (JSON)"]
+    assert sheet.freeze_panes == "B2" and sheet.auto_filter.ref
+    last = openpyxl.utils.get_column_letter(len(heads))
+    assert sheet.column_dimensions[last].hidden  # the JSON, for programs
+    first = [c.value for c in sheet[2]]
+    assert first[heads.index("依据")].startswith("定为") and str(first[2]).startswith("1")  # a sentence; a phone
+    out_csv = tmp_path / "all.csv"
+    assert run("export", "-w", str(demo), "-o", str(out_csv))[0] == 0
+    assert out_csv.read_bytes()[:3] == b"\xef\xbb\xbf"  # Excel opens it as UTF-8

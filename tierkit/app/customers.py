@@ -27,6 +27,7 @@ from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.runs.card import card_from_row
 from tierkit.runs.effect import MANUAL, as_listed, tier_in_effect, with_manual
 from tierkit.runs.output import convert_parquet
+from tierkit.runs.workbook import Readable
 from tierkit.store import contacts as contact_log
 from tierkit.store import manual_tags
 from tierkit.store import overrides as override_store
@@ -218,7 +219,14 @@ def export(served: ServedWorkspace, filters: Filters, fmt: str, folder: Path, ca
     scratch = folder / "list.parquet"
     backend.write_parquet(listed.order_by("customer_id"), scratch)
     target = folder / f"customers-{snapshot.run.run_id}.{fmt}"
-    count = convert_parquet(scratch, target, fmt)
+    directory = served.people()
+    people = None
+    if directory is not None and {"name", "phone"} <= set(directory.table.column_names):
+        people = directory.table.select(["customer_id", "name", "phone"])  # staff only: the route admits no agent
+    tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
+    value = snapshot.run.manifest.get("value_metric")
+    readable = Readable(snapshot.policy, tiers, served.settings.lang, value, people)
+    count = convert_parquet(scratch, target, fmt, readable=readable)
     chosen = {k: v for k, v in asdict(filters).items() if v}
     detail = json.dumps({"run": snapshot.run.run_id, "filters": chosen, "rows": count})
     served.audit.record(caller.name, caller.role, "export", f"customers.{fmt}", detail, now=True)

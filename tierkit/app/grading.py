@@ -26,6 +26,7 @@ from tierkit.runs.files import current_run_id, load_run, store_of, write_run
 from tierkit.runs.output import convert_parquet, output_format
 from tierkit.runs.overrides import manual_tiers
 from tierkit.runs.result import GradedResult, write_result
+from tierkit.runs.workbook import Readable
 from tierkit.settings import DEFAULT_LANG
 from tierkit.tables.readers import SourceTable
 from tierkit.workspace import TABLE_NAMES, Workspace
@@ -230,8 +231,24 @@ def export(workspace: Path | None, run_ref: str | None, output: Path, tier: str 
     ws = Workspace.open(workspace)
     run = load_run(ws, run_ref)
     manual = manual_tiers(ws, run) if run.run_id == current_run_id(ws) else None
-    labels = tier_labels(run_policy(run), run.manifest.get("tiers") or [], ws.setting("lang", DEFAULT_LANG))
-    return convert_parquet(run.result, output, tier=tier, manual=manual, labels=labels)
+    lang = ws.setting("lang", DEFAULT_LANG)
+    policy = run_policy(run)
+    labels = tier_labels(policy, run.manifest.get("tiers") or [], lang)
+    readable = Readable(policy, run.manifest.get("tiers") or [], lang, run.manifest.get("value_metric"), people_of(ws))
+    return convert_parquet(run.result, output, tier=tier, manual=manual, labels=labels, readable=readable)
+
+
+def people_of(ws: Workspace) -> pa.Table | None:
+    """customer_id, name and phone from the workspace's customers (an export by staff shows them)."""
+    source = ws.data_file("customers")
+    if source is None:
+        return None
+    from tierkit.tables.readers import read_table
+
+    backend = connect("duckdb")
+    customers = read_table(backend, "customers", source)
+    wanted = {c: customers.value(customers.table, c).cast("string") for c in ("customer_id", "name", "phone")}
+    return backend.to_pyarrow(customers.table.select(**wanted))
 
 
 def grade(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,6 +23,7 @@ import pyarrow as pa
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError, did_you_mean
 from tierkit.runs.effect import as_listed, with_manual
+from tierkit.runs.workbook import Readable, with_people, write_workbook
 
 FORMULA_START = r"^[=+\-@\t\r]"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}
@@ -121,12 +123,15 @@ def convert_parquet(
     tier: str | None = None,
     manual: Mapping[str, str] | None = None,
     labels: Mapping[str, str] | None = None,
+    readable: Readable | None = None,
 ) -> int:
     """Write a graded Parquet file as CSV, JSON, JSONL, XLSX or Parquet, atomically.
 
     DuckDB reads and writes in parallel and in bounded memory. With `manual` (overrides in force:
     customer -> tier) the tier columns are the tiers in effect, labelled from `labels`, beside the
-    graded ones; `tier` keeps one tier (in effect) only. Returns the rows written.
+    graded ones; `tier` keeps one tier (in effect) only. With `readable` (an export for people),
+    XLSX is the manager's workbook (runs.workbook), names and phones join for staff, and CSV
+    starts with a UTF-8 BOM so that Excel opens Chinese as Chinese. Returns the rows written.
     """
     path = Path(path)
     fmt = output_format(path, fmt)
@@ -143,11 +148,21 @@ def convert_parquet(
                 f"--tier: no customer has tier '{tier}'{did_you_mean(tier, known)} (tiers: {', '.join(known)})"
             )
         table = table.filter(table.tier == tier)
+    if readable is not None:
+        table = with_people(table, readable)
     count = backend.execute_scalar(table.count())
     chosen = _escaped(table) if fmt in ("csv", "xlsx") else table
     with atomic_path(path) as tmp:
-        if fmt == "xlsx":
+        if fmt == "xlsx" and readable is not None:
+            write_workbook(backend, chosen, tmp, readable)
+        elif fmt == "xlsx":
             _write_xlsx(backend.to_batches(chosen), list(table.columns), tmp)
+        elif fmt == "csv" and readable is not None:
+            with scratch_path(tmp.parent, ".csv") as plain:
+                backend.copy_to(chosen, plain, fmt)
+                with tmp.open("wb") as out, plain.open("rb") as body:
+                    out.write(b"\xef\xbb\xbf")  # the BOM: Excel reads the file as UTF-8
+                    shutil.copyfileobj(body, out, 1 << 20)
         else:
             backend.copy_to(chosen, tmp, fmt)
     return int(count or 0)
