@@ -18,7 +18,6 @@ from tierkit.app.serving import ServedWorkspace
 from tierkit.backends import Backend, connect
 from tierkit.errors import RequestError
 from tierkit.policy.labels import tier_labels
-from tierkit.runs.card import run_policy
 from tierkit.runs.files import list_runs
 from tierkit.store import complaints as complaint_log
 from tierkit.store import contacts as contact_log
@@ -68,16 +67,16 @@ def _plain(value: Any) -> Any:
 
 def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[str, Any]]:
     """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
-    not in says so (`tier` None: not yet a customer, or no longer in the data)."""
+    not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
+    up in its sorted lookup file, as the card itself is."""
     runs = sorted(list_runs(served.workspace), key=lambda r: (r.manifest["as_of"], r.manifest.get("created_at", "")))
     current = served.current_id()
-    backend = connect("duckdb")
     found = []
     for run in runs[-TIMELINE:]:
-        result = backend.read_parquet(run.result)
-        rows = backend.to_pyarrow(result.filter(result.customer_id == customer_id).select("tier")).to_pylist()
-        tier = str(rows[0]["tier"]) if rows else None
-        labels = tier_labels(run_policy(run), run.manifest.get("tiers") or [], lang) if tier else {}
+        snapshot = served.snapshot(run.run_id)
+        row = snapshot.table.find(customer_id)
+        tier = str(row["tier"]) if row else None
+        labels = tier_labels(snapshot.policy, run.manifest.get("tiers") or [], lang) if tier else {}
         found.append(
             {
                 "run_id": run.run_id,
@@ -110,24 +109,19 @@ def complaints(served: ServedWorkspace, customer_id: str, limit: int = 5) -> lis
         }
         for c in complaint_log.of_customer(served.store, customer_id, limit)
     ]
-    source = served.workspace.data_file("interactions")
-    if source is not None:
-        backend = connect("duckdb")
-        table = _table(backend, source, "interactions")
-        mine = table.filter((table.customer_id.cast("string") == customer_id) & (table.kind == "complaint"))
-        wanted = [c for c in ("at", "topic", "channel", "resolved") if c in mine.columns]
-        for row in backend.to_pyarrow(mine.select(*wanted).order_by(mine.at.desc()).limit(limit)).to_pylist():
-            resolved = row.get("resolved")
-            found.append(
-                {
-                    "id": None,
-                    "at": str(row["at"]),
-                    "topic": row.get("topic"),
-                    "channel": row.get("channel"),
-                    "status": None if resolved is None else ("resolved" if resolved else "open"),
-                    "resolution": None,
-                    "resolved_at": None,
-                    "source": "imported",
-                }
-            )
+    imported = served.complaint_file()
+    for row in imported.find_all(customer_id) if imported is not None else []:
+        resolved = row.get("resolved")
+        found.append(
+            {
+                "id": None,
+                "at": str(row["at"]),
+                "topic": row.get("topic"),
+                "channel": row.get("channel"),
+                "status": None if resolved is None else ("resolved" if resolved else "open"),
+                "resolution": None,
+                "resolved_at": None,
+                "source": "imported",
+            }
+        )
     return sorted(found, key=lambda c: str(c["at"]), reverse=True)[:limit]

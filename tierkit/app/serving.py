@@ -36,6 +36,8 @@ from tierkit.workspace import Workspace
 
 LOOKUP = "lookup.arrow"
 DIRECTORY = ".directory.arrow"
+COMPLAINTS = ".complaints.arrow"
+KEPT_RUNS = 14  # runs a process keeps open: a card's tier history reads up to twelve
 
 
 @dataclass
@@ -64,7 +66,7 @@ class ServedWorkspace:
     settings: Settings = field(default_factory=Settings)
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
     _pointer: tuple[float, str | None] = (0.0, None)
-    _directory: tuple[float, SortedTable | None] = (0.0, None)
+    _lookups: dict[str, tuple[float, SortedTable | None]] = field(default_factory=dict)
     _overrides: tuple[float, dict[str, Any]] = (0.0, {})
     _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -98,7 +100,8 @@ class ServedWorkspace:
                 run = load_run(self.workspace, run_id)
                 table = SortedTable.from_parquet(run.result, "customer_id", run.path / LOOKUP)
                 found = Snapshot(run, run_policy(run), table)
-                self._snapshots = {**dict(list(self._snapshots.items())[-2:]), run_id: found}  # keep a few
+                kept = list(self._snapshots.items())[-KEPT_RUNS:]  # the current run and a card's timeline
+                self._snapshots = {**dict(kept), run_id: found}
         return found
 
     def overrides(self) -> dict[str, Any]:
@@ -142,25 +145,49 @@ class ServedWorkspace:
     def people(self) -> SortedTable | None:
         """The workspace's customers (id, name, phone, e-mail, ID number) as a sorted lookup
         file, rebuilt when the customers change; None when the workspace has none."""
-        checked, table = self._directory
+
+        def build(engine: Any, source: Path) -> Any:
+            customers = read_table(engine, "customers", source)
+            wanted = [c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present]
+            return customers.table.select(*wanted)
+
+        return self._lookup("customers", DIRECTORY, build)
+
+    def complaint_file(self) -> SortedTable | None:
+        """The imported interactions of kind complaint (id, date, topic, channel, resolved) as a
+        sorted lookup file, so that a card shows them without scanning the interactions."""
+
+        def build(engine: Any, source: Path) -> Any:
+            rows = read_table(engine, "interactions", source)
+            table = rows.table.filter(rows.table.kind == "complaint")
+            return table.select(
+                "customer_id",
+                at=table["at"].cast("string"),
+                topic=rows.value(table, "topic"),
+                channel=rows.value(table, "channel"),
+                resolved=rows.value(table, "resolved"),
+            )
+
+        return self._lookup("interactions", COMPLAINTS, build)
+
+    def _lookup(self, kind: str, name: str, build: Any) -> SortedTable | None:
+        """A sorted lookup file of one of the workspace's tables, rebuilt when the table changes,
+        looked at again at most every 5 s; None when the workspace has no such table."""
+        checked, table = self._lookups.get(name, (0.0, None))
         if time.monotonic() - checked < 5.0:
             return table
         with self._lock:
-            source = self.workspace.data_file("customers")
+            source = self.workspace.data_file(kind)
             if source is None:
                 table = None
             else:
-                cache = self.workspace.data_dir / DIRECTORY
+                cache = self.workspace.data_dir / name
                 stamp = max((p.stat().st_mtime_ns for p in _files(source)), default=0)
                 if not cache.exists() or cache.stat().st_mtime_ns < stamp:
                     engine = connect("duckdb")
-                    customers = read_table(engine, "customers", source)
-                    wanted = [
-                        c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present
-                    ]
-                    build_sorted(engine, customers.table.select(*wanted), "customer_id", cache)
+                    build_sorted(engine, build(engine, source), "customer_id", cache)
                 table = SortedTable(cache, "customer_id")
-            self._directory = (time.monotonic(), table)
+            self._lookups[name] = (time.monotonic(), table)
         return table
 
     def person_of(self, customer_id: str) -> str | None:

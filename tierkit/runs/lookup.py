@@ -63,6 +63,14 @@ class SortedTable:
             return self.table.slice(low, 1).to_pylist()[0]  # type: ignore[no-any-return]
         return None
 
+    def find_all(self, value: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Every row with this key (at most `limit`), in file order."""
+        low = self._position(value)
+        high = low
+        while high < self.rows and high - low < limit and self.keys[high].as_py() == value:
+            high += 1
+        return self.table.slice(low, high - low).to_pylist() if high > low else []  # type: ignore[no-any-return]
+
     def near(self, value: str, count: int = 3) -> list[str]:
         """Ids a mistyped one probably meant: with the leading zeros an export dropped (`1` ->
         `00000001`), then its neighbours in sort order."""
