@@ -31,9 +31,7 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
         rule = rules.get(tag["name"])
         tag["group"] = rule.group if rule else None
         tag["manual"] = None
-    found["tags"] += [
-        t for t in card_tags(snapshot.policy, language, served.store, customer_id) if t["name"] not in graded
-    ]
+    found["tags"] += [t for t in card_tags(snapshot.policy, language, served, customer_id) if t["name"] not in graded]
     for tag in found["tags"]:
         group = tag.get("group")
         tag["group_label"] = groups[group].text(language, group) if group and group in groups else None

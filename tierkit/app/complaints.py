@@ -31,6 +31,7 @@ def take(
     if not topic.strip():
         raise ValueRefusedError("a complaint needs a topic")
     taken = complaint_log.take(served.store, customer_id, topic.strip(), channel, detail, caller.name)
+    served.forget("complained")
     served.audit.record(caller.name, caller.role, "complaint", customer_id, topic, now=True)
     return asdict(taken)
 

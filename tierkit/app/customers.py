@@ -29,7 +29,6 @@ from tierkit.runs.effect import MANUAL, as_listed, tier_in_effect, with_manual
 from tierkit.runs.output import convert_parquet
 from tierkit.runs.workbook import Readable
 from tierkit.store import contacts as contact_log
-from tierkit.store import manual_tags
 from tierkit.store import overrides as override_store
 
 Sort = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
@@ -147,9 +146,7 @@ def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, fi
     if filters.tier:
         tests.append(tier == filters.tier)
     if filters.tag:  # graded, or given by a person (by the tag's name)
-        given = sorted(
-            cid for cid, tags in manual_tags.active(served.store).items() if any(t.tag == filters.tag for t in tags)
-        )
+        given = sorted(cid for cid, tags in served.manual_tags().items() if any(t.tag == filters.tag for t in tags))
         graded = joined.tags.fill_null("").split(",").contains(filters.tag)
         tests.append(graded | joined.customer_id.isin(given) if given else graded)
     for name, suffix in (("segment", "_segment"), ("grid_cell", "_cell")):

@@ -18,7 +18,6 @@ from tierkit.app.serving import ServedWorkspace
 from tierkit.backends import Backend, connect
 from tierkit.errors import RequestError
 from tierkit.policy.labels import tier_labels
-from tierkit.runs.files import list_runs
 from tierkit.store import complaints as complaint_log
 from tierkit.store import contacts as contact_log
 from tierkit.tables.readers import read_table
@@ -69,7 +68,7 @@ def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[
     """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
     not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
     up in its sorted lookup file, as the card itself is."""
-    runs = sorted(list_runs(served.workspace), key=lambda r: (r.manifest["as_of"], r.manifest.get("created_at", "")))
+    runs = served.runs()
     current = served.current_id()
     found = []
     for run in runs[-TIMELINE:]:
@@ -90,12 +89,16 @@ def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[
 
 
 def contacts(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
+    if served.last_contacted(customer_id) is None:  # most customers: no contact, no query
+        return []
     return contact_log.of_customer(served.store, customer_id, limit)
 
 
 def complaints(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:
     """The last complaints, newest first, with status and resolution: those taken in the store
     and those in the imported interactions (kind `complaint`; `resolved` gives the status)."""
+    mine = customer_id in served.complained()  # most customers: none taken, no query
+    taken = complaint_log.of_customer(served.store, customer_id, limit) if mine else []
     found: list[dict[str, Any]] = [
         {
             "id": c.id,
@@ -107,7 +110,7 @@ def complaints(served: ServedWorkspace, customer_id: str, limit: int = 5) -> lis
             "resolved_at": c.resolved_at.isoformat() if c.resolved_at else None,
             "source": "store",
         }
-        for c in complaint_log.of_customer(served.store, customer_id, limit)
+        for c in taken
     ]
     imported = served.complaint_file()
     for row in imported.find_all(customer_id) if imported is not None else []:

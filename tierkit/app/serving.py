@@ -67,6 +67,7 @@ class ServedWorkspace:
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
     _pointer: tuple[float, str | None] = (0.0, None)
     _lookups: dict[str, tuple[float, SortedTable | None]] = field(default_factory=dict)
+    _caches: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _overrides: tuple[float, dict[str, Any]] = (0.0, {})
     _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -128,6 +129,40 @@ class ServedWorkspace:
 
     def forget_contacts(self) -> None:
         self._contacts = (0.0, self._contacts[1], self._contacts[2])
+
+    def _cached(self, name: str, load: Any) -> Any:
+        """What `load` returns, read again at most every `pointer_ttl` seconds: a card view must
+        not cost a store query or a folder listing (changes made here are seen at once: `forget`)."""
+        checked, found = self._caches.get(name, (0.0, None))
+        if found is None or time.monotonic() - checked > self.settings.pointer_ttl:
+            found = load()
+            self._caches[name] = (time.monotonic(), found)
+        return found
+
+    def forget(self, name: str) -> None:
+        self._caches.pop(name, None)
+
+    def manual_tags(self) -> dict[str, Any]:
+        """customer_id -> the tags people gave that are in force."""
+        from tierkit.store import manual_tags
+
+        return self._cached("manual_tags", lambda: manual_tags.active(self.store))  # type: ignore[no-any-return]
+
+    def complained(self) -> set[str]:
+        """The customers with a complaint taken in tierkit (their card reads them from the store)."""
+        from tierkit.store import complaints
+
+        return self._cached("complained", lambda: complaints.customers(self.store))  # type: ignore[no-any-return]
+
+    def runs(self) -> list[Run]:
+        """The workspace's runs, by as-of date."""
+        from tierkit.runs.files import list_runs
+
+        def load() -> list[Run]:
+            found = list_runs(self.workspace)
+            return sorted(found, key=lambda r: (r.manifest["as_of"], r.manifest.get("created_at", "")))
+
+        return self._cached("runs", load)  # type: ignore[no-any-return]
 
     def forget_overrides(self) -> None:
         self._overrides = (0.0, {})

@@ -52,6 +52,7 @@ def give(
     if not reason.strip():
         raise ValueRefusedError("a manual tag needs a reason")
     given = manual_tags.give(served.store, customer_id, tag.strip(), reason, when, caller.name)
+    served.forget("manual_tags")
     detail = {"tag": given.tag, "reason": reason, "expires": when.isoformat() if when else None}
     served.audit.record(caller.name, caller.role, "tag", customer_id, json.dumps(detail, ensure_ascii=False), now=True)
     return {"customer_id": customer_id, "tag": given.tag, "expires": when, "by": caller.name}
@@ -60,18 +61,19 @@ def give(
 def remove(served: ServedWorkspace, customer_id: str, tag: str, caller: Caller) -> int:
     names = {tag, policy_name(served.snapshot().policy, tag)}  # as given, or the policy's name for it
     ended = sum(manual_tags.remove(served.store, customer_id, name, caller.name) for name in names)
+    served.forget("manual_tags")
     if not ended:
         raise NotFoundError(f"customer '{customer_id}' has no manual tag '{tag}'")
     served.audit.record(caller.name, caller.role, "untag", customer_id, tag, now=True)
     return ended
 
 
-def card_tags(policy: Policy, lang: str, store: Any, customer_id: str) -> list[dict[str, Any]]:
+def card_tags(policy: Policy, lang: str, served: ServedWorkspace, customer_id: str) -> list[dict[str, Any]]:
     """A customer's manual tags as the card shows them: label and action from the policy when it
     names the tag, and who gave it, why, until when."""
     rules = {t.name: t for t in policy.tags}
     shown = []
-    for given in manual_tags.active(store, customer_id).get(customer_id, []):
+    for given in served.manual_tags().get(customer_id, []):
         rule = rules.get(given.tag)
         shown.append(
             {

@@ -96,3 +96,9 @@ def every(engine: Engine, until: dt.datetime | None = None) -> list[Complaint]:
 def count(engine: Engine) -> int:
     with engine.connect() as con:
         return int(con.execute(select(func.count()).select_from(complaints)).scalar() or 0)
+
+
+def customers(engine: Engine) -> set[str]:
+    """The customers with any complaint taken (a card queries only theirs)."""
+    with engine.connect() as con:
+        return {str(cid) for (cid,) in con.execute(select(complaints.c.customer_id).distinct())}
