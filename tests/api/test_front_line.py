@@ -176,9 +176,7 @@ def test_a_linked_source_id_finds_the_persons_card(client: TestClient, shop: Ser
         links.unlink()
 
 
-def test_an_agent_finds_a_caller_by_the_full_number_only_and_not_too_often(
-    client: TestClient, shop: Served
-) -> None:
+def test_an_agent_finds_a_caller_by_the_full_number_only_and_not_too_often(client: TestClient, shop: Served) -> None:
     cid = _customer(client, shop, 70)
     phone = client.get(f"/customers/{cid}", headers=shop.headers("admin")).json()["person"]["phone"]
     found = client.get(f"/customers?phone={phone}", headers=shop.headers("agent"))

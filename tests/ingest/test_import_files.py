@@ -438,7 +438,7 @@ def test_latin1_text_past_the_first_megabyte_is_refused(tmp_path: Path) -> None:
 
 
 def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None:
-    """`tierkit grade --orders book.xlsx --sheet 订单 --map 买家=customer_id`: the same reading as
+    """`tierkit grade --orders book.xlsx --sheet 订单 --map 付款账号=customer_id`: the same reading as
     `tierkit import`, with no workspace."""
     from typer.testing import CliRunner
 
@@ -449,7 +449,7 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
     book.active.title = "说明"
     book.active.append(["notes"])
     data = book.create_sheet("订单")
-    data.append(["单据", "买家", "下单时间", "实付金额"])  # 买家 is no synonym of customer_id
+    data.append(["单据", "付款账号", "下单时间", "实付金额"])  # 付款账号 is no synonym of customer_id
     data.append(["A1", "0012", dt.datetime(2024, 1, 5), 100])
     data.append(["A2", "0013", dt.datetime(2024, 2, 5), 50])
     path = tmp_path / "book.xlsx"
@@ -458,7 +458,7 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
     runner = CliRunner()
     base = ["grade", "--orders", str(path), "--policy", "abc", "--as-of", "2024-06-30", "--output", str(out), "--json"]
 
-    done = runner.invoke(app, [*base, "--sheet", "订单", "--map", "买家=customer_id"])
+    done = runner.invoke(app, [*base, "--sheet", "订单", "--map", "付款账号=customer_id"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["customers"] == 2
     with out.open(encoding="utf-8") as handle:
@@ -466,9 +466,9 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
 
     cases = {
         ("--sheet", "订单"): "missing required column 'customer_id'",  # without the map
-        ("--sheet", "订单", "--map", "卖家=customer_id"): "'卖家', which no input file has (columns: 单据, 买家,",
-        ("--sheet", "订单", "--map", "买家=customer"): "'customer' is not a column of any table (did you mean",
-        ("--sheet", "x", "--map", "买家=customer_id"): "no sheet named 'x'",
+        ("--sheet", "订单", "--map", "卖家=customer_id"): "'卖家', which no input file has (columns: 单据, 付款账号,",
+        ("--sheet", "订单", "--map", "付款账号=customer"): "'customer' is not a column of any table (did you mean",
+        ("--sheet", "x", "--map", "付款账号=customer_id"): "no sheet named 'x'",
     }
     for extra, message in cases.items():
         failed = runner.invoke(app, [*base, *extra])
@@ -477,12 +477,14 @@ def test_grade_file_mode_takes_map_and_sheet_like_import(tmp_path: Path) -> None
     csv_orders = write(tmp_path / "o.csv", [HEADER, *GOOD])
     failed = runner.invoke(app, [*base[:2], str(csv_orders), *base[3:], "--sheet", "订单"])
     assert isinstance(failed.exception, InputError) and "no input file is an Excel workbook" in str(failed.exception)
-    phones = write(tmp_path / "p.csv", ["单据,买家,下单时间,实付金额,手机", "A1,0012,2024-01-05,100,13800138000"])
-    failed = runner.invoke(app, [*base[:2], str(phones), *base[3:], "--map", "买家=customer_id", "--map", "手机=phone"])
+    phones = write(tmp_path / "p.csv", ["单据,付款账号,下单时间,实付金额,手机", "A1,0012,2024-01-05,100,13800138000"])
+    failed = runner.invoke(
+        app, [*base[:2], str(phones), *base[3:], "--map", "付款账号=customer_id", "--map", "手机=phone"]
+    )
     assert "phone is a column of customers, and no customers file given has a column '手机'" in str(failed.exception)
     macro = path.with_suffix(".xlsm")
     macro.write_bytes(path.read_bytes())
-    done = runner.invoke(app, [*base[:2], str(macro), *base[3:], "--sheet", "订单", "--map", "买家=customer_id"])
+    done = runner.invoke(app, [*base[:2], str(macro), *base[3:], "--sheet", "订单", "--map", "付款账号=customer_id"])
     assert done.exit_code == 0, done.output
 
 

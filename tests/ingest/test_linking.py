@@ -121,7 +121,7 @@ def test_workspace_link_folds_orders_of_both_ids_into_one_person(tmp_path: Path)
     assert graded.exit_code == 0, graded.output
     exported = runner.invoke(app, ["export", "-w", str(ws), "--output", str(out)])
     assert exported.exit_code == 0, exported.output
-    with out.open(encoding="utf-8") as handle:
+    with out.open(encoding="utf-8-sig") as handle:  # CSV exports start with a BOM (for Excel)
         graded_rows = {r["customer_id"]: r for r in csv.DictReader(handle)}
     assert "90000000" not in graded_rows  # folded into its person
     reasons = json.loads(graded_rows["00000001"]["reasons"])

@@ -29,6 +29,7 @@ from tierkit.runs.result import GradedResult, write_result
 from tierkit.runs.workbook import Readable
 from tierkit.settings import DEFAULT_LANG
 from tierkit.tables.readers import SourceTable
+from tierkit.tables.sources import text_options
 from tierkit.workspace import TABLE_NAMES, Workspace
 
 
@@ -115,6 +116,8 @@ def grade_workspace(
     progress: Progress = silent,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
+    delimiter: str | None = None,
+    date_format: str | None = None,
 ) -> dict[str, Any]:
     """Grade into `output` (file mode, no workspace) or a new run of the workspace; `progress`
     receives each step's name (three steps). `maps` and `sheet` (--map, --sheet) say how to
@@ -128,7 +131,8 @@ def grade_workspace(
     say = progress
     if output is not None:  # file mode: no workspace
         output_format(output)
-        grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
+        with text_options(delimiter, date_format):  # --delimiter, --date-format for the files given
+            grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
         say(f"grading into {output}")
         summary = write_result(grading, output)
         summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
@@ -138,7 +142,8 @@ def grade_workspace(
     files["links"] = ws.data_dir / LINKS
     loaded = ws.policy(policy)
     taken = complaints_taken(ws, loaded.policy.inputs.offset)
-    grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet, taken)
+    with text_options(delimiter, date_format):
+        grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet, taken)
     say("grading into a new run")
     held_back = None if publish is not None else later_current(ws, grading.as_of)
     chosen = publish if publish is not None else held_back is None

@@ -1,4 +1,9 @@
-"""Import as a use case: source files into a workspace, with maps checked before any work."""
+"""Import as a use case: source files into a workspace, every file checked before any is imported.
+
+The check opens each file and maps its header (formats, encodings, the delimiter, --map, the
+required columns): a command whose second file lacks a column must not have imported the first
+(issue 12). Values are checked while importing, file by file, against the reject threshold.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,15 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from tierkit.app.maps import FileMaps
 from tierkit.app.progress import Progress, silent
-from tierkit.backends import connect
-from tierkit.errors import InputError, TierkitError
+from tierkit.backends import Backend, connect
+from tierkit.errors import InputError, TierkitError, did_you_mean
 from tierkit.ingest.imports import import_file, source_key
 from tierkit.ingest.quarantine import ImportRules
 from tierkit.ingest.recheck import recheck
+from tierkit.tables.readers import open_mapped, read_raw
+from tierkit.tables.sources import TextOptions, open_source, text_options
 from tierkit.workspace import Workspace
 
 
@@ -19,17 +27,23 @@ def import_files(
     workspace: Path | None,
     kind: str,
     files: list[Path],
-    maps: dict[str, str] | None = None,
+    maps: dict[str, str] | FileMaps | None = None,
     sheet: str | None = None,
     threshold: float = 0.01,
     refunds: bool | None = None,
     today: str | None = None,
     progress: Progress = silent,
+    delimiter: str | None = None,
+    date_format: str | None = None,
 ) -> dict[str, Any]:
-    """Import files of one kind into the workspace, each whole or not at all (a failed file is
-    listed, the others go on); ids one lets go are looked for again in the files before it.
-    `progress` hears three steps per file."""
-    maps = maps or {}
+    """Import files of one kind into the workspace. Every file is opened and mapped first: when
+    one cannot be, none is imported (`stopped`, each bad file listed with its error). Then each
+    is imported whole or not at all (a file over the threshold is listed, the others go on);
+    ids one lets go are looked for again in the files before it. `maps` (--map, see
+    `maps.parse_file_maps`) apply to the files that have their columns, or to the file they
+    name. `progress` hears three steps per file."""
+    file_maps = maps if isinstance(maps, FileMaps) else FileMaps(dict(maps or {}))
+    text = TextOptions.given(delimiter, date_format)  # a bad one is an error before anything
     ws = Workspace.open(workspace)
     if not 0 <= threshold <= 1:
         raise InputError(f"--threshold {threshold}: give a share between 0 and 1, e.g. 0.01 for 1%")
@@ -46,13 +60,16 @@ def import_files(
     for path in files:  # a file given twice is imported once
         given.setdefault(source_key(path), path)
     keys = list(given)
+    per_file, problems = check_files(engine, kind, given, file_maps, sheet, defaults, text)
+    if problems:
+        return stopped(kind, given, problems)
     results: dict[str, dict[str, Any]] = {}  # the files given, each in its final state
     others: dict[str, dict[str, Any]] = {}  # files not given that a recheck looked at
     say = progress
     for key in keys:
         try:
             results[key] = import_file(
-                engine, ws.data_dir, kind, given[key], rules, maps, sheet, say, defaults
+                engine, ws.data_dir, kind, given[key], rules, per_file[key], sheet, say, defaults, text=text
             ).as_dict()
         except TierkitError as err:  # each file is imported whole or not at all; the others go on
             results[key] = {"kind": kind, "file": key, "status": "failed", "error": str(err)}
@@ -69,11 +86,67 @@ def import_files(
     return summarize(kind, list(results.values()), list(others.values()))
 
 
+def check_files(
+    engine: Backend,
+    kind: str,
+    given: dict[str, Path],
+    maps: FileMaps,
+    sheet: str | None,
+    defaults: dict[str, str],
+    text: TextOptions,
+) -> tuple[dict[str, dict[str, str]], dict[str, str]]:
+    """Open and map every file, reading no more than its header: the maps each file takes, and
+    the error of each file that cannot be imported as given (a plain --map that no file has is
+    an error of the command, raised)."""
+    columns: dict[str, list[str]] = {}
+    problems: dict[str, str] = {}
+    per_file: dict[str, dict[str, str]] = {}
+    headerless: set[str] = set()
+    with text_options(text.delimiter, text.date_format):
+        for key, path in given.items():
+            try:
+                source = open_source(path, sheet)
+                columns[key] = list(read_raw(engine, source).columns)
+            except TierkitError as err:
+                problems[key] = str(err)
+                continue
+            if source.header_added:
+                headerless.add(key)
+        every = list(dict.fromkeys(c for found in columns.values() for c in found))
+        for column, canonical in maps.everywhere.items():
+            if column not in every and not problems:  # an unreadable file might have had it
+                raise InputError(
+                    f"--map '{column}={canonical}': no file has a column '{column}'{did_you_mean(column, every)} "
+                    f"(columns: {', '.join(every)})"
+                )
+        for key, found in columns.items():
+            per_file[key] = maps.of(given[key], found)
+            try:
+                open_mapped(engine, kind, given[key], per_file[key], sheet, defaults)
+            except TierkitError as err:
+                problems[key] = str(err)
+                if key in headerless and "missing required column" in problems[key]:
+                    problems[key] += "; its first line is data, not a header: name the columns with --map column1=..."
+    return per_file, problems
+
+
+def stopped(kind: str, given: dict[str, Path], problems: dict[str, str]) -> dict[str, Any]:
+    """The summary of a command that imported nothing because some of its files failed the check."""
+    names = ", ".join(given[key].name for key in problems)
+    results = [
+        {"kind": kind, "file": key, "status": "failed", "error": problems[key]}
+        if key in problems
+        else {"kind": kind, "file": key, "status": "not imported", "error": f"not imported: {names} cannot be"}
+        for key in given
+    ]
+    return summarize(kind, results) | {"stopped": True}
+
+
 def summarize(kind: str, results: list[dict[str, Any]], others: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """Totals over the files given (`results`, each in its final state); `rejects_file` is the one
     file of rejects, the folder when several files had rejects, or None. `others` (files not given
     that `recheck` looked at) are listed after them, not totalled."""
-    done = [r for r in results if r["status"] not in ("failed", "not rechecked")]
+    done = [r for r in results if r["status"] not in ("failed", "not rechecked", "not imported")]
     totals = {k: sum(r[k] for r in done) for k in ("read", "imported", "rejected", "duplicates", "refunds")}
     with_rejects = [r["rejects_file"] for r in done if r["rejects_file"]]
     rejects: str | None = None

@@ -18,7 +18,7 @@ from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
-from tierkit.cli.options import EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
+from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
@@ -133,6 +133,8 @@ def grade(
     ] = None,
     map_: MapOpt = None,
     sheet: SheetOpt = None,
+    delimiter: DelimiterOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Grade customers: into a new published run of the workspace, or into --output."""
     from tierkit.app import grading
@@ -154,6 +156,8 @@ def grade(
             progress=say,
             maps=parse_maps(map_),
             sheet=sheet,
+            delimiter=delimiter,
+            date_format=date_format,
         )
     if json_out:
         print_json(summary)

@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.app.maps import parse_maps
+from tierkit.cli.options import JsonOpt, MapOpt, SheetOpt, WorkspaceOpt
 from tierkit.cli.render import emit, err_console
 
 campaign_app = typer.Typer(help="Campaigns with a random control group, measured after the fact.")
@@ -106,9 +107,13 @@ def report_command(
     rounds: Annotated[int, typer.Option(help="Null re-draws of --aa.")] = 200,
     workspace: WorkspaceOpt = None,
     json_out: JsonOpt = False,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
 ) -> None:
     """Intent-to-treat, adjusted for the period before and within strata, with the raw difference,
-    delivery and the effect on the reached; overall and per tier."""
+    delivery and the effect on the reached; overall and per tier. --map and --sheet read --orders."""
     from tierkit.app.campaigns import campaign_report
 
-    emit(campaign_report(workspace, campaign_id, until, orders, rounds if aa else None), json_out, _print_report)
+    maps = parse_maps(map_, "orders")
+    found = campaign_report(workspace, campaign_id, until, orders, rounds if aa else None, maps, sheet)
+    emit(found, json_out, _print_report)

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.cli.options import EngineOpt, JsonOpt
+from tierkit.app.maps import parse_maps
+from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, MapOpt, SheetOpt
 from tierkit.cli.render import emit
 
 churn_app = typer.Typer(help="Churn early warning: a model trained on the customers' own history.")
@@ -48,11 +49,27 @@ def backtest_command(
     contacts: Annotated[Path | None, typer.Option(help="Contacts file.")] = None,
     engine: EngineOpt = None,
     json_out: JsonOpt = False,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
+    delimiter: DelimiterOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Train as of as-of − 2·horizon, test as of as-of − horizon; AUC and top-decile precision of the
     model and, in the same run, of recency alone and P(alive) alone; and whether a grading would
     use the model (validated one horizon before its training cut-off) or the recency baseline."""
     from tierkit.app.models import churn_backtest
 
-    report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine)
+    report = churn_backtest(
+        orders,
+        as_of,
+        horizon,
+        customers,
+        interactions,
+        contacts,
+        engine,
+        parse_maps(map_),
+        sheet,
+        delimiter,
+        date_format,
+    )
     emit(report, json_out, _print_backtest)

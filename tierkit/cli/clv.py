@@ -7,7 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.cli.options import EngineOpt, JsonOpt
+from tierkit.app.maps import parse_maps
+from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, MapOpt, SheetOpt
 from tierkit.cli.render import emit
 
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD (how often) and Gamma-Gamma (how much).")
@@ -31,11 +32,18 @@ def fit(
     time_unit: UnitOpt = "week",
     engine: EngineOpt = None,
     json_out: JsonOpt = False,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
+    delimiter: DelimiterOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
     from tierkit.app.models import clv_fit
 
-    emit(clv_fit(orders, calibration_end, time_unit, engine), json_out, lambda found: _print_fit(found, time_unit))
+    found = clv_fit(
+        orders, calibration_end, time_unit, engine, parse_maps(map_, "orders"), sheet, delimiter, date_format
+    )
+    emit(found, json_out, lambda result: _print_fit(result, time_unit))
 
 
 def _print_holdout(result: Any) -> None:
@@ -53,8 +61,14 @@ def holdout_check(
     time_unit: UnitOpt = "week",
     engine: EngineOpt = None,
     json_out: JsonOpt = False,
+    map_: MapOpt = None,
+    sheet: SheetOpt = None,
+    delimiter: DelimiterOpt = None,
+    date_format: DateFormatOpt = None,
 ) -> None:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
     from tierkit.app.models import clv_holdout
 
-    emit(clv_holdout(orders, calibration_end, holdout_end, time_unit, engine), json_out, _print_holdout)
+    maps = parse_maps(map_, "orders")
+    found = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine, maps, sheet, delimiter, date_format)
+    emit(found, json_out, _print_holdout)

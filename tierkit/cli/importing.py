@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tierkit.app.maps import parse_maps
-from tierkit.cli.options import JsonOpt, WorkspaceOpt
+from tierkit.app.maps import parse_file_maps, parse_maps
+from tierkit.cli.options import DateFormatOpt, DelimiterOpt, JsonOpt, MapOpt, SheetOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
 from tierkit.errors import InputError
@@ -22,19 +22,25 @@ class TableKind(StrEnum):
     contacts = "contacts"
 
 
-MapOpt = Annotated[
+__all__ = ["MapOpt", "SheetOpt", "import_command", "parse_maps"]  # cli.app takes them from here
+FileMapOpt = Annotated[
     list[str] | None,
-    typer.Option("--map", help="COLUMN=canonical, repeatable: which file column is which canonical column."),
+    typer.Option(
+        "--map",
+        help="COLUMN=canonical, or FILE:COLUMN=canonical for one file, repeatable: which file column is which "
+        "canonical column. A plain one applies to every file that has the column.",
+    ),
 ]
-SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet, by name or 0-based index (default: the first).")]
 
 
 def import_command(
     kind: Annotated[TableKind, typer.Argument(help="orders, customers, interactions or contacts")],
     files: Annotated[list[Path], typer.Argument(help="CSV, TSV, XLSX or Parquet files.")],
     workspace: WorkspaceOpt = None,
-    map_: MapOpt = None,
+    map_: FileMapOpt = None,
     sheet: SheetOpt = None,
+    delimiter: DelimiterOpt = None,
+    date_format: DateFormatOpt = None,
     threshold: Annotated[float, typer.Option(help="Share of rejected rows above which a file is not imported.")] = 0.01,
     refunds: Annotated[
         bool | None,
@@ -43,18 +49,30 @@ def import_command(
     today: Annotated[str | None, typer.Option(help="Dates after this day are rejected (default: today).")] = None,
     json_out: JsonOpt = False,
 ) -> None:
-    """Import source files into the workspace: mapped, typed, checked; bad rows to a rejects file."""
+    """Import source files into the workspace: mapped, typed, checked; bad rows to a rejects file.
+    Every file is opened and mapped before any is imported: if one cannot be, none is."""
     from tierkit.app import importing
 
+    maps = parse_file_maps(map_, kind.value, files)
     with steps(3 * len(files), json_out) as say:
         summary = importing.import_files(
-            workspace, kind.value, files, parse_maps(map_, kind.value), sheet, threshold, refunds, today, say
+            workspace, kind.value, files, maps, sheet, threshold, refunds, today, say, delimiter, date_format
         )
     if json_out:
         print_json(summary)
     else:
         _print_summary(summary)
     failures = [item for item in summary["files"] if item["status"] == "failed"]
+    if summary.get("stopped"):  # one line per bad file; the last says that nothing was imported
+        for item in failures[:-1]:
+            err_console.print(f"[red]error:[/red] {item['error']}", highlight=False, soft_wrap=True, markup=True)
+        total = len(summary["files"])
+        if total == 1:
+            raise InputError(failures[0]["error"])
+        bad = ", ".join(Path(item["file"]).name for item in failures)
+        raise InputError(
+            f"{failures[-1]['error']} (nothing imported: {len(failures)} of {total} files cannot be: {bad})"
+        )
     if failures:
         raise InputError(
             failures[0]["error"]
@@ -65,7 +83,7 @@ def import_command(
 
 def _print_summary(summary: dict[str, Any]) -> None:
     for item in summary["files"]:
-        if item["status"] == "failed":
+        if item["status"] in ("failed", "not imported"):
             continue
         if item["status"] == "not rechecked":
             err_console.print(f"[yellow]note:[/yellow] {item['error']}", highlight=False)

@@ -32,3 +32,17 @@ class Lang(StrEnum):
 
 
 LangOpt = Annotated[Lang | None, typer.Option("--lang", help="zh or en (default: the workspace's, else zh).")]
+
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="COLUMN=canonical, repeatable: which file column is which canonical column."),
+]
+SheetOpt = Annotated[str | None, typer.Option(help="Excel sheet, by name or 0-based index (default: the first).")]
+DelimiterOpt = Annotated[
+    str | None,
+    typer.Option(help="Text files: ',', ';', '|', '\\t' (tab) or whitespace (runs of spaces); default: sniffed."),
+]
+DateFormatOpt = Annotated[
+    str | None,
+    typer.Option("--date-format", help="Dates in another form, strftime-style, e.g. '%d/%m/%Y'; tried first."),
+]

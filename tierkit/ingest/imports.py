@@ -29,9 +29,11 @@ from tierkit.backends import Backend
 from tierkit.canonical import TABLES
 from tierkit.errors import InputError
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
-from tierkit.ingest.registry import Registry, settings_of, signature
+from tierkit.ingest.registry import Registry, settings_of, signature, text_of
 from tierkit.runs.output import escape_formula
+from tierkit.tables.parsing import date_hint
 from tierkit.tables.readers import file_fingerprint, open_mapped, unreadable
+from tierkit.tables.sources import TextOptions, text_options
 
 
 @dataclass
@@ -71,6 +73,8 @@ def _earlier(engine: Backend, folder: Path, kind: str, except_part: str) -> ir.T
     if not parts or spec.key is None:
         return None
     table = engine.read_parts(parts)
+    if spec.key not in table.columns:  # files without ids (CDNOW has no order numbers)
+        return None
     table = table.filter(table[spec.key].notnull())
     return table.select(spec.key, "_source", __fp=fingerprint(table, spec))
 
@@ -97,10 +101,13 @@ def import_file(
     say: Callable[[str], None] | None = None,
     defaults: dict[str, str] | None = None,
     force: bool = False,
+    text: TextOptions | None = None,
 ) -> ImportResult:
     """Import one file of `kind` into `data_dir`; see the module docstring for what is written.
 
-    `force` imports again even when the bytes and settings are unchanged (see `recheck`)."""
+    `force` imports again even when the bytes and settings are unchanged (see `recheck`).
+    `text`: --delimiter and --date-format; by default none, or, imported again by force, those
+    the file was imported with (so that `recheck` repeats an import as it was)."""
     start = time.perf_counter()
     say = say or (lambda text: None)
     if kind not in TABLES:
@@ -112,8 +119,10 @@ def import_file(
     key = source_key(path)
     say(f"{path.name}: checking what changed")
     sha = file_fingerprint(path) if path.is_file() else ""
-    sign = signature(sha, kind, rules, {**(defaults or {}), **(maps or {})}, sheet) if sha else ""
     known = registry.get(kind, key)
+    if text is None:
+        text = text_of(known.get("settings")) if force and known else TextOptions()
+    sign = signature(sha, kind, rules, {**(defaults or {}), **(maps or {})}, sheet, text) if sha else ""
     twin = registry.same_signature(kind, sign) if sign else None
     if twin is not None and Path(twin["part"]).exists() and not force:
         counts = {k: twin[k] for k in ("read", "imported", "rejected", "duplicates", "refunds")}
@@ -129,20 +138,21 @@ def import_file(
         )
     engine.keep_row_order()  # row numbers are positions in the file
     say(f"{path.name}: reading and checking every row")
-    mapped = open_mapped(engine, kind, path, maps, sheet, defaults)
-    checked = checked_rows(mapped, spec, rules)
-    rows = verdicts(checked, spec, mapped.headers, _earlier(engine, part.parent, kind, part.name))
-    stage = rows.mutate(_source=ibis.literal(path.name))
-    table_name = f"__import_{abs(hash((str(path), time.time_ns())))}"
-    try:
-        staged = engine.con.create_table(table_name, stage, temp=True)  # one pass over the file
-    except Exception as exc:  # the engine met a row it cannot read only now: the file is the cause
-        raise unreadable(mapped.source, exc) from None  # its message may quote personal data
-    try:
-        say(f"{path.name}: writing")
-        result = _write(engine, staged, data_dir, kind, path, name, part, rules, mapped.source.encoding, sha)
-    finally:
-        engine.con.drop_table(table_name, force=True)
+    with text_options(text.delimiter, text.date_format):  # the sniffer and the date parser hear them
+        mapped = open_mapped(engine, kind, path, maps, sheet, defaults)
+        checked = checked_rows(mapped, spec, rules)
+        rows = verdicts(checked, spec, mapped.headers, _earlier(engine, part.parent, kind, part.name))
+        stage = rows.mutate(_source=ibis.literal(path.name))
+        table_name = f"__import_{abs(hash((str(path), time.time_ns())))}"
+        try:
+            staged = engine.con.create_table(table_name, stage, temp=True)  # one pass over the file
+        except Exception as exc:  # the engine met a row it cannot read only now: the file is the cause
+            raise unreadable(mapped.source, exc) from None  # its message may quote personal data
+        try:
+            say(f"{path.name}: writing")
+            result = _write(engine, staged, data_dir, kind, path, name, part, rules, mapped.source.encoding, sha)
+        finally:
+            engine.con.drop_table(table_name, force=True)
     result.status = "replaced" if known else "imported"
     result.seconds = round(time.perf_counter() - start, 3)
     registry.put(
@@ -152,7 +162,7 @@ def import_file(
         | {
             "signature": sign,
             "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "settings": settings_of(rules, maps, sheet, defaults),
+            "settings": settings_of(rules, maps, sheet, defaults, text),
         },
     )
     return result
@@ -192,10 +202,11 @@ def _write(
         _write_rejects(engine, staged, path, rejects_file)
     if failed:
         first = engine.to_pyarrow(staged.filter(staged.__verdict == REJECTED).order_by("__row").limit(1)).to_pylist()[0]
+        hint = f" ({date_hint()})" if first["__reason"] == "not a valid date" else ""
         raise InputError(
             f"{path}: {counts['rejected']} of {counts['read']} rows rejected "
             f"({counts['rejected'] / counts['read']:.1%}, above the {rules.threshold:.1%} limit); nothing imported. "
-            f"First: row {first['__row']}: {first['__column']}: '{first['__value']}' {first['__reason']}. "
+            f"First: row {first['__row']}: {first['__column']}: '{first['__value']}' {first['__reason']}{hint}. "
             f"All in {rejects_file}"
         )
     keep = [c.name for c in spec.columns if c.name in staged.columns] + ["attributes", "_source", "__row"]
@@ -203,7 +214,8 @@ def _write(
     part.parent.mkdir(parents=True, exist_ok=True)
     staging = part.with_suffix(".parquet.partial")
     engine.con.to_parquet(good, staging)
-    released = _released(engine, part, staging, spec.key) if part.exists() and spec.key else 0
+    keyed = spec.key is not None and spec.key in good.columns  # a file without ids lets none go
+    released = _released(engine, part, staging, spec.key) if part.exists() and spec.key and keyed else 0
     os.replace(staging, part)
     for stale in (rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)):
         if stale != rejects_file and stale.exists():

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tierkit.ingest.quarantine import ImportRules
+from tierkit.tables.sources import TextOptions
 
 REGISTRY = "imports.json"
 
@@ -68,9 +69,18 @@ class Registry:
         os.replace(staging, self.path)
 
 
-def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None) -> str:
-    """The file's bytes and every setting that shapes the result: any change means import again."""
-    settings = {
+def signature(
+    sha: str,
+    kind: str,
+    rules: ImportRules,
+    maps: dict[str, str] | None,
+    sheet: str | int | None,
+    text: TextOptions | None = None,
+) -> str:
+    """The file's bytes and every setting that shapes the result: any change means import again.
+    --delimiter and --date-format count only when given, so that imports made before they
+    existed keep their signatures."""
+    settings: dict[str, object] = {
         "kind": kind,
         "maps": sorted((maps or {}).items()),
         "sheet": None if sheet is None else str(sheet),
@@ -78,12 +88,17 @@ def signature(sha: str, kind: str, rules: ImportRules, maps: dict[str, str] | No
         "minutes": rules.to_minutes,
         "today": rules.today.isoformat(),
         "threshold": rules.threshold,
+        **(text.as_dict() if text else {}),
     }
     return sha + ":" + hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def settings_of(
-    rules: ImportRules, maps: dict[str, str] | None, sheet: str | int | None, defaults: dict[str, str] | None
+    rules: ImportRules,
+    maps: dict[str, str] | None,
+    sheet: str | int | None,
+    defaults: dict[str, str] | None,
+    text: TextOptions | None = None,
 ) -> dict[str, Any]:
     """What an import was told, kept so that the same import can be repeated (see `recheck`)."""
     return {
@@ -94,4 +109,12 @@ def settings_of(
         "refunds": rules.refunds,
         "threshold": rules.threshold,
         "minutes": rules.to_minutes,
+        "delimiter": text.delimiter if text else None,
+        "date_format": text.date_format if text else None,
     }
+
+
+def text_of(settings: dict[str, Any] | None) -> TextOptions:
+    """The --delimiter and --date-format an import was given (none for older records)."""
+    settings = settings or {}
+    return TextOptions(settings.get("delimiter"), settings.get("date_format"))

@@ -1,10 +1,11 @@
 """The layout of a CSV file: its header, and the first row that breaks the shape.
 
 Both engines read CSV with one explicit dialect (RFC 4180: the delimiter sniffed from the
-header line, see `sources`; double quote,
+header line or given with --delimiter, see `sources`; double quote,
 doubled to escape; quoted fields may hold newlines), so that they split a file the same way.
 When an engine cannot read a file, we read it again in Python to name the row that is wrong:
-that costs a pass over the file only on the way to an error.
+that costs a pass over the file only on the way to an error. Lines are the user's: in a file
+without a header, whose copy has one added (see `sources`), data row N is line N.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def ragged_row(source: SourceFile) -> str | None:
         width = len(next(reader, []))
         for number, row in enumerate(reader, start=1):
             if row and len(row) != width:
-                return f"row {number} (line {reader.line_num}) has {len(row)} fields, the header has {width}"
+                return f"row {number} (line {_line(source, reader)}) has {len(row)} fields, the header has {width}"
     return None
 
 
@@ -62,8 +63,13 @@ def first_row_with(source: SourceFile, column: str, bad: str) -> str:
         index = names.index(column)
         for number, row in enumerate(reader, start=1):
             if index < len(row) and row[index].strip() == bad.strip():
-                return f"row {number} (line {reader.line_num})"
+                return f"row {number} (line {_line(source, reader)})"
     return "a row"
+
+
+def _line(source: SourceFile, reader: csv.Reader) -> int:  # type: ignore[name-defined]
+    """The line of the user's file the reader is at (its copy may have a header added)."""
+    return int(reader.line_num) - (1 if source.header_added else 0)
 
 
 def unreadable(source: SourceFile, engine_message: str) -> InputError:

@@ -5,7 +5,9 @@ rows, and both engines give the same value (tested on both). A cell no rule reco
 NULL, and the reader reports it with its row.
 
 Dates: 2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, Excel serial days (45296), and
-timestamps. A timestamp is cut to the date it shows, unless it names its offset
+timestamps; and, for the forms these do not cover (05/01/2024 is the 5th of January in Europe
+and May 1st in the US: only the user knows), the command's `--date-format` (`dates`), tried
+before them. A timestamp is cut to the date it shows, unless it names its offset
 (2024-01-05T23:30:00Z, ...+00:00): then it is first moved to the policy's time zone (default
 +08:00), so an order placed at 23:30 UTC counts on the next day in Beijing.
 
@@ -15,14 +17,111 @@ negative amount, and 12% for 0.12.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 import ibis
 import ibis.expr.types as ir
+
+from tierkit.errors import InputError
 
 CHINA_MINUTES = 8 * 60
 EXCEL_EPOCH = (1899, 12, 30)  # Excel's day 0, with its 1900 leap-year bug folded in
 MONEY_NOISE = r"[¥￥$,\s]|元|RMB|CNY|人民币"
 WIDE = "decimal(38, 10)"
 FAST = "decimal(18, 6)"  # parse wide, round once: 12.34499 is 12.34, not 12.35 twice rounded
+KNOWN_DATES = "2024-01-05, 2024/1/5, 2024.1.5, 2024年1月5日, 20240105, an Excel serial day (45296)"
+REGEX_SPECIAL = set(".^$*+?()[]{}|\\")  # escaped the same way in RE2 (DuckDB) and Java (Spark)
+MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+# strftime directives a --date-format may use: what each matches, and the date part it gives
+DIRECTIVES = {
+    "Y": ("([0-9]{4})", "year"),
+    "y": ("([0-9]{2})", "year"),
+    "m": ("([0-9]{1,2})", "month"),
+    "b": ("([a-z]{3})", "month"),
+    "B": ("([a-z]{3})[a-z]*", "month"),
+    "d": ("([0-9]{1,2})", "day"),
+    "H": ("[0-9]{1,2}", None),
+    "I": ("[0-9]{1,2}", None),
+    "M": ("[0-9]{2}", None),
+    "S": ("[0-9]{2}(?:[.][0-9]+)?", None),
+    "p": ("(?:am|pm)", None),
+}
+# `--date-format` of the command running: set by sources.text_options, read by parse_date
+DATE_FORMAT: ContextVar[str | None] = ContextVar("tierkit_date_format", default=None)
+
+
+def date_hint() -> str:
+    """What a bad date's message adds: the forms read, and how to name another one."""
+    given = DATE_FORMAT.get()
+    also = f", and '{given}' (--date-format)" if given else ""
+    return (
+        f"dates are read as {KNOWN_DATES}, each optionally followed by a time{also}; "
+        "name another form with --date-format, e.g. --date-format '%d/%m/%Y'"
+    )
+
+
+def _compile(fmt: str) -> tuple[str, dict[str, tuple[int, str]]]:
+    """The regex a format stands for, and for year, month and day its group and directive."""
+    pattern, index, at = "", 0, 0
+    groups: dict[str, tuple[int, str]] = {}
+    while at < len(fmt):
+        char = fmt[at]
+        if char != "%":  # literal text; cells are matched lowered (month names)
+            pattern += "\\" + char if char in REGEX_SPECIAL else char.lower()
+            at += 1
+            continue
+        code = fmt[at + 1 : at + 2]
+        at += 2
+        if code == "%":
+            pattern += "%"
+            continue
+        if code not in DIRECTIVES:
+            raise InputError(
+                f"--date-format '{fmt}': %{code} is not supported (use %Y %y %m %b %B %d, and %H %M %S %I %p "
+                "for a time, which is ignored)"
+            )
+        regex, part = DIRECTIVES[code]
+        if part is not None:
+            if part in groups:
+                raise InputError(f"--date-format '{fmt}': the {part} is given twice (%{code} twice, or with another)")
+            index += 1
+            groups[part] = (index, code)
+        pattern += regex
+    missing = [name for name in ("year", "month", "day") if name not in groups]
+    if missing:
+        raise InputError(
+            f"--date-format '{fmt}': it needs a year (%Y), a month (%m or %b) and a day (%d): no {missing[0]}"
+        )
+    return "^" + pattern + r"([ T].*)?$", groups
+
+
+def check_date_format(fmt: str) -> str:
+    """`fmt` if it is a date format parse_date can use, else an error saying what is wrong."""
+    _compile(fmt)
+    return fmt
+
+
+def formatted_date(text: ir.StringValue, fmt: str) -> ir.DateValue:
+    """The date `text` holds in the strftime-style `fmt`, else NULL: a regex, not strptime, so
+    that a cell that does not fit is NULL on every engine (DuckDB's strptime raises)."""
+    pattern, groups = _compile(fmt)
+    lowered = text.lower()
+
+    def part(name: str) -> ir.StringValue:
+        return lowered.re_extract(pattern, groups[name][0])
+
+    year_code = groups["year"][1]
+    year = part("year")
+    if year_code == "y":  # as Python reads %y: 69-99 are 1969-1999, 00-68 are 2000-2068
+        short = year.try_cast("int64")
+        year = ibis.ifelse(short >= 69, short + 1900, short + 2000).cast("string")
+    month = part("month")
+    if groups["month"][1] in ("b", "B"):
+        month = ibis.cases(
+            *((month == name, f"{i:02d}") for i, name in enumerate(MONTHS, 1)), else_=ibis.null("string")
+        )
+    iso = year + "-" + month.lpad(2, "0") + "-" + part("day").lpad(2, "0")
+    return ibis.ifelse(lowered.re_search(pattern), iso.try_cast("date"), ibis.null("date"))  # type: ignore[no-any-return]
 
 
 def _zoned(text: ir.StringValue, to_minutes: int) -> tuple[ir.BooleanValue, ir.DateValue]:
@@ -42,10 +141,12 @@ def _zoned(text: ir.StringValue, to_minutes: int) -> tuple[ir.BooleanValue, ir.D
     return zoned, moved.cast("timestamp").date()
 
 
-def parse_date(text: ir.StringValue, to_minutes: int = CHINA_MINUTES) -> ir.DateValue:
+def parse_date(text: ir.StringValue, to_minutes: int = CHINA_MINUTES, date_format: str | None = None) -> ir.DateValue:
     """A date from the usual Chinese and ISO forms, YYYYMMDD and Excel serials; else NULL.
 
-    `to_minutes` is the UTC offset of the policy's time zone, for timestamps that name theirs."""
+    `to_minutes` is the UTC offset of the policy's time zone, for timestamps that name theirs.
+    `date_format` (strftime-style, checked by `check_date_format`) is tried first; by default
+    the one the command was given (`--date-format`, see `sources.text_options`), if any."""
     eight_digits = text.re_search(r"^[0-9]{8}$")
     serial = text.re_search(r"^[0-9]{5}$")
     from_digits = (text.substr(0, 4) + "-" + text.substr(4, 2) + "-" + text.substr(6, 2)).try_cast("date")
@@ -58,13 +159,15 @@ def parse_date(text: ir.StringValue, to_minutes: int = CHINA_MINUTES) -> ir.Date
     year_month_day = text.re_search(date_part + r"日?([ T].*)?$")
     separated = text.re_extract(date_part, 0).re_replace(r"[/.年月]", "-")
     zoned, in_zone = _zoned(text, to_minutes)
-    return ibis.cases(  # type: ignore[no-any-return]
+    known = ibis.cases(
         (zoned, in_zone),
         (eight_digits, from_digits),
         (serial, from_serial),
         (year_month_day, separated.try_cast("date")),
         else_=ibis.null("date"),
     )
+    fmt = date_format if date_format is not None else DATE_FORMAT.get()
+    return ibis.coalesce(formatted_date(text, fmt), known) if fmt else known  # type: ignore[no-any-return]
 
 
 def parse_number(text: ir.StringValue, to: str) -> ir.NumericValue:

@@ -21,7 +21,7 @@ from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.attributes import attribute_columns, type_checks, typed_attributes
 from tierkit.tables.headers import map_headers
-from tierkit.tables.parsing import CHINA_MINUTES
+from tierkit.tables.parsing import CHINA_MINUTES, date_hint
 from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
 
@@ -244,6 +244,7 @@ def _raise_on_bad_values(mapped: MappedFile, kind: str, spec: TableSpec, counts:
             raise InputError(
                 f"{path}: {_where(source, mapped.headers[col.name], bad)}: {col.name}: '{bad}' is not a valid "
                 f"{col.type.split('(')[0]} ({counts[f'__bad_{col.name}']} such rows)"
+                + (f"; {date_hint()}" if col.type == "date" else "")
             )
         if counts.get(f"__empty_{col.name}"):
             raise InputError(
