@@ -110,3 +110,17 @@ def test_small_things_a_new_user_meets() -> None:
         assert "<bool>" not in runner.invoke(app, command).stdout
     project = text("pyproject.toml")
     assert 'license = "Apache-2.0"' in project and "Apache License" in text("LICENSE")
+
+
+def test_preset_versions_the_docs_print_are_the_presets_versions() -> None:
+    """`tierkit check` examples in the docs show real output: a preset's version as it is now."""
+    found = 0
+    for name in ("README.md", *(f"docs/{p.name}" for p in (ROOT / "docs").glob("*.md"))):
+        body = text(name)
+        for preset, short in re.findall(r"preset:([a-z-]+): ok, policy '[a-z-]+' version ([0-9a-f]{12})", body):
+            assert load_policy(preset).short_hash == short, (name, preset)
+            found += 1
+        for full, preset in re.findall(r'"hash": "([0-9a-f]{64})",\s*"source": "preset:([a-z-]+)"', body):
+            assert load_policy(preset).hash == full, (name, preset)
+            found += 1
+    assert found >= 2

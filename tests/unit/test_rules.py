@@ -32,6 +32,8 @@ def evaluate(rule: str, **row: object) -> object:
         ("a / (b - 1) is null", True),  # division by zero is missing, not inf
         ("a % 0 is null and a / 0 is null", True),  # even by a constant zero
         ("if(a > 5, b, 0) == 1 and if(d > 1, 1, 2) == 2", True),
+        ("a == avg(a) and a == percentile(a, 0.8) and total(b) == 1", True),  # one row: its own values
+        ("month(date('2024-06-30')) == 6 and days_between(date('2024-06-01'), date('2024-06-30')) == 29", True),
     ],
 )
 def test_rules_evaluate_with_sql_semantics(rule: str, expected: bool) -> None:
@@ -78,6 +80,12 @@ def test_a_value_is_not_a_condition() -> None:
 
 def test_names_lists_what_a_rule_reads() -> None:
     assert parse_rule("a > 1 and (b in (c, 2) or coalesce(d, e) between f and 3)").names() == set("abcdef")
+    assert parse_rule("a > avg(b) and days_until_birthday(c) < percentile(d, 0.5)").names() == set("abcd")
+
+
+def test_an_unknown_function_lists_the_known_ones() -> None:
+    with pytest.raises(RuleSyntaxError, match=r"unknown function 'mean' \(known: abs, avg, birthday_this_month, "):
+        parse_rule("mean(a) > 1")
 
 
 def test_no_python_evaluation() -> None:

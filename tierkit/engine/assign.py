@@ -9,6 +9,7 @@ Rule and tag texts are constants, so per customer only the values are formatted.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 
@@ -39,7 +40,7 @@ def _constant(fields: dict[str, str]) -> str:
 
 
 def assign_tiers(
-    table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]
+    table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult], as_of: dt.date | None = None
 ) -> tuple[ir.Table, list[str], set[str]]:
     """The tier column, its reason, the tier names (best first) and the names the rules read."""
     policy = loaded.policy
@@ -55,7 +56,7 @@ def assign_tiers(
         if rule.else_:
             continue
         text = rule.when or ""
-        cond = compile_condition(text, visible, loaded.where("tiers", index, "when"))
+        cond = compile_condition(text, visible, loaded.where("tiers", index, "when"), as_of)
         read |= parse_rule(text).names()
         cases_tier.append((cond, rule.name))
         cases_reason.append((cond, _constant({"rule": rule.name, "when": text})))
@@ -66,14 +67,16 @@ def assign_tiers(
     return table.mutate(tier=tier, __reason_tier=reason), [t.name for t in policy.tiers], read
 
 
-def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[str], set[str]]:
+def assign_tags(
+    table: ir.Table, loaded: LoadedPolicy, as_of: dt.date | None = None
+) -> tuple[ir.Table, list[str], set[str]]:
     """One boolean column per tag, the matched names as text, and the reasons of the matched."""
     visible = _visible(table)
     tags = loaded.policy.tags
     if not tags:
         return table.mutate(tags=ibis.literal(""), __reason_tags=ibis.literal("{}")), [], set()
     flags = {
-        f"tag_{tag.name}": compile_condition(tag.when, visible, loaded.where("tags", index, "when"))
+        f"tag_{tag.name}": compile_condition(tag.when, visible, loaded.where("tags", index, "when"), as_of)
         for index, tag in enumerate(tags)
     }
     table = table.mutate(**flags)
@@ -95,9 +98,11 @@ def assign_tags(table: ir.Table, loaded: LoadedPolicy) -> tuple[ir.Table, list[s
     return table.mutate(tags=listed, __reason_tags=reason), [t.name for t in tags], read
 
 
-def assign(table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult]) -> Assigned:
-    table, tier_names, read_by_tiers = assign_tiers(table, loaded, scores)
-    table, tag_names, read_by_tags = assign_tags(table, loaded)
+def assign(
+    table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult], as_of: dt.date | None = None
+) -> Assigned:
+    table, tier_names, read_by_tiers = assign_tiers(table, loaded, scores, as_of)
+    table, tag_names, read_by_tags = assign_tags(table, loaded, as_of)
     read = read_by_tiers | read_by_tags | {name for result in scores.values() for name in result.reads}
     parts: dict[str, reasons.Fragment] = {"tier": table["__reason_tier"]}
     for name in scores:

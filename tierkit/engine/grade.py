@@ -90,7 +90,7 @@ def grade_inputs(
             f"{did_you_mean(policy.value, list(policy.metrics))}"
         )
     scored, scores = apply_scores(metrics, loaded)
-    assigned = assign(scored, loaded, scores)
+    assigned = assign(scored, loaded, scores, as_of)
     if policy.primary is not None:
         for key in policy.service:
             if key not in assigned.tier_names:

@@ -103,7 +103,7 @@ class MetricBuilder:
                 tests.append(time <= ibis.literal(window.start(self.as_of, periods - 1)))
         if spec.where:
             names = {c: src.value(table, c) for c in src.spec.names}
-            test = compile_condition(spec.where, names, f"{where}.where")
+            test = compile_condition(spec.where, names, f"{where}.where", self.as_of, population=False)
             constant = self.constant(test)
             if constant is False:
                 return NEVER
@@ -271,7 +271,7 @@ class MetricBuilder:
     def expression(self, name: str, text: str, where: str) -> Callable[[ir.Table], ir.Value]:
         def finish(t: ir.Table) -> ir.Value:
             names = {c: t[c] for c in t.columns if not c.startswith("__")}
-            return RuleCompiler(names, f"{where}.expr").compile(text)
+            return RuleCompiler(names, f"{where}.expr", self.as_of).compile(text)
 
         return finish
 

@@ -1,4 +1,4 @@
-"""Rank-based classes (ABC/Pareto, customer pyramid, grid axes by share), exactly defined.
+"""Rank-based classes (ABC/Pareto by value or head count, pyramid, grid axes by share), exactly defined.
 
 Ranks run over the measure descending with customer_id ascending as the tie-break; a missing
 measure counts as 0, and a non-money measure is compared at four decimal places, so every
@@ -33,7 +33,8 @@ def exact_measure(measure: ir.Value) -> ir.Value:
 
 
 def share_classes(rank: ir.IntegerValue, n: ir.IntegerValue, cuts: list[Decimal], names: list[str]) -> ir.StringValue:
-    """Class by rank position: rank <= cut * n for the first cut that holds."""
+    """Class by rank position: rank <= cut * n for the first cut that holds (pyramid, grid by top
+    share, ABC by head count)."""
     cases = []
     for cut, name in zip(cuts, names, strict=False):
         p, q = fraction(cut)

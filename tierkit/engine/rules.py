@@ -2,10 +2,15 @@
 
 SQL semantics apply: a comparison with a missing value is unknown, and an unknown condition
 does not match (a tier rule falls through to the next one). `coalesce(x, 0)` says otherwise.
+
+A rule reads the names its caller makes visible (the columns of one table), `as_of` when the
+caller knows the as-of date, population statistics over that table (`engine.population`) where
+the table is the graded customers, and calendar functions (`engine.dates`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import operator
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -14,8 +19,10 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.engine.dates import Calendar
+from tierkit.engine.population import statistic
 from tierkit.errors import PolicyError, did_you_mean
-from tierkit.policy.expr import Node, RuleSyntaxError, parse_rule
+from tierkit.policy.expr import POPULATION, Node, RuleSyntaxError, parse_rule
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
@@ -45,11 +52,26 @@ def _literal(value: object) -> ir.Value:
 
 
 class RuleCompiler:
-    """Turns rule text into Ibis values over the names a caller makes visible."""
+    """Turns rule text into Ibis values over the names a caller makes visible.
 
-    def __init__(self, names: Mapping[str, ir.Value], where: str) -> None:
+    `as_of` is the as-of date: the name `as_of` and the calendar functions that count from it.
+    `population` says whether the names are one row per graded customer, so that `avg(x)` and
+    the like mean "over all customers"; a metric's `where:` filters order rows, where they would
+    mean something else (and engines allow no window in a filter), so there it is False. When not
+    given it is inferred from `where` (a key ending in `.where` is a row filter).
+    """
+
+    def __init__(
+        self,
+        names: Mapping[str, ir.Value],
+        where: str,
+        as_of: dt.date | None = None,
+        population: bool | None = None,
+    ) -> None:
         self.names = names
         self.where = where  # e.g. "policy.yaml: tiers[0].when", for error messages
+        self.as_of = as_of
+        self.population = not where.endswith(".where") if population is None else population
 
     def compile(self, source: str) -> ir.Value:
         try:
@@ -64,6 +86,8 @@ class RuleCompiler:
             return _literal(args[0])
         if op == "name":
             name = str(args[0])
+            if name == "as_of" and name not in self.names and self.as_of is not None:
+                return ibis.literal(self.as_of)
             if name not in self.names:
                 raise PolicyError(
                     f"{self.where}: unknown name '{name}' at column {node.pos + 1} in "
@@ -114,22 +138,47 @@ class RuleCompiler:
                     )
             return sub[0].isin(items)
         if op == "call":
-            fn, call_args = str(args[0]), [self.node(a, source) for a in args[1]]  # type: ignore[union-attr, attr-defined]
-            if fn == "coalesce":
-                return ibis.coalesce(*call_args)
-            if fn == "abs":
-                return call_args[0].abs()
-            if fn == "least":
-                return ibis.least(*call_args)
-            if fn == "if":
-                return ibis.ifelse(call_args[0].fill_null(False), call_args[1], call_args[2])
-            return ibis.greatest(*call_args)
+            return self.call(node, source)
         raise PolicyError(f"{self.where}: cannot compile '{op}' in '{source}'")  # pragma: no cover
 
+    def call(self, node: Node, source: str) -> Any:
+        fn, nodes = str(node.args[0]), list(node.args[1])  # type: ignore[call-overload]
+        raw = [n.args[0] if n.op == "lit" else None for n in nodes]
+        at = f"{self.where}: {fn}() at column {node.pos + 1} in '{source}'"
+        calendar = Calendar(self.as_of, at)
+        if fn == "date":  # a constant: no argument to compile
+            return calendar.call(fn, [], raw)
+        call_args = [self.node(a, source) for a in nodes]
+        if fn in POPULATION:
+            if not self.population:
+                raise PolicyError(
+                    f"{self.where}: {fn}() at column {node.pos + 1} in '{source}' is a statistic over all "
+                    "customers; a metric's where filters order rows (use it in expr, tiers or tags)"
+                )
+            share = float(raw[1]) if fn == "percentile" else None  # type: ignore[arg-type]
+            return statistic(fn, call_args[0], share, at)
+        if fn == "coalesce":
+            return ibis.coalesce(*call_args)
+        if fn == "abs":
+            return call_args[0].abs()
+        if fn == "least":
+            return ibis.least(*call_args)
+        if fn == "greatest":
+            return ibis.greatest(*call_args)
+        if fn == "if":
+            return ibis.ifelse(call_args[0].fill_null(False), call_args[1], call_args[2])
+        return calendar.call(fn, call_args, raw)
 
-def compile_condition(source: str, names: Mapping[str, ir.Value], where: str) -> ir.BooleanValue:
+
+def compile_condition(
+    source: str,
+    names: Mapping[str, ir.Value],
+    where: str,
+    as_of: dt.date | None = None,
+    population: bool | None = None,
+) -> ir.BooleanValue:
     """A boolean that is never NULL: an unknown condition counts as false."""
-    value = RuleCompiler(names, where).compile(source)
+    value = RuleCompiler(names, where, as_of, population).compile(source)
     if not value.type().is_boolean():
         raise PolicyError(f"{where}: '{source}' is not a condition (it gives a {value.type()})")
     return value.fill_null(False)  # type: ignore[no-any-return]

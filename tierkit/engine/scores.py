@@ -110,6 +110,11 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
 
 
 def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
+    if spec.split == "customers":  # by head count: rank <= cut * n, as the pyramid cuts
+        rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
+        (cls,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.classes)})
+        fields = {"score": "abc", "by": spec.by, "split": "customers", "rank": rank, "of": n, "class": cls}
+        return ScoreResult({ctx.name: cls}, reasons.obj(fields), ctx.name, (spec.by,))
     above, total = ctx.table[Rankings.above(spec.by)], ctx.table[Rankings.total(spec.by)]
     (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))

@@ -67,7 +67,9 @@ def create(
     table = backend.read_parquet(run.result)
     names = {c: table[c] for c in table.columns if c != "reasons"}
     columns = parse_strata(strata, list(table.columns))
-    chosen = table.filter(RuleCompiler(names, "--segment").compile(segment))
+    chosen = table.filter(
+        RuleCompiler(names, "--segment", dt.date.fromisoformat(str(run.manifest["as_of"]))).compile(segment)
+    )
     members = backend.to_pyarrow(
         chosen.select("customer_id", "tier", *[c for c in columns if c not in ("customer_id", "tier")]).order_by(
             "customer_id"

@@ -50,13 +50,28 @@ def _check_fractions(cuts: list[Decimal]) -> list[Decimal]:
 
 
 class AbcScore(Strict):
+    """ABC two ways, as the seeds write it: `split: value` (default) cuts the cumulative share of
+    value (A holds 80%, B the next 15%, C the last 5%); `split: customers` cuts the customers
+    ranked by value (二八定律: the top 20% are A, the next 70% B, the last 10% C), whose cuts
+    default to [0.2, 0.9]. Unset means value, and stays unset, so that no existing policy's
+    version changes (the version hash leaves out fields that are None)."""
+
     type: Literal["abc"] = "abc"
     by: str = "spend_12m"
+    split: Literal["value", "customers"] | None = None
     cuts: list[Decimal] = [Decimal("0.80"), Decimal("0.95")]
     classes: list[str] = ["A", "B", "C"]
     labels: dict[str, Label] = {}
 
     _cuts = field_validator("cuts")(classmethod(lambda cls, v: _check_fractions(v)))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _count_cuts(cls, data: object) -> object:
+        """By customers, the cuts a reader of the seed expects unless others are given."""
+        if isinstance(data, dict) and data.get("split") == "customers" and "cuts" not in data:
+            return {**data, "cuts": [Decimal("0.2"), Decimal("0.9")]}
+        return data
 
     @model_validator(mode="after")
     def _sizes(self) -> AbcScore:

@@ -77,7 +77,10 @@ def reasons_in_words(
         value = found.get({"abc": "class", "pyramid": "level", "rfm": "segment", "stars": "stars"}.get(kind, ""))
         value = value if value is not None else found.get("cell", found.get("band"))
         label = names.get(str(value), str(value))
-        if kind == "abc":
+        if kind == "abc" and "rank" in found:  # ABC by customer count: a rank, as the pyramid
+            rank, of = found.get("rank", 0), found.get("of", 0)
+            said.append(words["pyramid"].format(label=label, by=found.get("by"), rank=rank, of=of))
+        elif kind == "abc":
             share = found.get("share_above")
             said.append(words["abc"].format(label=label, share=f"{float(share):.1%}" if share is not None else "?"))
         elif kind == "pyramid":
