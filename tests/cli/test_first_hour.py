@@ -104,6 +104,9 @@ def test_hints_point_the_right_way(demo: Path, tmp_path: Path, monkeypatch: pyte
     monkeypatch.chdir(demo.parent)  # beside the workspace, without -w
     said = error("runs")
     assert "-w DIR" in said and demo.name in said
+    pos = tmp_path / "pos.csv"
+    pos.write_text("会员卡,下单日期,金额\nA1,2024-01-05,10\n", "utf-8")
+    assert "--map '会员卡=customer_id'" in error("grade", "--orders", str(pos), "--output", str(tmp_path / "x.csv"))
     empty = tmp_path / "empty"
     assert run("init", str(empty))[0] == 0
     assert "tierkit import orders" in error("grade", "-w", str(empty))

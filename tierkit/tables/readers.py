@@ -112,14 +112,33 @@ def _where(source: SourceFile, column: str, bad: str) -> str:
     return csv_layout.first_row_with(source, column, bad) if source.is_text else "a row"
 
 
+CLUES = {  # words in a header that make it the likeliest column for a required one
+    "customer_id": ("id", "号", "卡", "账号", "编号", "会员", "客户", "买家", "customer", "member", "buyer", "user"),
+    "ordered_at": ("日期", "时间", "date", "time", "day", "下单", "at"),
+    "amount": ("金额", "价", "额", "amount", "price", "total", "sum", "money", "消费", "实付"),
+    "at": ("日期", "时间", "date", "time"),
+    "kind": ("类型", "类别", "kind", "type"),
+}
+
+
+def likeliest(required: str, unknown: list[str]) -> str | None:
+    """The file's column a missing required one most likely is, by the words in its header."""
+    clues = CLUES.get(required, ())
+    scored = [(sum(clue in c.lower() for clue in clues), -i, c) for i, c in enumerate(unknown)]
+    best = max(scored, default=(0, 0, None))
+    return best[2] if best[0] > 0 else None
+
+
 def _check_columns(path: Path, kind: str, spec: TableSpec, raw: ir.Table) -> None:
     columns = list(raw.columns)
     for required in spec.required:
         if required not in columns:
             unknown = [c for c in columns if c not in spec.names]
+            guess = likeliest(required, unknown)
+            hint = f"; if it is '{guess}', say so: --map '{guess}={required}'" if guess else ""
             raise InputError(
                 f"{path}: missing required column '{required}' for {kind}{did_you_mean(required, unknown)}"
-                f" (columns found: {', '.join(columns)})"
+                f" (columns found: {', '.join(columns)}){hint}"
             )
     if raw["customer_id"].type().is_floating():
         raise InputError(f"{path}: customer_id is stored as a floating number; export IDs as text or integers")
