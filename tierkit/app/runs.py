@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from tierkit.runs.card import customer_card
+from tierkit.policy.labels import tier_labels
+from tierkit.runs.card import customer_card, run_policy
 from tierkit.runs.diff import migrate
 from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
 from tierkit.runs.overrides import manual_tiers
@@ -63,4 +64,10 @@ def publish(workspace: Path | None, run: str) -> str:
 def diff(workspace: Path | None, run_a: str, run_b: str = "current", limit: int = 20) -> dict[str, Any]:
     """Migration between two runs: the tier x tier matrix and who moved."""
     ws = Workspace.open(workspace)
-    return migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()
+    found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()
+    lang = ws.setting("lang", DEFAULT_LANG)
+    labels: dict[str, str] = {}
+    for ref in (found["run_a"], found["run_b"]):  # each tier by its label, as a manager reads it
+        run = load_run(ws, ref)
+        labels.update(tier_labels(run_policy(run), run.manifest.get("tiers") or [], lang))
+    return {**found, "labels": labels}

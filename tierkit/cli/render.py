@@ -182,13 +182,18 @@ def print_migration(data: dict[str, Any]) -> None:
         f"(as of {data.get('as_of_b', '?')}); customers, and value {data['value_metric']} in the later run",
         title_justify="left",
     )
+    labels = data.get("labels") or {}
+
+    def named(tier: str) -> str:
+        return f"{labels[tier]} ({tier})" if tier in labels and labels[tier] != tier else tier
+
     table.add_column("from \\ to")
     for to in tos:
-        table.add_column(to, justify="right")
+        table.add_column(named(to), justify="right")
     cells = {(r["from"], r["to"]): r for r in rows}
     for f in froms:
         table.add_row(
-            f,
+            named(f),
             *[
                 (f"{cells[(f, to)]['customers']:,}\n{_money(cells[(f, to)]['value_b'])}" if (f, to) in cells else "")
                 for to in tos
@@ -202,7 +207,7 @@ def print_migration(data: dict[str, Any]) -> None:
     for col in ("customer_id", "from", "to", "value_a", "value_b"):
         movers.add_column(col)
     for m in data["movers"]:
-        movers.add_row(m["customer_id"], m["from"], m["to"], _money(m["value_a"]), _money(m["value_b"]))
+        movers.add_row(m["customer_id"], named(m["from"]), named(m["to"]), _money(m["value_a"]), _money(m["value_b"]))
     console.print(movers)
 
 
