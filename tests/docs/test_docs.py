@@ -124,3 +124,22 @@ def test_preset_versions_the_docs_print_are_the_presets_versions() -> None:
             assert load_policy(preset).hash == full, (name, preset)
             found += 1
     assert found >= 2
+
+
+def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quick start's commands after `make demo`, in order, on a small demo workspace."""
+    import shlex
+
+    from typer.testing import CliRunner
+
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["demo", "--workspace", "demo-workspace", "--customers", "500"]).exit_code == 0
+    block = text("README.md").split("graded workspace in `demo-workspace/`", 1)[1].split("```sh\n", 1)[1]
+    commands = [line.split("#")[0].strip() for line in block.split("```", 1)[0].splitlines() if line.strip()]
+    assert len(commands) >= 5
+    for command in commands:
+        args = shlex.split(command.removeprefix(".venv/bin/tierkit "))
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (command, result.output)
+    assert (tmp_path / "vip.xlsx").exists()
