@@ -165,14 +165,15 @@ def grade(
     else:
         print_summary(summary, lang_code)
         for warning in summary.get("warnings", []):
-            err_console.print(f"[yellow]note:[/yellow] {warning}")
+            err_console.print(f"[yellow]note:[/yellow] {warning}", soft_wrap=True)
         if summary.get("run_id"):
             err_console.print(f"run {summary['run_id']} written{' and published' if summary.get('published') else ''}")
         held = summary.get("held_back")
         if held:
             err_console.print(
                 f"not published: the current run {held['current']} is as of {held['current_as_of']}, later than "
-                f"{summary['as_of']}; `tierkit publish {summary['run_id']}` (or grade with --publish) makes it current"
+                f"{summary['as_of']}; `tierkit publish {summary['run_id']}` (or grade with --publish) makes it current",
+                soft_wrap=True,
             )
         if summary.get("output"):
             err_console.print(f"wrote {summary['output']}")
