@@ -68,10 +68,10 @@ def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
 def resolve_id(served: ServedWorkspace, snapshot: Snapshot, customer_id: str) -> tuple[str, str | None]:
     """The id the run knows a customer by: a source id that `tierkit link` folded into a person
     finds that person (with a note saying so); any other id is itself."""
-    if snapshot.table.find(customer_id) is not None:
+    if snapshot.table.has(customer_id):
         return customer_id, None
     person = served.person_of(customer_id)
-    if person is None or snapshot.table.find(person) is None:
+    if person is None or not snapshot.table.has(person):
         return customer_id, None
     return person, f"{customer_id} is linked to {person} (tierkit link): this is that person's card"
 

@@ -73,7 +73,7 @@ def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[
     found = []
     for run in runs[-TIMELINE:]:
         snapshot = served.snapshot(run.run_id)
-        row = snapshot.table.find(customer_id)
+        row = snapshot.table.find(customer_id, ["tier"])
         tier = str(row["tier"]) if row else None
         labels = tier_labels(snapshot.policy, run.manifest.get("tiers") or [], lang) if tier else {}
         found.append(

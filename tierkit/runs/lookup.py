@@ -57,11 +57,17 @@ class SortedTable:
                 high = mid
         return low
 
-    def find(self, value: str) -> dict[str, Any] | None:
+    def find(self, value: str, columns: list[str] | None = None) -> dict[str, Any] | None:
+        """The row with this key (only `columns`, when named: a wide row costs to convert)."""
         low = self._position(value)
         if low < self.rows and self.keys[low].as_py() == value:
-            return self.table.slice(low, 1).to_pylist()[0]  # type: ignore[no-any-return]
+            row = self.table.slice(low, 1)
+            return (row.select(columns) if columns else row).to_pylist()[0]  # type: ignore[no-any-return]
         return None
+
+    def has(self, value: str) -> bool:
+        low = self._position(value)
+        return low < self.rows and bool(self.keys[low].as_py() == value)
 
     def find_all(self, value: str, limit: int = 100) -> list[dict[str, Any]]:
         """Every row with this key (at most `limit`), in file order."""
