@@ -138,3 +138,18 @@ def test_the_export_a_manager_opens(demo: Path, tmp_path: Path) -> None:
     out_csv = tmp_path / "all.csv"
     assert run("export", "-w", str(demo), "-o", str(out_csv))[0] == 0
     assert out_csv.read_bytes()[:3] == b"\xef\xbb\xbf"  # Excel opens it as UTF-8
+
+
+def test_file_mode_grade_reads_a_whitespace_file_with_a_date_format(tmp_path: Path) -> None:
+    """--delimiter and --date-format on `grade --output`, as on import (issue 12, item 6)."""
+    orders = tmp_path / "orders.txt"
+    orders.write_text("1  101   05/01/2024   100.00\n2  102   31/12/2023   5.50\n", "utf-8")  # no header
+    maps = ["--map", "column1=order_id", "--map", "column2=customer_id", "--map", "column3=ordered_at"]
+    maps += ["--map", "column4=amount"]
+    out = tmp_path / "graded.json"
+    args = ["grade", "--orders", str(orders), *maps, "--delimiter", "whitespace", "--date-format", "%d/%m/%Y"]
+    code, _, err = run(*args, "--policy", "abc", "--as-of", "2024-06-30", "--output", str(out))
+    assert code == 0, err
+    graded = {r["customer_id"]: r for r in json.loads(out.read_text("utf-8"))}
+    assert set(graded) == {"101", "102"}  # 05/01/2024 is 5 January, before the as-of date
+    assert graded["101"]["spend_12m"] == 100.0 and graded["102"]["spend_12m"] == 5.5
