@@ -8,6 +8,7 @@ runs of spaces) is read with `--map column1=customer_id ...` and no CSV made fir
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,16 @@ from tierkit.tables.readers import read_table
 from tierkit.tables.sources import FORMATS, text_options
 
 
+@dataclass(frozen=True)
+class FileReading:
+    """How the files of a command are read: --map, --sheet, --delimiter, --date-format."""
+
+    maps: dict[str, str] | None = None
+    sheet: str | None = None
+    delimiter: str | None = None
+    date_format: str | None = None
+
+
 def workbook_sheet(path: Path, sheet: str | None) -> str | None:
     """The sheet to read `path` at; --sheet for a file that is no workbook is a mistake to name."""
     if sheet is not None and FORMATS.get(path.suffix.lower()) != "xlsx":
@@ -31,14 +42,12 @@ def workbook_sheet(path: Path, sheet: str | None) -> str | None:
     return sheet
 
 
-def _orders(
-    path: Path, engine: str | None, unit: str, maps: dict[str, str] | None, sheet: str | None, text: dict[str, Any]
-) -> tuple[Backend, ir.Table]:
+def _orders(path: Path, engine: str | None, unit: str, reading: FileReading) -> tuple[Backend, ir.Table]:
     """The backend and the orders, after checking the time unit (a typo fails before any reading)."""
     unit_days(unit)
     on = connect(engine or "duckdb")
-    with text_options(**text):
-        return on, read_table(on, "orders", path, maps, workbook_sheet(path, sheet)).table
+    with text_options(reading.delimiter, reading.date_format):
+        return on, read_table(on, "orders", path, reading.maps, workbook_sheet(path, reading.sheet)).table
 
 
 def _date(text: str, option: str) -> dt.date:
@@ -53,14 +62,10 @@ def clv_fit(
     calibration_end: str,
     time_unit: str = "week",
     engine: str | None = None,
-    maps: dict[str, str] | None = None,
-    sheet: str | None = None,
-    delimiter: str | None = None,
-    date_format: str | None = None,
+    reading: FileReading = FileReading(),
 ) -> dict[str, Any]:
     """BG/NBD and Gamma-Gamma fitted on the orders up to the calibration end."""
-    text = {"delimiter": delimiter, "date_format": date_format}
-    on, table = _orders(orders, engine, time_unit, maps, sheet, text)
+    on, table = _orders(orders, engine, time_unit, reading)
     return fit_clv(on, table, _date(calibration_end, "--calibration-end"), time_unit)
 
 
@@ -70,14 +75,10 @@ def clv_holdout(
     holdout_end: str,
     time_unit: str = "week",
     engine: str | None = None,
-    maps: dict[str, str] | None = None,
-    sheet: str | None = None,
-    delimiter: str | None = None,
-    date_format: str | None = None,
+    reading: FileReading = FileReading(),
 ) -> dict[str, Any]:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
-    text = {"delimiter": delimiter, "date_format": date_format}
-    on, table = _orders(orders, engine, time_unit, maps, sheet, text)
+    on, table = _orders(orders, engine, time_unit, reading)
     return holdout(
         on, table, _date(calibration_end, "--calibration-end"), _date(holdout_end, "--holdout-end"), time_unit
     )
@@ -91,14 +92,11 @@ def churn_backtest(
     interactions: Path | None = None,
     contacts: Path | None = None,
     engine: str | None = None,
-    maps: dict[str, str] | None = None,
-    sheet: str | None = None,
-    delimiter: str | None = None,
-    date_format: str | None = None,
+    reading: FileReading = FileReading(),
 ) -> dict[str, Any]:
     """Train as of as-of − 2·horizon, test as of as-of − horizon: the model, recency and P(alive).
     `maps` apply to every file that has the column, as in `grade`."""
     on = connect(engine or "duckdb")
-    with text_options(delimiter, date_format):
-        inputs = read_inputs(on, orders, customers, interactions, contacts, None, maps, sheet)
+    with text_options(reading.delimiter, reading.date_format):
+        inputs = read_inputs(on, orders, customers, interactions, contacts, None, reading.maps, reading.sheet)
     return backtest(inputs, parse_as_of(as_of), horizon, on)

@@ -57,19 +57,8 @@ def backtest_command(
     """Train as of as-of − 2·horizon, test as of as-of − horizon; AUC and top-decile precision of the
     model and, in the same run, of recency alone and P(alive) alone; and whether a grading would
     use the model (validated one horizon before its training cut-off) or the recency baseline."""
-    from tierkit.app.models import churn_backtest
+    from tierkit.app.models import FileReading, churn_backtest
 
-    report = churn_backtest(
-        orders,
-        as_of,
-        horizon,
-        customers,
-        interactions,
-        contacts,
-        engine,
-        parse_maps(map_),
-        sheet,
-        delimiter,
-        date_format,
-    )
+    reading = FileReading(parse_maps(map_), sheet, delimiter, date_format)
+    report = churn_backtest(orders, as_of, horizon, customers, interactions, contacts, engine, reading)
     emit(report, json_out, _print_backtest)

@@ -38,11 +38,10 @@ def fit(
     date_format: DateFormatOpt = None,
 ) -> None:
     """Fit BG/NBD and Gamma-Gamma; print r, alpha, a, b, p, q, v and the log-likelihood."""
-    from tierkit.app.models import clv_fit
+    from tierkit.app.models import FileReading, clv_fit
 
-    found = clv_fit(
-        orders, calibration_end, time_unit, engine, parse_maps(map_, "orders"), sheet, delimiter, date_format
-    )
+    reading = FileReading(parse_maps(map_, "orders"), sheet, delimiter, date_format)
+    found = clv_fit(orders, calibration_end, time_unit, engine, reading)
     emit(found, json_out, lambda result: _print_fit(result, time_unit))
 
 
@@ -67,8 +66,8 @@ def holdout_check(
     date_format: DateFormatOpt = None,
 ) -> None:
     """Predicted vs actual repeat purchases between the calibration end and the holdout end."""
-    from tierkit.app.models import clv_holdout
+    from tierkit.app.models import FileReading, clv_holdout
 
-    maps = parse_maps(map_, "orders")
-    found = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine, maps, sheet, delimiter, date_format)
+    reading = FileReading(parse_maps(map_, "orders"), sheet, delimiter, date_format)
+    found = clv_holdout(orders, calibration_end, holdout_end, time_unit, engine, reading)
     emit(found, json_out, _print_holdout)
