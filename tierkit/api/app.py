@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, customers, runs
@@ -28,6 +28,7 @@ from tierkit.errors import (
 )
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
+from tierkit.web import mount, page_error
 
 STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422, TooManyError: 429}
 
@@ -51,6 +52,7 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     app.include_router(customers.router)
     app.include_router(runs.router)
     app.include_router(admin.router)
+    mount(app)  # the web workbench under /app/
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
@@ -58,8 +60,12 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         return {"status": "ok", "run_id": service.current_id()}
 
     @app.exception_handler(TierkitError)
-    async def user_error(_request: Request, err: TierkitError) -> JSONResponse:
-        """What the application layer refuses, as HTTP: its error type says which status."""
+    async def user_error(request: Request, err: TierkitError) -> Response:
+        """What the application layer refuses, as HTTP: its error type says which status (on a
+        workbench page, as a page in words)."""
+        shown = page_error(request, err)
+        if shown is not None:
+            return shown
         return JSONResponse({"detail": str(err)}, status_code=STATUS.get(type(err), 409))
 
     chosen = service.settings

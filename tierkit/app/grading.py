@@ -211,8 +211,13 @@ def demo(
     engine: str | None = None,
     lang: str = DEFAULT_LANG,
     progress: Progress = silent,
+    history: bool = False,
 ) -> dict[str, Any]:
-    """Generate a seeded shop into a demo workspace and grade it (four steps of progress)."""
+    """Generate a seeded shop into a demo workspace and grade it (four steps of progress).
+
+    `history`: grade the end of the quarter before as well (kept, not published), so that the
+    workbench's migration and moved-down list have two runs to compare, as a shop that grades
+    every quarter would."""
     from tierkit.demo.shop import generate
 
     root = workspace or Path("demo-workspace")
@@ -221,7 +226,11 @@ def demo(
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     include_identification_tags(ws)
     progress(f"generating a shop of {customers:,} customers")
-    generate(ws.root / "data", customers=customers, seed=seed)
+    files = generate(ws.root / "data", customers=customers, seed=seed)
+    if history:  # the end of the quarter before the last order's
+        last = files.as_of
+        end = dt.date(last.year, (last.month - 1) // 3 * 3 + 1, 1) - dt.timedelta(days=1)
+        grade_workspace(ws.root, engine=engine, lang=lang, as_of=end.isoformat(), publish=False)
     # the same as-of rule as any plain re-grade: the date of the last order (the shop's last day)
     summary = grade_workspace(ws.root, engine=engine, lang=lang, progress=progress)
     summary["workspace"] = str(ws.root)

@@ -56,6 +56,8 @@ class Settings:
     burst: int = 200
     max_body: int = 64 * 1024  # bytes
     lang: str = DEFAULT_LANG
+    session_idle: float = 30 * 60.0  # seconds a workbench session lasts without a request
+    session_max: float = 12 * 3600.0  # seconds a workbench session lasts at most
 
 
 @dataclass
@@ -72,6 +74,7 @@ class ServedWorkspace:
     _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
+    _kept: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def open(cls, workspace: Path | None, settings: Settings | None = None) -> ServedWorkspace:
@@ -141,6 +144,16 @@ class ServedWorkspace:
 
     def forget(self, name: str) -> None:
         self._caches.pop(name, None)
+
+    def kept(self, name: str, load: Any) -> Any:
+        """What `load` returns, kept for the life of the process: for figures of one run, which
+        never change (name them by run id); the 64 newest names are kept."""
+        found = self._kept.get(name)
+        if found is None:
+            found = load()
+            with self._lock:
+                self._kept = {**dict(list(self._kept.items())[-63:]), name: found}
+        return found
 
     def manual_tags(self) -> dict[str, Any]:
         """customer_id -> the tags people gave that are in force."""

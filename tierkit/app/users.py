@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tierkit.errors import WorkspaceError
 from tierkit.runs.files import store_of
-from tierkit.store.users import add_user, disable_user, list_users
+from tierkit.store.users import ROLES, add_user, disable_user, list_users, new_key
 from tierkit.workspace import Workspace
 
 
@@ -21,3 +22,12 @@ def users(workspace: Path | None) -> list[dict[str, Any]]:
 
 def disable(workspace: Path | None, name: str) -> None:
     disable_user(store_of(Workspace.open(workspace)), name)
+
+
+def demo_keys(workspace: Path) -> dict[str, str]:
+    """A key per role (demo-admin, demo-analyst, demo-agent) for a demo workspace only, made
+    afresh each time: what `tierkit demo` prints so that the workbench can be opened at once."""
+    ws = Workspace.open(workspace)
+    if not ws.config.get("demo"):
+        raise WorkspaceError(f"{ws.root} is not a demo workspace: add users with 'tierkit users add'")
+    return {role: new_key(store_of(ws), f"demo-{role}", role) for role in ROLES}

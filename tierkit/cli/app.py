@@ -195,13 +195,22 @@ def demo(
 
     lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
     with steps(4, json_out) as say:
-        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say)
+        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say, history=True)
+    from tierkit.app.users import demo_keys
+
+    where, example = summary["workspace"], summary["example_customer"]
+    keys = demo_keys(Path(where))  # the workbench's sign-in, one key per role, made afresh
     if json_out:
-        print_json(summary)
+        print_json({**summary, "workbench_keys": keys})
         return
     print_summary(summary, lang_code)
-    where, example = summary["workspace"], summary["example_customer"]
     err_console.print(f"demo workspace: {where} (try: tierkit show {example} -w {where})")
+    err_console.print(
+        f"workbench: tierkit serve -w {where}, then open http://127.0.0.1:8000/app/ and sign in with a key:",
+        soft_wrap=True,
+    )
+    for role, key in keys.items():
+        err_console.print(f"  {role:<8} {key}", soft_wrap=True, highlight=False)
 
 
 def _print_runs(items: Any) -> None:

@@ -135,3 +135,17 @@ jobs = Table(  # grading started through the API, and how far it got
     Column("run_id", String(40)),
     Column("error", Text),
 )
+
+web_sessions = Table(  # a signed-in browser of the web workbench (0003); the cookie holds the token, never stored
+    "web_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie's token
+    Column("user_name", String(100), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("csrf", String(64), nullable=False),  # the token every changing form carries
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("seen_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # the absolute end
+    Column("ended_at", DateTime(timezone=True)),  # signed out
+    Index("ix_web_sessions_user", "user_name"),
+)

@@ -48,6 +48,20 @@ def add_user(engine: Engine, name: str, role: str) -> str:
     return key
 
 
+def new_key(engine: Engine, name: str, role: str) -> str:
+    """A fresh key for a user (made if missing, enabled again if disabled); the old key stops
+    working. For the demo workspace, whose keys are printed each time it is made."""
+    key = PREFIX + secrets.token_urlsafe(32)
+    with engine.begin() as con:
+        done = con.execute(
+            update(users).where(users.c.name == name).values(key_hash=key_hash(key), role=role, disabled_at=None)
+        )
+        if not done.rowcount:
+            now = dt.datetime.now(dt.UTC)
+            con.execute(insert(users).values(name=name, role=role, key_hash=key_hash(key), created_at=now))
+    return key
+
+
 def disable_user(engine: Engine, name: str) -> None:
     with engine.begin() as con:
         done = con.execute(update(users).where(users.c.name == name).values(disabled_at=dt.datetime.now(dt.UTC)))
