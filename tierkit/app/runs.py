@@ -61,10 +61,19 @@ def publish(workspace: Path | None, run: str) -> str:
     return chosen.run_id
 
 
-def diff(workspace: Path | None, run_a: str, run_b: str = "current", limit: int = 20) -> dict[str, Any]:
-    """Migration between two runs: the tier x tier matrix and who moved."""
+def diff(
+    workspace: Path | None,
+    run_a: str,
+    run_b: str = "current",
+    limit: int = 20,
+    *,
+    cell: tuple[str, str] | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Migration between two runs: the tier x tier matrix and who moved; with `cell` (from, to),
+    who is in that cell of the matrix (the diagonal too), a page from `offset` on."""
     ws = Workspace.open(workspace)
-    found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit).as_dict()
+    found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit, cell=cell, offset=offset).as_dict()
     lang = ws.setting("lang", DEFAULT_LANG)
     labels: dict[str, str] = {}
     for ref in (found["run_a"], found["run_b"]):  # each tier by its label, as a manager reads it

@@ -31,6 +31,8 @@ class Migration:
     as_of_a: str = ""
     as_of_b: str = ""
     reordered: bool = False  # the runs were given later one first: read from the earlier as-of
+    cell: tuple[str, str] | None = None  # the movers are this cell's customers (from, to) only
+    offset: int = 0  # movers skipped before the page
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -45,6 +47,8 @@ class Migration:
             "matrix": self.matrix,
             "movers_total": self.movers_total,
             "movers": self.movers,
+            "cell": list(self.cell) if self.cell else None,
+            "offset": self.offset,
         }
 
 
@@ -56,9 +60,12 @@ def in_time_order(a: Run, b: Run) -> tuple[Run, Run, bool]:
     return (b, a, True) if key_a > key_b else (a, b, False)
 
 
-def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
+def migrate(a: Run, b: Run, limit: int = 50, cell: tuple[str, str] | None = None, offset: int = 0) -> Migration:
     """Who moved from run `a`'s tiers to run `b`'s, the earlier as-of date first whatever the
-    order given: a look back read forwards would call every later joiner 'gone'."""
+    order given: a look back read forwards would call every later joiner 'gone'.
+
+    `cell` (from, to), as the matrix names them ('(new)', '(gone)' included), lists that cell's
+    customers only, the diagonal too (from == to: who stayed); `offset` pages through them."""
     a, b, reordered = in_time_order(a, b)
     backend = connect("duckdb")
     left, right = backend.read_parquet(a.result), backend.read_parquet(b.result)
@@ -79,10 +86,13 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
         | {"value_b": str(r["value_b"])}
         for r in backend.to_pyarrow(per_cell.order_by(["from_tier", "to_tier"])).to_pylist()
     ]
-    moved = moves.filter(moves.from_tier != moves.to_tier)
+    if cell is None:
+        moved = moves.filter(moves.from_tier != moves.to_tier)
+    else:
+        moved = moves.filter(moves.from_tier == str(cell[0]), moves.to_tier == str(cell[1]))
     total = backend.execute_scalar(moved.count())
     weight = moved.value_a.coalesce(zero) + moved.value_b.coalesce(zero)
-    top = moved.order_by([weight.desc(), moved.customer_id]).limit(int(limit))
+    top = moved.order_by([weight.desc(), moved.customer_id]).limit(int(limit), offset=int(offset))
     movers = [
         {
             "customer_id": r["customer_id"],
@@ -95,7 +105,17 @@ def migrate(a: Run, b: Run, limit: int = 50) -> Migration:
     ]
     metric = b.manifest.get("value_metric") or a.manifest.get("value_metric")
     return Migration(
-        a.run_id, b.run_id, metric, matrix, movers, int(total or 0), a.manifest["as_of"], b.manifest["as_of"], reordered
+        a.run_id,
+        b.run_id,
+        metric,
+        matrix,
+        movers,
+        int(total or 0),
+        a.manifest["as_of"],
+        b.manifest["as_of"],
+        reordered,
+        (str(cell[0]), str(cell[1])) if cell else None,
+        int(offset),
     )
 
 
