@@ -37,7 +37,7 @@ class Shop:
 
 def make_shop(root: Path, policy: str | None = None, customers: int = 600) -> Shop:
     """A demo shop (two runs: the quarter before, and the published one) graded with `policy`."""
-    demo(root, customers, 7, None, "zh", history=True)
+    demo(root, customers, 7, None, "zh", history=True, churn=True)
     if policy is not None:  # the same shop graded with another preset, both quarters again
         shutil.rmtree(root / "runs")
         grade_workspace(root, policy=policy, as_of="2026-06-30", publish=False)

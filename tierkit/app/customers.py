@@ -55,6 +55,7 @@ class Filters:
     grid_cell: str | None = None
     phone: str | None = None
     name: str | None = None
+    customer_ids: tuple[str, ...] | None = None  # found by a search (an id, or a name's pinyin)
 
 
 def _plain(value: Any) -> Any:
@@ -160,6 +161,8 @@ def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, fi
             tests.append(joined[column].cast("string") == wanted)
     if filters.phone or filters.name:
         tests.append(joined.customer_id.isin(_ids_by_person(served, filters)))
+    if filters.customer_ids is not None:
+        tests.append(joined.customer_id.isin(list(filters.customer_ids)))
     return joined.filter(*tests) if tests else joined
 
 

@@ -204,6 +204,18 @@ def include_identification_tags(ws: Workspace) -> None:
         policy.write_text(text.replace("\nmetrics:\n", f"\n{line}metrics:\n", 1), "utf-8")
 
 
+def include_churn_risk(ws: Workspace) -> None:
+    """The demo's policy with the churn model's risk and signals (docs/churn.md), as a user adds them."""
+    policy = ws.root / "policy.yaml"
+    text = policy.read_text("utf-8")
+    if "churn_risk:" not in text:
+        lines = (
+            "  churn_risk: {churn: risk, horizon: 90D, description: 90天内不再购买的概率}\n"
+            "  churn_signals: {churn: signals, horizon: 90D, description: 流失风险的主要原因}\n"
+        )
+        policy.write_text(text.replace("\nmetrics:\n", f"\nmetrics:\n{lines}", 1), "utf-8")
+
+
 def demo(
     workspace: Path | None,
     customers: int = 50_000,
@@ -212,12 +224,14 @@ def demo(
     lang: str = DEFAULT_LANG,
     progress: Progress = silent,
     history: bool = False,
+    churn: bool = False,
 ) -> dict[str, Any]:
     """Generate a seeded shop into a demo workspace and grade it (four steps of progress).
 
     `history`: grade the end of the quarter before as well (kept, not published), so that the
     workbench's migration and moved-down list have two runs to compare, as a shop that grades
-    every quarter would."""
+    every quarter would. `churn`: add the churn-risk model's metrics to the policy (the card's
+    risk and its signals, the churn watchlist); it costs about ten seconds a grading."""
     from tierkit.demo.shop import generate
 
     root = workspace or Path("demo-workspace")
@@ -225,6 +239,8 @@ def demo(
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     include_identification_tags(ws)
+    if churn:
+        include_churn_risk(ws)
     progress(f"generating a shop of {customers:,} customers")
     files = generate(ws.root / "data", customers=customers, seed=seed)
     if history:  # the end of the quarter before the last order's

@@ -195,7 +195,7 @@ def demo(
 
     lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
     with steps(4, json_out) as say:
-        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say, history=True)
+        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say, history=True, churn=True)
     from tierkit.app.users import demo_keys
 
     where, example = summary["workspace"], summary["example_customer"]

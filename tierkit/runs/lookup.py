@@ -35,6 +35,7 @@ class SortedTable:
         reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
         self.table = reader.read_all()
         self.key = key
+        self.path = path
         self.keys = self.table[key].combine_chunks() if self.table.num_rows else pa.array([], pa.string())
         self.rows = self.table.num_rows
 

@@ -1,0 +1,143 @@
+"""/app/customers: find a customer and list customers by tier, tag, segment or grid cell.
+
+One search box reads what was typed (tierkit.app.search): an exact id or full phone number opens
+that customer's card at once (the counter's case); a name or its pinyin (staff only) lists the
+matches. Lists and exports are the application layer's (tier in effect, audited, masked for
+agents); this module turns the query string into its filters.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
+from starlette.background import BackgroundTask
+
+from tierkit.api.deps import ServiceDep
+from tierkit.app import customers as uses
+from tierkit.app.customers import Filters, resolve_id
+from tierkit.app.search import ids_by_pinyin, read_query
+from tierkit.errors import NotAllowedError, TooManyError
+from tierkit.policy import model as m
+from tierkit.policy.labels import score_labels, score_levels, tag_labels, tier_labels
+from tierkit.web.render import page
+from tierkit.web.visitors import StaffDep, Visitor, VisitorDep
+
+router = APIRouter(prefix="/app", include_in_schema=False)
+PAGE = 50
+
+
+def _choices(served: ServiceDep, lang: str) -> dict[str, Any]:
+    """What the filters offer: tiers, tags, segments and grid cells of the published run."""
+    snapshot = served.snapshot()
+    policy = snapshot.policy
+    tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
+    labels = tag_labels(policy, lang)
+    found: dict[str, Any] = {
+        "tiers": list(tier_labels(policy, tiers, lang).items()),
+        "tags": [(t, labels.get(t, t)) for t in snapshot.run.manifest.get("tags") or []],
+        "segments": [],
+        "cells": [],
+    }
+    for spec in policy.scores.values():
+        if isinstance(spec, m.RfmScore):
+            found["segments"] = list(score_labels(spec, lang).items())
+        if isinstance(spec, m.GridScore):
+            found["cells"] = [(c, score_labels(spec, lang).get(c, c)) for c in score_levels(spec)]
+    return found
+
+
+def _filters(seen: Visitor, served: ServiceDep, q: str, chosen: dict[str, str | None]) -> tuple[Filters, str | None]:
+    """The filters for the list, and a customer id when the text names exactly one customer."""
+    filters = Filters(**chosen)
+    if not q:
+        return filters, None
+    query = read_query(q)
+    if query.customer_id is not None:
+        snapshot = served.snapshot()
+        found, _ = resolve_id(served, snapshot, query.customer_id)
+        if snapshot.table.has(found):
+            return filters, query.customer_id
+        filters.customer_ids = ()
+        return filters, None
+    if query.phone is not None:
+        filters.phone = query.phone
+        return filters, None
+    if not seen.staff:
+        raise NotAllowedError("agents look a customer up by id or full phone number only")
+    if query.name is not None:
+        filters.name = query.name
+    else:
+        filters.customer_ids = tuple(ids_by_pinyin(served, query.pinyin or ""))
+    return filters, None
+
+
+@router.get("/customers", response_class=HTMLResponse, response_model=None)
+def customers_page(
+    request: Request,
+    seen: VisitorDep,
+    served: ServiceDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    tier: str | None = None,
+    tag: str | None = None,
+    segment: str | None = None,
+    grid_cell: str | None = None,
+    sort: Literal["customer_id", "tier"] = "customer_id",
+    offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
+) -> HTMLResponse | RedirectResponse:
+    chosen = {"tier": tier or None, "tag": tag or None, "segment": segment or None, "grid_cell": grid_cell or None}
+    error = None
+    try:
+        filters, exact = _filters(seen, served, q, chosen)
+        if exact is not None:
+            return RedirectResponse(f"/app/customers/{exact}", status_code=303)
+        found = uses.customers(served, filters, seen.caller, sort, PAGE, offset)
+        if filters.phone and found["total"] == 1 and not any(chosen.values()):
+            return RedirectResponse(f"/app/customers/{found['items'][0]['customer_id']}", status_code=303)
+    except (NotAllowedError, TooManyError) as err:
+        error, found = str(err), {"items": [], "total": 0, "limit": PAGE, "offset": 0}
+    return page(
+        request,
+        "customers.html",
+        seen.lang,
+        seen,
+        found=found,
+        q=q,
+        chosen=chosen,
+        sort=sort,
+        choices=_choices(served, seen.lang),
+        error=error,
+        here="customers",
+    )
+
+
+@router.get("/customers.{fmt}", response_model=None)
+def export_page(
+    fmt: Literal["csv", "xlsx"],
+    seen: StaffDep,
+    served: ServiceDep,
+    q: Annotated[str, Query(max_length=100)] = "",
+    tier: str | None = None,
+    tag: str | None = None,
+    segment: str | None = None,
+    grid_cell: str | None = None,
+) -> FileResponse:
+    """The current filter as CSV (with a BOM, for Excel) or XLSX; audited by the application layer."""
+    chosen = {"tier": tier or None, "tag": tag or None, "segment": segment or None, "grid_cell": grid_cell or None}
+    filters, exact = _filters(seen, served, q, chosen)
+    if exact is not None:
+        filters.customer_ids = (exact,)
+    folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
+    try:
+        target, _ = uses.export(served, filters, fmt, folder, seen.caller)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    media = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return FileResponse(
+        target, media_type=media, filename=target.name, background=BackgroundTask(shutil.rmtree, folder, True)
+    )
