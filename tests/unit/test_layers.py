@@ -27,6 +27,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("demo",),
     ("app",),
     ("api", "web", "cli"),  # each its own room: none imports another
+    ("server",),  # the API and the workbench in one process: the one place both are imported
     ("__init__", "__main__"),
 ]
 GROUND = LAYERS[0]

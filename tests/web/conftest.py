@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tierkit.api.app import create_app
+from tierkit.server import create_app
 from tierkit.app.grading import demo, grade_workspace
 from tierkit.app.serving import Settings
 from tierkit.runs.files import store_of

@@ -28,7 +28,6 @@ from tierkit.errors import (
 )
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
-from tierkit.web import mount, page_error
 
 STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422, TooManyError: 429}
 
@@ -52,7 +51,6 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     app.include_router(customers.router)
     app.include_router(runs.router)
     app.include_router(admin.router)
-    mount(app)  # the web workbench under /app/
 
     @app.get("/health", tags=["service"])
     def health() -> dict[str, Any]:
@@ -60,21 +58,21 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         return {"status": "ok", "run_id": service.current_id()}
 
     @app.exception_handler(TierkitError)
-    async def user_error(request: Request, err: TierkitError) -> Response:
-        """What the application layer refuses, as HTTP: its error type says which status (on a
-        workbench page, as a page in words)."""
-        shown = page_error(request, err)
-        if shown is not None:
-            return shown
-        return JSONResponse({"detail": str(err)}, status_code=STATUS.get(type(err), 409))
+    async def user_error(_request: Request, err: TierkitError) -> Response:
+        """What the application layer refuses, as HTTP: its error type says which status."""
+        return json_error(err)
 
     chosen = service.settings
     app.add_middleware(RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body)
     return app
 
 
-def app_from_env() -> FastAPI:
-    """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
+def json_error(err: TierkitError) -> JSONResponse:
+    return JSONResponse({"detail": str(err)}, status_code=STATUS.get(type(err), 409))
+
+
+def settings_from_env() -> tuple[Path, Settings]:
+    """The workspace and settings `tierkit serve` hands its worker processes through the environment."""
     workspace = setting("serve_workspace")
     if not workspace:
         raise WorkspaceError(f"{BY_NAME['serve_workspace'].env} is not set: start the service with 'tierkit serve'")
@@ -83,4 +81,10 @@ def app_from_env() -> FastAPI:
         burst=int(setting("serve_burst") or 200),
         lang=setting("serve_lang") or DEFAULT_LANG,
     )
-    return create_app(Path(workspace), settings)
+    return Path(workspace), settings
+
+
+def app_from_env() -> FastAPI:
+    """The API alone as a worker process starts it (`tierkit serve` starts tierkit.server's)."""
+    workspace, settings = settings_from_env()
+    return create_app(workspace, settings)

@@ -31,7 +31,7 @@ def serve_command(
     os.environ.update(environment)  # for the worker processes uvicorn starts (see docs/settings.md)
     err_console.print(f"serving {root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
     uvicorn.run(
-        "tierkit.api.app:app_from_env",
+        "tierkit.server:app_from_env",
         factory=True,
         host=host,
         port=port,

@@ -8,7 +8,6 @@ for (`?lang=`, remembered in a cookie), else the workspace's.
 
 from __future__ import annotations
 
-import datetime as dt
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,10 +16,9 @@ from urllib.parse import quote
 
 from fastapi import Depends, Request
 
-from tierkit.api.deps import ServiceDep
+from tierkit.app import sessions
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
-from tierkit.store import web_sessions
 from tierkit.web.catalogue import LANGS
 
 SESSION_COOKIE = "tierkit_session"
@@ -60,6 +58,14 @@ class Visitor:
         return self.caller.role in ("admin", "analyst")
 
 
+def served_of(request: Request) -> ServedWorkspace:
+    """The workspace the process serves (the same object the REST API's routes use)."""
+    return request.app.state.service  # type: ignore[no-any-return]
+
+
+ServiceDep = Annotated[ServedWorkspace, Depends(served_of)]
+
+
 def lang_of(request: Request, served: ServedWorkspace) -> str:
     """?lang= first, then the remembered choice, then the workspace's language."""
     for asked in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
@@ -76,8 +82,7 @@ def back_to(request: Request) -> str:
 
 def visitor(request: Request, served: ServiceDep) -> Visitor:
     token = request.cookies.get(SESSION_COOKIE, "")
-    idle = dt.timedelta(seconds=served.settings.session_idle)
-    found = web_sessions.find(served.store, token, idle) if token else None
+    found = sessions.find(served, token) if token else None
     if found is None:
         raise SignInNeeded(back_to(request))
     return Visitor(Caller(found.user_name, found.role), found.csrf, lang_of(request, served), token)

@@ -17,14 +17,14 @@ from urllib.parse import quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tierkit.api.deps import ServiceDep
 from tierkit.app import customers as uses
 from tierkit.app.card import full_card
+from tierkit.app.choices import tier_choices
 from tierkit.app.masking import PERSONAL
 from tierkit.app.serving import ServedWorkspace
 from tierkit.errors import TierkitError
 from tierkit.web.render import page
-from tierkit.web.visitors import FormDep, PageRefused, Visitor, VisitorDep
+from tierkit.web.visitors import FormDep, PageRefused, ServiceDep, Visitor, VisitorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 CHANNELS = ("phone", "visit", "wechat", "sms", "email", "store")
@@ -66,10 +66,6 @@ def _card(served: ServedWorkspace, seen: Visitor, customer_id: str) -> dict[str,
 def _show(request: Request, served: ServedWorkspace, seen: Visitor, customer_id: str, **extra: Any) -> HTMLResponse:
     card = _card(served, seen, customer_id)
     rows = _metric_rows(served, card)
-    snapshot = served.snapshot()
-    tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
-    from tierkit.policy.labels import tier_labels
-
     return page(
         request,
         "card.html",
@@ -79,7 +75,7 @@ def _show(request: Request, served: ServedWorkspace, seen: Visitor, customer_id:
         card=card,
         models=[r for r in rows if r["kind"] in ("churn", "clv")],
         metrics=[r for r in rows if r["kind"] not in ("churn", "clv")],
-        tiers=list(tier_labels(snapshot.policy, tiers, seen.lang).items()),
+        tiers=tier_choices(served, seen.lang),
         channels=CHANNELS,
         outcomes=OUTCOMES,
         default_expiry=(dt.date.today() + dt.timedelta(days=90)).isoformat(),

@@ -11,49 +11,27 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
-from tierkit.api.deps import ServiceDep
 from tierkit.app import customers as uses
+from tierkit.app.choices import filter_choices
 from tierkit.app.customers import Filters, resolve_id
 from tierkit.app.search import ids_by_pinyin, read_query
 from tierkit.errors import NotAllowedError, TooManyError
-from tierkit.policy import model as m
-from tierkit.policy.labels import score_labels, score_levels, tag_labels, tier_labels
 from tierkit.web.render import page
-from tierkit.web.visitors import StaffDep, Visitor, VisitorDep
+from tierkit.web.visitors import ServiceDep, StaffDep, Visitor, VisitorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE = 50
 
 
-def _choices(served: ServiceDep, lang: str) -> dict[str, Any]:
-    """What the filters offer: tiers, tags, segments and grid cells of the published run."""
-    snapshot = served.snapshot()
-    policy = snapshot.policy
-    tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
-    labels = tag_labels(policy, lang)
-    found: dict[str, Any] = {
-        "tiers": list(tier_labels(policy, tiers, lang).items()),
-        "tags": [(t, labels.get(t, t)) for t in snapshot.run.manifest.get("tags") or []],
-        "segments": [],
-        "cells": [],
-    }
-    for spec in policy.scores.values():
-        if isinstance(spec, m.RfmScore):
-            found["segments"] = list(score_labels(spec, lang).items())
-        if isinstance(spec, m.GridScore):
-            found["cells"] = [(c, score_labels(spec, lang).get(c, c)) for c in score_levels(spec)]
-    return found
-
-
 def _filters(seen: Visitor, served: ServiceDep, q: str, chosen: dict[str, str | None]) -> tuple[Filters, str | None]:
     """The filters for the list, and a customer id when the text names exactly one customer."""
-    filters = Filters(**chosen)
+    filters = Filters(tier=chosen["tier"], tag=chosen["tag"], segment=chosen["segment"], grid_cell=chosen["grid_cell"])
     if not q:
         return filters, None
     query = read_query(q)
@@ -109,7 +87,7 @@ def customers_page(
         q=q,
         chosen=chosen,
         sort=sort,
-        choices=_choices(served, seen.lang),
+        choices=filter_choices(served, seen.lang),
         error=error,
         here="customers",
     )

@@ -11,12 +11,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tierkit.api.deps import ServiceDep
 from tierkit.app.overview import overview
 from tierkit.web.catalogue import text
 from tierkit.web.formats import money, number, percent
 from tierkit.web.render import page
-from tierkit.web.visitors import VisitorDep
+from tierkit.web.visitors import ServiceDep, VisitorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 TAGS_DRAWN = 15  # the most common tags in the chart; the table behind it lists all

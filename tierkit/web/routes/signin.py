@@ -15,12 +15,10 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from tierkit.api.deps import ServiceDep
-from tierkit.app.access import caller_for
+from tierkit.app import sessions
 from tierkit.errors import TooManyError
-from tierkit.store import web_sessions
 from tierkit.web.render import page
-from tierkit.web.visitors import LOGIN_COOKIE, SESSION_COOKIE, FormDep, VisitorDep, lang_of
+from tierkit.web.visitors import LOGIN_COOKIE, SESSION_COOKIE, FormDep, ServiceDep, VisitorDep, lang_of
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 SIGN_INS_PER_MINUTE = 20  # per client address: a person mistypes; a script guessing keys is stopped
@@ -79,17 +77,15 @@ def login(
     if not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
         return _login_page(request, served, "signin.error_form", 403)
     address = request.client.host if request.client else "?"
-    caller = caller_for(served, key.strip()) if key.strip() else None
-    if caller is None:
+    signed = sessions.sign_in(served, key.strip(), address)
+    if signed is None:
         try:
             served.ration(address, "sign-in", SIGN_INS_PER_MINUTE)
         except TooManyError:
             return _login_page(request, served, "signin.error_too_many", 429)
-        served.audit.record("?", "?", "sign_in_failed", address, None)
         return _login_page(request, served, "signin.error_key", 401)
+    caller, token = signed
     lifetime = dt.timedelta(seconds=served.settings.session_max)
-    token, _ = web_sessions.open_session(served.store, caller.name, caller.role, lifetime)
-    served.audit.record(caller.name, caller.role, "sign_in", "web", address, now=True)
     done = RedirectResponse(_safe_next(next, caller.role), status_code=303)
     done.set_cookie(
         SESSION_COOKIE,
@@ -106,8 +102,7 @@ def login(
 
 @router.post("/logout")
 def logout(seen: VisitorDep, served: ServiceDep, _form: FormDep) -> RedirectResponse:
-    web_sessions.end(served.store, seen.token)
-    served.audit.record(seen.caller.name, seen.role, "sign_out", "web", None)
+    sessions.end(served, seen.token, seen.caller)
     done = RedirectResponse("/app/login", status_code=303)
     done.delete_cookie(SESSION_COOKIE, path="/")
     return done

@@ -1,0 +1,39 @@
+"""The service `tierkit serve` runs: the REST API and the web workbench in one process.
+
+The API (tierkit.api) and the workbench (tierkit.web) are front ends that never import each
+other; this module puts them together over one ServedWorkspace, so that a page and an API call
+see the same run, caches and limits. A user error becomes JSON for the API and a page in words
+under /app/.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.responses import Response
+
+from tierkit.api.app import create_app as create_api
+from tierkit.api.app import json_error, settings_from_env
+from tierkit.app.serving import Settings
+from tierkit.errors import TierkitError
+from tierkit.web import mount, page_error
+
+
+def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
+    app = create_api(workspace, settings)
+    mount(app)
+
+    async def user_error(request: Request, err: Exception) -> Response:
+        assert isinstance(err, TierkitError)
+        shown = page_error(request, err)
+        return shown if shown is not None else json_error(err)
+
+    app.add_exception_handler(TierkitError, user_error)
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
+    workspace, settings = settings_from_env()
+    return create_app(workspace, settings)
