@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tierkit.server import create_app
 from tierkit.app.grading import demo, grade_workspace
 from tierkit.app.serving import Settings
 from tierkit.runs.files import store_of
+from tierkit.server import create_app
 from tierkit.store.users import add_user
 from tierkit.workspace import Workspace
 
@@ -38,13 +38,18 @@ class Shop:
 def make_shop(root: Path, policy: str | None = None, customers: int = 600) -> Shop:
     """A demo shop (two runs: the quarter before, and the published one) graded with `policy`."""
     demo(root, customers, 7, None, "zh", history=True, churn=True)
-    if policy is not None:  # the same shop graded with another preset, both quarters again
-        shutil.rmtree(root / "runs")
+    if policy is not None:  # the same shop graded with another preset, both quarters again (published)
         grade_workspace(root, policy=policy, as_of="2026-06-30", publish=False)
         grade_workspace(root, policy=policy)
     ws = Workspace.open(root)
     keys = {role: add_user(store_of(ws), f"{role}-user", role) for role in ROLES}
     return Shop(root, keys)
+
+
+def current_result(shop: Shop) -> Path:
+    """The published run's result file, as the workspace's pointer names it."""
+    run_id = (shop.root / "runs" / "CURRENT").read_text("utf-8").strip()
+    return shop.root / "runs" / run_id / "result.parquet"
 
 
 @pytest.fixture(scope="session")
@@ -98,20 +103,37 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live(shop: Shop) -> Iterator[Live]:
+@contextmanager
+def serve(shops: dict[str, Shop], **settings: Any) -> Iterator[dict[str, Live]]:
+    """Each shop served by uvicorn on a free loopback port, in a thread, for the test's length."""
     import uvicorn
 
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app_for(shop.root), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    yield Live(f"http://127.0.0.1:{port}", shop)
-    server.should_exit = True
-    thread.join(10)
+    started = []
+    found = {}
+    for name, one in shops.items():
+        port = _free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app_for(one.root, **settings), host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        deadline = time.monotonic() + 30
+        while not server.started and time.monotonic() < deadline:
+            time.sleep(0.05)
+        started.append((server, thread))
+        found[name] = Live(f"http://127.0.0.1:{port}", one)
+    try:
+        yield found
+    finally:
+        for server, thread in started:
+            server.should_exit = True
+            thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def live(shop: Shop) -> Iterator[Live]:
+    with serve({"shop": shop}) as found:
+        yield found["shop"]
 
 
 @pytest.fixture(scope="session")

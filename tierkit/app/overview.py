@@ -93,11 +93,15 @@ def _classes(backend: Backend, table: ir.Table, column: str, value: ir.Value) ->
     }
 
 
-def pyramid(backend: Backend, table: ir.Table, snapshot: Snapshot, lang: str, value: ir.Value) -> dict[str, Any]:
+def pyramid(backend: Backend, table: ir.Table, snapshot: Snapshot, lang: str, value: ir.Value) -> dict[str, Any] | None:
     """The customer pyramid, top level first: the policy's pyramid score when it has one (客户金字塔),
-    else its tiers (which a tier list orders best first as well)."""
+    else its tiers when they are ranked (rules, ABC, stars); RFM segments and nine-grid cells are
+    no levels of one pyramid, so such a policy without a pyramid score has none."""
     policy = snapshot.policy
     named = next((n for n, s in policy.scores.items() if isinstance(s, m.PyramidScore)), None)
+    primary = policy.scores.get(policy.primary or "")
+    if named is None and isinstance(primary, m.RfmScore | m.GridScore | m.BandsScore):
+        return None
     if named is not None:
         spec = policy.scores[named]
         order, labels, column = score_levels(spec), score_labels(spec, lang), named

@@ -21,7 +21,9 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 TAGS_DRAWN = 15  # the most common tags in the chart; the table behind it lists all
 
 
-def _pyramid(view: dict[str, Any], lang: str) -> dict[str, Any]:
+def _pyramid(view: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    if not view["pyramid"]:
+        return None
     levels = view["pyramid"]["levels"]
     total_n = sum(level["customers"] for level in levels) or 1
     total_v = sum(float(level["value"]) for level in levels) or 1.0
@@ -84,6 +86,21 @@ def _rfm(view: dict[str, Any], lang: str) -> dict[str, Any] | None:
     }
 
 
+def _shares(view: dict[str, Any], lang: str) -> dict[str, Any] | None:
+    """Share of customers beside share of value, per tier: the 二八 picture in one glance."""
+    tiers = view["tiers"]
+    if not tiers or tiers[0]["value_share"] is None:
+        return None
+    return {
+        "names": [t["label"] for t in tiers],
+        "unit": "%",
+        "series": [
+            {"name": text("col.share", lang), "values": [round(t["customer_share"] * 100, 1) for t in tiers]},
+            {"name": text("col.revenue_share", lang), "values": [round(t["value_share"] * 100, 1) for t in tiers]},
+        ],
+    }
+
+
 def _bars(items: list[dict[str, Any]], name_key: str, value_key: str) -> dict[str, Any]:
     return {"names": [str(i[name_key]) for i in items], "values": [i[value_key] for i in items]}
 
@@ -94,6 +111,7 @@ def overview_page(request: Request, seen: VisitorDep, served: ServiceDep) -> HTM
         return RedirectResponse("/app/customers", status_code=303)
     view = overview(served, seen.lang)
     charts = {
+        "shares": _shares(view, seen.lang),
         "pyramid": _pyramid(view, seen.lang),
         "pareto": _pareto(view, seen.lang),
         "rfm": _rfm(view, seen.lang),

@@ -85,7 +85,20 @@
     };
   }
 
-  var kinds = { pyramid: pyramid, pareto: pareto, rfm: rfm, bars: function (d) { return bars(d, false); }, hbars: function (d) { return bars(d, true); }, sankey: sankey, lines: lines };
+  function grouped(d) {
+    return {
+      textStyle: text, grid: grid, legend: { top: 0 },
+      tooltip: { trigger: "axis", valueFormatter: function (v) { return v + (d.unit || ""); } },
+      xAxis: { type: "category", data: d.names, axisLabel: { interval: 0 } },
+      yAxis: { type: "value", axisLabel: { formatter: "{value}" + (d.unit || "") } },
+      series: d.series.map(function (s, i) {
+        return { type: "bar", name: s.name, data: s.values, itemStyle: { color: [palette[0], "#c0504d", palette[2]][i % 3] },
+                 label: { show: true, position: "top", formatter: function (p) { return p.value + (d.unit || ""); } } };
+      })
+    };
+  }
+
+  var kinds = { pyramid: pyramid, pareto: pareto, rfm: rfm, bars: function (d) { return bars(d, false); }, hbars: function (d) { return bars(d, true); }, sankey: sankey, lines: lines, grouped: grouped };
   var drawn = [];
 
   function draw(box) {
