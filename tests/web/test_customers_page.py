@@ -99,7 +99,9 @@ def test_bad_forms_say_what_is_wrong_and_change_nothing(shop: Shop, visit: Any) 
     url = f"/app/customers/{person['customer_id']}"
     client = visit("analyst")
     token = csrf_of(client.get(url).text)
-    bad_date = client.post(f"{url}/override", data={"csrf": token, "tier": "vip", "reason": "ok reason", "expires": "x"})
+    bad_date = client.post(
+        f"{url}/override", data={"csrf": token, "tier": "vip", "reason": "ok reason", "expires": "x"}
+    )
     assert bad_date.status_code == 422 and "请填写有效的日期" in bad_date.text
     past = client.post(
         f"{url}/override", data={"csrf": token, "tier": "vip", "reason": "ok reason", "expires": "2001-01-01"}
