@@ -5,13 +5,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from tierkit.app.customers import Caller
+from tierkit.app.serving import ServedWorkspace
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
-from tierkit.runs.diff import migrate
+from tierkit.runs.diff import GONE, NEW, migrate
+
 from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
 from tierkit.runs.overrides import manual_tiers
 from tierkit.settings import DEFAULT_LANG
 from tierkit.workspace import Workspace
+
+NONE = "(none)"  # a run's row without a tier (as runs.diff writes it)
+__all__ = ["GONE", "NEW", "NONE", "card", "diff", "publish", "publish_as", "runs"]
 
 
 def runs(workspace: Path | None) -> list[dict[str, Any]]:
@@ -53,6 +59,13 @@ def card(workspace: Path | None, customer_id: str, run: str | None = None, lang:
     return customer_card(chosen, customer_id, lang, manual)
 
 
+def publish_as(served: ServedWorkspace, run: str, caller: Caller) -> str:
+    """Publish a run for someone of the service (the workbench, the API), audited."""
+    done = publish(served.workspace.root, run)
+    served.audit.record(caller.name, caller.role, "publish", done, None, now=True)
+    return done
+
+
 def publish(workspace: Path | None, run: str) -> str:
     """Make a run current, atomically; returns its full id."""
     ws = Workspace.open(workspace)
@@ -69,12 +82,14 @@ def diff(
     *,
     cell: tuple[str, str] | None = None,
     offset: int = 0,
+    lang: str | None = None,
 ) -> dict[str, Any]:
     """Migration between two runs: the tier x tier matrix and who moved; with `cell` (from, to),
-    who is in that cell of the matrix (the diagonal too), a page from `offset` on."""
+    who is in that cell of the matrix (the diagonal too), a page from `offset` on. Labels in
+    `lang` (default: the workspace's)."""
     ws = Workspace.open(workspace)
     found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit, cell=cell, offset=offset).as_dict()
-    lang = ws.setting("lang", DEFAULT_LANG)
+    lang = lang or ws.setting("lang", DEFAULT_LANG)
     labels: dict[str, str] = {}
     for ref in (found["run_a"], found["run_b"]):  # each tier by its label, as a manager reads it
         run = load_run(ws, ref)

@@ -15,8 +15,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 
-from tierkit.app.choices import tier_choices
-from tierkit.app.runs import diff
+from tierkit.app.runs import GONE, NEW, NONE, diff
 from tierkit.errors import NotFoundError, TierkitError
 from tierkit.web.catalogue import text
 from tierkit.web.render import page
@@ -26,7 +25,6 @@ router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE = 50  # customers of one cell per page
 # the matrix's names for what is not a tier (tierkit.runs.diff): only in the later run, only in
 # the earlier one, graded into no tier
-NEW, GONE, NONE = "(new)", "(gone)", "(none)"
 TIER_COLOURS = ("#1f4e79", "#2e75b6", "#5b9bd5", "#9dc3e6", "#c9ddf0")  # best tier darkest (charts.js's palette)
 COLOURS = {NEW: "#2d6a2d", GONE: "#a33a2f", NONE: "#8a96a3"}
 Run = Any  # a run of ServedWorkspace.runs(): its run_id and manifest are read
@@ -93,12 +91,9 @@ def _tier_order(a: Run, b: Run, found: dict[str, Any]) -> list[str]:
 
 
 def _labels(served: ServiceDep, found: dict[str, Any], order: list[str], lang: str) -> dict[str, str]:
-    """Each tier's label, and words for the rows and columns that are not tiers. The labels are
-    the compared runs' own, in the language tierkit.app.runs.diff speaks (the workspace's); a page
-    in another language takes the published run's labels in its language where it has the tier."""
+    """Each tier's label (the compared runs' own, in the page's language), and words for the rows
+    and columns that are not tiers."""
     labels = {t: t for t in order} | {str(k): str(v) for k, v in (found.get("labels") or {}).items()}
-    if lang != served.settings.lang and served.current_id() is not None:
-        labels.update(dict(tier_choices(served, lang)))
     labels[NONE] = text("migration.no_tier", lang)
     labels[NEW] = text("migration.new", lang)
     labels[GONE] = text("migration.gone", lang)
@@ -202,7 +197,7 @@ def migration_page(
     asked_a, asked_b = _pair(served, ordered, run_from, run_to)
     cell = (cell_from, cell_to) if cell_from and cell_to else None
     try:
-        found = diff(served.workspace.root, asked_a, asked_b, PAGE, cell=cell, offset=offset)
+        found = diff(served.workspace.root, asked_a, asked_b, PAGE, cell=cell, offset=offset, lang=lang)
     except TierkitError as err:
         wrong = next((x for x in (asked_a, asked_b) if not _known(x, ordered)), f"{asked_a} / {asked_b}")
         raise NotFoundError(text("migration.no_such_run", lang, run=wrong)) from err

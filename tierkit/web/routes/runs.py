@@ -143,7 +143,7 @@ def publish(seen: StaffDep, form: FormDep, served: ServiceDep) -> RedirectRespon
     if not run:
         raise RequestError(text("runs.no_run_given", seen.lang))
     try:
-        done = run_uses.publish(served.workspace.root, run)
+        done = run_uses.publish_as(served, run, seen.caller)
     except WorkspaceError as err:
         raise NotFoundError(text("runs.no_such_run", seen.lang, run=run)) from err
     return RedirectResponse(f"/app/runs?published={done}", status_code=303)

@@ -70,7 +70,7 @@
     return {
       textStyle: text, tooltip: { trigger: "item" },
       series: [{
-        type: "sankey", left: 8, right: 120, top: 8, bottom: 8, nodeGap: 10, draggable: false,
+        type: "sankey", left: 8, right: 120, top: 8, bottom: 8, nodeGap: 10, draggable: false, layoutIterations: 0,
         emphasis: { focus: "adjacency" }, data: d.nodes, links: d.links,
         lineStyle: { color: "gradient", curveness: 0.5, opacity: 0.45 }, label: { color: "#222" }
       }]
