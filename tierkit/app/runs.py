@@ -10,7 +10,6 @@ from tierkit.app.serving import ServedWorkspace
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
 from tierkit.runs.diff import GONE, NEW, migrate
-
 from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
 from tierkit.runs.overrides import manual_tiers
 from tierkit.settings import DEFAULT_LANG
