@@ -135,7 +135,7 @@ def test_the_readme_walkthrough_runs_top_to_bottom(tmp_path: Path, monkeypatch: 
     runner = CliRunner()
     monkeypatch.chdir(tmp_path)
     assert runner.invoke(app, ["demo", "--workspace", "demo-workspace", "--customers", "500"]).exit_code == 0
-    block = text("README.md").split("graded workspace in `demo-workspace/`", 1)[1].split("```sh\n", 1)[1]
+    block = text("README.md").split("From the command line:", 1)[1].split("```sh\n", 1)[1]
     commands = [line.split("#")[0].strip() for line in block.split("```", 1)[0].splitlines() if line.strip()]
     assert len(commands) >= 5
     for command in commands:
