@@ -18,7 +18,7 @@
         data: d.items.map(function (x, i) {
           var light = (i % palette.length) >= 2;
           return { name: x.name, value: x.value, text: x.text, itemStyle: { color: palette[i % palette.length] },
-                   label: { color: light ? "#1d2733" : "#fff", textBorderColor: light ? "rgba(255,255,255,.85)" : "transparent", textBorderWidth: light ? 2 : 0 } };
+                   label: { color: light ? "#1d2733" : "#fff", textBorderWidth: 0 } };
         })
       }]
     };
@@ -106,7 +106,9 @@
     var kind = kinds[box.getAttribute("data-chart")];
     if (!source || !kind || !window.echarts) { return; }
     var chart = window.echarts.init(box, null, { renderer: "svg" });
-    chart.setOption(kind(JSON.parse(source.textContent)));
+    var option = kind(JSON.parse(source.textContent));
+    option.animation = false;  // drawn at once: what a screenshot or a printout shows is the final chart
+    chart.setOption(option);
     box.setAttribute("data-drawn", "true");
     var click = box.getAttribute("data-click");
     if (click) {
