@@ -6,10 +6,7 @@ response model of the caller's role (an agent's card carries only masked persona
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -36,6 +33,7 @@ from tierkit.app import customers as uses
 from tierkit.app import history, tags
 from tierkit.app.card import full_card
 from tierkit.app.customers import Filters, Sort
+from tierkit.app.downloads import download
 
 router = APIRouter(prefix="/customers", tags=["customers"])
 MAX_PAGE = 500
@@ -96,15 +94,9 @@ def export_customers(
     chosen: FiltersDep,
 ) -> FileResponse:
     """The filtered list as CSV or XLSX (formula-like text escaped); written to the audit log."""
-    folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
-    try:
-        target, _ = uses.export(service, Filters(**asdict(chosen)), fmt, folder, user)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    media = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    made = download(lambda folder: uses.export(service, Filters(**asdict(chosen)), fmt, folder, user))
     return FileResponse(
-        target, media_type=media, filename=target.name, background=BackgroundTask(shutil.rmtree, folder, True)
+        made.path, media_type=made.media_type, filename=made.path.name, background=BackgroundTask(made.discard)
     )
 
 

@@ -8,18 +8,17 @@ agents); this module turns the query string into its filters.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
 from tierkit.app import customers as uses
 from tierkit.app.choices import filter_choices
 from tierkit.app.customers import Filters, resolve_id
+from tierkit.app.downloads import download
 from tierkit.app.search import ids_by_pinyin, read_query
 from tierkit.errors import NotAllowedError, TooManyError
 from tierkit.web.render import page
@@ -27,6 +26,25 @@ from tierkit.web.visitors import ServiceDep, StaffDep, Visitor, VisitorDep
 
 router = APIRouter(prefix="/app", include_in_schema=False)
 PAGE = 50
+
+
+@dataclass
+class Asked:
+    """What the list's query string asks: the search text and the filters (empty means any)."""
+
+    q: Annotated[str, Query(max_length=100)] = ""
+    tier: str | None = None
+    tag: str | None = None
+    segment: str | None = None
+    grid_cell: str | None = None
+
+    def chosen(self) -> dict[str, str | None]:
+        return {"tier": self.tier or None, "tag": self.tag or None, "segment": self.segment or None} | {
+            "grid_cell": self.grid_cell or None
+        }
+
+
+AskedDep = Annotated[Asked, Depends()]
 
 
 def _filters(seen: Visitor, served: ServiceDep, q: str, chosen: dict[str, str | None]) -> tuple[Filters, str | None]:
@@ -59,15 +77,11 @@ def customers_page(
     request: Request,
     seen: VisitorDep,
     served: ServiceDep,
-    q: Annotated[str, Query(max_length=100)] = "",
-    tier: str | None = None,
-    tag: str | None = None,
-    segment: str | None = None,
-    grid_cell: str | None = None,
+    asked: AskedDep,
     sort: Literal["customer_id", "tier"] = "customer_id",
     offset: Annotated[int, Query(ge=0, le=100_000_000)] = 0,
 ) -> HTMLResponse | RedirectResponse:
-    chosen = {"tier": tier or None, "tag": tag or None, "segment": segment or None, "grid_cell": grid_cell or None}
+    q, chosen = asked.q, asked.chosen()
     error = None
     try:
         filters, exact = _filters(seen, served, q, chosen)
@@ -98,24 +112,13 @@ def export_page(
     fmt: Literal["csv", "xlsx"],
     seen: StaffDep,
     served: ServiceDep,
-    q: Annotated[str, Query(max_length=100)] = "",
-    tier: str | None = None,
-    tag: str | None = None,
-    segment: str | None = None,
-    grid_cell: str | None = None,
+    asked: AskedDep,
 ) -> FileResponse:
     """The current filter as CSV (with a BOM, for Excel) or XLSX; audited by the application layer."""
-    chosen = {"tier": tier or None, "tag": tag or None, "segment": segment or None, "grid_cell": grid_cell or None}
-    filters, exact = _filters(seen, served, q, chosen)
+    filters, exact = _filters(seen, served, asked.q, asked.chosen())
     if exact is not None:
         filters.customer_ids = (exact,)
-    folder = Path(tempfile.mkdtemp(prefix="tierkit-export-"))
-    try:
-        target, _ = uses.export(served, filters, fmt, folder, seen.caller)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    media = "text/csv" if fmt == "csv" else "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    made = download(lambda folder: uses.export(served, filters, fmt, folder, seen.caller))
     return FileResponse(
-        target, media_type=media, filename=target.name, background=BackgroundTask(shutil.rmtree, folder, True)
+        made.path, media_type=made.media_type, filename=made.path.name, background=BackgroundTask(made.discard)
     )

@@ -9,10 +9,7 @@ history cannot support shows the application layer's note in words, never an emp
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +17,7 @@ from fastapi.responses import FileResponse, HTMLResponse
 from starlette.background import BackgroundTask
 
 from tierkit.app import watchlists as lists
+from tierkit.app.downloads import download
 from tierkit.errors import NotFoundError
 from tierkit.web.catalogue import text
 from tierkit.web.render import page
@@ -67,12 +65,7 @@ def export_list(
 ) -> FileResponse:
     """The whole list as CSV (with a BOM, for Excel) or XLSX, in the page's language; audited by
     the application layer. The temporary folder goes once the file is sent (or the export fails)."""
-    folder = Path(tempfile.mkdtemp(prefix="tierkit-watchlist-"))
-    try:
-        target, _ = lists.export_watchlist(served, which, fmt, folder, seen.caller, seen.lang)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
+    made = download(lambda folder: lists.export_watchlist(served, which, fmt, folder, seen.caller, seen.lang))
     return FileResponse(
-        target, media_type=MEDIA[fmt], filename=target.name, background=BackgroundTask(shutil.rmtree, folder, True)
+        made.path, media_type=made.media_type, filename=made.path.name, background=BackgroundTask(made.discard)
     )
