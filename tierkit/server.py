@@ -8,6 +8,7 @@ under /app/.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -16,13 +17,18 @@ from fastapi.responses import Response
 from tierkit.api.app import create_app as create_api
 from tierkit.api.app import json_error, settings_from_env
 from tierkit.app.serving import Settings
+from tierkit.app.warmup import warm_up
 from tierkit.errors import TierkitError
 from tierkit.web import mount, page_error
 
 
-def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
+def create_app(workspace: Path | None = None, settings: Settings | None = None, warm: bool = False) -> FastAPI:
+    """The API and the workbench; `warm`: prepare lookups and per-run figures in a background
+    thread now (what `tierkit serve` does), so that the first card or page does not wait."""
     app = create_api(workspace, settings)
     mount(app)
+    if warm:
+        threading.Thread(target=warm_up, args=(app.state.service,), name="warm-up", daemon=True).start()
 
     async def user_error(request: Request, err: Exception) -> Response:
         assert isinstance(err, TierkitError)
@@ -36,4 +42,4 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 def app_from_env() -> FastAPI:
     """The app as `tierkit serve --workers N` starts it in each worker process (settings by env)."""
     workspace, settings = settings_from_env()
-    return create_app(workspace, settings)
+    return create_app(workspace, settings, warm=True)

@@ -64,8 +64,16 @@ def cohorts(served: ServedWorkspace, months: int = 12, lapse_days: int = 180) ->
             "gaps": _gaps({}, 0, None, None),
             "note": "no orders in this workspace",
         }
-    backend = connect("duckdb")
-    return cohort_figures(backend, _orders(backend, source), as_of, months, lapse_days)
+    # the figures change only with the orders, the as-of date and the two settings: kept per process
+    files = sorted(source.glob("*.parquet")) if source.is_dir() else [source]
+    stamp = max((f.stat().st_mtime_ns for f in files), default=0)
+    key = f"cohorts:{source}:{stamp}:{as_of}:{months}:{lapse_days}"
+
+    def compute() -> dict[str, Any]:
+        backend = connect("duckdb")
+        return cohort_figures(backend, _orders(backend, source), as_of, months, lapse_days)
+
+    return served.kept(key, compute)  # type: ignore[no-any-return]
 
 
 def _orders(backend: Backend, path: Path) -> ir.Table:
