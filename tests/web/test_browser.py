@@ -225,6 +225,23 @@ def test_an_analyst_overrides_the_tier_and_the_card_says_so(browser: Any, own_li
     watched.page.context.close()
 
 
+def test_grade_now_shows_its_progress_and_lists_the_new_run(browser: Any, own_live: Live) -> None:
+    watched = open_page(browser)
+    sign_in(watched, own_live, "analyst")
+    page = watched.page
+    page.goto(f"{own_live.url}/app/runs")
+    before = page.locator("#runs-table tbody tr").count()
+    page.uncheck("#publish-after")  # a run kept aside: the other tests read the published one
+    page.click("#grade-form button[type=submit]")
+    page.wait_for_selector("#job-bar")
+    page.wait_for_selector("#job-done", timeout=120_000)  # runs.js polls the job and reloads when done
+    assert page.locator("#runs-table tbody tr").count() == before + 1
+    assert page.get_attribute("#job-bar", "aria-valuenow") == "100"
+    assert watched.errors == [] and watched.hosts == {"127.0.0.1"}
+    shot(watched, "runs-graded-zh")
+    watched.page.context.close()
+
+
 def test_a_form_without_its_csrf_token_is_refused(browser: Any, own_live: Live) -> None:
     person = _a_customer(own_live.shop)
     watched = open_page(browser)
@@ -267,6 +284,11 @@ def test_screenshots_of_every_page_in_both_languages(browser: Any, live: Live) -
             response = watched.page.goto(f"{live.url}/app/{name}?lang={lang}")
             assert response is not None and response.status == 200, name
             drawn_charts(watched)
+            unlabelled = watched.page.evaluate(
+                "[...document.querySelectorAll('input:not([type=hidden]), select, textarea')]"
+                ".filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label')).map(e => e.name)"
+            )
+            assert unlabelled == [], (name, unlabelled)  # every field has a label a screen reader says
             shot(watched, f"{name}-{lang}")
     assert watched.errors == [] and watched.hosts == {"127.0.0.1"}
     watched.page.context.close()
