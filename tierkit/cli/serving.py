@@ -29,7 +29,8 @@ def serve_command(
 
     root, environment = workspaces.serve_environment(workspace, rate_limit, burst)
     os.environ.update(environment)  # for the worker processes uvicorn starts (see docs/settings.md)
-    err_console.print(f"serving {root} on http://{host}:{port} with {workers} worker(s) (docs at /docs)")
+    where = f"http://{host}:{port}"
+    err_console.print(f"serving {root} on {where} with {workers} worker(s): workbench at {where}/app/, docs at /docs")
     uvicorn.run(
         "tierkit.server:app_from_env",
         factory=True,
