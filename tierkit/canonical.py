@@ -25,6 +25,9 @@ class TableSpec:
     columns: tuple[Column, ...]
     time_column: str | None = None
     key: str | None = None  # the optional row id that judges duplicates
+    # a column another table's synonyms name that means one of this table's columns here
+    # (客户经理 is a contact's rep_id, and a customer's owner)
+    aliases: tuple[tuple[str, str], ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -72,6 +75,7 @@ CUSTOMERS = TableSpec(
         Column("id_number", "string"),
         Column("signup_date", "date"),
         Column("business_line", "string"),
+        Column("owner", "string"),  # the account manager / sales rep who serves the customer (客户经理)
         # identity fields for `tierkit link`, as CRM and benchmark files split a person up
         Column("given_name", "string"),
         Column("family_name", "string"),
@@ -82,6 +86,7 @@ CUSTOMERS = TableSpec(
         Column("state", "string"),
     ),
     key="customer_id",
+    aliases=(("rep_id", "owner"),),
 )
 
 INTERACTIONS = TableSpec(

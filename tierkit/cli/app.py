@@ -19,6 +19,7 @@ from tierkit.cli.clv import clv_app
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.lists import list_app
+from tierkit.cli.plans import owners_app, plan_app
 from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
@@ -291,6 +292,8 @@ app.add_typer(clv_app, name="clv")
 app.add_typer(churn_app, name="churn")
 app.add_typer(tags_app, name="tags")
 app.add_typer(list_app, name="list")
+app.add_typer(plan_app, name="plan")
+app.add_typer(owners_app, name="owners")
 app.add_typer(campaign_app, name="campaign")
 
 

@@ -58,6 +58,7 @@ def map_headers(
         canonical = explicit.get(column)
         if canonical is None:
             canonical = synonyms().get(_key(column))
+            canonical = dict(spec.aliases).get(canonical or "", canonical)
             if canonical in taken:
                 continue  # kept as an attribute: the user said which column this is
         if canonical in spec.names:

@@ -1,0 +1,150 @@
+"""Who serves each customer (客户经理, 业务员): the customers file's owner, and the assignments made here.
+
+An owner comes from the customers file (headers 客户经理, 业务员, 销售代表, 负责人, owner) or from
+`tierkit owners assign`, which gives the customers without one an owner and keeps each
+assignment in `data/owners.parquet` (customer_id, owner, method, by, at: the latest wins over the
+file's). Assigning is computed by the engine: by region (the owner who already serves the most
+customers of the customer's region), or round-robin (customers ranked by value dealt to the
+owners in turn, so that each gets a like share of value). Every assignment is audited.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import ibis.expr.types as ir
+import pyarrow as pa
+
+from tierkit.backends import Backend, connect
+from tierkit.errors import InputError
+from tierkit.runs.files import current_run_id, load_run, store_of
+from tierkit.store.audit import AuditLog
+from tierkit.tables.readers import read_table
+from tierkit.workspace import Workspace
+
+ASSIGNMENTS = "owners.parquet"
+Method = Literal["region", "round-robin"]
+
+
+def _customers(backend: Backend, ws: Workspace) -> ir.Table:
+    source = ws.data_file("customers")
+    if source is None:
+        raise InputError(f"{ws.root}: no customers imported (tierkit import customers FILE -w {ws.root})")
+    rows = read_table(backend, "customers", source)
+    table = rows.table
+    return table.select(
+        customer_id=table.customer_id.cast("string"),
+        owner=rows.value(table, "owner").cast("string"),
+        region=rows.value(table, "region").cast("string"),
+    )
+
+
+def owner_table(backend: Backend, ws: Workspace) -> ir.Table | None:
+    """customer_id -> owner (NULL: none yet), the latest assignment over the customers file's."""
+    try:
+        people = _customers(backend, ws)
+    except InputError:
+        return None
+    assigned = ws.data_dir / ASSIGNMENTS
+    if not assigned.exists():
+        return people.select("customer_id", "owner")
+    made = backend.read_parquet(assigned)
+    latest = made.mutate(n=ibis.row_number().over(group_by=made.customer_id, order_by=made["at"].desc()))
+    latest = latest.filter(latest.n == 0).select("customer_id", assigned_owner="owner")
+    joined = people.left_join(latest, "customer_id")
+    return joined.select(customer_id=joined.customer_id, owner=joined.assigned_owner.coalesce(joined.owner))
+
+
+def _value(backend: Backend, ws: Workspace) -> ir.Table | None:
+    run_id = current_run_id(ws)
+    if run_id is None:
+        return None
+    run = load_run(ws, run_id)
+    metric = run.manifest.get("value_metric")
+    result = backend.read_parquet(run.result)
+    if not metric or metric not in result.columns:
+        return None
+    return result.select("customer_id", value=result[metric].cast("decimal(38, 2)"))
+
+
+def assign(workspace: Path | None, by: Method, owners: list[str] | None, caller: str) -> dict[str, Any]:
+    """Give every customer without an owner one; returns `{assigned, by_owner, method}`."""
+    ws = Workspace.open(workspace)
+    backend = connect("duckdb")
+    current = owner_table(backend, ws)
+    if current is None:
+        raise InputError(f"{ws.root}: no customers imported (tierkit import customers FILE -w {ws.root})")
+    known = sorted(str(o) for o in backend.to_pyarrow(current.select("owner").distinct())["owner"].to_pylist() if o)
+    chosen = sorted(set(owners)) if owners else known
+    if not chosen:
+        raise InputError("no owner to assign: name them with --owners 张三,李四 (no customer has one yet)")
+    people = _customers(backend, ws).select("customer_id", "region")
+    rows = current.join(people, "customer_id")
+    missing = rows.filter(rows.owner.isnull() | (rows.owner == ""))
+    value = _value(backend, ws)
+    if value is not None:
+        missing = missing.left_join(value, "customer_id").drop("customer_id_right")
+    else:
+        missing = missing.mutate(value=ibis.null("decimal(38, 2)"))
+    dealt = _round_robin(missing, chosen)
+    if by == "region":
+        dealt = _by_region(rows, dealt, chosen)
+    found = backend.to_pyarrow(dealt.select("customer_id", "owner").order_by("customer_id"))
+    now = dt.datetime.now(dt.UTC)
+    made = pa.table(
+        {
+            "customer_id": found["customer_id"],
+            "owner": found["owner"],
+            "method": pa.array([by] * found.num_rows, pa.string()),
+            "by": pa.array([caller] * found.num_rows, pa.string()),
+            "at": pa.array([now] * found.num_rows, pa.timestamp("us", tz="UTC")),
+        }
+    )
+    _append(ws, made)
+    counts: dict[str, int] = {}
+    for owner in found["owner"].to_pylist():
+        counts[str(owner)] = counts.get(str(owner), 0) + 1
+    audit = AuditLog(store_of(ws))
+    audit.record(caller, "admin", "assign_owners", by, f"{found.num_rows} customers", now=True)
+    audit.close()
+    return {"assigned": found.num_rows, "method": by, "by_owner": dict(sorted(counts.items()))}
+
+
+def _round_robin(missing: ir.Table, owners: list[str]) -> ir.Table:
+    """Customers by value (highest first, id breaking ties) dealt to `owners` in turn."""
+    order = [missing.value.desc(), missing.customer_id]
+    ranked = missing.mutate(turn=(ibis.row_number().over(order_by=order) % len(owners)).cast("int64"))
+    names = ibis.memtable(pa.table({"turn": list(range(len(owners))), "owner_dealt": owners}))
+    joined = ranked.join(names, "turn")
+    return joined.select("customer_id", "region", owner=joined.owner_dealt)
+
+
+def _by_region(rows: ir.Table, dealt: ir.Table, owners: list[str]) -> ir.Table:
+    """The owner serving the most customers of the region (fewest customers overall, then name,
+    breaking ties); a region nobody serves yet keeps its round-robin owner."""
+    served = rows.filter(rows.owner.notnull() & (rows.owner != "") & rows.owner.isin(owners))
+    per_region = served.group_by(["region", "owner"]).aggregate(n=ibis._.count())
+    sizes = served.group_by("owner").aggregate(total=ibis._.count())
+    ranked = per_region.join(sizes, "owner")
+    ranked = ranked.mutate(
+        pick=ibis.row_number().over(group_by=ranked.region, order_by=[ranked.n.desc(), ranked.total, ranked.owner])
+    )
+    best = ranked.filter(ranked.pick == 0).select("region", region_owner="owner")
+    joined = dealt.left_join(best, "region")
+    return joined.select(
+        customer_id=joined.customer_id, region=joined.region, owner=joined.region_owner.coalesce(joined.owner)
+    )
+
+
+def _append(ws: Workspace, made: pa.Table) -> None:
+    import pyarrow.parquet as pq
+
+    target = ws.data_dir / ASSIGNMENTS
+    if target.exists():
+        made = pa.concat_tables([pq.read_table(target), made.cast(pq.read_schema(target))])
+    scratch = target.with_suffix(".tmp")
+    pq.write_table(made, scratch)
+    scratch.replace(target)  # readers see the old file or the new, never half of one
