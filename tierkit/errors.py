@@ -47,6 +47,14 @@ class ValueRefusedError(TierkitError):
     or an expiry in the past (the API answers 422)."""
 
 
+class ConflictError(TierkitError):
+    """A request the current state refuses, such as using an entitlement the customer's tier does
+    not grant or whose limit is spent (the API answers 409, with the reason in words; the CLI
+    exits 1: the input was good, the answer is no)."""
+
+    exit_code = 1
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     """A ' (did you mean 'x'?)' suffix, or '' when nothing is close."""
     close = difflib.get_close_matches(name, list(candidates), n=1, cutoff=0.6)

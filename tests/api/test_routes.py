@@ -36,6 +36,7 @@ PARAMS = {
     "tag": "集团关键人",
     "complaint_id": "1",
     "kind": "orders",
+    "code": "priority_queue",
 }
 
 

@@ -15,9 +15,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tierkit.api.limits import RequestLimits
-from tierkit.api.routes import admin, customers, runs
+from tierkit.api.routes import admin, customers, entitlements, runs
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
+    ConflictError,
     NotAllowedError,
     NotFoundError,
     RequestError,
@@ -29,7 +30,14 @@ from tierkit.errors import (
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
-STATUS = {NotFoundError: 404, NotAllowedError: 403, RequestError: 400, ValueRefusedError: 422, TooManyError: 429}
+STATUS = {
+    NotFoundError: 404,
+    NotAllowedError: 403,
+    RequestError: 400,
+    ValueRefusedError: 422,
+    TooManyError: 429,
+    ConflictError: 409,
+}
 
 
 def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
@@ -48,6 +56,7 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         lifespan=lifespan,
     )
     app.state.service = service
+    app.include_router(entitlements.router)  # before customers: its /{customer_id}/{kind} matches too
     app.include_router(customers.router)
     app.include_router(runs.router)
     app.include_router(admin.router)

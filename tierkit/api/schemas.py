@@ -246,3 +246,41 @@ class JobInfo(BaseModel):
     started_by: str
     started_at: Instant
     finished_at: Instant | None = None
+
+
+class Grantor(BaseModel):
+    kind: str = Field(description="tier or tag")
+    name: str
+    label: str
+
+
+class EntitlementItem(BaseModel):
+    """One entitlement in effect for a customer, with what is left of its limit."""
+
+    code: str = Field(description="The entitlement's key in the policy")
+    label: str = Field(description="What the front line calls it, in the answer's language")
+    limit: int | None = Field(description="Uses allowed per period; null when unlimited")
+    period: str | None = Field(description="year or month (calendar, in the policy's time zone); null when unlimited")
+    used: int | None = Field(description="Uses recorded in the current period; null when unlimited")
+    remaining: int | None = Field(description="Uses left in the current period; null when unlimited")
+    renews_on: str | None = Field(description="The first day of the next period (the count starts again)")
+    granted_by: list[Grantor] = Field(description="The tier in effect and the tags that grant it")
+
+
+class EntitlementUseIn(BaseModel):
+    note: str | None = Field(default=None, max_length=2000, description="What was done (kept and audited)")
+
+
+class EntitlementUseInfo(BaseModel):
+    id: int
+    at: Instant
+    by: str
+    run_id: str | None
+    tier: str | None = Field(description="The tier in effect when it was used")
+    note: str | None = None
+
+
+class EntitlementUseOut(BaseModel):
+    customer_id: str
+    use: EntitlementUseInfo
+    entitlement: EntitlementItem = Field(description="The entitlement after this use")

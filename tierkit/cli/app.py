@@ -16,6 +16,7 @@ import typer
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
+from tierkit.cli.entitlements import entitlements_app
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.lists import list_app
@@ -295,6 +296,7 @@ app.add_typer(list_app, name="list")
 app.add_typer(plan_app, name="plan")
 app.add_typer(owners_app, name="owners")
 app.add_typer(campaign_app, name="campaign")
+app.add_typer(entitlements_app, name="entitlements")
 
 
 def main() -> None:

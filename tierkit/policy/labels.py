@@ -97,7 +97,7 @@ def service_card(policy: m.Policy, tier: str, lang: str) -> dict[str, object] | 
                 if name in catalogue and catalogue[name].label
                 else name,
             }
-            for name in service.entitlements
+            for name in (grant.code for grant in service.entitlements)
         ],
         "contacts_per_month": list(service.contacts_per_month) if service.contacts_per_month else None,
         "response_time": service.response_time,

@@ -21,12 +21,14 @@ from pydantic import BaseModel, ValidationError
 
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy import model as m
+from tierkit.policy.entitlements import Grant, TagGrant, keyed
 from tierkit.policy.model import SCORE_TYPES, Policy, RfmScore
 from tierkit.policy.segments import load_segments, segment_map_names
 from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
-LATER_FIELDS = ("tag_groups", "attributes", "entitlements")  # top-level keys newer than the hash
+# top-level keys newer than the hash
+LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements")
 
 
 def preset_names() -> list[str]:
@@ -129,7 +131,9 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
     if head == "tags":
         return m.TagRule
     if head == "service":
-        return m.Service
+        return Grant if len(path) >= 5 else m.Service  # service.T.entitlements.0.KEY: a grant
+    if head in ("entitlements", "tag_entitlements") and len(path) >= 3:
+        return (Grant if len(path) >= 5 else TagGrant) if head == "tag_entitlements" else m.Entitlement
     return None
 
 
@@ -157,6 +161,8 @@ def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], so
         elif item["type"] == "union_tag_invalid":
             tag = item.get("ctx", {}).get("tag", "")
             msg = f"unknown score type '{tag}'{did_you_mean(str(tag), SCORE_TYPES)}"
+        if not path:  # a check across keys that names the key it is about (policy/entitlements.py)
+            path, msg = keyed(msg)
         parts.append(f"{source}:{_line(loaded_lines, path)}: {_dotted(path) or 'policy'}: {msg}")
     return "; ".join(parts)
 

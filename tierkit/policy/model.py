@@ -16,6 +16,7 @@ from pydantic_core.core_schema import SerializationInfo, SerializerFunctionWrapH
 
 from tierkit.errors import did_you_mean
 from tierkit.policy.base import Label, Strict
+from tierkit.policy.entitlements import Grant, Limited, TagGrant, check_entitlements
 from tierkit.policy.inputs import InputRules
 from tierkit.policy.kinds import metric_kinds
 from tierkit.policy.score_specs import (
@@ -215,15 +216,16 @@ class TagRule(Strict):
         return one_text(action)
 
 
-class Entitlement(Strict):
+class Entitlement(Limited):
     """One service a tier is entitled to, named once in the policy's catalogue so that the card
-    says it in the reader's language (and a typo in a tier's list is caught)."""
+    says it in the reader's language (and a typo in a tier's list is caught); an optional limit
+    (`limit: 2, per: year`) holds for every tier that grants it (policy/entitlements.py)."""
 
     label: Label | None = None
 
 
 class Service(Strict):
-    entitlements: list[str] = []
+    entitlements: list[Grant] = []  # codes, or {code, limit, per} (policy/entitlements.py)
     contacts_per_month: tuple[int, int] | None = None
     response_time: str | None = None
     actions: list[Label] = []
@@ -252,6 +254,7 @@ class Policy(Strict):
     tags: list[TagRule] = []
     service: dict[str, Service] = {}
     entitlements: dict[str, Entitlement] = {}  # the catalogue: name -> label, for the card
+    tag_entitlements: dict[str, TagGrant] = {}  # a tag's grants: key_person: {same_as: "5"}
     tag_groups: dict[str, Label] = {}  # identification classes of tags, in the order the card shows them
     # customer attributes the policy reads (a customers file's own columns): a file without one
     # leaves it unknown (NULL: rules on it do not fire) and the grading notes say so
@@ -284,14 +287,7 @@ class Policy(Strict):
             for key in self.service:
                 if key not in names:
                     raise ValueError(f"service: '{key}' is not a tier{did_you_mean(key, names)}")
-        if self.entitlements:
-            for key, service in self.service.items():
-                for name in service.entitlements:
-                    if name not in self.entitlements:
-                        raise ValueError(
-                            f"service: '{key}' names entitlement '{name}', which is not in entitlements:"
-                            f"{did_you_mean(name, list(self.entitlements))}"
-                        )
+        check_entitlements(self)
         for tag in self.tags:
             if tag.group is not None and tag.group not in self.tag_groups:
                 raise ValueError(

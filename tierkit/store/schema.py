@@ -149,3 +149,21 @@ web_sessions = Table(  # a signed-in browser of the web workbench (0003); the co
     Column("ended_at", DateTime(timezone=True)),  # signed out
     Index("ix_web_sessions_user", "user_name"),
 )
+
+entitlement_uses = Table(  # an entitlement used at the counter (免费补卡 ...): what limits count (0004)
+    "entitlement_uses",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(100), nullable=False),
+    Column("code", String(100), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("by", String(100), nullable=False),
+    Column("run_id", String(40)),  # the published run that granted it
+    Column("tier", String(100)),  # the tier in effect then
+    Column("note", Text),
+    # a limited use's place in its period ("2026#2": the second of 2026); unique, so that two
+    # counters at once cannot both take the last one; NULL for an unlimited use
+    Column("slot", String(40)),
+    Index("ix_entitlement_uses_customer", "customer_id", "code", "at"),
+    Index("ux_entitlement_uses_slot", "customer_id", "code", "slot", unique=True),
+)
