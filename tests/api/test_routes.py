@@ -37,6 +37,7 @@ PARAMS = {
     "complaint_id": "1",
     "kind": "orders",
     "code": "priority_queue",
+    "month": "2026-10",
 }
 
 

@@ -161,3 +161,26 @@ def test_the_commands_print_the_keys_scripts_read(shop: Path, tmp_path: Path) ->
     assert {"month", "priority_coverage", "by_owner", "by_class", "never_contacted"} <= set(json.loads(got.stdout))
     bad = runner.invoke(app, ["plan", "-w", str(shop), "--month", "2026-05"])
     assert bad.exit_code == 2 or "after that month" in str(bad.exception)
+
+
+def test_the_api_makes_the_plan_and_reports_for_staff_only(shop: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from tierkit.api.app import create_app
+    from tierkit.app.serving import Settings
+    from tierkit.runs.files import store_of
+    from tierkit.store.users import add_user
+
+    keys = {role: add_user(store_of(Workspace.open(shop)), f"{role}-p", role) for role in ("analyst", "agent")}
+    with TestClient(create_app(shop, Settings(rate_per_second=0))) as client:
+        staff = {"Authorization": f"Bearer {keys['analyst']}"}
+        made = client.post("/plans/2026-07", headers=staff)
+        assert made.status_code == 201 and made.json()["rows"] == 4 and made.json()["made"] is True
+        assert client.post("/plans/2026-07", headers=staff).json()["made"] is False
+        got = client.get("/plans/2026-07/report", headers=staff)
+        assert got.status_code == 200 and got.json()["priority_coverage"] == 0.5
+        bad = client.post("/plans/2026-05", headers=staff)
+        assert bad.status_code == 400 and "after that month" in bad.json()["detail"]
+        assert (
+            client.get("/plans/2026-07/report", headers={"Authorization": f"Bearer {keys['agent']}"}).status_code == 403
+        )
