@@ -126,6 +126,11 @@ class CardBase(BaseModel):
     )
     score_labels: dict[str, str] = Field({}, description="Each score's class by its label in the card's language")
     why: list[str] = Field([], description="The reasons as sentences in the card's language")
+    stability: dict[str, Any] | None = Field(
+        None,
+        description="Stable tiers (policy stability:): the tier the rules gave, whether the tier is kept and "
+        "until when; null when the policy has none",
+    )
     model_notes: list[str] = Field(
         [], description="Whether a model's figures (churn risk) come from the model or a baseline"
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,11 @@ from tierkit.ingest.identity.persons import LINKS, by_person
 from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy, load_policy
 from tierkit.runs.card import run_policy
-from tierkit.runs.files import current_run_id, load_run, store_of, write_run
+from tierkit.runs.files import Run, current_run_id, load_run, store_of, write_run
 from tierkit.runs.output import convert_parquet, output_format
 from tierkit.runs.overrides import manual_tiers
 from tierkit.runs.result import GradedResult, write_result
+from tierkit.runs.stability import run_before
 from tierkit.runs.workbook import Readable
 from tierkit.settings import DEFAULT_LANG
 from tierkit.tables.readers import SourceTable
@@ -50,7 +52,9 @@ def _grade(
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
     taken: pa.Table | None = None,
+    before: Callable[[dt.date], Run | None] | None = None,
 ) -> Grading:
+    """`before(as_of)`: the run a grading continues from, for the policy's `stability:`."""
     loaded = policy_ref if not isinstance(policy_ref, str) else load_policy(policy_ref)
     as_of_date = parse_as_of(as_of) if as_of else None
     say(f"reading inputs on {engine_name}")
@@ -83,10 +87,21 @@ def _grade(
     if as_of_date is None:
         as_of_date = last_order_date(engine, inputs.orders)
     say(f"planning {loaded.policy.name} as of {as_of_date}")
-    grading = grade_inputs(inputs, loaded, as_of_date, engine, lang)
+    previous = before(as_of_date) if before is not None and loaded.policy.stability is not None else None
+    prior = engine.read_parquet(previous.result) if previous is not None else None
+    grading = grade_inputs(inputs, loaded, as_of_date, engine, lang, prior)
+    if loaded.policy.stability is not None:  # the manifest says which run the counts continue
+        grading.stability = continued_from(previous)
     if stale:
         grading.warnings.append(stale)
     return grading
+
+
+def continued_from(previous: Run | None) -> dict[str, Any]:
+    """The run a grading's stable tiers continue from, as the manifest keeps it."""
+    if previous is None:
+        return {"previous_run": None, "previous_as_of": None}
+    return {"previous_run": previous.run_id, "previous_as_of": previous.manifest.get("as_of")}
 
 
 def stale_links(links: Path, customers: Path | None) -> str | None:
@@ -143,7 +158,18 @@ def grade_workspace(
     loaded = ws.policy(policy)
     taken = complaints_taken(ws, loaded.policy.inputs.offset)
     with text_options(delimiter, date_format):
-        grading = _grade(engine or ws.setting("engine", "duckdb"), files, loaded, as_of, lang, say, maps, sheet, taken)
+        grading = _grade(
+            engine or ws.setting("engine", "duckdb"),
+            files,
+            loaded,
+            as_of,
+            lang,
+            say,
+            maps,
+            sheet,
+            taken,
+            before=lambda day: run_before(ws, day),
+        )
     say("grading into a new run")
     held_back = None if publish is not None else later_current(ws, grading.as_of)
     chosen = publish if publish is not None else held_back is None
@@ -293,8 +319,10 @@ def grade(
     lang: str = DEFAULT_LANG,
     maps: dict[str, str] | None = None,
     sheet: str | None = None,
+    previous: str | Path | None = None,
 ) -> GradedResult:
     """Grade customers from files with a policy (a preset name, a YAML path, or a loaded policy).
+    `previous`: the result file (Parquet) of the grading before, for the policy's `stability:`.
 
     >>> result = grade("orders.csv", policy="retail", as_of="2024-06-30")  # doctest: +SKIP
     >>> result.table  # one row per customer, as a pyarrow.Table          # doctest: +SKIP
@@ -302,4 +330,5 @@ def grade(
     loaded = policy if isinstance(policy, LoadedPolicy) else load_policy(policy)
     eng = engine if isinstance(engine, Backend) else connect(engine)
     inputs = read_inputs(eng, orders, customers, interactions, contacts, loaded.policy.inputs, maps, sheet)
-    return GradedResult.of(grade_inputs(inputs, loaded, parse_as_of(as_of), eng, lang))
+    prior = eng.read_parquet(Path(previous)) if previous is not None else None
+    return GradedResult.of(grade_inputs(inputs, loaded, parse_as_of(as_of), eng, lang, prior))

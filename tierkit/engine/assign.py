@@ -19,6 +19,7 @@ import ibis.expr.types as ir
 from tierkit.engine import reasons
 from tierkit.engine.rules import compile_condition
 from tierkit.engine.scores import ScoreResult
+from tierkit.engine.stability import stabilize
 from tierkit.policy.expr import parse_rule
 from tierkit.policy.labels import score_levels
 from tierkit.policy.loader import LoadedPolicy
@@ -99,12 +100,24 @@ def assign_tags(
 
 
 def assign(
-    table: ir.Table, loaded: LoadedPolicy, scores: dict[str, ScoreResult], as_of: dt.date | None = None
+    table: ir.Table,
+    loaded: LoadedPolicy,
+    scores: dict[str, ScoreResult],
+    as_of: dt.date | None = None,
+    previous: ir.Table | None = None,
 ) -> Assigned:
+    """`previous`: the previous run's result, for `stability:` (engine/stability.py)."""
     table, tier_names, read_by_tiers = assign_tiers(table, loaded, scores, as_of)
+    stable = loaded.policy.stability is not None and as_of is not None
+    if stable:  # before the tags: a tag that reads `tier` reads the tier that applies
+        assert as_of is not None
+        table, entry = stabilize(table, loaded, tier_names, as_of, previous)
+        table = table.mutate(__reason_stability=entry)
     table, tag_names, read_by_tags = assign_tags(table, loaded, as_of)
     read = read_by_tiers | read_by_tags | {name for result in scores.values() for name in result.reads}
     parts: dict[str, reasons.Fragment] = {"tier": table["__reason_tier"]}
+    if stable:
+        parts["stability"] = table["__reason_stability"]
     for name in scores:
         parts[name] = table[f"__reason_{name}"]
     parts["tags"] = table["__reason_tags"]

@@ -16,6 +16,7 @@ from tierkit.backends import StandIn
 from tierkit.canonical import TABLES
 from tierkit.engine.grade import Grading, grade_inputs
 from tierkit.engine.inputs import Inputs
+from tierkit.engine.stability import previous_stand_in
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.tables.readers import SourceTable
 
@@ -37,4 +38,5 @@ def check_policy(
     orders, interactions, contacts = (stand_in(kind) for kind in ("orders", "interactions", "contacts"))
     customers = stand_in("customers", attributes)
     inputs = Inputs(orders, customers, interactions, contacts, backend)
-    return grade_inputs(inputs, loaded, as_of or dt.date.today(), backend)
+    previous = previous_stand_in() if loaded.policy.stability is not None else None  # the join compiles too
+    return grade_inputs(inputs, loaded, as_of or dt.date.today(), backend, previous=previous)

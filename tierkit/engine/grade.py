@@ -26,6 +26,7 @@ from tierkit.engine.scores import ScoreResult, apply_scores
 from tierkit.errors import InputError, PolicyError, did_you_mean
 from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy
+from tierkit.policy.stability import COLUMNS as STABILITY_COLUMNS
 from tierkit.settings import DEFAULT_LANG
 
 
@@ -54,6 +55,7 @@ class Grading:
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     models: dict[str, dict[str, Any]] = field(default_factory=dict)  # plug-in kinds' model status, by kind
+    stability: dict[str, Any] | None = None  # the run `stability:` continued from (its id and as-of), for the manifest
 
     @cached_property
     def table(self) -> pa.Table:
@@ -73,8 +75,15 @@ class Grading:
 
 
 def grade_inputs(
-    inputs: Inputs, loaded: LoadedPolicy, as_of: dt.date, engine: Backend, lang: str = DEFAULT_LANG
+    inputs: Inputs,
+    loaded: LoadedPolicy,
+    as_of: dt.date,
+    engine: Backend,
+    lang: str = DEFAULT_LANG,
+    previous: ir.Table | None = None,
 ) -> Grading:
+    """`previous`: the previous run's result read by `engine`, for the policy's `stability:`
+    (ignored without it); None grades as if there were no previous run."""
     start = time.perf_counter()
     if inputs.backend is None:  # models fit where the grading runs (a StandIn for `tierkit check`)
         inputs = dataclasses.replace(inputs, backend=engine)
@@ -90,7 +99,7 @@ def grade_inputs(
             f"{did_you_mean(policy.value, list(policy.metrics))}"
         )
     scored, scores = apply_scores(metrics, loaded)
-    assigned = assign(scored, loaded, scores, as_of)
+    assigned = assign(scored, loaded, scores, as_of, previous)
     if policy.primary is not None:
         for key in policy.service:
             if key not in assigned.tier_names:
@@ -104,12 +113,15 @@ def grade_inputs(
     table = table.mutate(tier_label=label)
     score_cols = [c for r in scores.values() for c in r.columns]
     tag_cols = [f"tag_{t}" for t in assigned.tag_names]
+    stable_cols = [c for c in STABILITY_COLUMNS if policy.stability is not None and c in table.columns]
     metric_cols = [
         c
         for c in table.columns
-        if c not in {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols}
+        if c not in {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols, *stable_cols}
     ]
-    table = table.select("customer_id", "tier", "tier_label", *score_cols, "tags", *tag_cols, *metric_cols, "reasons")
+    table = table.select(
+        "customer_id", "tier", "tier_label", *stable_cols, *score_cols, "tags", *tag_cols, *metric_cols, "reasons"
+    )
     # Rows in customer_id order: the same bytes on every run, thread count and engine.
     table = table.order_by("customer_id")
     grading = Grading(

@@ -24,11 +24,12 @@ from tierkit.policy import model as m
 from tierkit.policy.entitlements import Grant, TagGrant, keyed
 from tierkit.policy.model import SCORE_TYPES, Policy, RfmScore
 from tierkit.policy.segments import load_segments, segment_map_names
+from tierkit.policy.stability import Stability
 from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
 # top-level keys newer than the hash
-LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements")
+LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements", "stability")
 
 
 def preset_names() -> list[str]:
@@ -128,6 +129,8 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         return score_models[path[2]]
     if head == "tiers":
         return m.TierRule
+    if head == "stability":
+        return Stability
     if head == "tags":
         return m.TagRule
     if head == "service":

@@ -32,6 +32,7 @@ from tierkit.policy.score_specs import (
     StarLevel,
     StarsScore,
 )
+from tierkit.policy.stability import Stability
 
 __all__ = [
     "SCORE_TYPES",
@@ -251,6 +252,7 @@ class Policy(Strict):
     tiers: list[TierRule] = []
     primary: str | None = None  # a score whose class is the tier, when there are no rule tiers
     value: str | None = None  # the measure for revenue shares and the value pyramid
+    stability: Stability | None = None  # stable tiers: when a downgrade goes through (policy/stability.py)
     tags: list[TagRule] = []
     service: dict[str, Service] = {}
     entitlements: dict[str, Entitlement] = {}  # the catalogue: name -> label, for the card

@@ -15,6 +15,7 @@ from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
 from tierkit.runs.reasons_text import reasons_in_words
+from tierkit.runs.stability import stability_card
 from tierkit.settings import DEFAULT_LANG
 
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -81,7 +82,11 @@ def card_from_row(
         "metrics": metrics,
         "model_notes": model_notes(run.manifest, lang) if any(s.plugin for s in policy.metrics.values()) else [],
         "score_labels": shown_scores,
-        "why": reasons_in_words(policy, run.manifest.get("tiers") or [], reasons, lang, graded),
+        # the tier sentence says what the rules gave (graded_tier: stable tiers may keep another)
+        "why": reasons_in_words(
+            policy, run.manifest.get("tiers") or [], reasons, lang, str(row.get("graded_tier") or graded)
+        ),
+        "stability": stability_card(policy, run.manifest.get("tiers") or [], row, reasons, lang),
         "reasons": reasons,
     }
 

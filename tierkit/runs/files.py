@@ -74,6 +74,7 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
         "value_metric": grading.value_metric,
         "warnings": grading.warnings,
         "models": grading.models,
+        **({"stability": grading.stability} if grading.stability is not None else {}),  # the run it continued
         "timings": timings,
         "summary": summary,
     }

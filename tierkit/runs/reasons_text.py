@@ -26,6 +26,14 @@ WORDS = {
         "bands": "{score}: {label}",
         "tag": "标签 {label}: {when}",
         "values": "依据的数值: {values}",
+        "kept_grace": "保级期至 {until}: 本次评为{graded}，仍保持{tier}",
+        "kept_runs": "保持{tier}: 本次评为{graded}，已连续 {runs} 次低于该等级，连续 {after} 次即降级",
+        "kept_both": "保级期至 {until}: 本次评为{graded}，仍保持{tier}"
+        "（已连续 {runs} 次低于该等级，连续 {after} 次即降级）",
+        "down_runs": "降为{graded}: 已连续 {runs} 次低于{previous}",
+        "down_grace": "降为{graded}: {previous}的保级期已于 {until} 结束",
+        "up": "升为{graded}: 升级立即生效（上次为{previous}）",
+        "back": "保持{tier}: 本次重新达到该等级，降级计数清零",
     },
     "en": {
         "tier_rule": "{label}: {when} holds",
@@ -39,6 +47,14 @@ WORDS = {
         "bands": "{score}: {label}",
         "tag": "Tag {label}: {when}",
         "values": "Values used: {values}",
+        "kept_grace": "{tier} kept until {until} (grace): graded {graded} in this run",
+        "kept_runs": "{tier} kept: graded {graded}, below it {runs_text} in a row; moves down after {after} in a row",
+        "kept_both": "{tier} kept until {until} (grace): graded {graded}, below it {runs_text} in a row; "
+        "moves down after {after} in a row or when the grace ends",
+        "down_runs": "Moved down to {graded}: below {previous} {runs_text} in a row",
+        "down_grace": "Moved down to {graded}: the grace period of {previous} ended on {until}",
+        "up": "Moved up to {graded} at once (was {previous})",
+        "back": "{tier} again: the count of runs below it starts over",
     },
 }
 
@@ -51,6 +67,39 @@ def _number(value: Any) -> str:
     except (InvalidOperation, ValueError):
         return str(value)
     return f"{number:,.2f}".rstrip("0").rstrip(".") if number != number.to_integral() else f"{number:,.0f}"
+
+
+def stability_in_words(policy: Policy, tiers: list[str], entry: Any, lang: str) -> str | None:
+    """The reasons' `stability` entry as one sentence ("保级期至 2026-09-30: ..."), or None when
+    stability changed nothing for the customer (`null`, or no entry)."""
+    if not isinstance(entry, dict) or entry.get("outcome") not in ("kept", "down", "up", "back"):
+        return None
+    words = WORDS.get(lang, WORDS["en"])
+    labels = tier_labels(policy, tiers, lang)
+
+    def label(key: str) -> str:
+        name = str(entry.get(key))
+        return labels.get(name, name)
+
+    runs = int(entry.get("below_runs") or 0)
+    fields = {
+        "tier": label("tier"),
+        "graded": label("graded"),
+        "previous": label("previous"),
+        "until": entry.get("until"),
+        "runs": runs,
+        "runs_text": f"{runs} run" if runs == 1 else f"{runs} runs",
+        "after": entry.get("after_runs"),
+    }
+    outcome = str(entry["outcome"])
+    if outcome == "kept":
+        has_until, has_after = entry.get("until") is not None, entry.get("after_runs") is not None
+        key = "kept_both" if has_until and has_after else "kept_grace" if has_until else "kept_runs"
+    elif outcome == "down":
+        key = "down_grace" if entry.get("by") == "grace" else "down_runs"
+    else:
+        key = outcome
+    return words[key].format(**fields)
 
 
 def reasons_in_words(
@@ -68,6 +117,9 @@ def reasons_in_words(
         said.append(words["tier_else" if when == "else" else "tier_rule"].format(label=label, when=when))
     elif policy.primary and tier_name is not None:
         said.append(words["tier_score"].format(label=labels.get(tier_name, tier_name), score=policy.primary))
+    stable = stability_in_words(policy, tiers, reasons.get("stability"), lang)
+    if stable:
+        said.append(stable)
     for name, spec in policy.scores.items():
         found = reasons.get(name)
         if not isinstance(found, dict):

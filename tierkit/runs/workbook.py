@@ -31,6 +31,9 @@ WORDS = {
         "tier_label": "等级",
         "automatic_tier": "系统评定等级代码",
         "automatic_tier_label": "系统评定等级",
+        "graded_tier": "本次规则评定等级代码",
+        "below_runs": "连续低于等级次数",
+        "kept_since": "保级起始日",
         "manual": "人工调整",
         "tags": "标签",
         "why": "依据",
@@ -52,6 +55,9 @@ WORDS = {
         "tier_label": "Tier",
         "automatic_tier": "Graded tier code",
         "automatic_tier_label": "Graded tier",
+        "graded_tier": "Tier by the rules this run (code)",
+        "below_runs": "Runs below the tier in a row",
+        "kept_since": "Kept since",
         "manual": "Set by hand",
         "tags": "Tags",
         "why": "Why",
@@ -149,7 +155,13 @@ def write_workbook(backend: Any, table: ir.Table, path: Path, readable: Readable
                 row = {
                     **{k: v for k, v in row.items() if k != "reasons"},
                     "why": "\n".join(
-                        reasons_in_words(readable.policy, readable.tiers, reasons, readable.lang, str(row.get("tier")))
+                        reasons_in_words(
+                            readable.policy,
+                            readable.tiers,
+                            reasons,
+                            readable.lang,
+                            str(row.get("graded_tier") or row.get("tier")),  # stable tiers: what the rules gave
+                        )
                     ),
                     "reasons": row["reasons"],
                 }
