@@ -48,7 +48,8 @@ ORDERS = TableSpec(
         Column("customer_id", "string", required=True),
         Column("ordered_at", "date", required=True),
         Column("amount", MONEY, required=True),
-        Column("profit", MONEY),
+        Column("profit", MONEY),  # gross margin (毛利); read as amount - cost where a file gives cost instead
+        Column("cost", MONEY),  # cost of the goods (成本)
         Column("category", "string"),
         Column("channel", "string"),
         Column("discount", RATIO),
@@ -100,6 +101,7 @@ INTERACTIONS = TableSpec(
         Column("topic", "string"),
         Column("satisfaction", RATIO),
         Column("resolved", "boolean"),
+        Column("cost", MONEY),  # what serving it cost (服务成本): the cost to serve is their sum
     ),
     time_column="at",
     key="interaction_id",

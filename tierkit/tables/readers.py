@@ -233,6 +233,7 @@ def read_table(
     counts = _counts(engine, source, raw, checks)
     _raise_on_bad_values(mapped_file, kind, spec, counts)
     extra = typed_attributes(attributes, counts, to_minutes)
+    typed = with_margin(spec, typed)
     table = raw.select(**typed, **extra)  # absent optional columns are typed NULLs, see SourceTable.value
     duplicates = counts["__keyed"] - counts["__keys"] if spec.key and counts.get("__keyed") else 0
     warnings: tuple[str, ...] = ()
@@ -251,6 +252,18 @@ def read_table(
         mapped_file.headers.get("customer_id", "customer_id"),
         tuple(extra),
     )
+
+
+def with_margin(spec: TableSpec, typed: dict[str, ir.Value]) -> dict[str, ir.Value]:
+    """Orders that give a cost (成本) instead of a margin (毛利): `profit` is amount - cost on
+    each row whose profit the file does not give (a file with both keeps its own profit where
+    it has one). In the canonical order of columns, as exact money."""
+    if spec.name != "orders" or "cost" not in typed or "amount" not in typed:
+        return typed
+    margin = (typed["amount"] - typed["cost"]).cast(spec.column("profit").type)
+    given = typed.get("profit")
+    derived = {"profit": given.coalesce(margin) if given is not None else margin}
+    return {name: {**typed, **derived}[name] for name in spec.names if name in {**typed, **derived}}
 
 
 def _raise_on_bad_values(mapped: MappedFile, kind: str, spec: TableSpec, counts: dict[str, Any]) -> None:
