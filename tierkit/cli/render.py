@@ -25,6 +25,11 @@ TEXT = {
         "tag": "标签",
         "count_pyramid": "数量金字塔",
         "value_pyramid": "价值金字塔",
+        "profit_share": "利润占比",
+        "profit_pyramid": "利润金字塔 (按客户利润排名)",
+        "profit_line": "毛利 {margin} − 服务成本 {cost} = 利润 {profit}",
+        "unprofitable": "亏损客户 (毛利 − 服务成本 < 0): {n} 人, 占 {share}, 合计亏损 {loss}",
+        "profit_unknown": "毛利未知: {n} 人",
         "reasons": "原因",
         "why": "依据",
         "manual": "人工调整, 系统评定为",
@@ -49,6 +54,11 @@ TEXT = {
         "tag": "Tag",
         "count_pyramid": "Count pyramid",
         "value_pyramid": "Value pyramid",
+        "profit_share": "Profit share",
+        "profit_pyramid": "Profit pyramid (customers ranked by profit)",
+        "profit_line": "margin {margin} − cost to serve {cost} = profit {profit}",
+        "unprofitable": "Unprofitable (margin − cost to serve < 0): {n} customers, {share}, losing {loss} together",
+        "profit_unknown": "margin unknown: {n} customers",
         "reasons": "Reasons",
         "why": "Why",
         "manual": "set by hand; graded",
@@ -80,15 +90,35 @@ def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
     table.add_column(t["class"])
     table.add_column(t["customers"], justify="right")
     table.add_column(t["share"], justify="right")
-    table.add_column(t["value_share"], justify="right")
+    value = any("value_share" in row for row in rows)
+    if value:
+        table.add_column(t["value_share"], justify="right")
+    profit = any("profit_share" in row for row in rows)
+    if profit:
+        table.add_column(t["profit_share"], justify="right")
     for row in rows:
         if row["class"] is None:
             name = "(无)" if lang == "zh" else "(none)"
         else:
             label = row.get("label") or row["class"]
             name = f"{label} ({row['class']})" if label != row["class"] else str(row["class"])
-        table.add_row(name, f"{row['customers']:,}", pct(row["customer_share"]), pct(row["value_share"]))
+        cells = [name, f"{row['customers']:,}", pct(row["customer_share"])]
+        cells += [pct(row.get("value_share"))] if value else []
+        table.add_row(*cells, *([pct(row.get("profit_share"))] if profit else []))
     return table
+
+
+def print_profit(profit: dict[str, Any], lang: str) -> None:
+    """The profit pyramid (ranked by each customer's profit) and who loses money."""
+    t = TEXT[lang]
+    console.print(breakdown_table(t["profit_pyramid"], profit["pyramid"], lang))
+    cost = _money(profit["cost_to_serve"]) if profit.get("cost_to_serve") is not None else "-"
+    console.print(t["profit_line"].format(margin=_money(profit["margin"]), cost=cost, profit=_money(profit["profit"])))
+    lost = profit["unprofitable"]
+    said = t["unprofitable"].format(n=f"{lost['customers']:,}", share=pct(lost["share"]), loss=_money(lost["loss"]))
+    console.print(said)
+    if profit.get("unknown"):
+        console.print(t["profit_unknown"].format(n=f"{profit['unknown']:,}"))
 
 
 def print_summary(summary: dict[str, Any], lang: str) -> None:
@@ -106,6 +136,8 @@ def print_summary(summary: dict[str, Any], lang: str) -> None:
         if name == "pyramid" or score["column"] == "pyramid":
             title = f"{name}: {t['count_pyramid']} / {t['value_pyramid']}"
         console.print(breakdown_table(title, score["classes"], lang))
+    if summary.get("profit"):
+        print_profit(summary["profit"], lang)
     if summary["tags"]:
         tags = Table(title=t["tags"], title_justify="left")
         tags.add_column(t["tag"])

@@ -22,6 +22,7 @@ from tierkit.backends import Backend
 from tierkit.engine.assign import assign
 from tierkit.engine.inputs import Inputs
 from tierkit.engine.metrics import build_metrics
+from tierkit.engine.profit import check_profit
 from tierkit.engine.scores import ScoreResult, apply_scores
 from tierkit.errors import InputError, PolicyError, did_you_mean
 from tierkit.policy.labels import tier_labels
@@ -100,6 +101,7 @@ def grade_inputs(
         )
     scored, scores = apply_scores(metrics, loaded)
     assigned = assign(scored, loaded, scores, as_of, previous)
+    check_profit(loaded, metrics, assigned.tier_names)
     if policy.primary is not None:
         for key in policy.service:
             if key not in assigned.tier_names:

@@ -23,13 +23,14 @@ from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy import model as m
 from tierkit.policy.entitlements import Grant, TagGrant, keyed
 from tierkit.policy.model import SCORE_TYPES, Policy, RfmScore
+from tierkit.policy.profit import model_at as profit_model_at
 from tierkit.policy.segments import load_segments, segment_map_names
 from tierkit.policy.stability import Stability
 from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
 # top-level keys newer than the hash
-LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements", "stability")
+LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements", "profit", "stability")
 
 
 def preset_names() -> list[str]:
@@ -131,6 +132,8 @@ def _model_at(path: tuple[Any, ...]) -> type[BaseModel] | None:
         return m.TierRule
     if head == "stability":
         return Stability
+    if head == "profit":
+        return profit_model_at(path)
     if head == "tags":
         return m.TagRule
     if head == "service":

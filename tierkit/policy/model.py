@@ -19,6 +19,7 @@ from tierkit.policy.base import Label, Strict
 from tierkit.policy.entitlements import Grant, Limited, TagGrant, check_entitlements
 from tierkit.policy.inputs import InputRules
 from tierkit.policy.kinds import metric_kinds
+from tierkit.policy.profit import Profit
 from tierkit.policy.score_specs import (
     SCORE_TYPES,
     AbcScore,
@@ -262,6 +263,7 @@ class Policy(Strict):
     # leaves it unknown (NULL: rules on it do not fire) and the grading notes say so
     attributes: dict[str, Literal["text", "number", "date", "boolean"]] = {}
     inputs: InputRules = InputRules()
+    profit: Profit | None = None  # the profit pyramid and small customers (policy/profit.py)
 
     @model_validator(mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from tierkit.backends.base import ValueOutOfRange
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError
 from tierkit.policy.labels import score_labels, score_levels, tag_labels, tier_labels
+from tierkit.runs.profit import ProfitCount, profit_measure
 from tierkit.tables.readers import missing_id_error
 
 if TYPE_CHECKING:
@@ -70,6 +71,8 @@ class SummaryBuilder:
         self.scores = {name: Tally(result.primary, value) for name, result in grading.scores.items()}
         self.tags: dict[str, int] = dict.fromkeys(grading.tag_names, 0)
         self.customers = 0
+        measure = profit_measure(grading.loaded.policy, list(grading.expr.columns))
+        self.profit = ProfitCount(measure) if measure is not None else None  # the profit pyramid
 
     def count(self, backend: DuckDBBackend, graded: ir.Table) -> None:
         """Every tally over the graded rows: one scan for the checks and the tags, and one UNION
@@ -83,6 +86,9 @@ class SummaryBuilder:
         tallies = self.tallies()
         for name, key, n, v in self._classes(backend, graded):
             tallies[name].add(key, int(n), v)
+        if self.profit is not None:
+            columns = {name: tally.column for name, tally in tallies.items()}
+            self.profit.count(backend, graded, columns, self.grading.loaded.policy)
 
     def tallies(self) -> dict[str, Tally]:
         return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
@@ -119,7 +125,7 @@ class SummaryBuilder:
             rows = tally.rows(score_levels(spec), score_labels(spec, grading.lang))
             scores[name] = {"column": tally.column, "primary": name == policy.primary, "classes": rows}
         labels = tier_labels(grading.loaded.policy, grading.tier_names, grading.lang)
-        return {
+        summary: dict[str, Any] = {
             "policy": policy.name,
             "policy_hash": grading.loaded.short_hash,
             "as_of": grading.as_of.isoformat(),
@@ -131,6 +137,9 @@ class SummaryBuilder:
             "tags": self.tags,
             "tag_labels": tag_labels(policy, grading.lang),
         }
+        if self.profit is not None:
+            self.profit.apply(summary, policy, grading.lang)
+        return summary
 
 
 def summarize(grading: Grading, table: pa.Table) -> dict[str, Any]:
