@@ -242,6 +242,25 @@ def include_churn_risk(ws: Workspace) -> None:
         policy.write_text(text.replace("\nmetrics:\n", f"\nmetrics:\n{lines}", 1), "utf-8")
 
 
+def include_profit(ws: Workspace) -> None:
+    """The demo's policy with the profit pyramid and small customers (docs/operations.md): the
+    margin of its orders less what its interactions cost to serve, as a user adds them."""
+    policy = ws.root / "policy.yaml"
+    text = policy.read_text("utf-8")
+    if "\nprofit:" not in text:
+        lines = (
+            "  margin_12m: {sum: profit, window: 12M, description: 近12个月毛利}\n"
+            "  service_cost_12m: {sum: cost, from: interactions, window: 12M, description: 近12个月服务成本}\n"
+            "  categories_12m: {distinct: category, window: 12M, description: 近12个月购买品类数}\n"
+        )
+        section = (
+            "# 客户利润金字塔 and 小客户 (tierkit small): profit = margin - cost to serve; docs/operations.md\n"
+            "profit: {margin: margin_12m, cost_to_serve: service_cost_12m}\n"
+        )
+        text = text.replace("\nmetrics:\n", f"\n{section}metrics:\n{lines}", 1)
+        policy.write_text(text, "utf-8")
+
+
 def demo(
     workspace: Path | None,
     customers: int = 50_000,
@@ -265,6 +284,7 @@ def demo(
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
     include_identification_tags(ws)
+    include_profit(ws)
     if churn:
         include_churn_risk(ws)
     progress(f"generating a shop of {customers:,} customers")

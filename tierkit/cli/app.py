@@ -25,6 +25,7 @@ from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt,
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
+from tierkit.cli.small import small_command
 from tierkit.cli.tags import tags_app
 from tierkit.errors import TierkitError
 from tierkit.settings import DEFAULT_LANG
@@ -296,6 +297,7 @@ app.add_typer(list_app, name="list")
 app.add_typer(plan_app, name="plan")
 app.add_typer(owners_app, name="owners")
 app.add_typer(campaign_app, name="campaign")
+app.command("small")(small_command)
 app.add_typer(entitlements_app, name="entitlements")
 
 

@@ -115,7 +115,8 @@ def generate(folder: Path, customers: int = 50_000, seed: int = 20261129) -> Dem
     )
     pq.write_table(orders, files.orders)
     pq.write_table(make_customers(n, rng, END, first), files.customers)
-    pq.write_table(_interactions(rng, n, ids, start, stop, leaves, counts), files.interactions)
+    interactions = _interactions(rng, n, ids, start, stop, leaves, counts)
+    pq.write_table(with_service_cost(interactions, seed), files.interactions)
     pq.write_table(_contacts(rng, n, ids, rate, start, stop), files.contacts)
     return files
 
@@ -155,6 +156,21 @@ def _interactions(
             "resolved": pa.array(rng.random(who.size) < 0.85),
         }
     )
+
+
+SERVICE_COST = {"电话": 25.0, "在线客服": 8.0, "门店": 40.0, "邮件": 5.0}  # yuan per contact, by channel
+KIND_COST = {"complaint": 5.0, "after_sales": 3.0, "inquiry": 1.0, "survey": 0.4}  # times the channel's cost
+
+
+def with_service_cost(interactions: pa.Table, seed: int) -> pa.Table:
+    """What each interaction cost to serve (服务成本): the channel's cost, times more for a
+    complaint or an after-sales case, give or take a fifth. Drawn from a generator of its own,
+    so that everything else in the shop stays as it was for a seed."""
+    rng = np.random.default_rng([seed, 14])
+    channel = np.array([SERVICE_COST[c] for c in interactions["channel"].to_pylist()])
+    kind = np.array([KIND_COST[k] for k in interactions["kind"].to_pylist()])
+    cost = channel * kind * rng.uniform(0.8, 1.2, size=interactions.num_rows)
+    return interactions.append_column("cost", _money(cost))
 
 
 def _contacts(
