@@ -20,8 +20,8 @@ from tierkit.cli.entitlements import entitlements_app
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.lists import list_app
-from tierkit.cli.plans import owners_app, plan_app
 from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
+from tierkit.cli.plans import owners_app, plan_app
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.serving import serve_command, users_app
