@@ -97,6 +97,12 @@ def _identity(n: int, ages: np.ndarray) -> dict[str, pa.Array]:
     }
 
 
+REPS = [  # account managers (客户经理): two serve each region (and each serves two regions)
+    "张伟", "王芳", "李娜", "刘洋", "陈静", "杨磊", "赵敏", "黄强", "周婷", "吴刚",
+    "徐丽", "孙浩", "胡佳", "朱明", "高燕", "林峰", "何雪", "郭斌", "马超", "罗琳",
+]
+
+
 def make_customers(n: int, rng: np.random.Generator, end: dt.date, first_orders: np.ndarray) -> pa.Table:
     weights = np.array([w for _, _, w in REGIONS], dtype=float)
     region_idx = rng.choice(len(REGIONS), size=n, p=weights / weights.sum())
@@ -134,5 +140,8 @@ def make_customers(n: int, rng: np.random.Generator, end: dt.date, first_orders:
             "id_number": ids,
             "signup_date": pa.array(signup, pa.date32()),
             "business_line": rng.choice(["门店", "电商"], size=n, p=[0.45, 0.55]).tolist(),
+            # the owner serving the customer: one of the region's two (no draw: every other value
+            # of a seed's shop stays as it was)
+            "owner": [REPS[(2 * int(r) + i % 2) % len(REPS)] for i, r in enumerate(region_idx)],
         }
     )
