@@ -156,3 +156,23 @@ def test_an_unknown_code_on_the_command_line_is_one_line_and_exit_2(shop: Shop) 
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: 'vip_lounge' is not an entitlement of policy")
     assert "free_sim_replacement" in lines[0] and run.stdout == ""
+
+
+def test_the_card_shows_what_is_left_in_the_api_and_the_workbench(client: TestClient, shop: Shop) -> None:
+    from tests.web.conftest import sign_in
+    from tierkit.server import create_app as create_server
+
+    used = client.post("/customers/s5b/entitlements/free_sim_replacement/use", headers=shop.headers("agent"))
+    assert used.status_code == 201, used.text
+    card = client.get("/customers/s5b", headers=shop.headers("agent")).json()
+    assert [i["code"] for i in card["entitlements"]] == FIVE_STARS
+    sim = next(i for i in card["entitlements"] if i["code"] == "free_sim_replacement")
+    assert (sim["limit"], sim["used"], sim["remaining"]) == (2, 1, 1)
+    key_person = client.get("/customers/k2", headers=shop.headers("agent")).json()
+    assert "dedicated_counter" in [i["code"] for i in key_person["entitlements"]]  # granted by the tag
+    with TestClient(create_server(shop.root, Settings(rate_per_second=0, lang="zh"))) as web:
+        assert sign_in(web, shop.keys["agent"]).status_code == 303
+        page = web.get("/app/customers/s5b").text
+        assert '<span class="chip">免费补卡 · 剩余 1/2 次 (本年)</span>' in page
+        assert '<span class="chip">专区专柜</span>' in page
+        assert '<span class="chip">专区专柜</span>' in web.get("/app/customers/k2").text

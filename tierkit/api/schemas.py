@@ -93,6 +93,25 @@ class ServiceCard(BaseModel):
     actions: list[str]
 
 
+class Grantor(BaseModel):
+    kind: str = Field(description="tier or tag")
+    name: str
+    label: str
+
+
+class EntitlementItem(BaseModel):
+    """One entitlement in effect for a customer, with what is left of its limit."""
+
+    code: str = Field(description="The entitlement's key in the policy")
+    label: str = Field(description="What the front line calls it, in the answer's language")
+    limit: int | None = Field(description="Uses allowed per period; null when unlimited")
+    period: str | None = Field(description="year or month (calendar, in the policy's time zone); null when unlimited")
+    used: int | None = Field(description="Uses recorded in the current period; null when unlimited")
+    remaining: int | None = Field(description="Uses left in the current period; null when unlimited")
+    renews_on: str | None = Field(description="The first day of the next period (the count starts again)")
+    granted_by: list[Grantor] = Field(description="The tier in effect and the tags that grant it")
+
+
 class OverrideInfo(BaseModel):
     tier: str
     reason: str
@@ -121,6 +140,9 @@ class CardBase(BaseModel):
     complaints: list[ComplaintInfo] = []
     contacts: list[ContactInfo] = []
     tier_history: list[TierMoment] = []
+    entitlements: list[EntitlementItem] = Field(
+        [], description="The tier in effect's and the tags' entitlements, with what is left of each limit"
+    )
     looked_up: dict[str, str] | None = Field(
         None, description="The id asked for, when it led to a linked person's card"
     )
@@ -251,25 +273,6 @@ class JobInfo(BaseModel):
     started_by: str
     started_at: Instant
     finished_at: Instant | None = None
-
-
-class Grantor(BaseModel):
-    kind: str = Field(description="tier or tag")
-    name: str
-    label: str
-
-
-class EntitlementItem(BaseModel):
-    """One entitlement in effect for a customer, with what is left of its limit."""
-
-    code: str = Field(description="The entitlement's key in the policy")
-    label: str = Field(description="What the front line calls it, in the answer's language")
-    limit: int | None = Field(description="Uses allowed per period; null when unlimited")
-    period: str | None = Field(description="year or month (calendar, in the policy's time zone); null when unlimited")
-    used: int | None = Field(description="Uses recorded in the current period; null when unlimited")
-    remaining: int | None = Field(description="Uses left in the current period; null when unlimited")
-    renews_on: str | None = Field(description="The first day of the next period (the count starts again)")
-    granted_by: list[Grantor] = Field(description="The tier in effect and the tags that grant it")
 
 
 class EntitlementUseIn(BaseModel):

@@ -1,8 +1,9 @@
 """The card an agent keeps open: the graded card, plus what people added and what happened.
 
 `customers.build_card` is the grading's view (tier in effect, service, scores, reasons); this
-adds the tags people gave, the last complaints with an alert before anything else
-("提示投诉专业户"), the last contacts with their outcome, and the tier in each recent run.
+adds the tags people gave, the entitlements in effect with what is left of their limits, the
+last complaints with an alert before anything else ("提示投诉专业户"), the last contacts with their
+outcome, and the tier in each recent run.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from tierkit.app import complaints as complaint_uses
+from tierkit.app import entitlements as entitlement_uses
 from tierkit.app import history
 from tierkit.app.customers import Caller, build_card, resolve_id
 from tierkit.app.serving import ServedWorkspace
@@ -39,5 +41,8 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
     found["alerts"] = complaint_uses.alerts([t["name"] for t in found["tags"]], found["complaints"], language)
     found["contacts"] = history.contacts(served, customer_id)
     found["tier_history"] = history.timeline(served, customer_id, language)
+    # the tier's and the tags' entitlements with what is left of each limit (a store query only
+    # when one is limited)
+    found["entitlements"] = entitlement_uses.entitlements(served, customer_id, language)
     served.audit.record(caller.name, caller.role, "view_card", customer_id, snapshot.run.run_id)
     return found
