@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import pytest
@@ -14,18 +14,22 @@ os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
 WriteCsv = Callable[[str, list[dict[str, object]]], Path]
 
 
+def write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
+    """Rows as a UTF-8 CSV file at `path`, the columns of every row in order of first use."""
+    fields: list[str] = []
+    for row in rows:
+        fields += [k for k in row if k not in fields]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 @pytest.fixture
 def write_csv(tmp_path: Path) -> WriteCsv:
     def write(name: str, rows: list[dict[str, object]]) -> Path:
-        path = tmp_path / name
-        fields: list[str] = []
-        for row in rows:
-            fields += [k for k in row if k not in fields]
-        with path.open("w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=fields)
-            writer.writeheader()
-            writer.writerows(rows)
-        return path
+        return write_rows(tmp_path / name, rows)
 
     return write
 

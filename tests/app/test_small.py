@@ -23,11 +23,11 @@ import io
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import openpyxl
 import pytest
 
+from tests.conftest import write_rows
 from tierkit.app.grading import grade_workspace
 from tierkit.app.small import small_customers
 from tierkit.app.tags import give_many
@@ -121,22 +121,14 @@ CUSTOMERS = [
 ]
 
 
-def _write(path: Path, rows: list[dict[str, Any]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("small") / "ws"
     ws = Workspace.init(root, "retail")
     (root / "policy.yaml").write_text(POLICY, "utf-8")
-    _write(ws.data_dir / "orders.csv", ORDERS)
-    _write(ws.data_dir / "interactions.csv", INTERACTIONS)
-    _write(ws.data_dir / "customers.csv", CUSTOMERS)
+    write_rows(ws.data_dir / "orders.csv", ORDERS)
+    write_rows(ws.data_dir / "interactions.csv", INTERACTIONS)
+    write_rows(ws.data_dir / "customers.csv", CUSTOMERS)
     grade_workspace(root, as_of=AS_OF)
     give_many(root, ["u7"], "集团关键人", "heads the buying office of a group client", None, "tester")
     return root
@@ -279,7 +271,7 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path) -> None:
         "name: plain\nmetrics:\n  orders_12m: {count: orders, window: 12M}\ntiers:\n  - {name: all, else: true}\n",
         "utf-8",
     )
-    _write(no_value / "data" / "orders.csv", [_order("a", "2024-01-01", "10", "1")])
+    write_rows(no_value / "data" / "orders.csv", [_order("a", "2024-01-01", "10", "1")])
     grade_workspace(no_value, as_of=AS_OF)
     done = _cli("small", "-w", str(no_value))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr

@@ -17,6 +17,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import write_rows
 from tests.engines.test_stability import AMOUNTS, BOTH, EXPECTED_BOTH, MONTH_ENDS, states
 from tierkit.app.customers import Caller, build_card
 from tierkit.app.grading import export, grade_workspace
@@ -42,11 +43,7 @@ def _orders(path: Path) -> Path:
         for month, amount in enumerate(amounts, 1)
         if amount is not None
     ]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_rows(path, rows)
 
 
 @pytest.fixture(scope="module")

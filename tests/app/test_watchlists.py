@@ -32,6 +32,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import write_rows
 from tierkit.app import tags as tag_uses
 from tierkit.app.customers import Caller, build_card, override
 from tierkit.app.grading import demo, grade_workspace
@@ -87,14 +88,6 @@ COMPLAINTS = [("c04", "2024-11-05"), ("c04", "2024-11-20"), ("c04", "2024-12-10"
 COMPLAINTS += [("c05", "2024-12-01"), ("c05", "2024-12-02"), ("c05", "2024-12-03")]
 
 
-def _write(path: Path, rows: list[dict[str, object]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """The two-run workspace of the module docstring, with c06's late_payer given by hand."""
@@ -102,7 +95,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     run_a, run_b = _orders()
     files = root / "files"
     files.mkdir()
-    interactions = _write(
+    interactions = write_rows(
         files / "interactions.csv",
         [
             {"interaction_id": f"i{n}", "customer_id": c, "at": at, "kind": "complaint"}
@@ -111,9 +104,11 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     )
     ws = root / "ws"
     Workspace.init(ws, "retail")
-    first = grade_workspace(ws, orders=_write(files / "a.csv", run_a), interactions=interactions, as_of="2024-06-30")
+    first = grade_workspace(
+        ws, orders=write_rows(files / "a.csv", run_a), interactions=interactions, as_of="2024-06-30"
+    )
     second = grade_workspace(
-        ws, orders=_write(files / "b.csv", run_b), interactions=interactions, as_of="2024-12-31", publish=True
+        ws, orders=write_rows(files / "b.csv", run_b), interactions=interactions, as_of="2024-12-31", publish=True
     )
     served = ServedWorkspace.open(ws)
     tag_uses.give(served, "c06", "late_payer", "paid 60 days late on a call", LATER, ANALYST)
@@ -257,7 +252,7 @@ def test_unavailable_lists_say_why(shop: dict[str, Any], tmp_path: Path) -> None
     one = tmp_path / "one"
     Workspace.init(one, "retail")
     run_b = _orders()[1]
-    grade_workspace(one, orders=_write(tmp_path / "b.csv", run_b), as_of="2024-12-31")
+    grade_workspace(one, orders=write_rows(tmp_path / "b.csv", run_b), as_of="2024-12-31")
     single = ServedWorkspace.open(one)
     try:
         found = moved_down(single, ANALYST, lang="en")

@@ -22,7 +22,6 @@ c1 430.00 (0.7897), mid c2 c5 195.00 (0.3581), low c6 c4 c3 -80.50 (-0.1478).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import write_rows
 from tierkit.backends import Backend, connect
 from tierkit.engine.grade import grade_inputs
 from tierkit.engine.reading import read_inputs
@@ -98,18 +98,13 @@ profit: {margin: margin_12m, cost_to_serve: service_cost_12m}
 """
 
 
-def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("profit")
-    return {"orders": _write(folder / "orders.csv", ORDERS), "interactions": _write(folder / "ix.csv", INTERACTIONS)}
+    return {
+        "orders": write_rows(folder / "orders.csv", ORDERS),
+        "interactions": write_rows(folder / "ix.csv", INTERACTIONS),
+    }
 
 
 def _graded(engine: Backend, files: dict[str, Path], out: Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
