@@ -31,7 +31,7 @@ def _client(shop: Shop, role: str) -> Any:
 def test_a_month_without_a_plan_offers_one_and_makes_it(own: Shop) -> None:
     client = _client(own, "analyst")
     first = client.get("/app/plans?month=2026-10")
-    assert 'id="plan-missing"' in first.text and "no plan for 2026-10" in first.text
+    assert 'id="plan-missing"' in first.text and "2026-10 尚未生成联系计划" in first.text
     assert client.post("/app/plans", data={"month": "2026-10"}).status_code == 403  # no CSRF token
     made = client.post("/app/plans", data={"month": "2026-10", "csrf": csrf_of(first.text)}, follow_redirects=False)
     assert made.status_code == 303 and made.headers["location"] == "/app/plans?month=2026-10"

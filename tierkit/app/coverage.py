@@ -26,6 +26,10 @@ from tierkit.workspace import Workspace
 TARGET = 0.6  # the seeds' target for priority coverage
 
 
+class PlanMissing(InputError):
+    """The month has no plan yet for the published run (make one: tierkit plan, POST /plans)."""
+
+
 def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
@@ -38,7 +42,7 @@ def report(workspace: Path | None, month_text: str, priority: list[str] | None =
     run = plan_run(ws, month)
     stored = plan_file(ws, month, run)
     if not stored.exists():
-        raise InputError(
+        raise PlanMissing(
             f"no plan for {month} and run {run.run_id}: make it first (tierkit plan -w {ws.root} --month {month})"
         )
     policy = run_policy(run)

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.background import BackgroundTask
 
-from tierkit.app.coverage import report, write_plan
+from tierkit.app.coverage import PlanMissing, report, write_plan
 from tierkit.app.downloads import download
 from tierkit.app.plans import make_plan
 from tierkit.errors import InputError
@@ -36,12 +36,15 @@ def plans_page(
     month: Annotated[str | None, Query(max_length=7)] = None,
 ) -> HTMLResponse:
     chosen = month or _this_month()
-    found, problem = None, None
+    found, problem, missing = None, None, False
     try:
         found = report(served.workspace.root, chosen)
+    except PlanMissing:
+        missing = True
     except InputError as err:
         problem = str(err)
-    return page(request, "plans.html", seen.lang, seen, month=chosen, found=found, problem=problem, here="plans")
+    shown: dict[str, Any] = {"month": chosen, "found": found, "problem": problem, "missing": missing}
+    return page(request, "plans.html", seen.lang, seen, here="plans", **shown)
 
 
 @router.post("/plans", response_model=None)
