@@ -220,45 +220,44 @@ def complaints_taken(ws: Workspace, offset_minutes: int) -> pa.Table | None:
     )
 
 
+def _add_to_policy(ws: Workspace, present: str, before: str = "", metrics: str = "") -> None:
+    """The workspace's policy with `before` put above `metrics:` and `metrics` lines put first
+    under it, as a user edits the YAML (its comments kept); nothing when `present` is in it."""
+    policy = ws.root / "policy.yaml"
+    text = policy.read_text("utf-8")
+    if present not in text:
+        policy.write_text(text.replace("\nmetrics:\n", f"\n{before}metrics:\n{metrics}", 1), "utf-8")
+
+
 def include_identification_tags(ws: Workspace) -> None:
     """The demo shows every identification tag class (its customers carry the attributes): its
     policy is the retail preset with `tag_sets: [identification]`, as a user would add it."""
-    policy = ws.root / "policy.yaml"
-    text = policy.read_text("utf-8")
-    if "\ntag_sets:" not in text:
-        line = "tag_sets: [identification]  # 客户身份, 渠道偏好 ... 欠费/信用: docs/presets.md\n"
-        policy.write_text(text.replace("\nmetrics:\n", f"\n{line}metrics:\n", 1), "utf-8")
+    line = "tag_sets: [identification]  # 客户身份, 渠道偏好 ... 欠费/信用: docs/presets.md\n"
+    _add_to_policy(ws, "\ntag_sets:", before=line)
 
 
 def include_churn_risk(ws: Workspace) -> None:
     """The demo's policy with the churn model's risk and signals (docs/churn.md), as a user adds them."""
-    policy = ws.root / "policy.yaml"
-    text = policy.read_text("utf-8")
-    if "churn_risk:" not in text:
-        lines = (
-            "  churn_risk: {churn: risk, horizon: 90D, description: 90天内不再购买的概率}\n"
-            "  churn_signals: {churn: signals, horizon: 90D, description: 流失风险的主要原因}\n"
-        )
-        policy.write_text(text.replace("\nmetrics:\n", f"\nmetrics:\n{lines}", 1), "utf-8")
+    lines = (
+        "  churn_risk: {churn: risk, horizon: 90D, description: 90天内不再购买的概率}\n"
+        "  churn_signals: {churn: signals, horizon: 90D, description: 流失风险的主要原因}\n"
+    )
+    _add_to_policy(ws, "churn_risk:", metrics=lines)
 
 
 def include_profit(ws: Workspace) -> None:
     """The demo's policy with the profit pyramid and small customers (docs/operations.md): the
     margin of its orders less what its interactions cost to serve, as a user adds them."""
-    policy = ws.root / "policy.yaml"
-    text = policy.read_text("utf-8")
-    if "\nprofit:" not in text:
-        lines = (
-            "  margin_12m: {sum: profit, window: 12M, description: 近12个月毛利}\n"
-            "  service_cost_12m: {sum: cost, from: interactions, window: 12M, description: 近12个月服务成本}\n"
-            "  categories_12m: {distinct: category, window: 12M, description: 近12个月购买品类数}\n"
-        )
-        section = (
-            "# 客户利润金字塔 and 小客户 (tierkit small): profit = margin - cost to serve; docs/operations.md\n"
-            "profit: {margin: margin_12m, cost_to_serve: service_cost_12m}\n"
-        )
-        text = text.replace("\nmetrics:\n", f"\n{section}metrics:\n{lines}", 1)
-        policy.write_text(text, "utf-8")
+    lines = (
+        "  margin_12m: {sum: profit, window: 12M, description: 近12个月毛利}\n"
+        "  service_cost_12m: {sum: cost, from: interactions, window: 12M, description: 近12个月服务成本}\n"
+        "  categories_12m: {distinct: category, window: 12M, description: 近12个月购买品类数}\n"
+    )
+    section = (
+        "# 客户利润金字塔 and 小客户 (tierkit small): profit = margin - cost to serve; docs/operations.md\n"
+        "profit: {margin: margin_12m, cost_to_serve: service_cost_12m}\n"
+    )
+    _add_to_policy(ws, "\nprofit:", before=section, metrics=lines)
 
 
 def demo(
