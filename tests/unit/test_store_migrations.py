@@ -48,5 +48,7 @@ def test_a_first_version_store_is_migrated_with_its_contacts_kept(tmp_path: Path
         assert con.execute(sa.text("SELECT count(*) FROM complaints")).scalar() == 0
         assert con.execute(sa.text("SELECT count(*) FROM web_sessions")).scalar() == 0
         assert con.execute(sa.text("SELECT count(*) FROM entitlement_uses")).scalar() == 0
+        for table in ("alerts", "webhooks", "deliveries", "delivery_log", "locks", "schedule_runs"):
+            assert con.execute(sa.text(f"SELECT count(*) FROM {table}")).scalar() == 0
         diff = compare_metadata(MigrationContext.configure(con), metadata)
     assert [d for d in diff if d[0] != "remove_table" or d[1].name != "alembic_version"] == []

@@ -19,7 +19,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from tierkit.errors import TierkitError
 from tierkit.settings import BY_NAME, setting
 
-HEAD = "0004"  # the newest migration in store/migrations/versions
+HEAD = "0005"  # the newest migration in store/migrations/versions
 _lock = threading.Lock()
 
 

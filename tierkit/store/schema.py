@@ -12,6 +12,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Index,
     Integer,
     MetaData,
@@ -166,4 +167,92 @@ entitlement_uses = Table(  # an entitlement used at the counter (免费补卡 ..
     Column("slot", String(40)),
     Index("ix_entitlement_uses_customer", "customer_id", "code", "at"),
     Index("ux_entitlement_uses_slot", "customer_id", "code", "slot", unique=True),
+)
+
+alerts = Table(  # what a published run changed for a customer (tier down, churn risk crossed ...) (0005)
+    "alerts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("event_id", String(64), nullable=False, unique=True),  # the same change is one event, however often emitted
+    Column("run_id", String(40), nullable=False),
+    Column("previous_run_id", String(40)),
+    Column("event", String(40), nullable=False),  # tier_up, tier_down, churn_risk, tag_added, key_customer_lost
+    Column("customer_id", String(100), nullable=False),
+    Column("owner", String(100)),
+    Column("old", Text),
+    Column("new", Text),
+    Column("reasons", Text),  # JSON list of sentences
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("read_at", DateTime(timezone=True)),
+    Column("read_by", String(100)),
+    Index("ix_alerts_owner", "owner", "id"),
+    Index("ix_alerts_run", "run_id"),
+    Index("ix_alerts_customer", "customer_id"),
+)
+
+webhooks = Table(  # where alerts are POSTed, signed with the hook's secret (0005)
+    "webhooks",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("events", Text, nullable=False),  # comma-separated event names
+    Column("secret", String(100), nullable=False),  # kept: every delivery is signed with it
+    Column("batch", Integer, nullable=False),  # events per POST; 1: one event object per POST
+    Column("timeout", Float, nullable=False),  # seconds per POST
+    Column("retries", Integer, nullable=False),  # attempts after the first before the dead-letter list
+    Column("backoff", Float, nullable=False),  # seconds before the first retry, doubled after each
+    Column("created_by", String(100), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("disabled_at", DateTime(timezone=True)),
+)
+
+deliveries = Table(  # one alert to one webhook: pending, delivered or dead (the dead-letter list) (0005)
+    "deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(40), nullable=False),
+    Column("alert_id", Integer, nullable=False),
+    Column("state", String(20), nullable=False),  # pending, delivered, dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_at", DateTime(timezone=True), nullable=False),
+    Column("last_error", Text),
+    Column("delivered_at", DateTime(timezone=True)),
+    Index("ux_deliveries_hook_alert", "webhook_id", "alert_id", unique=True),
+    Index("ix_deliveries_due", "state", "next_at"),
+)
+
+delivery_log = Table(  # every POST to a webhook: when, how many events, what came back (0005)
+    "delivery_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", String(40), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("events", Integer, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("status", Integer),  # the HTTP status; NULL when nothing came back (refused, timed out)
+    Column("error", Text),
+    Column("duration_ms", Integer, nullable=False),
+    Index("ix_delivery_log_hook", "webhook_id", "at"),
+)
+
+locks = Table(  # a lock every process of a workspace respects (scheduled gradings: one at a time) (0005)
+    "locks",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(200), nullable=False),  # host:pid:token
+    Column("acquired_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # a crashed holder's lock lapses
+)
+
+schedule_runs = Table(  # each due time of the workspace's `schedule:` and what came of it (0005)
+    "schedule_runs",
+    metadata,
+    Column("slot", String(40), primary_key=True),  # the due instant (UTC ISO): each runs once
+    Column("cron", String(100), nullable=False),
+    Column("state", String(20), nullable=False),  # running, done, failed
+    Column("holder", String(200), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("run_id", String(40)),
+    Column("error", Text),
 )
