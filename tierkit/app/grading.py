@@ -173,8 +173,13 @@ def grade_workspace(
     say("grading into a new run")
     held_back = None if publish is not None else later_current(ws, grading.as_of)
     chosen = publish if publish is not None else held_back is None
+    replaced = current_run_id(ws) if chosen else None
     run = write_run(ws, grading, publish=chosen)
     summary = dict(run.manifest["summary"])
+    if chosen:  # what the new run changed, for the owners' inboxes and the webhooks
+        from tierkit.app.alerts import emit
+
+        summary["alerts"] = emit(ws, replaced, run.run_id)
     summary.update(
         run_id=run.run_id,
         as_of=run.manifest["as_of"],

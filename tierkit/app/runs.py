@@ -67,9 +67,13 @@ def publish_as(served: ServedWorkspace, run: str, caller: Caller) -> str:
 
 def publish(workspace: Path | None, run: str) -> str:
     """Make a run current, atomically; returns its full id."""
+    from tierkit.app.alerts import emit
+
     ws = Workspace.open(workspace)
     chosen = load_run(ws, run)
+    replaced = current_run_id(ws)
     publish_run(ws, chosen.run_id)
+    emit(ws, replaced, chosen.run_id)  # what it changed, for the owners' inboxes and the webhooks
     return chosen.run_id
 
 

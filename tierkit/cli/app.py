@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tierkit.cli.alerts import alerts_app, webhooks_app
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
@@ -299,6 +300,8 @@ app.add_typer(owners_app, name="owners")
 app.add_typer(campaign_app, name="campaign")
 app.command("small")(small_command)
 app.add_typer(entitlements_app, name="entitlements")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(webhooks_app, name="webhooks")
 
 
 def main() -> None:

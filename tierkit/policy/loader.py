@@ -30,7 +30,7 @@ from tierkit.policy.tag_sets import with_tag_sets
 
 PRESET_DIR = "presets"
 # top-level keys newer than the hash
-LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements", "profit", "stability")
+LATER_FIELDS = ("tag_groups", "attributes", "entitlements", "tag_entitlements", "profit", "stability", "alerts")
 
 
 def preset_names() -> list[str]:

@@ -15,6 +15,7 @@ from pydantic import Field, SerializeAsAny, field_serializer, field_validator, m
 from pydantic_core.core_schema import SerializationInfo, SerializerFunctionWrapHandler
 
 from tierkit.errors import did_you_mean
+from tierkit.policy.alerts import AlertRules, check_alerts
 from tierkit.policy.base import Label, Strict
 from tierkit.policy.entitlements import Grant, Limited, TagGrant, check_entitlements
 from tierkit.policy.inputs import InputRules
@@ -264,6 +265,7 @@ class Policy(Strict):
     attributes: dict[str, Literal["text", "number", "date", "boolean"]] = {}
     inputs: InputRules = InputRules()
     profit: Profit | None = None  # the profit pyramid and small customers (policy/profit.py)
+    alerts: AlertRules | None = None  # which changes between published runs are told (policy/alerts.py)
 
     @model_validator(mode="before")
     @classmethod
@@ -306,4 +308,6 @@ class Policy(Strict):
         for name in self.metrics:
             if not name.isidentifier():
                 raise ValueError(f"metric name '{name}' must be a plain identifier")
+        if self.alerts is not None:
+            check_alerts(self.alerts, [t.name for t in self.tiers], tags, list(self.metrics))
         return self

@@ -102,14 +102,14 @@ def stability_in_words(policy: Policy, tiers: list[str], entry: Any, lang: str) 
     return words[key].format(**fields)
 
 
-def reasons_in_words(
-    policy: Policy, tiers: list[str], reasons: dict[str, Any], lang: str, tier_name: str | None = None
+def tier_in_words(
+    policy: Policy, tiers: list[str], tier: Any, stability: Any, lang: str, tier_name: str | None = None
 ) -> list[str]:
-    """One sentence per decision on the card: the tier (`tier_name`, the graded one, when a score
-    gives it), each score, each tag, then the values."""
+    """Why the customer has their tier: the rule (or score) that chose it, and what stable tiers
+    did to it; the first sentences of a card, and the reasons of an alert that a tier moved."""
     words = WORDS.get(lang, WORDS["en"])
     said: list[str] = []
-    tier = reasons.get("tier") or {}
+    tier = tier if isinstance(tier, dict) else {}
     labels = tier_labels(policy, tiers, lang)
     if "rule" in tier:
         label = labels.get(str(tier["rule"]), str(tier["rule"]))
@@ -117,9 +117,19 @@ def reasons_in_words(
         said.append(words["tier_else" if when == "else" else "tier_rule"].format(label=label, when=when))
     elif policy.primary and tier_name is not None:
         said.append(words["tier_score"].format(label=labels.get(tier_name, tier_name), score=policy.primary))
-    stable = stability_in_words(policy, tiers, reasons.get("stability"), lang)
+    stable = stability_in_words(policy, tiers, stability, lang)
     if stable:
         said.append(stable)
+    return said
+
+
+def reasons_in_words(
+    policy: Policy, tiers: list[str], reasons: dict[str, Any], lang: str, tier_name: str | None = None
+) -> list[str]:
+    """One sentence per decision on the card: the tier (`tier_name`, the graded one, when a score
+    gives it), each score, each tag, then the values."""
+    words = WORDS.get(lang, WORDS["en"])
+    said = tier_in_words(policy, tiers, reasons.get("tier"), reasons.get("stability"), lang, tier_name)
     for name, spec in policy.scores.items():
         found = reasons.get(name)
         if not isinstance(found, dict):
