@@ -26,6 +26,7 @@ BODIES: dict[str, dict[str, Any]] = {
     "/customers/{customer_id}/tags": {"tag": "集团关键人", "reason": "on the group's list"},
     "/customers/{customer_id}/complaints": {"topic": "账单", "channel": "电话"},
     "/customers/{customer_id}/complaints/{complaint_id}/resolve": {"resolution": "refunded"},
+    "/webhooks": {"url": "http://127.0.0.1:9/hook", "events": ["tier_down"]},
 }
 PARAMS = {
     "customer_id": CUSTOMER,
@@ -38,6 +39,8 @@ PARAMS = {
     "kind": "orders",
     "code": "priority_queue",
     "month": "2026-10",
+    "alert_id": "1",
+    "hook_id": "wh_none",
 }
 
 

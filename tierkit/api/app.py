@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tierkit.api.limits import RequestLimits
-from tierkit.api.routes import admin, customers, entitlements, plans, runs
+from tierkit.api.routes import admin, alerts, customers, entitlements, plans, runs
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
     ConflictError,
@@ -60,6 +60,7 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     app.include_router(customers.router)
     app.include_router(runs.router)
     app.include_router(plans.router)
+    app.include_router(alerts.router)
     app.include_router(admin.router)
 
     @app.get("/health", tags=["service"])
