@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tierkit.api.limits import RequestLimits
-from tierkit.api.routes import admin, alerts, customers, entitlements, plans, runs
+from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
     ConflictError,
@@ -58,6 +58,7 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     app.state.service = service
     app.include_router(entitlements.router)  # before customers: its /{customer_id}/{kind} matches too
     app.include_router(customers.router)
+    app.include_router(owners.router)
     app.include_router(runs.router)
     app.include_router(plans.router)
     app.include_router(alerts.router)

@@ -2,15 +2,21 @@
 
 An owner comes from the customers file (headers 客户经理, 业务员, 销售代表, 负责人, owner) or from
 `tierkit owners assign`, which gives the customers without one an owner and keeps each
-assignment in `data/owners.parquet` (customer_id, owner, method, by, at: the latest wins over the
-file's). Assigning is computed by the engine: by region (the owner who already serves the most
-customers of the customer's region), or round-robin (customers ranked by value dealt to the
-owners in turn, so that each gets a like share of value). Every assignment is audited.
+assignment in `data/owners.parquet` (customer_id, owner, method, by, at, reason: the latest wins
+over the file's). Assigning is computed by the engine: by region (the owner who already serves
+the most customers of the customer's region), or round-robin (customers ranked by value dealt to
+the owners in turn, so that each gets a like share of value). One customer is given another
+owner by hand with `reassign` (method "manual", with the reason: `tierkit owners reassign`,
+`PUT /customers/{id}/owner`). Every assignment is audited. Nothing reads the owners once per
+process: plans, alerts and reassignments read the file anew, so a new owner counts at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,8 +24,10 @@ import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
+from tierkit.app.customers import Caller
+from tierkit.app.serving import ServedWorkspace
 from tierkit.backends import Backend, connect
-from tierkit.errors import InputError
+from tierkit.errors import ConflictError, InputError, NotFoundError, ValueRefusedError
 from tierkit.runs.files import current_run_id, load_run, store_of
 from tierkit.store.audit import AuditLog
 from tierkit.tables.readers import read_table
@@ -27,6 +35,8 @@ from tierkit.workspace import Workspace
 
 ASSIGNMENTS = "owners.parquet"
 Method = Literal["region", "round-robin"]
+MAX_OWNER, MAX_REASON = 100, 2000
+_WRITING = threading.Lock()  # one writer of the assignments file per process (and a file lock across them)
 
 
 def _customers(backend: Backend, ws: Workspace) -> ir.Table:
@@ -101,6 +111,7 @@ def assign(workspace: Path | None, by: Method, owners: list[str] | None, caller:
             "method": pa.array([by] * found.num_rows, pa.string()),
             "by": pa.array([caller] * found.num_rows, pa.string()),
             "at": pa.array([now] * found.num_rows, pa.timestamp("us", tz="UTC")),
+            "reason": pa.nulls(found.num_rows, pa.string()),
         }
     )
     _append(ws, made)
@@ -139,12 +150,80 @@ def _by_region(rows: ir.Table, dealt: ir.Table, owners: list[str]) -> ir.Table:
     )
 
 
-def _append(ws: Workspace, made: pa.Table) -> None:
+def reassign(
+    workspace: Path | ServedWorkspace | None, customer_id: str, owner: str, reason: str, caller: Caller
+) -> dict[str, Any]:
+    """Give one customer another owner by hand, with the reason (method "manual"; the latest
+    assignment wins, so plans and alerts made after it follow the new owner); audited
+    (`reassign_owner`: "old -> new: reason"). Returns `{customer_id, owner, previous_owner}`."""
+    ws = workspace.workspace if isinstance(workspace, ServedWorkspace) else Workspace.open(workspace)
+    owner, reason = owner.strip(), reason.strip()
+    if not owner or len(owner) > MAX_OWNER:
+        raise ValueRefusedError(f"owner: give a name of 1 to {MAX_OWNER} characters")
+    if not reason or len(reason) > MAX_REASON:
+        raise ValueRefusedError(f"a reassignment needs a reason (1 to {MAX_REASON} characters)")
+    backend = connect("duckdb")
+    with _writing(ws):  # the owner read and the assignment written as one step
+        current = owner_table(backend, ws)
+        if current is None:
+            raise NotFoundError(f"customer '{customer_id}' is unknown: the workspace has no customers imported")
+        found = backend.to_pyarrow(current.filter(current.customer_id == customer_id).select("owner").limit(1))
+        if found.num_rows == 0:
+            raise NotFoundError(f"customer '{customer_id}' is not one of the workspace's customers")
+        before = found["owner"][0].as_py() or None
+        if before == owner:
+            raise ConflictError(f"customer '{customer_id}' is already served by {owner}")
+        now = dt.datetime.now(dt.UTC)
+        made = pa.table(
+            {
+                "customer_id": pa.array([customer_id], pa.string()),
+                "owner": pa.array([owner], pa.string()),
+                "method": pa.array(["manual"], pa.string()),
+                "by": pa.array([caller.name], pa.string()),
+                "at": pa.array([now], pa.timestamp("us", tz="UTC")),
+                "reason": pa.array([reason], pa.string()),
+            }
+        )
+        _append(ws, made, locked=True)
+    detail = f"{before or '(none)'} -> {owner}: {reason}"
+    if isinstance(workspace, ServedWorkspace):
+        workspace.audit.record(caller.name, caller.role, "reassign_owner", customer_id, detail, now=True)
+    else:
+        audit = AuditLog(store_of(ws))
+        audit.record(caller.name, caller.role, "reassign_owner", customer_id, detail, now=True)
+        audit.close()
+    return {"customer_id": customer_id, "owner": owner, "previous_owner": before}
+
+
+@contextlib.contextmanager
+def _writing(ws: Workspace) -> Iterator[None]:
+    """The assignments file to ourselves: a lock in this process and, where the system has
+    them, a lock on a file beside it, so that two workers never lose each other's assignment."""
+    ws.data_dir.mkdir(parents=True, exist_ok=True)
+    with _WRITING, (ws.data_dir / ".owners.lock").open("a") as handle:
+        try:
+            import fcntl
+        except ImportError:  # no advisory locks (Windows): one process at a time is the rule there
+            yield
+            return
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _append(ws: Workspace, made: pa.Table, locked: bool = False) -> None:
+    """Add assignments to the file; one written before reasons were kept reads with NULL ones."""
     import pyarrow.parquet as pq
 
+    if not locked:
+        with _writing(ws):
+            _append(ws, made, locked=True)
+        return
     target = ws.data_dir / ASSIGNMENTS
     if target.exists():
-        made = pa.concat_tables([pq.read_table(target), made.cast(pq.read_schema(target))])
+        made = pa.concat_tables([pq.read_table(target), made], promote_options="permissive")
     scratch = target.with_suffix(".tmp")
     pq.write_table(made, scratch)
     scratch.replace(target)  # readers see the old file or the new, never half of one

@@ -1,4 +1,5 @@
-"""`tierkit plan`, `tierkit plan report` and `tierkit owners assign`: contact plans and their coverage."""
+"""`tierkit plan`, `tierkit plan report`, `tierkit owners assign` and `tierkit owners reassign`: contact
+plans, their coverage, and who owns each customer."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from tierkit.cli.options import JsonOpt, WorkspaceOpt
 from tierkit.cli.render import err_console, print_json
 
 plan_app = typer.Typer(help="Contact plans per owner from the policy's cadence, and whether they happened.")
-owners_app = typer.Typer(help="Who serves each customer (客户经理): assign owners to customers without one.")
+owners_app = typer.Typer(
+    help="Who serves each customer (客户经理): assign owners to customers without one, or reassign one."
+)
 MonthOpt = Annotated[str, typer.Option("--month", help="The month, YYYY-MM.")]
 
 
@@ -111,4 +114,25 @@ def assign_command(
         f"assigned {found['assigned']:,} customers ({found['method']}): "
         + ", ".join(f"{k} {v:,}" for k, v in found["by_owner"].items()),
         soft_wrap=True,
+    )
+
+
+@owners_app.command("reassign")
+def reassign_command(
+    customer_id: Annotated[str, typer.Argument(help="The customer's id.")],
+    owner: Annotated[str, typer.Argument(help="The new owner (客户经理).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why: kept with the assignment and audited.")],
+    workspace: WorkspaceOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Give one customer another owner by hand, with the reason; plans made after follow it; audited."""
+    from tierkit.app.customers import Caller
+    from tierkit.app.owners import reassign
+
+    found = reassign(workspace, customer_id, owner, reason, Caller(getpass.getuser(), "admin"))
+    if json_out:
+        print_json(found)
+        return
+    err_console.print(
+        f"{found['customer_id']}: {found['previous_owner'] or '(none)'} -> {found['owner']}", soft_wrap=True
     )
