@@ -13,7 +13,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from tierkit.api.app import create_app
-from tierkit.app.grading import demo
+from tierkit.app.demo import demo
 from tierkit.app.serving import Settings
 from tierkit.runs.files import store_of
 from tierkit.store.users import add_user

@@ -19,7 +19,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierkit.app.cohorts import GAP_BUCKETS, cohort_figures, cohorts
-from tierkit.app.grading import demo, grade_workspace
+from tierkit.app.demo import demo
+from tierkit.app.grading import grade_workspace
 from tierkit.app.importing import import_files
 from tierkit.app.serving import ServedWorkspace
 from tierkit.backends import connect

@@ -35,7 +35,8 @@ import pytest
 from tests.conftest import write_rows
 from tierkit.app import tags as tag_uses
 from tierkit.app.customers import Caller, build_card, override
-from tierkit.app.grading import demo, grade_workspace
+from tierkit.app.demo import demo
+from tierkit.app.grading import grade_workspace
 from tierkit.app.runs import diff
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.watchlists import churn_watch, export_watchlist, flagged, moved_down

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tierkit.app.grading import demo, grade_workspace
+from tierkit.app.demo import demo
+from tierkit.app.grading import grade_workspace
 from tierkit.app.serving import Settings
 from tierkit.runs.files import store_of
 from tierkit.server import create_app

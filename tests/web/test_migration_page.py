@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.web.conftest import Shop, app_for, sign_in
-from tierkit.app.grading import demo
+from tierkit.app.demo import demo
 from tierkit.runs.files import store_of
 from tierkit.store.users import add_user
 from tierkit.workspace import Workspace

@@ -24,10 +24,18 @@ def disable(workspace: Path | None, name: str) -> None:
     disable_user(store_of(Workspace.open(workspace)), name)
 
 
+DEMO_AGENT = "王芳"  # an account manager of the demo shop (tierkit/demo/people.py): her inbox has alerts
+
+
+def demo_users() -> dict[str, str]:
+    """The demo's user per role; the agent is one of the shop's owners, whose customers she serves."""
+    return {role: DEMO_AGENT if role == "agent" else f"demo-{role}" for role in ROLES}
+
+
 def demo_keys(workspace: Path) -> dict[str, str]:
-    """A key per role (demo-admin, demo-analyst, demo-agent) for a demo workspace only, made
-    afresh each time: what `tierkit demo` prints so that the workbench can be opened at once."""
+    """A key per role (demo-admin, demo-analyst, and the agent 王芳) for a demo workspace only,
+    made afresh each time: what `tierkit demo` prints so that the workbench opens at once."""
     ws = Workspace.open(workspace)
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is not a demo workspace: add users with 'tierkit users add'")
-    return {role: new_key(store_of(ws), f"demo-{role}", role) for role in ROLES}
+    return {role: new_key(store_of(ws), name, role) for role, name in demo_users().items()}

@@ -195,12 +195,12 @@ def demo(
     json_out: JsonOpt = False,
 ) -> None:
     """Generate a realistic shop, grade it with the retail preset, and print the summary."""
-    from tierkit.app import grading
+    from tierkit.app import demo
 
     lang_code = resolve_lang(lang, workspace or Path("demo-workspace"))
     with steps(4, json_out) as say:
-        summary = grading.demo(workspace, customers, seed, engine, lang_code, progress=say, history=True, churn=True)
-    from tierkit.app.users import demo_keys
+        summary = demo.demo(workspace, customers, seed, engine, lang_code, progress=say, history=True, churn=True)
+    from tierkit.app.users import demo_keys, demo_users
 
     where, example = summary["workspace"], summary["example_customer"]
     keys = demo_keys(Path(where))  # the workbench's sign-in, one key per role, made afresh
@@ -213,8 +213,9 @@ def demo(
         f"workbench: tierkit serve -w {where}, then open http://127.0.0.1:8000/app/ and sign in with a key:",
         soft_wrap=True,
     )
+    names = demo_users()
     for role, key in keys.items():
-        err_console.print(f"  {role:<8} {key}", soft_wrap=True, highlight=False)
+        err_console.print(f"  {role:<8} {key}  ({names[role]})", soft_wrap=True, highlight=False)
 
 
 def _print_runs(items: Any) -> None:

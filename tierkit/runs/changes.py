@@ -98,9 +98,9 @@ def changes(backend: Backend, before: Run, after: Run, rules: AlertRules, owners
         column = _tag_column(tag)
         if column not in new.columns:
             continue
-        had = joined[f"o_{column}"].fillna(False) if f"o_{column}" in joined.columns else ibis.literal(False)
+        had = joined[f"o_{column}"].fill_null(False) if f"o_{column}" in joined.columns else ibis.literal(False)
         when = reasons["tags"][tag]["when"].str if reasons is not None else None
-        fresh = joined[column].fillna(False) & ~had
+        fresh = joined[column].fill_null(False) & ~had
         parts.append(_rows(joined, "tag_added", fresh, new=ibis.literal(tag), tier=joined.tier, why=when))
     if lost is not None and lost.recency in new.columns and f"o_{lost.recency}" in joined.columns:
         days, days_before = joined[lost.recency].cast("float64"), joined[f"o_{lost.recency}"].cast("float64")

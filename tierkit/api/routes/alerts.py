@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from tierkit.api.deps import ALL, ServiceDep, UserDep, allow
@@ -84,7 +84,9 @@ def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/read", response_model=Alert, **allow(*ALL))
-def read_alert(alert_id: int, user: UserDep, service: ServiceDep) -> dict[str, Any]:
+def read_alert(
+    alert_id: Annotated[int, Path(ge=1, le=2**62, description="The alert's id")], user: UserDep, service: ServiceDep
+) -> dict[str, Any]:
     """Mark an alert read (an agent: only their own; another's is 404)."""
     return alerts.mark_read(service, user, alert_id)
 
