@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 
 from tierkit.api.limits import RequestLimits
-from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs
+from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs, small
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
     ConflictError,
@@ -61,6 +61,7 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     app.include_router(owners.router)
     app.include_router(runs.router)
     app.include_router(plans.router)
+    app.include_router(small.router)
     app.include_router(alerts.router)
     app.include_router(admin.router)
 

@@ -89,11 +89,16 @@ def small_customers(
     lang: str | None = None,
     limit: int = 20,
     output: Path | None = None,
+    offset: int = 0,
+    only: str | None = None,
 ) -> dict[str, Any]:
     """The published run's small customers as upgrade and weed-out candidates: counts, the first
-    `limit` of each list, and with `output` (.csv with a BOM for Excel, or .xlsx) both lists whole."""
-    if limit < 0:
-        raise InputError("--limit must be 0 or more")
+    `limit` of each list, and with `output` (.csv with a BOM for Excel, or .xlsx) both lists whole.
+    A page further on starts at `offset`; `only` (upgrade or weed_out) pages that list alone."""
+    if limit < 0 or offset < 0:
+        raise InputError("--limit and the offset must be 0 or more")
+    if only is not None and only not in (UPGRADE, WEED_OUT):
+        raise InputError(f"list '{only}': use {UPGRADE} or {WEED_OUT}")
     fmt = output_format(output) if output is not None else None
     if fmt is not None and fmt not in FORMATS:
         raise InputError(f"{output}: write the lists as .csv or .xlsx")
@@ -171,8 +176,8 @@ def small_customers(
             "items": [],
         },
     }
-    for listed in (UPGRADE, WEED_OUT):
-        page = ordered(table, listed).limit(limit)
+    for listed in (UPGRADE, WEED_OUT) if only is None else (only,):
+        page = ordered(table, listed).limit(limit, offset=offset)
         answer[listed]["items"] = [_item(row) for row in backend.to_pyarrow(page).to_pylist()]
     if output is not None and fmt is not None:
         answer["output"] = str(output)
