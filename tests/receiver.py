@@ -71,6 +71,7 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"  # keep-alive, as a real receiver
+            disable_nagle_algorithm = True  # no 40 ms wait for a delayed ACK between headers and body
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -107,7 +107,7 @@ def disable_hook(engine: Engine, hook_id: str, now: dt.datetime) -> bool:
     return bool(done.rowcount)
 
 
-def enqueue(engine: Engine, run_id: str, now: dt.datetime) -> int:
+def enqueue(engine: Engine, run_id: str, now: dt.datetime) -> None:
     """A pending delivery of each of the run's alerts to each active hook that wants its event."""
     rows: list[dict[str, Any]] = []
     with engine.connect() as con:
@@ -117,7 +117,7 @@ def enqueue(engine: Engine, run_id: str, now: dt.datetime) -> int:
                 {"webhook_id": hook.id, "alert_id": int(i), "state": "pending", "attempts": 0, "next_at": now}
                 for (i,) in ids
             )
-    return insert_ignoring(engine, deliveries, rows)
+    insert_ignoring(engine, deliveries, rows)
 
 
 def claim(engine: Engine, hook_id: str, now: dt.datetime, limit: int, lease: dt.timedelta) -> list[Any]:
