@@ -101,7 +101,8 @@ def main() -> None:
             delivered = time.perf_counter() - started
             received = receiver.events
             one = inbox(store_of(ws), limit=1)["alerts"][0]  # a real event, as POSTed (its fields)
-            event = {k: one[k] for k in ("event_id", "event", "customer_id", "owner", "old", "new", "run_id", "reasons")}
+            fields = ("event_id", "event", "customer_id", "owner", "old", "new", "run_id", "reasons")
+            event = {k: one[k] for k in fields}
             sample = json.dumps({"events": [event] * args.batch}, ensure_ascii=False)
             base = floor(receiver.url, done["posts"], sample.encode())
         finally:
