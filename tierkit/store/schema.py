@@ -218,7 +218,7 @@ deliveries = Table(  # one alert to one webhook: pending, delivered or dead (the
     Column("last_error", Text),
     Column("delivered_at", DateTime(timezone=True)),
     Index("ux_deliveries_hook_alert", "webhook_id", "alert_id", unique=True),
-    Index("ix_deliveries_due", "state", "next_at"),
+    Index("ix_deliveries_due", "webhook_id", "state", "id"),  # the oldest pending of a hook, without a sort
 )
 
 delivery_log = Table(  # every POST to a webhook: when, how many events, what came back (0005)

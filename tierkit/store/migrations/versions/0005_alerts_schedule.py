@@ -64,7 +64,7 @@ def upgrade() -> None:
         sa.Column("delivered_at", WHEN),
     )
     op.create_index("ux_deliveries_hook_alert", "deliveries", ["webhook_id", "alert_id"], unique=True)
-    op.create_index("ix_deliveries_due", "deliveries", ["state", "next_at"])
+    op.create_index("ix_deliveries_due", "deliveries", ["webhook_id", "state", "id"])
     op.create_table(
         "delivery_log",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
