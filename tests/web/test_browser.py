@@ -279,7 +279,7 @@ def test_screenshots_of_every_page_in_both_languages(browser: Any, live: Live) -
     watched.page.goto(f"{live.url}/app/login")
     shot(watched, "login-zh")
     sign_in(watched, live, "admin")
-    for name in ("customers", "watchlists", "migration", "cohorts", "plans", "small", "runs"):
+    for name in ("customers", "alerts", "watchlists", "migration", "cohorts", "plans", "small", "runs"):
         for lang in ("zh", "en"):
             response = watched.page.goto(f"{live.url}/app/{name}?lang={lang}")
             assert response is not None and response.status == 200, name

@@ -25,7 +25,7 @@ def _routers() -> list:  # type: ignore[type-arg]
     from tierkit.web.routes import overview
 
     found = [*ROUTERS, overview.router]
-    for name in ("customers", "card", "migration", "watchlists", "cohorts", "plans", "small", "runs"):
+    for name in ("customers", "card", "alerts", "migration", "watchlists", "cohorts", "plans", "small", "runs"):
         try:
             module = __import__(f"tierkit.web.routes.{name}", fromlist=["router"])
         except ModuleNotFoundError:
