@@ -26,6 +26,7 @@ TEXT = {
         "count_pyramid": "数量金字塔",
         "value_pyramid": "价值金字塔",
         "profit_share": "利润占比",
+        "kept": "保级",
         "profit_pyramid": "利润金字塔 (按客户利润排名)",
         "profit_line": "毛利 {margin} − 服务成本 {cost} = 利润 {profit}",
         "unprofitable": "亏损客户 (毛利 − 服务成本 < 0): {n} 人, 占 {share}, 合计亏损 {loss}",
@@ -55,6 +56,7 @@ TEXT = {
         "count_pyramid": "Count pyramid",
         "value_pyramid": "Value pyramid",
         "profit_share": "Profit share",
+        "kept": "Kept",
         "profit_pyramid": "Profit pyramid (customers ranked by profit)",
         "profit_line": "margin {margin} − cost to serve {cost} = profit {profit}",
         "unprofitable": "Unprofitable (margin − cost to serve < 0): {n} customers, {share}, losing {loss} together",
@@ -96,6 +98,9 @@ def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
     profit = any("profit_share" in row for row in rows)
     if profit:
         table.add_column(t["profit_share"], justify="right")
+    kept = any("kept" in row for row in rows)  # stable tiers: kept by stability though graded lower
+    if kept:
+        table.add_column(t["kept"], justify="right")
     for row in rows:
         if row["class"] is None:
             name = "(无)" if lang == "zh" else "(none)"
@@ -104,7 +109,8 @@ def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:
             name = f"{label} ({row['class']})" if label != row["class"] else str(row["class"])
         cells = [name, f"{row['customers']:,}", pct(row["customer_share"])]
         cells += [pct(row.get("value_share"))] if value else []
-        table.add_row(*cells, *([pct(row.get("profit_share"))] if profit else []))
+        cells += [pct(row.get("profit_share"))] if profit else []
+        table.add_row(*cells, *([f"{row.get('kept', 0):,}"] if kept else []))
     return table
 
 

@@ -4,6 +4,8 @@ Counted by DuckDB over the graded result (the written Parquet file, or an Arrow 
 GROUP BY per counted column, on one row per customer, so a summary never holds the result in
 Python. Value sums are exact decimals (floating values are summed at six decimals, so that the
 total is the same whatever order the threads add in); shares are rounded for display only.
+With the policy's `stability:`, each tier's row also says how many of its customers keep it by
+stability (`kept`: the rules gave them a lower tier this run, `graded_tier != tier`).
 """
 
 from __future__ import annotations
@@ -73,6 +75,9 @@ class SummaryBuilder:
         self.customers = 0
         measure = profit_measure(grading.loaded.policy, list(grading.expr.columns))
         self.profit = ProfitCount(measure) if measure is not None else None  # the profit pyramid
+        # stable tiers: per tier, the customers who keep it though the rules gave a lower one
+        stable = grading.loaded.policy.stability is not None and "graded_tier" in grading.expr.columns
+        self.kept: dict[str, int] | None = {} if stable else None
 
     def count(self, backend: DuckDBBackend, graded: ir.Table) -> None:
         """Every tally over the graded rows: one scan for the checks and the tags, and one UNION
@@ -89,6 +94,16 @@ class SummaryBuilder:
         if self.profit is not None:
             columns = {name: tally.column for name, tally in tallies.items()}
             self.profit.count(backend, graded, columns, self.grading.loaded.policy)
+        if self.kept is not None and "graded_tier" in graded.columns:
+            self.kept = self._kept(backend, graded)
+
+    @staticmethod
+    def _kept(backend: DuckDBBackend, graded: ir.Table) -> dict[str, int]:
+        """tier -> customers in it whose graded tier differs (a downgrade held back by `stability:`):
+        one GROUP BY over the customers kept, counted by the engine."""
+        held = graded.filter(graded.graded_tier != graded.tier)
+        counts = backend.to_pyarrow(held.group_by("tier").aggregate(kept=held.count())).to_pylist()
+        return {str(row["tier"]): int(row["kept"]) for row in counts}
 
     def tallies(self) -> dict[str, Tally]:
         return {"tier": self.tiers, **{f"score:{n}": t for n, t in self.scores.items()}}
@@ -139,6 +154,9 @@ class SummaryBuilder:
         }
         if self.profit is not None:
             self.profit.apply(summary, policy, grading.lang)
+        if self.kept is not None:  # only with `stability:`: kept by it, per tier (0 where none)
+            for row in summary["tiers"]:
+                row["kept"] = self.kept.get(str(row["class"]), 0) if row["class"] is not None else 0
         return summary
 
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tierkit.app.overview import overview
+from tierkit.app.serving import ServedWorkspace
 from tierkit.web.catalogue import text
 from tierkit.web.formats import money, number, percent
 from tierkit.web.render import page
@@ -120,5 +121,21 @@ def overview_page(request: Request, seen: VisitorDep, served: ServiceDep) -> HTM
     }
     total_value = sum(float(t["value"] or 0) for t in view["tiers"])
     return page(
-        request, "overview.html", seen.lang, seen, view=view, charts=charts, total_value=total_value, here="overview"
+        request,
+        "overview.html",
+        seen.lang,
+        seen,
+        view=view,
+        charts=charts,
+        total_value=total_value,
+        kept=_kept(served, view),
+        here="overview",
     )
+
+
+def _kept(served: ServedWorkspace, view: dict[str, Any]) -> dict[str, int] | None:
+    """tier -> customers who keep it by stability in the run shown (its summary's `kept`, there
+    only with the policy's `stability:`), or None."""
+    summary = served.snapshot(view["run"]["run_id"]).run.manifest.get("summary") or {}
+    rows = [row for row in summary.get("tiers") or [] if "kept" in row]
+    return {str(row["class"]): int(row["kept"]) for row in rows} if rows else None
