@@ -71,6 +71,12 @@ SETTINGS: tuple[Setting, ...] = (
         DEFAULT_LANG,
         "set by `tierkit serve` from the workspace's `lang`: the language of the cards it serves",
     ),
+    Setting(
+        "loop_interval",
+        "TIERKIT_LOOP_INTERVAL",
+        "30",
+        "seconds between the ticks of `tierkit serve`'s background loop (scheduled gradings, ...)",
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

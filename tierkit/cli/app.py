@@ -25,6 +25,7 @@ from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt,
 from tierkit.cli.plans import owners_app, plan_app
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
+from tierkit.cli.schedule import schedule_app
 from tierkit.cli.serving import serve_command, users_app
 from tierkit.cli.small import small_command
 from tierkit.cli.tags import tags_app
@@ -303,6 +304,7 @@ app.command("small")(small_command)
 app.add_typer(entitlements_app, name="entitlements")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:
