@@ -19,6 +19,7 @@ from typing import Any, Literal
 import ibis.expr.types as ir
 import pyarrow.compute as pc
 
+from tierkit.app.instants import future_instant
 from tierkit.app.masking import MASKS, masked
 from tierkit.app.serving import ServedWorkspace, Snapshot
 from tierkit.backends import Backend, connect
@@ -243,9 +244,7 @@ def override(
     tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
     if tiers and tier not in tiers:
         raise ValueRefusedError(f"'{tier}' is not a tier (tiers: {', '.join(tiers)})")
-    expires = expires.astimezone(dt.UTC) if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
-    if expires <= dt.datetime.now(dt.UTC):
-        raise ValueRefusedError("expires must be in the future")
+    expires = future_instant(expires)  # the client's offset converted; past or absurd dates refused
     override_store.set_override(served.store, customer_id, tier, reason, expires, caller.name)
     served.forget_overrides()
     detail = json.dumps({"tier": tier, "reason": reason, "expires": expires.isoformat()}, ensure_ascii=False)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from tierkit.app.customers import Caller, graded_row
+from tierkit.app.instants import future_instant
 from tierkit.app.serving import ServedWorkspace
 from tierkit.errors import NotFoundError, ValueRefusedError
 from tierkit.policy.model import Policy
@@ -24,12 +25,7 @@ MAX_TAG = 100
 def _check(tag: str, expires: dt.datetime | None) -> dt.datetime | None:
     if not tag.strip() or len(tag) > MAX_TAG or "," in tag:
         raise ValueRefusedError(f"tag '{tag}': give a name of 1 to {MAX_TAG} characters without commas")
-    if expires is None:
-        return None
-    expires = expires.astimezone(dt.UTC) if expires.tzinfo else expires.replace(tzinfo=dt.UTC)
-    if expires <= dt.datetime.now(dt.UTC):
-        raise ValueRefusedError("expires must be in the future")
-    return expires
+    return None if expires is None else future_instant(expires)
 
 
 def policy_name(policy: Policy, given: str) -> str:

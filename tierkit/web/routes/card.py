@@ -116,13 +116,14 @@ def override_tier(
     tier, reason = str(form.get("tier") or ""), str(form.get("reason") or "").strip()
     try:
         day = dt.date.fromisoformat(str(form.get("expires") or ""))
-    except ValueError:
+        day += dt.timedelta(days=1)  # 9999-12-31 has no next day: a date error, not a 500
+    except (ValueError, OverflowError):
         return _show(request, served, seen, customer_id, status=422, override_error="card.override_date")
     if len(reason) < 3 or len(reason) > 2000:
         return _show(request, served, seen, customer_id, status=422, override_error="card.override_reason")
     # the end of that day in the workspace's time zone offset (minutes east of UTC, as the policy says)
     offset = dt.timedelta(minutes=served.snapshot().policy.inputs.offset)
-    expires = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.timezone(offset))
+    expires = dt.datetime.combine(day, dt.time(), dt.timezone(offset))
     try:
         uses.override(served, customer_id, tier, reason, expires, seen.caller)
     except TierkitError as err:
