@@ -322,3 +322,28 @@ def test_the_cli_prints_the_secret_once_and_lists_without_it(emitted: Path) -> N
     listed = runner.invoke(app, ["webhooks", "list", "-w", str(emitted), "--json"])
     assert made["secret"] not in listed.stdout
     assert json.loads(listed.stdout)[0]["events"] == ["tier_down"]
+
+
+def test_a_running_server_delivers_what_a_publish_emitted(emitted: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`tierkit serve`'s service loop sends pending alerts on its own (no `alerts deliver`)."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from tierkit.app.serving import Settings
+    from tierkit.server import create_app
+
+    receiver = Receiver()
+    try:
+        _hook(emitted, receiver, batch=5)
+        grade_workspace(emitted, as_of="2026-02-28")
+        monkeypatch.setenv("TIERKIT_LOOP_INTERVAL", "0.1")
+        served = create_app(emitted, Settings(rate_per_second=0), warm=True)
+        with TestClient(served):
+            deadline = time.monotonic() + 30
+            while len(set(receiver.delivered_ids())) < 8 and time.monotonic() < deadline:
+                time.sleep(0.1)
+    finally:
+        receiver.close()
+    assert len(set(receiver.delivered_ids())) == 8 and all(p.signature_ok for p in receiver.posts)
+    assert [len(p.events) for p in receiver.posts] == [5, 3]

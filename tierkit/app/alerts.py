@@ -31,6 +31,8 @@ from tierkit.store import alerts as stored
 from tierkit.store.webhooks import enqueue
 from tierkit.workspace import Workspace
 
+__all__ = ["EVENTS", "check_event", "emit", "inbox", "mark_read"]
+
 WORDS = {
     "zh": {
         "tier_up": "等级上升: {old} → {new}",

@@ -40,7 +40,16 @@ def run_schedule(served: ServedWorkspace) -> None:
     run_due(served.workspace.root)
 
 
-TASKS: list[tuple[str, Task]] = [("schedule", run_schedule)]  # what every `tierkit serve` loop runs
+def deliver_alerts(served: ServedWorkspace) -> None:
+    """Alerts due to webhooks, sent now (tierkit.app.webhooks); retries wait for a later tick.
+    Several workers may send at once: each claims its deliveries in the store first."""
+    from tierkit.app.webhooks import deliver
+
+    deliver(served.workspace.root, wait=False)
+
+
+# what every `tierkit serve` loop runs
+TASKS: list[tuple[str, Task]] = [("schedule", run_schedule), ("alerts", deliver_alerts)]
 
 
 def register_task(name: str, task: Task) -> None:

@@ -176,3 +176,18 @@ def deliver(workspace: Path | None, *, wait: bool = True, most: float | None = N
     pending = sum(c.get("pending", 0) for c in counts.values())
     dead_now = sum(c.get("dead", 0) for c in counts.values())
     return {**totals, "pending": pending, "dead_letter": dead_now}
+
+
+def dead_letters(workspace: Path | None, limit: int = 100) -> list[dict[str, Any]]:
+    """The dead-letter list: events whose delivery failed after every retry, newest first."""
+    return hooks_store.dead(store_of(Workspace.open(workspace)), limit)
+
+
+def send_again(workspace: Path | None, hook_id: str | None = None) -> int:
+    """Make the dead letters (of one hook, or all) pending again, attempts from zero."""
+    return hooks_store.retry_dead(store_of(Workspace.open(workspace)), dt.datetime.now(dt.UTC), hook_id)
+
+
+def delivery_log(workspace: Path | None, hook_id: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    """The last POSTs, newest first: status or error, events, attempt, milliseconds."""
+    return hooks_store.log(store_of(Workspace.open(workspace)), hook_id, limit)

@@ -77,11 +77,9 @@ def deliver_command(
 @alerts_app.command("dead")
 def dead_command(workspace: WorkspaceOpt = None, json_out: JsonOpt = False) -> None:
     """The dead-letter list: events whose delivery failed after every retry."""
-    from tierkit.runs.files import store_of
-    from tierkit.store.webhooks import dead
-    from tierkit.workspace import Workspace
+    from tierkit.app.webhooks import dead_letters
 
-    rows = dead(store_of(Workspace.open(workspace)))
+    rows = dead_letters(workspace)
     emit(rows, json_out, lambda r: _table(r, ["webhook_id", "event", "customer_id", "attempts", "last_error"]))
 
 
@@ -92,13 +90,9 @@ def retry_command(
     json_out: JsonOpt = False,
 ) -> None:
     """Put the dead-letter list back to pending (attempts from zero); `alerts deliver` sends it."""
-    import datetime as dt
+    from tierkit.app.webhooks import send_again
 
-    from tierkit.runs.files import store_of
-    from tierkit.store.webhooks import retry_dead
-    from tierkit.workspace import Workspace
-
-    again = retry_dead(store_of(Workspace.open(workspace)), dt.datetime.now(dt.UTC), hook)
+    again = send_again(workspace, hook)
     emit(
         {"pending_again": again},
         json_out,
@@ -114,11 +108,9 @@ def log_command(
     json_out: JsonOpt = False,
 ) -> None:
     """The delivery log: every POST, its status or error, and how long it took."""
-    from tierkit.runs.files import store_of
-    from tierkit.store.webhooks import log
-    from tierkit.workspace import Workspace
+    from tierkit.app.webhooks import delivery_log
 
-    rows = log(store_of(Workspace.open(workspace)), hook, limit)
+    rows = delivery_log(workspace, hook, limit)
     emit(
         rows, json_out, lambda r: _table(r, ["at", "webhook_id", "events", "attempt", "status", "error", "duration_ms"])
     )

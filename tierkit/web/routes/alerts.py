@@ -8,9 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from tierkit.app.alerts import inbox, mark_read
+from tierkit.app.alerts import EVENTS, inbox, mark_read
 from tierkit.errors import InputError
-from tierkit.policy.alerts import EVENTS
 from tierkit.web.render import page
 from tierkit.web.visitors import FormDep, ServiceDep, VisitorDep
 
