@@ -8,6 +8,8 @@ and a changed file with the same name replaces its part.
 
 Rows that fail a check go to data/rejects/<kind>/<file name>.csv (file, row, column, value,
 reason). Above the reject threshold the import fails and no part is written or replaced.
+The part, its rejects and its registry entry change together or not at all, through a journal
+(see journal): a crash between them is finished or undone by the next import.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import ibis.expr.types as ir
 from tierkit.backends import Backend
 from tierkit.canonical import TABLES
 from tierkit.errors import InputError
+from tierkit.ingest import journal
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
 from tierkit.ingest.registry import Registry, settings_of, signature, text_of
 from tierkit.runs.output import escape_formula
@@ -112,8 +115,9 @@ def import_file(
     say = say or (lambda text: None)
     if kind not in TABLES:
         raise InputError(f"unknown table '{kind}' (use one of: {', '.join(TABLES)})")
-    spec, registry = TABLES[kind], Registry(data_dir)
     data_dir = data_dir.resolve()
+    journal.recover(data_dir)  # an import stopped by a crash: finished, or its leftovers removed
+    spec, registry = TABLES[kind], Registry(data_dir)
     part = part_for(data_dir, kind, path)
     name = part.stem
     key = source_key(path)
@@ -150,21 +154,19 @@ def import_file(
             raise unreadable(mapped.source, exc) from None  # its message may quote personal data
         try:
             say(f"{path.name}: writing")
-            result = _write(engine, staged, data_dir, kind, path, name, part, rules, mapped.source.encoding, sha)
+            encoding = mapped.source.encoding
+            result, change = _write(engine, staged, data_dir, kind, path, name, part, rules, encoding, sha)
         finally:
             engine.con.drop_table(table_name, force=True)
     result.status = "replaced" if known else "imported"
     result.seconds = round(time.perf_counter() - start, 3)
-    registry.put(
-        kind,
-        key,
-        {k: v for k, v in result.as_dict().items() if k not in ("status", "seconds")}
-        | {
-            "signature": sign,
-            "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "settings": settings_of(rules, maps, sheet, defaults, text),
-        },
-    )
+    entry = {k: v for k, v in result.as_dict().items() if k not in ("status", "seconds")} | {
+        "signature": sign,
+        "imported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "settings": settings_of(rules, maps, sheet, defaults, text),
+    }
+    change.key, change.entry = key, registry.numbered(kind, key, entry)
+    journal.commit(data_dir, change)  # the part, its rejects and its entry: all or none
     return result
 
 
@@ -179,7 +181,8 @@ def _write(
     rules: ImportRules,
     encoding: str,
     sha: str,
-) -> ImportResult:
+) -> tuple[ImportResult, journal.Change]:
+    """Every file of the import written under its temporary name, and the change that commits them."""
     spec = TABLES[kind]
     refund = staged.amount < 0 if "amount" in staged.columns else ibis.literal(False)
     counts = engine.to_pyarrow(
@@ -199,8 +202,10 @@ def _write(
     if counts["rejected"]:
         # a failed import must not overwrite the rejects of the version still imported
         rejects_file = rejects_path(data_dir, kind, name, failed=failed)
-        _write_rejects(engine, staged, path, rejects_file)
-    if failed:
+        _write_rejects(engine, staged, path, journal.partial(rejects_file))
+    if failed:  # nothing else changes: the list of this attempt alone, renamed into place whole
+        assert rejects_file is not None
+        os.replace(journal.partial(rejects_file), rejects_file)
         first = engine.to_pyarrow(staged.filter(staged.__verdict == REJECTED).order_by("__row").limit(1)).to_pylist()[0]
         hint = f" ({date_hint()})" if first["__reason"] == "not a valid date" else ""
         raise InputError(
@@ -212,15 +217,17 @@ def _write(
     keep = [c.name for c in spec.columns if c.name in staged.columns] + ["attributes", "_source", "__row"]
     good = staged.filter(staged.__verdict == IMPORTED).select(*keep).rename(_row="__row").order_by("_row")
     part.parent.mkdir(parents=True, exist_ok=True)
-    staging = part.with_suffix(".parquet.partial")
+    staging = journal.partial(part)
     engine.con.to_parquet(good, staging)
     keyed = spec.key is not None and spec.key in good.columns  # a file without ids lets none go
     released = _released(engine, part, staging, spec.key) if part.exists() and spec.key and keyed else 0
-    os.replace(staging, part)
-    for stale in (rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)):
-        if stale != rejects_file and stale.exists():
-            stale.unlink()  # lists of an earlier version, or of a failed attempt, no longer apply
-    return ImportResult(
+    moves = [(str(staging), str(part))]
+    if rejects_file is not None:
+        moves.append((str(journal.partial(rejects_file)), str(rejects_file)))
+    # lists of an earlier version, or of a failed attempt, no longer apply
+    stale = [rejects_path(data_dir, kind, name), rejects_path(data_dir, kind, name, failed=True)]
+    change = journal.Change(kind, "", {}, moves, [str(s) for s in stale if s != rejects_file])
+    result = ImportResult(
         kind,
         str(path.resolve()),
         IMPORTED,
@@ -231,6 +238,7 @@ def _write(
         encoding=encoding,
         released=released,
     )
+    return result, change
 
 
 def _released(engine: Backend, old: Path, new: Path, key: str) -> int:

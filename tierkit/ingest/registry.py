@@ -57,12 +57,19 @@ class Registry:
             default=0,
         )
 
+    def numbered(self, kind: str, name: str, entry: dict[str, Any]) -> dict[str, Any]:
+        """The entry with its `seq`, the next one (the order imports happened in), and its
+        `release_seq`: numbered before the commit, so that recording it again (a journal
+        finished after a crash, see journal) gives the same record."""
+        if "seq" in entry:
+            return entry
+        seq = 1 + max((e.get("seq", 0) for k in self.entries.values() for e in k.values()), default=0)
+        before = self.entries.get(kind, {}).get(name, {}).get("release_seq", 0)
+        return {**entry, "seq": seq, "release_seq": seq if entry.get("released") else before}
+
     def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
-        """Record an import; a new entry gets the next `seq` (the order imports happened in)."""
-        if "seq" not in entry:
-            seq = 1 + max((e.get("seq", 0) for k in self.entries.values() for e in k.values()), default=0)
-            before = self.entries.get(kind, {}).get(name, {}).get("release_seq", 0)
-            entry = {**entry, "seq": seq, "release_seq": seq if entry.get("released") else before}
+        """Record an import; a new entry gets the next `seq` (see `numbered`)."""
+        entry = self.numbered(kind, name, entry)
         self.entries.setdefault(kind, {})[name] = entry
         staging = self.path.with_suffix(".json.partial")
         staging.write_text(json.dumps(self.entries, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
