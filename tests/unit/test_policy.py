@@ -113,3 +113,24 @@ def test_a_policy_written_before_labelled_actions_keeps_its_version() -> None:
     policy language must not change an existing policy's version."""
     before = "d37e21b406c5748dfce4a06fa06dc56f46314c5ab7b018cf62cbc63a27acc056"
     assert parse_policy(LEGACY, "legacy.yaml").hash == before
+
+
+def test_a_cadence_whose_minimum_is_above_its_maximum_is_refused_with_its_brackets_shown(tmp_path: Path) -> None:
+    """The CLI prints the message as text: `[min, max]` is not a rich markup tag that vanishes."""
+    import subprocess
+    import sys
+
+    from tierkit.errors import PolicyError
+    from tierkit.policy.loader import parse_policy, preset_text
+
+    text = preset_text("retail").replace("contacts_per_month: [2, 4]", "contacts_per_month: [4, 2]")
+    with pytest.raises(PolicyError, match=r"contacts_per_month \[4, 2\]: give \[min, max\] with 0 <= min <= max"):
+        parse_policy(text, "policy.yaml")
+    (tmp_path / "policy.yaml").write_text(text, "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-c", "from tierkit.cli.app import main; main()", "check", str(tmp_path / "policy.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2 and "give [min, max] with" in done.stderr, done.stderr

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tierkit.cli.alerts import alerts_app, webhooks_app
 from tierkit.cli.campaigns import campaign_app
@@ -312,5 +313,5 @@ def main() -> None:
     try:
         app()
     except TierkitError as err:
-        err_console.print(f"[red]error:[/red] {err}", highlight=False, soft_wrap=True, markup=True)
+        err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(err.exit_code)

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from tierkit.app.maps import parse_file_maps, parse_maps
 from tierkit.cli.options import DateFormatOpt, DelimiterOpt, JsonOpt, MapOpt, SheetOpt, WorkspaceOpt
@@ -65,7 +66,8 @@ def import_command(
     failures = [item for item in summary["files"] if item["status"] == "failed"]
     if summary.get("stopped"):  # one line per bad file; the last says that nothing was imported
         for item in failures[:-1]:
-            err_console.print(f"[red]error:[/red] {item['error']}", highlight=False, soft_wrap=True, markup=True)
+            said = escape(str(item["error"]))  # a message may hold [brackets]: never markup
+            err_console.print(f"[red]error:[/red] {said}", highlight=False, soft_wrap=True, markup=True)
         total = len(summary["files"])
         if total == 1:
             raise InputError(failures[0]["error"])

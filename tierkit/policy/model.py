@@ -233,6 +233,14 @@ class Service(Strict):
     response_time: str | None = None
     actions: list[Label] = []
 
+    @field_validator("contacts_per_month")
+    @classmethod
+    def _cadence(cls, value: tuple[int, int] | None) -> tuple[int, int] | None:
+        """[min, max] contacts a month: a plan cannot be made from a minimum above its maximum."""
+        if value is not None and not 0 <= value[0] <= value[1] <= 100:
+            raise ValueError(f"contacts_per_month {list(value)}: give [min, max] with 0 <= min <= max <= 100")
+        return value
+
     @field_serializer("actions")
     def _actions(self, actions: list[Label]) -> list[object]:
         return [one_text(action) for action in actions]
