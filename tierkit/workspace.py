@@ -47,7 +47,16 @@ class Workspace:
                 f"{root}: not a tierkit workspace (no {CONFIG}); give one with -w DIR (or $TIERKIT_WORKSPACE), "
                 f"or create one with 'tierkit init {root}'"
             )
-        config = yaml.safe_load(config_file.read_text("utf-8")) or {}
+        try:
+            config = yaml.safe_load(config_file.read_text("utf-8")) or {}
+        except yaml.YAMLError as err:  # e.g. schedule: */5 * * * * unquoted (an alias in YAML)
+            mark = getattr(err, "problem_mark", None)
+            where = f":{mark.line + 1}" if mark is not None else ""
+            problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+            raise WorkspaceError(
+                f"{config_file}{where}: not valid YAML ({problem}); quote values with * or : in them, "
+                'e.g. schedule: "*/5 * * * *"'
+            ) from None
         if not isinstance(config, dict):
             raise WorkspaceError(f"{config_file}: expected a mapping")
         return cls(root, config)
