@@ -26,6 +26,23 @@ def write_rows(path: Path, rows: Sequence[Mapping[str, object]]) -> Path:
     return path
 
 
+def monthly_orders(path: Path, amounts: Mapping[str, Sequence[int | None]]) -> Path:
+    """One order per customer and month of 2026 on the 15th (amounts[customer][month - 1]; None:
+    no order that month), as the hand-worked stability and alerts fixtures lay out their shops."""
+    rows = [
+        {
+            "order_id": f"{cid}-{month}",
+            "customer_id": cid,
+            "ordered_at": f"2026-{month:02d}-15",
+            "amount": f"{amount}.00",
+        }
+        for cid, months in amounts.items()
+        for month, amount in enumerate(months, 1)
+        if amount is not None
+    ]
+    return write_rows(path, rows)
+
+
 @pytest.fixture
 def write_csv(tmp_path: Path) -> WriteCsv:
     def write(name: str, rows: list[dict[str, object]]) -> Path:

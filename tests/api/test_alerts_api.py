@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.test_alerts import EXPECTED, OWNERS, _workspace
+from tests.app.test_alerts import EXPECTED, OWNERS, graded
 from tierkit.api.app import create_app
-from tierkit.app.grading import grade_workspace
 from tierkit.app.serving import Settings
 from tierkit.runs.files import store_of
 from tierkit.store.audit import entries
@@ -23,9 +22,7 @@ from tierkit.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = _workspace(tmp_path_factory.mktemp("alerts-api"))
-    grade_workspace(root, as_of="2026-01-31")
-    grade_workspace(root, as_of="2026-02-28")
+    root = graded(tmp_path_factory.mktemp("alerts-api"))[0]
     store = store_of(Workspace.open(root))
     keys = {name: add_user(store, name, role) for name, role in (("ann", "agent"), ("bob", "agent"), ("root", "admin"))}
     with TestClient(create_app(root, Settings(rate_per_second=0))) as client:

@@ -28,7 +28,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.cli.test_cli import cli
-from tests.conftest import write_rows
+from tests.conftest import monthly_orders, write_rows
 from tests.receiver import Behaviour, Receiver
 from tierkit.app import webhooks
 from tierkit.app.alerts import inbox, mark_read
@@ -85,23 +85,21 @@ STAFF = Caller("ana", "analyst")
 def _workspace(root: Path) -> Path:
     ws = Workspace.init(root / "ws", "retail")
     (ws.root / "policy.yaml").write_text(POLICY, "utf-8")
-    orders = [
-        {"order_id": f"{cid}-{m}", "customer_id": cid, "ordered_at": f"2026-{m:02d}-15", "amount": f"{a}.00"}
-        for cid, amounts in AMOUNTS.items()
-        for m, a in enumerate(amounts, 1)
-        if a is not None
-    ]
-    write_rows(ws.root / "data" / "orders.csv", orders)
+    monthly_orders(ws.root / "data" / "orders.csv", AMOUNTS)
     people = [{"customer_id": cid, "name": f"客户{cid}", "owner": owner} for cid, owner in OWNERS.items()]
     write_rows(ws.root / "data" / "customers.csv", people)
     return ws.root
 
 
+def graded(root: Path) -> tuple[Path, dict[str, Any], dict[str, Any]]:
+    """The workspace graded at the end of January, then of February, each published."""
+    ws = _workspace(root)
+    return ws, grade_workspace(ws, as_of="2026-01-31"), grade_workspace(ws, as_of="2026-02-28")
+
+
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    root = _workspace(tmp_path_factory.mktemp("alerts"))
-    january = grade_workspace(root, as_of="2026-01-31")
-    february = grade_workspace(root, as_of="2026-02-28")
+    root, january, february = graded(tmp_path_factory.mktemp("alerts"))
     return {"root": root, "january": january, "february": february}
 
 
@@ -147,9 +145,7 @@ def test_an_agent_sees_only_the_alerts_of_customers_they_own(shop: dict[str, Any
 
 
 def test_reading_an_alert_marks_it_for_its_owner_only(tmp_path: Path) -> None:
-    root = _workspace(tmp_path)
-    grade_workspace(root, as_of="2026-01-31")
-    grade_workspace(root, as_of="2026-02-28")
+    root = graded(tmp_path)[0]
     served = ServedWorkspace.open(root)
     bobs = inbox(served, STAFF, owner="bob", limit=1)["alerts"][0]
     with pytest.raises(NotFoundError):

@@ -17,7 +17,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from tests.conftest import write_rows
+from tests.conftest import monthly_orders
 from tests.engines.test_stability import AMOUNTS, BOTH, EXPECTED_BOTH, MONTH_ENDS, states
 from tierkit.app.customers import Caller, build_card
 from tierkit.app.grading import export, grade_workspace
@@ -32,18 +32,7 @@ ANALYST = Caller("ana", "analyst")
 
 
 def _orders(path: Path) -> Path:
-    rows = [
-        {
-            "order_id": f"{cid}-{month}",
-            "customer_id": cid,
-            "ordered_at": f"2026-{month:02d}-15",
-            "amount": f"{amount}.00",
-        }
-        for cid, amounts in AMOUNTS.items()
-        for month, amount in enumerate(amounts, 1)
-        if amount is not None
-    ]
-    return write_rows(path, rows)
+    return monthly_orders(path, AMOUNTS)
 
 
 @pytest.fixture(scope="module")

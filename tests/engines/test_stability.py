@@ -14,7 +14,6 @@ workspace's runs do. Every expected tier below is worked out by hand from the am
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 from pathlib import Path
@@ -24,6 +23,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from tests.conftest import monthly_orders
 from tierkit.backends import Backend, connect
 from tierkit.engine.grade import Grading, grade_inputs
 from tierkit.engine.reading import read_inputs
@@ -108,23 +108,7 @@ EXPECTED_GRACE: list[dict[str, Row]] = [
 
 @pytest.fixture(scope="module")
 def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("stable") / "orders.csv"
-    rows = [
-        {
-            "order_id": f"{cid}-{month}",
-            "customer_id": cid,
-            "ordered_at": f"2026-{month:02d}-15",
-            "amount": f"{amount}.00",
-        }
-        for cid, amounts in AMOUNTS.items()
-        for month, amount in enumerate(amounts, 1)
-        if amount is not None
-    ]
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return monthly_orders(tmp_path_factory.mktemp("stable") / "orders.csv", AMOUNTS)
 
 
 def grade(engine: Backend, orders: Path, policy: str, as_of: str, previous: Path | None) -> Grading:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import write_rows
+from tests.conftest import monthly_orders
 from tests.engines.test_stability import AMOUNTS, BOTH, MONTH_ENDS, PLAIN, grade
 from tierkit.backends import Backend
 from tierkit.runs.summary import summarize, summarize_file
@@ -38,18 +38,7 @@ def _kept(summary: dict[str, Any]) -> dict[str, tuple[int, int]]:
 
 @pytest.fixture(scope="module")
 def orders(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    rows = [
-        {
-            "order_id": f"{cid}-{month}",
-            "customer_id": cid,
-            "ordered_at": f"2026-{month:02d}-15",
-            "amount": f"{amount}.00",
-        }
-        for cid, amounts in AMOUNTS.items()
-        for month, amount in enumerate(amounts, 1)
-        if amount is not None
-    ]
-    return write_rows(tmp_path_factory.mktemp("kept-orders") / "orders.csv", rows)
+    return monthly_orders(tmp_path_factory.mktemp("kept-orders") / "orders.csv", AMOUNTS)
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,6 @@ one winner among racing threads, a lapsed lock taken over, renewal and release b
 from __future__ import annotations
 
 import datetime as dt
-import os
-import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -14,32 +12,18 @@ from typing import Any
 
 import pytest
 
+from tests.api.conftest import postgres_database
 from tierkit.store import locks
 from tierkit.store import schedule_runs as slots
 from tierkit.store.database import store_engine
 
-PG_ENV = "TIERKIT_TEST_PG_URL"
 TTL = dt.timedelta(minutes=5)
-
-
-def postgres_url() -> str:
-    url = os.environ.get(PG_ENV)
-    if not url:
-        if os.environ.get("CI"):
-            pytest.fail(f"{PG_ENV} is not set: .ci/run starts PostgreSQL for the store tests")
-        pytest.skip(f"{PG_ENV} not set (run .ci/run, or .ci/postgres.sh, to test on PostgreSQL)")
-    import sqlalchemy as sa
-
-    name = f"tierkit_{secrets.token_hex(4)}"
-    with sa.create_engine(url, isolation_level="AUTOCOMMIT").connect() as con:
-        con.execute(sa.text(f"CREATE DATABASE {name}"))
-    return url.rsplit("/", 1)[0] + "/" + name
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
     if request.param == "postgresql":
-        return store_engine(postgres_url())
+        return store_engine(postgres_database())
     return store_engine(f"sqlite:///{tmp_path / 'tierkit.db'}")
 
 

@@ -12,9 +12,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.app.test_alerts import EXPECTED, OWNERS, _workspace
+from tests.app.test_alerts import EXPECTED, OWNERS, graded
 from tests.web.conftest import app_for, csrf_of, sign_in
-from tierkit.app.grading import grade_workspace
 from tierkit.runs.files import store_of
 from tierkit.store.users import add_user
 from tierkit.workspace import Workspace
@@ -22,9 +21,7 @@ from tierkit.workspace import Workspace
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    root = _workspace(tmp_path_factory.mktemp("alerts-page"))
-    grade_workspace(root, as_of="2026-01-31")
-    grade_workspace(root, as_of="2026-02-28")
+    root = graded(tmp_path_factory.mktemp("alerts-page"))[0]
     store = store_of(Workspace.open(root))
     keys = {name: add_user(store, name, role) for name, role in (("ann", "agent"), ("ana", "analyst"))}
     yield {"root": root, "keys": keys}

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from tests.conftest import write_rows
+from tests.conftest import monthly_orders
 from tests.engines.test_stability import AMOUNTS, BOTH, MONTH_ENDS, PLAIN
 from tests.web.conftest import app_for, sign_in
 from tierkit.app.grading import grade_workspace
@@ -24,19 +24,8 @@ from tierkit.workspace import Workspace
 
 
 def _shop(root: Path, policy: str) -> tuple[Path, Path]:
-    rows = [
-        {
-            "order_id": f"{cid}-{month}",
-            "customer_id": cid,
-            "ordered_at": f"2026-{month:02d}-15",
-            "amount": f"{amount}.00",
-        }
-        for cid, amounts in AMOUNTS.items()
-        for month, amount in enumerate(amounts, 1)
-        if amount is not None
-    ]
     root.mkdir(parents=True)
-    orders = write_rows(root / "orders.csv", rows)
+    orders = monthly_orders(root / "orders.csv", AMOUNTS)
     ws = Workspace.init(root / "ws", "retail")
     (ws.root / "policy.yaml").write_text(policy, "utf-8")
     return ws.root, orders
