@@ -31,6 +31,7 @@ from tierkit.errors import InputError, NotFoundError, did_you_mean
 from tierkit.policy.alerts import EVENTS
 from tierkit.runs.files import store_of
 from tierkit.store import webhooks as hooks_store
+from tierkit.store.alerts import event_fields
 from tierkit.store.audit import AuditLog
 from tierkit.store.webhooks import Webhook
 from tierkit.version import __version__
@@ -98,19 +99,9 @@ def listed(workspace: Path | None) -> list[dict[str, Any]]:
 
 
 def _event(row: Any) -> dict[str, Any]:
-    created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
-    return {
-        "id": row.event_id,
-        "event": row.event,
-        "customer_id": row.customer_id,
-        "owner": row.owner,
-        "old": row.old,
-        "new": row.new,
-        "run_id": row.run_id,
-        "previous_run_id": row.previous_run_id,
-        "reasons": json.loads(row.reasons) if row.reasons else [],
-        "created_at": created.isoformat(),
-    }
+    """An event as a receiver gets it: `id` is the event id, which receivers de-duplicate by."""
+    fields = event_fields(row)
+    return {"id": fields.pop("event_id"), **fields}
 
 
 def post(client: httpx.Client, hook: Webhook, claimed: Sequence[Any]) -> tuple[int | None, str | None, int]:

@@ -8,6 +8,7 @@ already there (ON CONFLICT DO NOTHING on both SQLite and PostgreSQL).
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,12 +40,10 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
-def as_dict(row: Any) -> dict[str, Any]:
-    """An alert as the inbox and the webhooks give it."""
-    import json
-
+def event_fields(row: Any) -> dict[str, Any]:
+    """What an alert says, as the inbox lists it and a webhook receives it."""
+    created = _aware(row.created_at)
     return {
-        "id": int(row.id),
         "event_id": row.event_id,
         "event": row.event,
         "customer_id": row.customer_id,
@@ -54,10 +53,15 @@ def as_dict(row: Any) -> dict[str, Any]:
         "run_id": row.run_id,
         "previous_run_id": row.previous_run_id,
         "reasons": json.loads(row.reasons) if row.reasons else [],
-        "created_at": _aware(row.created_at).isoformat(),  # type: ignore[union-attr]
-        "read_at": _aware(row.read_at).isoformat() if row.read_at is not None else None,  # type: ignore[union-attr]
-        "read_by": row.read_by,
+        "created_at": created.isoformat() if created is not None else None,
     }
+
+
+def as_dict(row: Any) -> dict[str, Any]:
+    """An alert of the inbox: its row id, what it says, and who read it when."""
+    read = _aware(row.read_at)
+    shown = read.isoformat() if read else None
+    return {"id": int(row.id), **event_fields(row), "read_at": shown, "read_by": row.read_by}
 
 
 def inbox(
