@@ -20,7 +20,7 @@ import ibis.expr.types as ir
 import pyarrow.compute as pc
 
 from tierkit.app.instants import future_instant
-from tierkit.app.masking import MASKS, masked
+from tierkit.app.masking import MASKS, agent_view, masked
 from tierkit.app.serving import ServedWorkspace, Snapshot
 from tierkit.backends import Backend, connect
 from tierkit.errors import NotAllowedError, NotFoundError, RequestError, ValueRefusedError
@@ -104,8 +104,10 @@ def build_card(
     agents), in the workspace's language unless the caller asks for another."""
     manual = _manual(served, customer_id)
     row = graded_row(snapshot, customer_id)
+    # an agent's card masks every value the policy derives from a personal field (a rule on name)
+    reader = agent_view(snapshot.policy) if role == "agent" else None
     card = card_from_row(
-        snapshot.run, snapshot.policy, row, lang or served.settings.lang, manual.tier if manual else None
+        snapshot.run, snapshot.policy, row, lang or served.settings.lang, manual.tier if manual else None, reader
     )
     person = served.person(customer_id)
     override = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from tierkit.backends import connect
 from tierkit.errors import InputError
@@ -43,24 +43,43 @@ def customer_card(
     return card_from_row(run, run_policy(run), rows[0], lang, manual_tier)
 
 
+class Reader(Protocol):
+    """How values and rule texts are shown to the card's reader (an agent: personal ones masked,
+    see tierkit.app.masking.AgentView); None shows them as graded."""
+
+    def value(self, name: str, value: Any) -> Any: ...
+
+    def rule(self, text: Any) -> Any: ...
+
+
 def card_from_row(
-    run: Run, policy: Policy, row: dict[str, Any], lang: str = DEFAULT_LANG, manual_tier: str | None = None
+    run: Run,
+    policy: Policy,
+    row: dict[str, Any],
+    lang: str = DEFAULT_LANG,
+    manual_tier: str | None = None,
+    reader: Reader | None = None,
 ) -> dict[str, Any]:
     """One result row as a card: the tier in effect (a person's override, else the graded tier)
     with its label and service, the graded tier beside it, scores, tags with their actions, and
-    the reasons. Everything a reader sees is in `lang`; names stay as keys for programs."""
+    the reasons. Everything a reader sees is in `lang`; names stay as keys for programs. With a
+    `reader`, every value (metrics, the reasons' values, `{metric}` in actions, the sentences of
+    `why`) and rule text passes through it before anything is built from it."""
     labels = tier_labels(policy, run.manifest.get("tiers") or [], lang)
     graded = str(row["tier"])
     tier = manual_tier or graded
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     names = [t for t in str(row.get("tags") or "").split(",") if t]
     rules = {t.name: t for t in policy.tags}
-    tags = [_tag(rules.get(name), name, lang, row, policy) for name in names]
+    tags = [_tag(rules.get(name), name, lang, row, policy, reader) for name in names]
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     for name, spec in policy.metrics.items():
         if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
             metrics[name] = shown(spec.plugin.kind, spec.plugin.parameters, metrics[name], lang)
     reasons = json.loads(row["reasons"])
+    if reader is not None:
+        metrics = {k: reader.value(k, v) for k, v in metrics.items()}
+        _read_reasons(reasons, reader)
     shown_scores = {}
     for name, score in policy.scores.items():  # each score's class by its label ("A类 重要成熟客户")
         column = {"rfm": f"{name}_segment", "grid": f"{name}_cell"}.get(score.type, name)
@@ -121,12 +140,33 @@ def model_notes(manifest: dict[str, Any], lang: str) -> list[str]:
     ]
 
 
-def _tag(rule: TagRule | None, name: str, lang: str, row: dict[str, Any], policy: Policy) -> dict[str, Any]:
+def _read_reasons(reasons: dict[str, Any], reader: Reader) -> None:
+    """The reasons as `reader` may see them: the values behind them, and each rule's text."""
+    if isinstance(reasons.get("values"), dict):
+        reasons["values"] = {k: reader.value(k, v) for k, v in reasons["values"].items()}
+    tier = reasons.get("tier")
+    if isinstance(tier, dict) and "when" in tier:
+        tier["when"] = reader.rule(tier["when"])
+    for entry in (reasons.get("tags") or {}).values() if isinstance(reasons.get("tags"), dict) else ():
+        if isinstance(entry, dict) and "when" in entry:
+            entry["when"] = reader.rule(entry["when"])
+
+
+def _tag(
+    rule: TagRule | None, name: str, lang: str, row: dict[str, Any], policy: Policy, reader: Reader | None = None
+) -> dict[str, Any]:
     """A tag as the front line reads it: its label, its identification class and what to do, in
     the reader's language; `{metric}` in an action is the customer's value ("推荐 (美妆)")."""
     label = rule.label.text(lang, name) if rule is not None and rule.label else name
     action = rule.action.text(lang, "") if rule is not None and rule.action else ""
-    action = PLACEHOLDER.sub(lambda m: str(_plain(row[m[1]])) if m[1] in row else m[0], action)
+
+    def value(found: re.Match[str]) -> str:
+        key = found[1]
+        if key not in row:
+            return found[0]
+        return str(_plain(row[key]) if reader is None else reader.value(key, _plain(row[key])))
+
+    action = PLACEHOLDER.sub(value, action)
     group = rule.group if rule is not None else None
     known = policy.tag_groups
     group_label = known[group].text(lang, group) if group and group in known else None
