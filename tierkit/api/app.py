@@ -13,9 +13,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs, small
+from tierkit.app.access import caller_for, remembered
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
     ConflictError,
@@ -75,8 +77,16 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         """What the application layer refuses, as HTTP: its error type says which status."""
         return json_error(err)
 
+    async def identify(key: str) -> str | None:
+        """The user a key belongs to, for the rate limiter: from the key cache, else the store
+        (in a thread: the event loop never waits on a query)."""
+        caller = remembered(key) or await run_in_threadpool(caller_for, service, key)
+        return caller.name if caller is not None else None
+
     chosen = service.settings
-    app.add_middleware(RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body)
+    app.add_middleware(
+        RequestLimits, rate=chosen.rate_per_second, burst=chosen.burst, max_body=chosen.max_body, identify=identify
+    )
     return app
 
 

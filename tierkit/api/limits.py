@@ -1,7 +1,20 @@
-"""Rate limits per API key (429) and request size limits (413), as ASGI middleware.
+"""Rate limits (429) and request size limits (400, 413), as ASGI middleware.
 
-A token bucket per key: `rate` requests a second on average, `burst` at once. The limit is per
-process; with several workers each keeps its own buckets.
+Token buckets: `rate` requests a second on average, `burst` at once. What they are keyed by is
+what a client cannot choose freely (an earlier version keyed them by the raw Authorization
+header, so `bearer` in another case, a second header or 10,000 made-up keys each got a fresh
+bucket):
+
+- per **verified identity**: the user a valid key belongs to (`rate`, `burst`);
+- per **client address**, every request (`ADDRESS_FACTOR` times the rate and burst: a call
+  centre behind one NAT address is many agents);
+- per client address, requests whose key is not valid (unknown, disabled, another scheme) at
+  `rate` and `burst`: guessing keys is slow, and costs no state.
+
+Buckets live in a `Buckets` table with a hard cap (least recently used out first) that forgets a
+bucket as soon as it would be full again, so memory is bounded whatever clients send. Two
+Authorization headers are a 400: which one would count is ambiguous. The limits are per process;
+with several workers each keeps its own buckets.
 """
 
 from __future__ import annotations
@@ -9,45 +22,90 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 Scope = dict[str, Any]
+Identify = Callable[[str], Awaitable[str | None]]  # an API key -> the user it belongs to, or None
+
+ADDRESS_FACTOR = 10  # an address may send this many times what one key may
+MAX_BUCKETS = 100_000  # per table: a few MB at most
+
+
+class Buckets:
+    """Token buckets by key, at most `cap` of them (the least recently used go first); a bucket
+    idle long enough to have refilled is dropped, since a fresh one is the same."""
+
+    def __init__(self, rate: float, burst: int, cap: int = MAX_BUCKETS) -> None:
+        self.rate, self.burst, self.cap = rate, float(burst), cap
+        self.full_after = self.burst / rate if rate > 0 else 0.0
+        self._table: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def take(self, key: str, now: float | None = None) -> bool:
+        """Spend one token of `key`'s bucket; False when it has none left."""
+        now = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._table.pop(key, (self.burst, now))
+            tokens = min(self.burst, tokens + (now - last) * self.rate)
+            allowed = tokens >= 1
+            self._table[key] = (tokens - 1 if allowed else tokens, now)  # now the most recent
+            while self._table:
+                oldest = next(iter(self._table.values()))
+                if len(self._table) <= self.cap and now - oldest[1] < self.full_after:
+                    break
+                self._table.popitem(last=False)
+            return allowed
 
 
 class RequestLimits:
-    def __init__(self, app: Any, rate: float, burst: int, max_body: int) -> None:
-        self.app, self.rate, self.burst, self.max_body = app, rate, burst, max_body
-        self._buckets: dict[str, tuple[float, float]] = {}
-        self._lock = threading.Lock()
+    def __init__(self, app: Any, rate: float, burst: int, max_body: int, identify: Identify) -> None:
+        self.app, self.rate, self.max_body, self.identify = app, rate, max_body, identify
+        self.users = Buckets(rate, burst)
+        self.addresses = Buckets(rate * ADDRESS_FACTOR, burst * ADDRESS_FACTOR)
+        self.unverified = Buckets(rate, burst)
 
-    def _allowed(self, key: str) -> bool:
+    async def _over(self, scope: Scope, authorization: str | None) -> str | None:
+        """Which limit this request is over, in words, or None."""
         if self.rate <= 0:
-            return True
-        now = time.monotonic()
-        with self._lock:
-            if key not in self._buckets and len(self._buckets) >= 10_000:
-                # many keys at once (most of them guessed): they share one bucket from now on
-                key = "*"
-            tokens, last = self._buckets.get(key, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
-            if tokens < 1:
-                self._buckets[key] = (tokens, now)
-                return False
-            self._buckets[key] = (tokens - 1, now)
-            return True
+            return None
+        client = scope.get("client")
+        address = str(client[0]) if client else "?"
+        if not self.addresses.take(address):
+            return "too many requests from this address; slow down"
+        if authorization is None:
+            return None
+        scheme, _, key = authorization.partition(" ")
+        user = await self.identify(key.strip()) if scheme.lower() == "bearer" and key.strip() else None
+        if user is None:
+            return None if self.unverified.take(address) else "too many requests with a bad key; slow down"
+        return None if self.users.take(user) else "too many requests for this API key; slow down"
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        length = headers.get("content-length")
+        length: str | None = None
+        authorization: list[str] = []
+        for name, value in scope.get("headers", []):
+            lowered = name.lower()
+            if lowered == b"content-length":
+                length = value.decode("latin-1")
+            elif lowered == b"authorization":
+                authorization.append(value.decode("latin-1"))
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
             await _reply(send, 413, f"request body over {self.max_body} bytes")
             return
-        key = headers.get("authorization", "")
-        if key and not self._allowed(key):
-            await _reply(send, 429, "too many requests for this API key; slow down", {"retry-after": "1"})
+        if len(authorization) > 1:
+            await _reply(send, 400, f"send one Authorization header, not {len(authorization)}")
+            return
+        over = await self._over(scope, authorization[0] if authorization else None)
+        if over is not None:
+            await _reply(send, 429, over, {"retry-after": "1"})
             return
         seen = 0
 
