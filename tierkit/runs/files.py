@@ -24,6 +24,7 @@ from tierkit.engine.grade import Grading
 from tierkit.errors import WorkspaceError, did_you_mean
 from tierkit.runs.output import atomic_path
 from tierkit.runs.result import write_result
+from tierkit.tables.readers import file_fingerprint
 from tierkit.version import __version__
 from tierkit.workspace import Workspace
 
@@ -92,6 +93,8 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
         resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
         (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")
         manifest = manifest_for(grading, run_id, summary, dict(grading.timings))
+        # what `tierkit verify` checks the run's files against (the manifest itself is last)
+        manifest["files"] = {f.name: file_fingerprint(f) for f in sorted(staging.iterdir()) if f.is_file()}
         (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
         final = runs / run_id
         os.rename(staging, final)
