@@ -6,12 +6,15 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
@@ -77,6 +80,12 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         """What the application layer refuses, as HTTP: its error type says which status."""
         return json_error(err)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, err: RequestValidationError) -> Response:
+        """FastAPI's 422, with each problem's input made fit for JSON: a body of NaN or a lone
+        surrogate ("\\ud800") echoed back as it came made the answer itself fail (a 500)."""
+        return JSONResponse({"detail": json_safe(jsonable_encoder(err.errors()))}, status_code=422)
+
     async def identify(key: str) -> str | None:
         """The user a key belongs to, for the rate limiter: from the key cache, else the store
         (in a thread: the event loop never waits on a query)."""
@@ -91,7 +100,21 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 
 
 def json_error(err: TierkitError) -> JSONResponse:
-    return JSONResponse({"detail": str(err)}, status_code=STATUS.get(type(err), 409))
+    return JSONResponse({"detail": json_safe(str(err))}, status_code=STATUS.get(type(err), 409))
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with what strict JSON in UTF-8 cannot hold written out: NaN and infinities as text,
+    lone surrogates as `\\udXXX` escapes."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(value, dict):
+        return {json_safe(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def settings_from_env() -> tuple[Path, Settings]:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from tierkit.api.deps import STAFF, ServiceDep, UserDep, allow
 from tierkit.api.schemas import JobInfo, RunInfo, RunRequest
@@ -13,6 +13,7 @@ from tierkit.app.runs import diff
 from tierkit.errors import NotFoundError, TierkitError
 
 router = APIRouter(prefix="/runs", tags=["runs"])
+MAX_MOVERS = 100_000  # movers in one answer: a negative or huge limit was a 500 from the engine
 
 
 @router.get("", response_model=list[RunInfo], **allow(*STAFF))
@@ -36,7 +37,12 @@ def run_or_job(ref: str, service: ServiceDep) -> Any:
 
 
 @router.get("/{run_a}/diff/{run_b}", **allow(*STAFF))
-def migration(run_a: str, run_b: str, service: ServiceDep, limit: int = 20) -> dict[str, Any]:
+def migration(
+    run_a: str,
+    run_b: str,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=0, le=MAX_MOVERS, description="Movers listed (0: the matrix only)")] = 20,
+) -> dict[str, Any]:
     """Migration between two runs: the tier x tier matrix (counts and value) and who moved."""
     try:
         return diff(service.workspace.root, run_a, run_b, limit)
