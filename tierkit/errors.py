@@ -29,6 +29,11 @@ class WorkspaceError(TierkitError):
     """A workspace that does not exist or is missing a piece a command needs."""
 
 
+class WorkspaceBusyError(WorkspaceError):
+    """Another command kept writing the workspace longer than this one would wait (try again
+    when it is done; an API may answer 503)."""
+
+
 class NotFoundError(TierkitError):
     """A customer, run or job that is not there (the API answers 404)."""
 

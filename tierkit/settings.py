@@ -31,6 +31,12 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("workspace", "TIERKIT_WORKSPACE", ".", "the workspace folder when a command is given no --workspace"),
     Setting(
+        "lock_timeout",
+        "TIERKIT_LOCK_TIMEOUT",
+        "600",
+        "seconds a writing command waits for another one writing the same workspace before it gives up",
+    ),
+    Setting(
         "memory_limit",
         "TIERKIT_MEMORY_LIMIT",
         "2.5GB",

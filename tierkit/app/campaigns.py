@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from tierkit.app.models import workbook_sheet
+from tierkit.app.writing import writing
 from tierkit.backends import connect
 from tierkit.engine.grade import parse_as_of
 from tierkit.errors import InputError, WorkspaceError
@@ -31,7 +32,8 @@ def create_campaign(
     control group holding out the same share of every stratum (a stable draw: the same seed
     gives the same groups); recorded."""
     ws = Workspace.open(workspace)
-    return create(ws, load_run(ws, run), segment, holdout, seed, name, strata)
+    with writing(ws, "campaign create"):
+        return create(ws, load_run(ws, run), segment, holdout, seed, name, strata)
 
 
 def campaign_report(

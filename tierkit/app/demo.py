@@ -13,6 +13,7 @@ from typing import Any
 
 from tierkit.app.grading import grade_workspace
 from tierkit.app.progress import Progress, silent
+from tierkit.app.writing import writing
 from tierkit.errors import WorkspaceError
 from tierkit.settings import DEFAULT_LANG
 from tierkit.workspace import Workspace
@@ -105,12 +106,26 @@ def demo(
     quarter's alerts, as a shop that grades every quarter would. `churn`: add the churn-risk
     model's metrics to the policy (the card's risk and its signals, the churn watchlist); it
     costs about ten seconds a grading."""
-    from tierkit.demo.shop import generate
-
     root = workspace or Path("demo-workspace")
     ws = Workspace.init(root, "retail", demo=True)
     if not ws.config.get("demo"):
         raise WorkspaceError(f"{ws.root} is a workspace with its own data, not a demo one; choose another --workspace")
+    with writing(ws, "demo"):  # its data written and graded twice with no other writer between
+        return _demo(ws, customers, seed, engine, lang, progress, history, churn)
+
+
+def _demo(
+    ws: Workspace,
+    customers: int,
+    seed: int,
+    engine: str | None,
+    lang: str,
+    progress: Progress,
+    history: bool,
+    churn: bool,
+) -> dict[str, Any]:
+    from tierkit.demo.shop import generate
+
     include_identification_tags(ws)
     include_profit(ws)
     if churn:

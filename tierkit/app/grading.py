@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from tierkit.app.progress import Progress, silent
+from tierkit.app.writing import writing
 from tierkit.backends import Backend, connect
 from tierkit.engine.grade import Grading, grade_inputs, parse_as_of
 from tierkit.engine.reading import read_inputs, with_rows
@@ -153,43 +154,44 @@ def grade_workspace(
         summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
         return summary
     ws = Workspace.open(workspace)
-    files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
-    files["links"] = ws.data_dir / LINKS
-    loaded = ws.policy(policy)
-    taken = complaints_taken(ws, loaded.policy.inputs.offset)
-    with text_options(delimiter, date_format):
-        grading = _grade(
-            engine or ws.setting("engine", "duckdb"),
-            files,
-            loaded,
-            as_of,
-            lang,
-            say,
-            maps,
-            sheet,
-            taken,
-            before=lambda day: run_before(ws, day),
-        )
-    say("grading into a new run")
-    held_back = None if publish is not None else later_current(ws, grading.as_of)
-    chosen = publish if publish is not None else held_back is None
-    replaced = current_run_id(ws) if chosen else None
-    run = write_run(ws, grading, publish=chosen)
-    summary = dict(run.manifest["summary"])
-    if chosen:  # what the new run changed, for the owners' inboxes and the webhooks
-        from tierkit.app.alerts import emit
+    with writing(ws, "grade"):  # its inputs read and its run written with no other writer between
+        files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
+        files["links"] = ws.data_dir / LINKS
+        loaded = ws.policy(policy)
+        taken = complaints_taken(ws, loaded.policy.inputs.offset)
+        with text_options(delimiter, date_format):
+            grading = _grade(
+                engine or ws.setting("engine", "duckdb"),
+                files,
+                loaded,
+                as_of,
+                lang,
+                say,
+                maps,
+                sheet,
+                taken,
+                before=lambda day: run_before(ws, day),
+            )
+        say("grading into a new run")
+        held_back = None if publish is not None else later_current(ws, grading.as_of)
+        chosen = publish if publish is not None else held_back is None
+        replaced = current_run_id(ws) if chosen else None
+        run = write_run(ws, grading, publish=chosen)
+        summary = dict(run.manifest["summary"])
+        if chosen:  # what the new run changed, for the owners' inboxes and the webhooks
+            from tierkit.app.alerts import emit
 
-        summary["alerts"] = emit(ws, replaced, run.run_id)
-    summary.update(
-        run_id=run.run_id,
-        as_of=run.manifest["as_of"],
-        published=chosen,
-        warnings=grading.warnings,
-        seconds=round(time.perf_counter() - start, 3),
-    )
-    if held_back is not None:
-        summary["held_back"] = held_back
-    return summary
+            summary["alerts"] = emit(ws, replaced, run.run_id)
+        summary.update(
+            run_id=run.run_id,
+            as_of=run.manifest["as_of"],
+            published=chosen,
+            warnings=grading.warnings,
+            seconds=round(time.perf_counter() - start, 3),
+        )
+        if held_back is not None:
+            summary["held_back"] = held_back
+        return summary
 
 
 def later_current(ws: Workspace, as_of: dt.date) -> dict[str, str] | None:

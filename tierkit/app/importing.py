@@ -13,6 +13,7 @@ from typing import Any
 
 from tierkit.app.maps import FileMaps
 from tierkit.app.progress import Progress, silent
+from tierkit.app.writing import writing
 from tierkit.backends import Backend, connect
 from tierkit.errors import InputError, TierkitError, did_you_mean
 from tierkit.ingest.imports import import_file, source_key
@@ -55,35 +56,36 @@ def import_files(
     allow_refunds = refunds if refunds is not None else inputs.refunds
     rules = ImportRules(today=day, refunds=allow_refunds, threshold=threshold, to_minutes=inputs.offset)
     defaults = inputs.columns.get(kind, {})  # the policy's maps, for the files that have those columns
-    engine = connect("duckdb")
-    given: dict[str, Path] = {}
-    for path in files:  # a file given twice is imported once
-        given.setdefault(source_key(path), path)
-    keys = list(given)
-    per_file, problems = check_files(engine, kind, given, file_maps, sheet, defaults, text)
-    if problems:
-        return stopped(kind, given, problems)
-    results: dict[str, dict[str, Any]] = {}  # the files given, each in its final state
-    others: dict[str, dict[str, Any]] = {}  # files not given that a recheck looked at
-    say = progress
-    for key in keys:
-        try:
-            results[key] = import_file(
-                engine, ws.data_dir, kind, given[key], rules, per_file[key], sheet, say, defaults, text=text
-            ).as_dict()
-        except TierkitError as err:  # each file is imported whole or not at all; the others go on
-            results[key] = {"kind": kind, "file": key, "status": "failed", "error": str(err)}
-        others.pop(key, None)  # looked at again before its turn: what counts is its final state
-        if not results[key].get("released"):
-            continue
-        # Ids let go: files imported before may hold their only other copies. Look now, in
-        # import order, before files given after this one are imported; but not at a file that
-        # just failed with the settings given now (its recorded settings are not what you asked).
-        failed = {k for k, r in results.items() if r["status"] == "failed"}
-        for looked in recheck(engine, ws.data_dir, kind, say, frozenset(failed)):
-            target = results if looked["file"] in results and looked["status"] == "rechecked" else others
-            target[looked["file"]] = looked
-    return summarize(kind, list(results.values()), list(others.values()))
+    with writing(ws, "import"):  # one writer at a time: the registry read here is the one written
+        engine = connect("duckdb")
+        given: dict[str, Path] = {}
+        for path in files:  # a file given twice is imported once
+            given.setdefault(source_key(path), path)
+        keys = list(given)
+        per_file, problems = check_files(engine, kind, given, file_maps, sheet, defaults, text)
+        if problems:
+            return stopped(kind, given, problems)
+        results: dict[str, dict[str, Any]] = {}  # the files given, each in its final state
+        others: dict[str, dict[str, Any]] = {}  # files not given that a recheck looked at
+        say = progress
+        for key in keys:
+            try:
+                results[key] = import_file(
+                    engine, ws.data_dir, kind, given[key], rules, per_file[key], sheet, say, defaults, text=text
+                ).as_dict()
+            except TierkitError as err:  # each file is imported whole or not at all; the others go on
+                results[key] = {"kind": kind, "file": key, "status": "failed", "error": str(err)}
+            others.pop(key, None)  # looked at again before its turn: what counts is its final state
+            if not results[key].get("released"):
+                continue
+            # Ids let go: files imported before may hold their only other copies. Look now, in
+            # import order, before files given after this one are imported; but not at a file that
+            # just failed with the settings given now (its recorded settings are not what you asked).
+            failed = {k for k, r in results.items() if r["status"] == "failed"}
+            for looked in recheck(engine, ws.data_dir, kind, say, frozenset(failed)):
+                target = results if looked["file"] in results and looked["status"] == "rechecked" else others
+                target[looked["file"]] = looked
+        return summarize(kind, list(results.values()), list(others.values()))
 
 
 def check_files(

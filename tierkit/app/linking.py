@@ -10,6 +10,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from tierkit.app.writing import writing
 from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.ingest.identity.link import link
@@ -34,6 +35,11 @@ def link_workspace(
 ) -> dict[str, Any]:
     """Link the workspace's imported customers; grading then counts one customer per person."""
     ws = Workspace.open(workspace)
+    with writing(ws, "link"):  # the customers read are the ones linked: no import in between
+        return _link_workspace(ws, match, review, engine)
+
+
+def _link_workspace(ws: Workspace, match: float | None, review: float | None, engine: str | None) -> dict[str, Any]:
     customers = ws.data_file("customers")
     if customers is None:
         raise InputError(f"{ws.root}: no customers imported; run 'tierkit import customers FILE' first")
@@ -87,9 +93,11 @@ def link_files(
 
 def keep_decisions(workspace: Path | None, decisions: Path) -> tuple[int, Path]:
     """Merge a filled review CSV into the workspace's decisions; (how many are kept, where)."""
-    store = Workspace.open(workspace).data_dir / IDENTITY / "decisions.csv"
-    merged = Decisions.load(store).merge(Decisions.load(decisions, must_exist=True))
-    merged.save(store)
+    ws = Workspace.open(workspace)
+    store = ws.data_dir / IDENTITY / "decisions.csv"
+    with writing(ws, "link review"):
+        merged = Decisions.load(store).merge(Decisions.load(decisions, must_exist=True))
+        merged.save(store)
     return len(merged.pairs), store
 
 

@@ -26,6 +26,7 @@ import pyarrow as pa
 
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
+from tierkit.app.writing import writing
 from tierkit.backends import Backend, connect
 from tierkit.errors import ConflictError, InputError, NotFoundError, ValueRefusedError
 from tierkit.runs.files import current_run_id, load_run, store_of
@@ -83,6 +84,11 @@ def _value(backend: Backend, ws: Workspace) -> ir.Table | None:
 def assign(workspace: Path | None, by: Method, owners: list[str] | None, caller: str) -> dict[str, Any]:
     """Give every customer without an owner one; returns `{assigned, by_owner, method}`."""
     ws = Workspace.open(workspace)
+    with _writing(ws):  # who has none is read and their owners written as one step
+        return _assign(ws, by, owners, caller)
+
+
+def _assign(ws: Workspace, by: Method, owners: list[str] | None, caller: str) -> dict[str, Any]:
     backend = connect("duckdb")
     current = owner_table(backend, ws)
     if current is None:
@@ -114,7 +120,7 @@ def assign(workspace: Path | None, by: Method, owners: list[str] | None, caller:
             "reason": pa.nulls(found.num_rows, pa.string()),
         }
     )
-    _append(ws, made)
+    _append(ws, made, locked=True)
     counts: dict[str, int] = {}
     for owner in found["owner"].to_pylist():
         counts[str(owner)] = counts.get(str(owner), 0) + 1
@@ -197,20 +203,12 @@ def reassign(
 
 @contextlib.contextmanager
 def _writing(ws: Workspace) -> Iterator[None]:
-    """The assignments file to ourselves: a lock in this process and, where the system has
-    them, a lock on a file beside it, so that two workers never lose each other's assignment."""
+    """The assignments file to ourselves: the workspace's write lock (app.writing: other
+    processes and threads) and then a lock in this process (where the system has no file locks),
+    so that two workers never lose each other's assignment."""
     ws.data_dir.mkdir(parents=True, exist_ok=True)
-    with _WRITING, (ws.data_dir / ".owners.lock").open("a") as handle:
-        try:
-            import fcntl
-        except ImportError:  # no advisory locks (Windows): one process at a time is the rule there
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with writing(ws, "owners"), _WRITING:
+        yield
 
 
 def _append(ws: Workspace, made: pa.Table, locked: bool = False) -> None:

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from tierkit.app.contact_log import contacts
 from tierkit.app.owners import owner_table
+from tierkit.app.writing import writing
 from tierkit.backends import Backend, connect
 from tierkit.errors import InputError
 from tierkit.policy.labels import tier_labels
@@ -221,6 +222,11 @@ def make_plan(workspace: Path | None, month_text: str) -> tuple[Path, int, Run, 
     rows, the run, and whether it was made now."""
     ws = Workspace.open(workspace)
     month = Month.parse(month_text)
+    with writing(ws, "plan"):  # two at once would both find no plan and both write one
+        return _make_plan(ws, month)
+
+
+def _make_plan(ws: Workspace, month: Month) -> tuple[Path, int, Run, bool]:
     run = plan_run(ws, month)
     target = plan_file(ws, month, run)
     backend = connect("duckdb")

@@ -7,6 +7,7 @@ from typing import Any
 
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
+from tierkit.app.writing import writing
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
 from tierkit.runs.diff import GONE, NEW, migrate
@@ -70,10 +71,11 @@ def publish(workspace: Path | None, run: str) -> str:
     from tierkit.app.alerts import emit
 
     ws = Workspace.open(workspace)
-    chosen = load_run(ws, run)
-    replaced = current_run_id(ws)
-    publish_run(ws, chosen.run_id)
-    emit(ws, replaced, chosen.run_id)  # what it changed, for the owners' inboxes and the webhooks
+    with writing(ws, "publish"):  # the run replaced is the one the alerts compare with
+        chosen = load_run(ws, run)
+        replaced = current_run_id(ws)
+        publish_run(ws, chosen.run_id)
+        emit(ws, replaced, chosen.run_id)  # what it changed, for the owners' inboxes and the webhooks
     return chosen.run_id
 
 
