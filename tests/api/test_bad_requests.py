@@ -70,3 +70,32 @@ def test_lone_surrogates_in_free_text_are_a_422(client: TestClient, shop: Served
     card = client.get("/customers/00000001", headers=shop.headers("analyst")).json()
     assert card["override"] is None and not [c for c in card["contacts"] if c["by"] == "analyst-user"]
     assert not [c for c in card["complaints"] if c["source"] == "store"]
+
+
+def test_control_characters_do_not_make_a_reason(client: TestClient, shop: Served) -> None:
+    cid = "00000002"
+    for reason in ("\x00\x00\x00", "ab\x00", "\x07\x08\x1b", "   ", "ok\x00reason"):
+        body = {"tier": "vip", "reason": reason, "expires": "2099-01-01T00:00:00Z"}
+        answer = client.post(f"/customers/{cid}/override", json=body, headers=shop.headers("analyst"))
+        assert answer.status_code == 422, (repr(reason), answer.text)
+    for channel in ("\x00", "phone\n", "\u0085x"):
+        answer = client.post(f"/customers/{cid}/contacts", json={"channel": channel}, headers=shop.headers("agent"))
+        assert answer.status_code == 422, (repr(channel), answer.text)
+    assert "control character" in _detail(answer)
+    others = (
+        ("post", f"/customers/{cid}/tags", {"tag": "vip_friend", "reason": "\x00\x00\x00"}),
+        ("post", f"/customers/{cid}/complaints", {"topic": "\x00"}),
+        ("post", f"/customers/{cid}/contacts", {"channel": "phone", "note": "\x1b[2J cleared"}),
+        ("put", f"/customers/{cid}/owner", {"owner": "王芳", "reason": "\x00"}),
+        ("put", f"/customers/{cid}/owner", {"owner": "王\x00芳", "reason": "moved"}),
+    )
+    for method, path, body in others:
+        answer = client.request(method, path, json=body, headers=shop.headers("analyst"))
+        assert answer.status_code == 422, (path, body, answer.text)
+    card = client.get(f"/customers/{cid}", headers=shop.headers("analyst")).json()
+    assert card["override"] is None and card["contacts"] == [] and not [t for t in card["tags"] if t["manual"]]
+    # a reason over several lines is still one, and surrounding blanks are not kept
+    body = {"tier": "vip", "reason": "  line one\nline two\t(tab)  ", "expires": "2099-01-01T00:00:00Z"}
+    made = client.post(f"/customers/{cid}/override", json=body, headers=shop.headers("analyst"))
+    assert made.status_code == 201, made.text
+    assert made.json()["override"]["reason"] == "line one\nline two\t(tab)"

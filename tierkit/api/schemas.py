@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, Field
 
+from tierkit.app.text import clean_text
+
 
 def _utc(value: Any) -> Any:
     """SQLite keeps no time zone: every time the store writes is UTC, so say so."""
@@ -16,6 +18,20 @@ def _utc(value: Any) -> Any:
 
 
 Instant = Annotated[dt.datetime, BeforeValidator(_utc)]
+
+
+def _line(value: Any) -> Any:
+    return clean_text(value) if isinstance(value, str) else value
+
+
+def _lines(value: Any) -> Any:
+    return clean_text(value, lines=True) if isinstance(value, str) else value
+
+
+# free text a person types: stripped before its length is counted, control characters refused
+# (tierkit.app.text); Lines may hold tabs and line breaks
+Line = Annotated[str, BeforeValidator(_line)]
+Lines = Annotated[str, BeforeValidator(_lines)]
 
 
 class Person(BaseModel):
@@ -185,20 +201,20 @@ class CustomerPage(BaseModel):
 
 
 class OverrideIn(BaseModel):
-    tier: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=3, max_length=2000)
+    tier: Line = Field(min_length=1, max_length=100)
+    reason: Lines = Field(min_length=3, max_length=2000)
     expires: Instant
 
 
 class ContactIn(BaseModel):
-    channel: str = Field(min_length=1, max_length=40)
-    note: str | None = Field(default=None, max_length=2000)
-    outcome: str | None = Field(default=None, max_length=40, description="reached, no_answer, callback, sold ...")
+    channel: Line = Field(min_length=1, max_length=40)
+    note: Lines | None = Field(default=None, max_length=2000)
+    outcome: Line | None = Field(default=None, max_length=40, description="reached, no_answer, callback, sold ...")
 
 
 class TagIn(BaseModel):
-    tag: str = Field(min_length=1, max_length=100)
-    reason: str = Field(min_length=3, max_length=2000)
+    tag: Line = Field(min_length=1, max_length=100)
+    reason: Lines = Field(min_length=3, max_length=2000)
     expires: Instant | None = None
 
 
@@ -210,13 +226,13 @@ class TagOut(BaseModel):
 
 
 class ComplaintIn(BaseModel):
-    topic: str = Field(min_length=1, max_length=200)
-    channel: str | None = Field(default=None, max_length=40)
-    detail: str | None = Field(default=None, max_length=4000)
+    topic: Line = Field(min_length=1, max_length=200)
+    channel: Line | None = Field(default=None, max_length=40)
+    detail: Lines | None = Field(default=None, max_length=4000)
 
 
 class ResolutionIn(BaseModel):
-    resolution: str = Field(min_length=2, max_length=4000)
+    resolution: Lines = Field(min_length=2, max_length=4000)
 
 
 class ComplaintOut(BaseModel):
@@ -276,7 +292,7 @@ class JobInfo(BaseModel):
 
 
 class EntitlementUseIn(BaseModel):
-    note: str | None = Field(default=None, max_length=2000, description="What was done (kept and audited)")
+    note: Lines | None = Field(default=None, max_length=2000, description="What was done (kept and audited)")
 
 
 class EntitlementUseInfo(BaseModel):

@@ -11,14 +11,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from tierkit.api.deps import STAFF, ServiceDep, UserDep, allow
+from tierkit.api.schemas import Line, Lines
 from tierkit.app import owners
 
 router = APIRouter(prefix="/customers", tags=["owners"])
 
 
 class OwnerIn(BaseModel):
-    owner: str = Field(min_length=1, max_length=owners.MAX_OWNER, description="The new owner (客户经理)")
-    reason: str = Field(min_length=1, max_length=owners.MAX_REASON, description="Why, kept with the assignment")
+    owner: Line = Field(min_length=1, max_length=owners.MAX_OWNER, description="The new owner (客户经理)")
+    reason: Lines = Field(min_length=1, max_length=owners.MAX_REASON, description="Why, kept with the assignment")
 
 
 class OwnerOut(BaseModel):

@@ -22,6 +22,7 @@ from tierkit.app.card import full_card
 from tierkit.app.choices import tier_choices
 from tierkit.app.masking import PERSONAL
 from tierkit.app.serving import ServedWorkspace
+from tierkit.app.text import clean_text
 from tierkit.errors import TierkitError
 from tierkit.web.render import page
 from tierkit.web.visitors import FormDep, PageRefused, ServiceDep, Visitor, VisitorDep
@@ -100,7 +101,10 @@ def log_contact(
 ) -> RedirectResponse | HTMLResponse:
     channel = str(form.get("channel") or "")
     outcome = str(form.get("outcome") or "") or None
-    note = str(form.get("note") or "").strip() or None
+    try:  # no control characters in what people type (tierkit.app.text)
+        note = clean_text(str(form.get("note") or ""), lines=True) or None
+    except ValueError:
+        return _show(request, served, seen, customer_id, status=422, contact_error="card.contact_invalid")
     if channel not in CHANNELS or (outcome is not None and outcome not in OUTCOMES) or len(note or "") > 2000:
         return _show(request, served, seen, customer_id, status=422, contact_error="card.contact_invalid")
     uses.log_contact(served, customer_id, channel, note, seen.caller, outcome)
@@ -113,7 +117,11 @@ def override_tier(
 ) -> RedirectResponse | HTMLResponse:
     if not seen.staff:
         raise PageRefused(f"role:{seen.role}")
-    tier, reason = str(form.get("tier") or ""), str(form.get("reason") or "").strip()
+    tier = str(form.get("tier") or "")
+    try:
+        reason = clean_text(str(form.get("reason") or ""), lines=True)
+    except ValueError:  # NUL characters made a reason of "three characters"
+        reason = ""
     try:
         day = dt.date.fromisoformat(str(form.get("expires") or ""))
         day += dt.timedelta(days=1)  # 9999-12-31 has no next day: a date error, not a 500
