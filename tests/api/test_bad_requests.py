@@ -99,3 +99,15 @@ def test_control_characters_do_not_make_a_reason(client: TestClient, shop: Serve
     made = client.post(f"/customers/{cid}/override", json=body, headers=shop.headers("analyst"))
     assert made.status_code == 201, made.text
     assert made.json()["override"]["reason"] == "line one\nline two\t(tab)"
+
+
+def test_a_chunked_body_over_the_limit_is_a_413(client: TestClient, shop: Served) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"channel": "phone", "note": "'
+        for _ in range(80):
+            yield b"x" * 1024
+        yield b'"}'
+
+    answer = client.post("/customers/00000003/contacts", content=chunks(), headers={**shop.headers("agent"), **JSON})
+    assert answer.status_code == 413, answer.text
+    assert answer.json() == {"detail": "request body over 65536 bytes"}

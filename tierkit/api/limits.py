@@ -26,6 +26,8 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from starlette.exceptions import HTTPException
+
 Scope = dict[str, Any]
 Identify = Callable[[str], Awaitable[str | None]]  # an API key -> the user it belongs to, or None
 
@@ -115,17 +117,30 @@ class RequestLimits:
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_body:
-                    raise BodyTooLarge
+                    raise BodyTooLarge(self.max_body)
             return message
 
+        started = False
+
+        async def watched_send(message: Any) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
         try:
-            await self.app(scope, limited_receive, send)
-        except BodyTooLarge:
-            await _reply(send, 413, f"request body over {self.max_body} bytes")
+            await self.app(scope, limited_receive, watched_send)
+        except BodyTooLarge:  # where the app did not answer it itself
+            if not started:
+                await _reply(send, 413, f"request body over {self.max_body} bytes")
 
 
-class BodyTooLarge(Exception):
-    """Raised from inside `receive` when a streamed body passes the limit."""
+class BodyTooLarge(HTTPException):
+    """Raised from inside `receive` when a streamed (chunked) body passes the limit. An
+    HTTPException, so that FastAPI answers it as a 413 rather than wrap it as "There was an
+    error parsing the body" (400) as it does any other error while reading a body."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
 
 
 async def _reply(send: Any, code: int, detail: str, extra: dict[str, str] | None = None) -> None:
