@@ -6,21 +6,26 @@ any process (another API worker, the web workbench) can follow it.
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from typing import Any
 
 from tierkit.app.customers import Caller
 from tierkit.app.grading import grade_workspace
 from tierkit.app.serving import ServedWorkspace
-from tierkit.errors import NotFoundError, TierkitError
+from tierkit.errors import NotFoundError, TierkitError, ValueRefusedError
 from tierkit.runs.effect import counts_in_effect
-from tierkit.runs.files import load_run
+from tierkit.runs.files import load_run, reconcile
 from tierkit.store import catalog
 from tierkit.store import jobs as job_store
+
+FIRST_AS_OF = dt.date(1900, 1, 1)  # as-of dates a grading may be asked for
+LAST_AS_OF = dt.date(2999, 12, 31)
 
 
 def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
     """Every run in the catalog, oldest first; `current` marks the published one."""
+    reconcile(served.workspace)  # a run a killed grading renamed into place and never recorded
     current = served.current_id()
     return [{**row, "current": row["run_id"] == current} for row in catalog.catalog(served.store)]
 
@@ -40,10 +45,26 @@ def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: boo
         job_store.finish(served.store, job_id, None, f"{type(err).__name__}: {err}")
 
 
+def checked_as_of(as_of: str | None) -> dt.date | None:
+    """An as-of date a grading can run on, or a 422 with the reason: a real calendar date
+    (2026-02-30 matched the API's pattern and failed later, in the job) from FIRST_AS_OF to
+    LAST_AS_OF (year 1 made the windows reach before year 1)."""
+    if as_of is None:
+        return None
+    try:
+        day = dt.date.fromisoformat(as_of)
+    except ValueError as err:
+        raise ValueRefusedError(f"as_of '{as_of}' is not a date (YYYY-MM-DD): {err}") from None
+    if not FIRST_AS_OF <= day <= LAST_AS_OF:
+        raise ValueRefusedError(f"as_of '{as_of}' must be between {FIRST_AS_OF} and {LAST_AS_OF}")
+    return day
+
+
 def start_grading(
     served: ServedWorkspace, caller: Caller, as_of: str | None, publish: bool | None, detail: str
 ) -> dict[str, Any]:
     """Grade the workspace on a thread; the job as it stands (poll `job` for its progress)."""
+    checked_as_of(as_of)
     job_id = job_store.start(served.store, caller.name)
     served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
     threading.Thread(target=_grade, args=(served, job_id, as_of, publish), name=job_id, daemon=True).start()

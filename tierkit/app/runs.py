@@ -11,7 +11,7 @@ from tierkit.app.writing import writing
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
 from tierkit.runs.diff import GONE, NEW, migrate
-from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run
+from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run, reconcile
 from tierkit.runs.overrides import manual_tiers
 from tierkit.settings import DEFAULT_LANG
 from tierkit.workspace import Workspace
@@ -23,6 +23,7 @@ __all__ = ["GONE", "NEW", "NONE", "card", "diff", "publish", "publish_as", "runs
 def runs(workspace: Path | None) -> list[dict[str, Any]]:
     """Every run, oldest first; `current` marks the published one."""
     ws = Workspace.open(workspace)
+    reconcile(ws)  # a run a killed grading renamed into place: in the catalog too (GET /runs)
     current = current_run_id(ws)
     return [
         {

@@ -141,6 +141,9 @@ def recover(ws: Workspace) -> None:
     """What writers stopped by a crash left: finished or cleared (the lock is ours: nothing else
     is writing)."""
     from tierkit.ingest import journal
+    from tierkit.runs.files import clean_staging, reconcile
 
     if ws.data_dir.is_dir():
         journal.recover(ws.data_dir.resolve())
+    clean_staging(ws)
+    reconcile(ws, mirror=True)

@@ -6,7 +6,9 @@ current pointer switch to it, in one transaction, so that every process (the CLI
 `tierkit serve`) sees the old run or the new one. `runs/CURRENT`, a one-line file replaced by an
 atomic rename after the store commits, mirrors the pointer for tools that read files. A crash at
 any point leaves the previous current run as it was and no half run under a run name; staging
-folders left by a crash are never read.
+folders left by a crash are never read, and the next writer removes them (`clean_staging`); a run
+renamed into place whose process died before the catalog knew it is entered when the runs are
+next listed or written (`reconcile`), and `runs/CURRENT` is brought back in line with the store.
 """
 
 from __future__ import annotations
@@ -129,6 +131,45 @@ def publish_run(ws: Workspace, run_id: str) -> None:
     catalog.publish(engine, run_id)
     with atomic_path(ws.runs_dir / CURRENT) as tmp:
         tmp.write_text(run_id + "\n", "utf-8")
+
+
+def clean_staging(ws: Workspace) -> list[str]:
+    """Remove the staging folders gradings stopped by a crash left (`runs/.staging-ID`); their
+    names. Only a writer holding the workspace lock may call it (app.writing): then no grading
+    is running, so every staging folder is a leftover."""
+    if not ws.runs_dir.is_dir():
+        return []
+    gone = []
+    for folder in sorted(ws.runs_dir.glob(".staging-*")):
+        shutil.rmtree(folder, ignore_errors=True)
+        gone.append(folder.name)
+    return gone
+
+
+def reconcile(ws: Workspace, mirror: bool = False) -> list[str]:
+    """Enter in the store's catalog the complete run folders it lacks (a grading killed between
+    renaming its run into place and recording it); their ids. The run is kept, not published.
+    `mirror` (a writer holding the workspace lock): also bring `runs/CURRENT` in line with the
+    store's pointer, when a crash came between the store's switch and the file's."""
+    if not ws.runs_dir.is_dir():
+        return []
+    done = [f for f in ws.runs_dir.iterdir() if not f.name.startswith(".") and (f / MANIFEST).is_file()]
+    if not done:
+        return []
+    from tierkit.store import catalog
+
+    engine = store_of(ws)
+    known = catalog.run_ids(engine)
+    added = []
+    for folder in sorted(done):
+        if folder.name not in known:
+            catalog.record_run(engine, json.loads((folder / MANIFEST).read_text("utf-8")))
+            added.append(folder.name)
+    pointer, current = ws.runs_dir / CURRENT, catalog.current(engine)
+    if mirror and current is not None and (not pointer.exists() or pointer.read_text("utf-8").strip() != current):
+        with atomic_path(pointer) as tmp:
+            tmp.write_text(current + "\n", "utf-8")
+    return added
 
 
 def current_run_id(ws: Workspace) -> str | None:

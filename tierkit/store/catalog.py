@@ -48,6 +48,12 @@ def current(engine: Engine) -> str | None:
         return con.execute(select(pointers.c.run_id).where(pointers.c.name == CURRENT)).scalar()
 
 
+def run_ids(engine: Engine) -> set[str]:
+    """The ids of the runs in the catalog."""
+    with engine.connect() as con:
+        return {str(r) for r in con.execute(select(runs.c.run_id)).scalars()}
+
+
 def catalog(engine: Engine) -> list[dict[str, Any]]:
     with engine.connect() as con:
         rows = con.execute(select(runs).order_by(runs.c.created_at, runs.c.run_id))
