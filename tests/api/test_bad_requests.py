@@ -111,3 +111,12 @@ def test_a_chunked_body_over_the_limit_is_a_413(client: TestClient, shop: Served
     answer = client.post("/customers/00000003/contacts", content=chunks(), headers={**shop.headers("agent"), **JSON})
     assert answer.status_code == 413, answer.text
     assert answer.json() == {"detail": "request body over 65536 bytes"}
+
+
+def test_an_impossible_as_of_date_is_a_422_with_the_reason(client: TestClient, shop: Served) -> None:
+    for as_of, words in (("2026-02-30", "not a date"), ("0001-01-01", "between"), ("2026-13-01", "not a date")):
+        answer = client.post("/runs", json={"as_of": as_of}, headers=shop.headers("analyst"))
+        assert answer.status_code == 422, (as_of, answer.text)
+        assert words in _detail(answer) and as_of in _detail(answer), answer.text
+    jobs = client.get("/audit?limit=1000", headers=shop.headers("admin")).json()
+    assert not [e for e in jobs if e["action"] == "grade"]  # nothing was started
