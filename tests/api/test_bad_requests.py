@@ -120,3 +120,14 @@ def test_an_impossible_as_of_date_is_a_422_with_the_reason(client: TestClient, s
         assert words in _detail(answer) and as_of in _detail(answer), answer.text
     jobs = client.get("/audit?limit=1000", headers=shop.headers("admin")).json()
     assert not [e for e in jobs if e["action"] == "grade"]  # nothing was started
+
+
+def test_an_agent_sorting_by_a_personal_field_is_refused(client: TestClient, shop: Served) -> None:
+    for field in ("phone", "name", "id_number", "email"):
+        agent = client.get(f"/customers?sort={field}", headers=shop.headers("agent"))
+        assert agent.status_code == 403, (field, agent.text)
+        assert _detail(agent) == "agents cannot sort by personal data"
+        staff = client.get(f"/customers?sort={field}", headers=shop.headers("analyst"))
+        assert staff.status_code == 422, (field, staff.text)
+    assert client.get("/customers?sort=bogus", headers=shop.headers("agent")).status_code == 422
+    assert client.get("/customers?sort=tier", headers=shop.headers("agent")).status_code == 200
