@@ -12,11 +12,13 @@ from typing import Any
 
 from tierkit.app.customers import Caller
 from tierkit.app.grading import grade_workspace
+from tierkit.app.schedule import LOCK as GRADING_LOCK
+from tierkit.app.schedule import LOCK_TTL as GRADING_TTL
 from tierkit.app.serving import ServedWorkspace
-from tierkit.errors import NotFoundError, TierkitError, ValueRefusedError
+from tierkit.errors import ConflictError, NotFoundError, TierkitError, ValueRefusedError
 from tierkit.runs.effect import counts_in_effect
 from tierkit.runs.files import load_run, reconcile
-from tierkit.store import catalog
+from tierkit.store import catalog, locks
 from tierkit.store import jobs as job_store
 
 FIRST_AS_OF = dt.date(1900, 1, 1)  # as-of dates a grading may be asked for
@@ -30,7 +32,7 @@ def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
     return [{**row, "current": row["run_id"] == current} for row in catalog.catalog(served.store)]
 
 
-def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool | None) -> None:
+def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool | None, lease: locks.Lease) -> None:
     def say(text: str) -> None:
         job_store.step(served.store, job_id, text)
 
@@ -43,6 +45,19 @@ def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: boo
         job_store.finish(served.store, job_id, None, str(err))
     except Exception as err:  # a bug: keep it visible on the job, not only in the server log
         job_store.finish(served.store, job_id, None, f"{type(err).__name__}: {err}")
+    finally:
+        lease.__exit__(None, None, None)  # the next grading may start
+
+
+def _busy(served: ServedWorkspace) -> str:
+    """Who holds the grading lock, in words: a job of the API or workbench names its id."""
+    held = locks.held(served.store, GRADING_LOCK) or {}
+    holder = str(held.get("holder") or "?")
+    since = held.get("acquired_at")
+    if holder.startswith("job-"):
+        job_id = holder.split()[0]
+        return f"a grading is already running: {job_id} (follow it at GET /runs/{job_id}); start again when it is done"
+    return f"a grading is already running (the schedule's, held by {holder} since {since}); start again when it is done"
 
 
 def checked_as_of(as_of: str | None) -> dt.date | None:
@@ -63,11 +78,23 @@ def checked_as_of(as_of: str | None) -> dt.date | None:
 def start_grading(
     served: ServedWorkspace, caller: Caller, as_of: str | None, publish: bool | None, detail: str
 ) -> dict[str, Any]:
-    """Grade the workspace on a thread; the job as it stands (poll `job` for its progress)."""
+    """Grade the workspace on a thread; the job as it stands (poll `job` for its progress).
+
+    One at a time per workspace: the job holds the store's grading lock (the one scheduled
+    gradings hold, across workers and hosts; renewed while it runs, lapsing if its process
+    dies), so a second request is a 409 naming the job that runs. Eight at once ran before."""
     checked_as_of(as_of)
-    job_id = job_store.start(served.store, caller.name)
-    served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
-    threading.Thread(target=_grade, args=(served, job_id, as_of, publish), name=job_id, daemon=True).start()
+    job_id = job_store.new_id()
+    lease = locks.Lease(served.store, GRADING_LOCK, GRADING_TTL, holder=f"{job_id} {locks.new_holder()}")
+    if not lease.__enter__().taken:
+        raise ConflictError(_busy(served))
+    try:
+        job_store.start(served.store, caller.name, job_id)
+        served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
+        threading.Thread(target=_grade, args=(served, job_id, as_of, publish, lease), name=job_id, daemon=True).start()
+    except BaseException:
+        lease.__exit__(None, None, None)
+        raise
     return job_store.get(served.store, job_id) or {}
 
 

@@ -11,8 +11,13 @@ from sqlalchemy import Engine, select, update
 from tierkit.store.schema import jobs
 
 
-def start(engine: Engine, by: str) -> str:
-    job_id = f"job-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+def new_id() -> str:
+    return f"job-{dt.datetime.now(dt.UTC):%Y%m%d%H%M%S}-{secrets.token_hex(3)}"
+
+
+def start(engine: Engine, by: str, job_id: str | None = None) -> str:
+    """Record a queued job (`job_id`: one chosen before, to name the lock it holds)."""
+    job_id = job_id or new_id()
     with engine.begin() as con:
         con.execute(
             jobs.insert().values(job_id=job_id, state="queued", started_by=by, started_at=dt.datetime.now(dt.UTC))
