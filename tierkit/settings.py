@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
         "set by `tierkit serve` from the workspace's `lang`: the language of the cards it serves",
     ),
     Setting(
+        "serve_docs",
+        "TIERKIT_SERVE_DOCS",
+        "open",
+        "the API's own documentation (/openapi.json, /docs, /redoc): open (no key), key (the schema "
+        "to any role's key; no /docs) or off (not served)",
+    ),
+    Setting(
         "loop_interval",
         "TIERKIT_LOOP_INTERVAL",
         "30",

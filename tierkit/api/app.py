@@ -1,7 +1,8 @@
 """The tierkit service: FastAPI over a workspace's published run and its operational store.
 
 `create_app(workspace)` is what `tierkit serve` runs (and what tests call). OpenAPI is at
-/openapi.json and its documentation at /docs.
+/openapi.json and its documentation at /docs, open, behind a key or not served as
+TIERKIT_SERVE_DOCS says (docs/settings.md).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from tierkit.api.deps import ALL, allow
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs, small
 from tierkit.app.access import caller_for, remembered
@@ -35,6 +37,7 @@ from tierkit.errors import (
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
+DOCS_MODES = ("open", "key", "off")  # TIERKIT_SERVE_DOCS (docs/settings.md)
 STATUS = {
     NotFoundError: 404,
     NotAllowedError: 403,
@@ -53,13 +56,25 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         yield
         service.close()
 
+    docs = _docs_mode(service.settings.docs)
     app = FastAPI(
         title="tierkit",
         version=__version__,
         description="Customer tiers, tags and service at contact time (客户分级管理). "
         "Send `Authorization: Bearer KEY` (keys: `tierkit users add NAME --role admin|analyst|agent`).",
         lifespan=lifespan,
+        # the API's own documentation is a setting (TIERKIT_SERVE_DOCS: open, key, off)
+        openapi_url="/openapi.json" if docs == "open" else None,
+        docs_url="/docs" if docs == "open" else None,
+        redoc_url="/redoc" if docs == "open" else None,
     )
+    if docs == "key":
+
+        @app.get("/openapi.json", include_in_schema=False, **allow(*ALL))
+        def schema() -> dict[str, Any]:
+            """The OpenAPI schema, to a key of any role; no /docs page (a browser cannot send the key)."""
+            return app.openapi()
+
     app.state.service = service
     app.include_router(entitlements.router)  # before customers: its /{customer_id}/{kind} matches too
     app.include_router(customers.router)
@@ -126,8 +141,15 @@ def settings_from_env() -> tuple[Path, Settings]:
         rate_per_second=float(setting("serve_rate") or 100),
         burst=int(setting("serve_burst") or 200),
         lang=setting("serve_lang") or DEFAULT_LANG,
+        docs=_docs_mode(setting("serve_docs") or "open"),
     )
     return Path(workspace), settings
+
+
+def _docs_mode(mode: str) -> str:
+    if mode not in DOCS_MODES:
+        raise WorkspaceError(f"{BY_NAME['serve_docs'].env}: '{mode}' is not one of {', '.join(DOCS_MODES)}")
+    return mode
 
 
 def app_from_env() -> FastAPI:

@@ -58,6 +58,7 @@ class Settings:
     lang: str = DEFAULT_LANG
     session_idle: float = 30 * 60.0  # seconds a workbench session lasts without a request
     session_max: float = 12 * 3600.0  # seconds a workbench session lasts at most
+    docs: str = "open"  # the API's own documentation: open, key (any role's) or off (TIERKIT_SERVE_DOCS)
 
 
 @dataclass

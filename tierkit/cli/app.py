@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from tierkit.cli.alerts import alerts_app, webhooks_app
+from tierkit.cli.backup import backup_command, restore_command, verify_command
 from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
@@ -306,6 +307,9 @@ app.add_typer(entitlements_app, name="entitlements")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(webhooks_app, name="webhooks")
 app.add_typer(schedule_app, name="schedule")
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
+app.command("verify")(verify_command)
 
 
 def main() -> None:
