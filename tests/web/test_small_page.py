@@ -1,4 +1,4 @@
-"""/app/small over HTTP, held to the oracle of tests/api/test_small.py (DuckDB SQL over the
+"""/app/small over HTTP, held to the oracle of tests/api/test_small_api.py (DuckDB SQL over the
 published run's result file, from the rules as docs/operations.md states them): the counts, each
 list in working order page by page, the reasons in the page's language, a link to each card,
 both lists whole as a download; staff only."""
@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 import tierkit.web.routes.small as small_route
-from tests.api.test_small import WORDS, oracle
+from tests.api.test_small_api import WORDS, oracle
 from tests.web.conftest import Shop, app_for, current_result, make_shop, sign_in
 from tierkit.runs.files import store_of
 from tierkit.store.audit import entries
