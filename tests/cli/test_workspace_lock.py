@@ -105,13 +105,16 @@ def test_a_second_writer_waits_and_says_for_whom_or_gives_up_with_one_line(tmp_p
         assert not (ws / "data" / "imports.json").exists()  # nothing imported
 
         waiting = tierkit("import", "orders", str(source), "-w", str(ws), *TODAY, timeout="120")
-        time.sleep(3)  # it started and is waiting
-        assert waiting.poll() is None
+        assert waiting.stderr is not None
+        told = waiting.stderr.readline()  # its first words: who it waits for
+        assert told.startswith(f"another tierkit command is writing {ws} (grade, pid {holder.pid}, since ")
+        assert told.rstrip().endswith("): waiting…")
+        time.sleep(1)
+        assert waiting.poll() is None  # still waiting
         release.touch()
         _, err = waiting.communicate(timeout=300)
         assert waiting.returncode == 0, err
-        assert f"another tierkit command is writing {ws} (grade, pid {holder.pid}, since " in err
-        assert ": waiting" in err and "3 read, 3 imported" in " ".join(err.split())
+        assert "3 read, 3 imported" in " ".join(err.split())
     finally:
         release.touch()
         holder.wait(timeout=60)

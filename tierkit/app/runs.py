@@ -8,6 +8,7 @@ from typing import Any
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.writing import writing
+from tierkit.errors import InputError
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
 from tierkit.runs.diff import GONE, NEW, migrate
@@ -93,6 +94,10 @@ def diff(
     """Migration between two runs: the tier x tier matrix and who moved; with `cell` (from, to),
     who is in that cell of the matrix (the diagonal too), a page from `offset` on. Labels in
     `lang` (default: the workspace's)."""
+    if limit < 0:  # the engine's LIMIT refused it with a traceback
+        raise InputError(f"--limit {limit}: give how many movers to list, 0 or more")
+    if offset < 0:
+        raise InputError(f"offset {offset}: give how many movers to skip, 0 or more")
     ws = Workspace.open(workspace)
     found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit, cell=cell, offset=offset).as_dict()
     lang = lang or ws.setting("lang", DEFAULT_LANG)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 import ibis
 import ibis.expr.types as ir
 
-from tierkit.errors import PolicyError
+from tierkit.errors import InputError, PolicyError
 
 
 def _leap(year: int) -> bool:
@@ -80,6 +80,9 @@ class Calendar:
     @staticmethod
     def days_until_birthday(birth: ir.DateValue, as_of: dt.date) -> ir.Value:
         """Days from the as-of date to the next birthday: 0 on the day itself, at most 365."""
+        if as_of.year >= dt.MAXYEAR:  # next year's birthday is no date
+            last = dt.date.max
+            raise InputError(f"as-of {as_of}: the next birthday falls after {last}, the last day of the calendar")
 
         def birthday(year: int) -> ir.DateValue:
             feb29 = (birth.month() == 2) & (birth.day() == 29)

@@ -11,6 +11,7 @@ import calendar
 import datetime as dt
 from dataclasses import dataclass
 
+from tierkit.errors import InputError
 from tierkit.policy.model import WINDOW
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -47,9 +48,16 @@ class Window:
         if self.is_all:
             return None
         n = self.count * periods
-        if self.unit == "D":
-            return as_of - dt.timedelta(days=n)
-        return months_back(as_of, n * (12 if self.unit == "Y" else 1))
+        try:
+            if self.unit == "D":
+                return as_of - dt.timedelta(days=n)
+            return months_back(as_of, n * (12 if self.unit == "Y" else 1))
+        except (ValueError, OverflowError):  # year 0 is no date: say which date, not 'year 0 is out of range'
+            times = f" taken {periods} times" if periods > 1 else ""
+            raise InputError(
+                f"as-of {as_of}: the {self.text} window{times} would start before {dt.date.min}, the first day "
+                f"of the calendar; grade as of a later date"
+            ) from None
 
     def months(self) -> float:
         if self.unit == "D":

@@ -218,7 +218,7 @@ def _write(
     good = staged.filter(staged.__verdict == IMPORTED).select(*keep).rename(_row="__row").order_by("_row")
     part.parent.mkdir(parents=True, exist_ok=True)
     staging = journal.partial(part)
-    engine.con.to_parquet(good, staging)
+    engine.write_parquet(good, staging)  # the path as a SQL literal (Ibis quoted it with repr: bob's "shop")
     keyed = spec.key is not None and spec.key in good.columns  # a file without ids lets none go
     released = _released(engine, part, staging, spec.key) if part.exists() and spec.key and keyed else 0
     moves = [(str(staging), str(part))]

@@ -31,6 +31,7 @@ zero gives a missing value on every engine.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date as _date
 from decimal import Decimal
@@ -47,6 +48,9 @@ FUNCTIONS = {**ROW_FUNCTIONS, **POPULATION_FUNCTIONS, **CALENDAR_FUNCTIONS}  # n
 POPULATION = frozenset(POPULATION_FUNCTIONS)
 COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
+CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in no rule: binary data, never text an engine compares
+SHOWN = 200  # characters of a rule an error quotes
+MAX_DEPTH = 50  # parentheses, not and - inside each other: deeper only a generated rule goes, and the stack ends
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -96,10 +100,19 @@ class RuleSyntaxError(PolicyError):
 
     def __init__(self, source: str, pos: int, message: str) -> None:
         self.source, self.pos, self.reason = source, pos, message
-        super().__init__(f"{message} at column {pos + 1} in '{source}'")
+        shown = source
+        if len(source) > SHOWN:  # a generated rule of 6,000 characters: the part around the column
+            start = max(0, pos - SHOWN // 2)
+            end = start + SHOWN
+            shown = ("…" if start else "") + source[start:end] + ("…" if end < len(source) else "")
+        shown = CONTROL.sub(lambda m: repr(m.group())[1:-1], shown)  # a NUL shown as \x00, in one line
+        super().__init__(f"{message} at column {pos + 1} in '{shown}'")
 
 
 def tokenize(source: str) -> list[Token]:
+    control = CONTROL.search(source)
+    if control:  # a NUL in a text constant passed `check` and stopped the engine (issue 15)
+        raise RuleSyntaxError(source, control.start(), f"control character U+{ord(control.group()):04X}")
     tokens: list[Token] = []
     pos = 0
     while pos < len(source):
@@ -128,6 +141,7 @@ class _Parser:
         self.source = source
         self.tokens = tokenize(source)
         self.i = 0
+        self.depth = 0  # how deep inside parentheses, not and - the parser is (see nested)
 
     @property
     def tok(self) -> Token:
@@ -144,6 +158,17 @@ class _Parser:
             self.i += 1
             return tok
         return None
+
+    def nested(self, tok: Token, parse: Callable[[], Node]) -> Node:
+        """`parse` one level deeper; past MAX_DEPTH an error at `tok` (3,000 parentheses ran out
+        of stack: a RecursionError over 3,000 lines, issue 15)."""
+        if self.depth >= MAX_DEPTH:
+            raise RuleSyntaxError(self.source, tok.pos, f"parentheses, 'not' and '-' nested more than {MAX_DEPTH} deep")
+        self.depth += 1
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
 
     def expect(self, kind: str, text: str) -> Token:
         tok = self.accept(kind, text)
@@ -173,7 +198,7 @@ class _Parser:
 
     def not_(self) -> Node:
         if tok := self.accept("keyword", "not"):
-            return Node("not", (self.not_(),), tok.pos)
+            return Node("not", (self.nested(tok, self.not_),), tok.pos)
         return self.compare()
 
     def compare(self) -> Node:
@@ -232,7 +257,7 @@ class _Parser:
 
     def unary(self) -> Node:
         if tok := self.accept("op", "-"):
-            return Node("neg", (self.unary(),), tok.pos)
+            return Node("neg", (self.nested(tok, self.unary),), tok.pos)
         return self.atom()
 
     def atom(self) -> Node:
@@ -248,10 +273,10 @@ class _Parser:
             return Node("lit", ({"true": True, "false": False, "null": None}[tok.text],), tok.pos)
         if self.accept("name"):
             if self.accept("op", "("):
-                return self.call(tok)
+                return self.nested(tok, lambda: self.call(tok))
             return Node("name", (tok.text,), tok.pos)
         if self.accept("op", "("):
-            node = self.or_()
+            node = self.nested(tok, self.or_)
             self.expect("op", ")")
             return node
         raise self.fail("expected a value, a name or '('")

@@ -18,6 +18,8 @@ from tierkit.errors import InputError
 from tierkit.tables import encodings
 from tierkit.tables.sources import SourceFile
 
+MAX_NAME = 1_000  # characters of a column name: longer, and line 1 is no header
+
 
 def _reader(handle: object, source: SourceFile) -> csv.Reader:  # type: ignore[name-defined]
     return csv.reader(handle, delimiter=source.delimiter, quotechar='"', doublequote=True, strict=False)  # type: ignore[arg-type]
@@ -39,6 +41,12 @@ def header(source: SourceFile) -> list[str]:
         )
     if any(not name for name in names):
         raise InputError(f"{path}: line 1: column {names.index('') + 1} of the header has no name")
+    long = next((i for i, name in enumerate(names) if len(name) > MAX_NAME), None)
+    if long is not None:
+        raise InputError(
+            f"{path}: line 1: column {long + 1} of the header is {len(names[long]):,} characters long; a column "
+            f"name has at most {MAX_NAME:,} (is line 1 a header?)"
+        )
     return names
 
 

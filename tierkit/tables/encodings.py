@@ -154,7 +154,14 @@ def _decode_blocks(path: Path, encoding: str, problem: str) -> Iterator[tuple[st
                 ) from None
             yield text, line
             line += text.count("\n")
+    try:
         yield decoder.decode(b"", final=True), line
+    except UnicodeDecodeError:  # the last bytes are half a character
+        what = "a UTF-16 character (an odd number of bytes)" if encoding.startswith("utf-16") else "a character"
+        raise InputError(
+            f"{path}: line {line}: the file ends inside {what}: it was cut short, or it is not "
+            f"{encoding.upper().replace('-LE', '').replace('-BE', '')}; save it again as UTF-8 CSV"
+        ) from None
 
 
 def to_utf8(path: Path, encoding: str, target: Path) -> None:

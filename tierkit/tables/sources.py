@@ -49,6 +49,12 @@ NOT_A_LETTER = re.compile(r"[年月日万元]")  # in dates and amounts, not in 
 # `--delimiter` of the command running (None: sniffed); set by text_options
 DELIMITER: ContextVar[str | None] = ContextVar("tierkit_delimiter", default=None)
 _scratch: Path | None = None
+# The longest line a text file may have, in bytes: DuckDB's own limit (max_line_size), so that
+# both engines and our own Python passes read the same files. Python's csv module stops at
+# 131,072 bytes a field by default: raised to the line limit, so a long (legal) cell never ends
+# the pass that sniffs the delimiter or names a broken row in a traceback.
+MAX_LINE_BYTES = 2_000_000
+csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
 
 def delimiter_option(given: str) -> str:
