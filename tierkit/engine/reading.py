@@ -81,6 +81,16 @@ def _check_maps(maps: dict[str, str], headers: dict[str, list[str]]) -> None:
             )
 
 
+def rows_digest(rows: pa.Table) -> str:
+    """sha256 of rows as Arrow IPC bytes: the same rows give the same digest in every run."""
+    import hashlib
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return hashlib.sha256(sink.getvalue().to_pybytes()).hexdigest()
+
+
 def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
     """Inputs with more rows of one table (complaints taken in tierkit, beside the imported
     interactions), typed as the canonical table; a table the files lack is made from them."""
@@ -89,9 +99,10 @@ def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
     memo = ibis.memtable(rows.select(given))
     added = memo.select(**{name: memo[name].cast(spec.column(name).type) for name in given})
     current: SourceTable | None = inputs.table(kind)
+    digest = rows_digest(rows)
     if current is None:
         first = min(rows[spec.time_column or ""].to_pylist()) if rows.num_rows else None
-        table = SourceTable(spec, Path(label), added, rows.num_rows, 0, frozenset(given), first)
+        table = SourceTable(spec, Path(label), added, rows.num_rows, 0, frozenset(given), first, digest=digest)
     else:
         old = current.table
         types = {c: old[c].type() for c in old.columns} | {c: added[c].type() for c in given if c not in old.columns}
@@ -104,6 +115,7 @@ def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
             table=old.union(aligned),
             rows=current.rows + rows.num_rows,
             present=current.present | frozenset(given),
+            digest=digest,
         )
     found = {name: inputs.table(name) for name in ("orders", "customers", "interactions", "contacts")}
     found[kind] = table
