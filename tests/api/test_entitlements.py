@@ -173,6 +173,6 @@ def test_the_card_shows_what_is_left_in_the_api_and_the_workbench(client: TestCl
     with TestClient(create_server(shop.root, Settings(rate_per_second=0, lang="zh"))) as web:
         assert sign_in(web, shop.keys["agent"]).status_code == 303
         page = web.get("/app/customers/s5b").text
-        assert '<span class="chip">免费补卡 · 剩余 1/2 次 (本年)</span>' in page
-        assert '<span class="chip">专区专柜</span>' in page
-        assert '<span class="chip">专区专柜</span>' in web.get("/app/customers/k2").text
+        assert '<span class="chip">免费补卡 · 剩余 1/2 次 (本年)\n' in page  # then its 登记使用 button
+        assert '<span class="chip">专区专柜\n' in page
+        assert '<span class="chip">专区专柜\n' in web.get("/app/customers/k2").text

@@ -4,8 +4,9 @@ Everything shown comes from the application layer's card (tierkit.app.card.full_
 card the API serves: tier in effect and why, service, tags with their actions, model figures
 and what drove them, complaints, contacts, history. An agent's card carries masked personal
 data only; a value the policy reads from a personal field (a metric `{expr: "name"}`) is
-withheld from an agent here as well. Logging a contact (anyone) and setting the tier by hand
-(staff) are forms with the session's CSRF token; each answers with a redirect back to the card.
+withheld from an agent here as well. Logging a contact and recording an entitlement's use (anyone), and
+setting the tier by hand (staff) are forms with the session's CSRF token; each answers with a
+redirect back to the card, or the card with the reason when it is refused (a spent limit).
 """
 
 from __future__ import annotations
@@ -18,12 +19,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from tierkit.app import customers as uses
+from tierkit.app import entitlements as counter
 from tierkit.app.card import full_card
 from tierkit.app.choices import tier_choices
 from tierkit.app.masking import PERSONAL
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.text import clean_text
-from tierkit.errors import TierkitError
+from tierkit.errors import ConflictError, TierkitError
 from tierkit.web.render import page
 from tierkit.web.visitors import FormDep, PageRefused, ServiceDep, Visitor, VisitorDep
 
@@ -137,3 +139,16 @@ def override_tier(
     except TierkitError as err:
         return _show(request, served, seen, customer_id, status=422, override_message=str(err))
     return _back(customer_id, "override")
+
+
+@router.post("/customers/{customer_id}/entitlements/{code}/use", response_model=None)
+def use_entitlement(
+    request: Request, customer_id: str, code: str, seen: VisitorDep, served: ServiceDep, form: FormDep
+) -> RedirectResponse | HTMLResponse:
+    """At the counter: one use of an entitlement, refused with the reason in words (not granted,
+    or its limit spent this period), as POST /customers/{id}/entitlements/{code}/use does."""
+    try:
+        counter.use(served, customer_id, code, seen.caller, lang=seen.lang)
+    except ConflictError as err:
+        return _show(request, served, seen, customer_id, status=409, entitlement_error=str(err))
+    return _back(customer_id, "entitlement")
