@@ -16,9 +16,11 @@ from typing import Any
 
 from tierkit.errors import InputError
 from tierkit.tables import encodings
+from tierkit.tables.lines import mixed_line_end
 from tierkit.tables.sources import SourceFile
 
 MAX_NAME = 1_000  # characters of a column name: longer, and line 1 is no header
+MAX_COLUMNS = 1_000  # columns of a file: wider ones are refused before an engine reads them
 
 
 def _reader(handle: object, source: SourceFile) -> csv.Reader:  # type: ignore[name-defined]
@@ -34,6 +36,15 @@ def header(source: SourceFile) -> list[str]:
     path = source.label
     with _open(source) as handle:
         names = [name.strip() for name in next(_reader(handle, source), [])]
+    if not names:  # DuckDB's answer to no columns was `syntax error at or near "}"`
+        raise InputError(
+            f"{path}: line 1 is empty; the first line must be the header (or data, for a file without one)"
+        )
+    if len(names) > MAX_COLUMNS:  # 20,000 columns ran 29 s and out of memory before
+        raise InputError(
+            f"{path}: line 1: the header has {len(names):,} columns; tierkit reads at most {MAX_COLUMNS:,} "
+            "(keep the columns you need)"
+        )
     repeated = [name for name, count in Counter(names).items() if count > 1]
     if repeated:
         raise InputError(
@@ -69,9 +80,12 @@ def first_row_with(source: SourceFile, column: str, bad: str) -> str:
         if column not in names:
             return "a row"
         index = names.index(column)
-        for number, row in enumerate(reader, start=1):
-            if index < len(row) and row[index].strip() == bad.strip():
-                return f"row {number} (line {_line(source, reader)})"
+        try:
+            for number, row in enumerate(reader, start=1):
+                if index < len(row) and row[index].strip() == bad.strip():
+                    return f"row {number} (line {_line(source, reader)})"
+        except csv.Error:  # a cell past the field limit: the row cannot be named, the value still is
+            pass
     return "a row"
 
 
@@ -85,6 +99,12 @@ def unreadable(source: SourceFile, engine_message: str) -> InputError:
     the engine's words."""
     if source.encoding in ("utf-8", "utf-8-sig"):
         encodings.check_utf8(source.label)  # raises, naming the line, if a bad byte is the cause
-    broken = ragged_row(source)
     label = source.label
+    mixed = mixed_line_end(source.path, -1 if source.header_added else 0)  # DuckDB: "invalid state", no line
+    if mixed:
+        return InputError(f"{label}: {mixed}")
+    try:
+        broken = ragged_row(source)
+    except csv.Error as err:  # a quoted cell running over many lines, past the field limit
+        broken = f"cannot be read as CSV: {err}"
     return InputError(f"{label}: {broken}" if broken else f"{label}: cannot be read as CSV: {engine_message}")

@@ -93,6 +93,11 @@ def read_raw(engine: Backend, source: SourceFile) -> ir.Table:
         )
     except Exception as exc:  # the engines raise their own types; the file is the cause
         raise unreadable(source, exc) from None
+    if len(raw.columns) > csv_layout.MAX_COLUMNS:  # from the Parquet schema: nothing read yet
+        raise InputError(
+            f"{source.label}: {len(raw.columns):,} columns; tierkit reads at most {csv_layout.MAX_COLUMNS:,} "
+            "(keep the columns you need)"
+        )
     clean = {name.strip().lstrip("\ufeff"): name for name in raw.columns}
     if list(clean) != list(raw.columns):
         raw = raw.rename(clean)  # a BOM or padding around a header name

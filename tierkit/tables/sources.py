@@ -30,6 +30,7 @@ from pathlib import Path
 
 from tierkit.errors import InputError
 from tierkit.tables import encodings, workbooks
+from tierkit.tables.lines import MAX_LINE_BYTES, check_lines
 from tierkit.tables.parsing import DATE_FORMAT, check_date_format
 
 FORMATS = {
@@ -49,11 +50,9 @@ NOT_A_LETTER = re.compile(r"[年月日万元]")  # in dates and amounts, not in 
 # `--delimiter` of the command running (None: sniffed); set by text_options
 DELIMITER: ContextVar[str | None] = ContextVar("tierkit_delimiter", default=None)
 _scratch: Path | None = None
-# The longest line a text file may have, in bytes: DuckDB's own limit (max_line_size), so that
-# both engines and our own Python passes read the same files. Python's csv module stops at
-# 131,072 bytes a field by default: raised to the line limit, so a long (legal) cell never ends
-# the pass that sniffs the delimiter or names a broken row in a traceback.
-MAX_LINE_BYTES = 2_000_000
+# Python's csv module stops at 131,072 bytes a field by default: raised to the line limit (see
+# lines: DuckDB's, checked before anything reads a file), so a long (legal) cell never ends the
+# pass that sniffs the delimiter or names a broken row in a traceback.
 csv.field_size_limit(max(csv.field_size_limit(), MAX_LINE_BYTES))
 
 
@@ -198,6 +197,7 @@ def open_source(path: str | Path, sheet: str | int | None = None, delimiter: str
             partial = readable.with_suffix(".partial")
             encodings.to_utf8(path, encoding, partial)
             partial.replace(readable)
+    check_lines(readable, path)  # a line too long for the engines, or no line at all, named first
     given = delimiter if delimiter is not None else DELIMITER.get()
     chosen = delimiter_option(given) if given is not None else sniff_delimiter(readable, path)
     numbered = _numbered(readable, chosen)
