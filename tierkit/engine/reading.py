@@ -99,10 +99,10 @@ def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
     memo = ibis.memtable(rows.select(given))
     added = memo.select(**{name: memo[name].cast(spec.column(name).type) for name in given})
     current: SourceTable | None = inputs.table(kind)
-    digest = rows_digest(rows)
+    made_here = (rows.num_rows + (current.added[0] if current and current.added else 0), rows_digest(rows))
     if current is None:
         first = min(rows[spec.time_column or ""].to_pylist()) if rows.num_rows else None
-        table = SourceTable(spec, Path(label), added, rows.num_rows, 0, frozenset(given), first, digest=digest)
+        table = SourceTable(spec, Path(label), added, rows.num_rows, 0, frozenset(given), first, added=made_here)
     else:
         old = current.table
         types = {c: old[c].type() for c in old.columns} | {c: added[c].type() for c in given if c not in old.columns}
@@ -115,7 +115,7 @@ def with_rows(inputs: Inputs, kind: str, rows: pa.Table, label: str) -> Inputs:
             table=old.union(aligned),
             rows=current.rows + rows.num_rows,
             present=current.present | frozenset(given),
-            digest=digest,
+            added=made_here,
         )
     found = {name: inputs.table(name) for name in ("orders", "customers", "interactions", "contacts")}
     found[kind] = table

@@ -63,6 +63,8 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
                 "rows": src.rows,
                 "duplicates": src.duplicates,
             }
+            if src.added is not None and src.path.exists():  # complaints taken in tierkit, beside the file
+                inputs[name]["added"] = {"rows": src.added[0], "sha256": src.added[1]}
     return {
         "run_id": run_id,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),

@@ -54,19 +54,18 @@ class SourceTable:
     source: SourceFile | None = None  # None for the stand-in tables of `tierkit check`
     id_header: str = "customer_id"  # what the file calls customer_id, to find a row by it
     attributes: tuple[str, ...] = ()  # a customers file's other columns, typed (tables.attributes)
-    digest: str | None = None  # rows made in tierkit (complaints taken at the counter): no file to hash
+    added: tuple[int, str] | None = None  # rows added in tierkit (complaints taken): (rows, sha256)
 
     def value(self, table: ir.Table, name: str) -> ir.Value:
         """A canonical column of `table`, or a typed NULL when the file does not have it."""
         return table[name] if name in self.present else ibis.null(self.spec.column(name).type)
 
     def fingerprint(self) -> str:
-        """sha256 of what was read: the file (or parts), and the rows added in tierkit, if any."""
-        if self.digest is None:
-            return file_fingerprint(self.path)
-        if not self.path.exists():
-            return self.digest
-        return hashlib.sha256(f"{file_fingerprint(self.path)}+{self.digest}".encode()).hexdigest()
+        """sha256 of the file (or parts) read; of the added rows when there is no file at all (a
+        run's manifest records added rows apart: runs.files.manifest_for)."""
+        if self.added is not None and not self.path.exists():
+            return self.added[1]
+        return file_fingerprint(self.path)
 
 
 def file_fingerprint(path: Path) -> str:
