@@ -26,6 +26,7 @@ def serve_command(
     import uvicorn
 
     from tierkit.app import workspaces
+    from tierkit.app.connections import uvicorn_options
 
     root, environment = workspaces.serve_environment(workspace, rate_limit, burst)
     os.environ.update(environment)  # for the worker processes uvicorn starts (see docs/settings.md)
@@ -39,6 +40,9 @@ def serve_command(
         workers=workers,
         log_level="warning",
         access_log=False,
+        # time-outs for idle, slow-header and slow-body connections, a cap on request heads and
+        # on connections per worker (tierkit.app.connections; docs/api.md#limits)
+        **uvicorn_options(),
     )
 
 
