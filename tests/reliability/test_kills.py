@@ -10,8 +10,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
-
 from tests.reliability.crash_harness import Harness, main_table
 
 SEED = int(os.environ.get("TIERKIT_KILL_SEED", "20261204"))
@@ -26,12 +24,6 @@ def test_kills_of_grade_import_link_and_publish_leave_a_sound_workspace(tmp_path
     assert not report.failures, f"replay with seed {SEED}:\n{report.schedule()}\n{main_table(report)}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15: a tierkit serve killed while grading in the background leaves the store's grading "
-    "lease held for LOCK_TTL (10 minutes) and its job 'running' for good: POST /runs on the restarted "
-    "server answers 409 naming the dead job (docs/reliability.md, 'Killed at random')",
-)
 def test_a_serve_killed_while_grading_lets_the_next_one_grade(tmp_path: Path) -> None:
     harness = Harness(tmp_path, SEED)
     harness.build()

@@ -88,7 +88,8 @@ def start_grading(
     lease = locks.Lease(served.store, GRADING_LOCK, GRADING_TTL, holder=f"{job_id} {locks.new_holder()}")
     if not lease.__enter__().taken:
         raise ConflictError(_busy(served))
-    try:
+    try:  # holding the lock, no other job runs: one still marked running lost its process
+        job_store.interrupt(served.store, "interrupted: the server stopped while it graded", keep=job_id)
         job_store.start(served.store, caller.name, job_id)
         served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
         threading.Thread(target=_grade, args=(served, job_id, as_of, publish, lease), name=job_id, daemon=True).start()

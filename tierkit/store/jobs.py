@@ -45,3 +45,16 @@ def get(engine: Engine, job_id: str) -> dict[str, Any] | None:
     with engine.connect() as con:
         row = con.execute(select(jobs).where(jobs.c.job_id == job_id)).first()
     return dict(row._mapping) if row else None
+
+
+def interrupt(engine: Engine, why: str, keep: str | None = None) -> list[str]:
+    """Mark every queued or running job but `keep` failed with `why` (their process is gone:
+    no job of a workspace runs beside the one holding its grading lock); their ids."""
+    live = jobs.c.state.in_(("queued", "running"))
+    where = live if keep is None else live & (jobs.c.job_id != keep)
+    now = dt.datetime.now(dt.UTC)
+    with engine.begin() as con:
+        ids = [str(i) for (i,) in con.execute(select(jobs.c.job_id).where(where))]
+        if ids:
+            con.execute(update(jobs).where(jobs.c.job_id.in_(ids)).values(state="failed", error=why, finished_at=now))
+    return ids

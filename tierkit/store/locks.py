@@ -63,7 +63,39 @@ def acquire(engine: Engine, name: str, holder: str, ttl: dt.timedelta, now: dt.d
     if taken.rowcount == 1:
         log.warning("lock %s: taken over from a holder whose lock had lapsed", name)
         return True
+    if clear_dead(engine, name) is not None:  # its holder was a process of this host, killed
+        return acquire(engine, name, holder, ttl, now)
     return False
+
+
+def alive_here(holder: str) -> bool | None:
+    """Whether the process that holds a lock still runs: None when it ran on another host (its
+    lock lapses instead), False when it was a process of this host that is gone (SIGKILL, OOM).
+    A holder reads "host:pid:token", after a job id when a job holds it."""
+    parts = holder.split()[-1].split(":") if holder.strip() else []
+    if len(parts) != 3 or parts[0] != socket.gethostname() or not parts[1].isdigit():
+        return None
+    try:
+        os.kill(int(parts[1]), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
+
+
+def clear_dead(engine: Engine, name: str) -> str | None:
+    """Remove the lock when its holder was a process of this host that no longer exists (a killed
+    server must not block gradings until the lock lapses); the dead holder, or None."""
+    found = held(engine, name)
+    if found is None or alive_here(str(found["holder"])) is not False:
+        return None
+    with engine.begin() as con:
+        done = con.execute(delete(locks).where(locks.c.name == name, locks.c.holder == found["holder"]))
+    if not done.rowcount:
+        return None
+    log.warning("lock %s: its holder %s is no longer running; taken over", name, found["holder"])
+    return str(found["holder"])
 
 
 def renew(engine: Engine, name: str, holder: str, ttl: dt.timedelta, now: dt.datetime | None = None) -> bool:
