@@ -90,6 +90,13 @@ SETTINGS: tuple[Setting, ...] = (
         "30",
         "seconds between the ticks of `tierkit serve`'s background loop (scheduled gradings, ...)",
     ),
+    Setting(
+        "audit_retention_days",
+        "TIERKIT_AUDIT_RETENTION_DAYS",
+        None,
+        "days the audit log keeps an entry (erasures always kept); `tierkit audit prune` and the server "
+        "(daily) remove older ones; default: kept forever",
+    ),
 )
 BY_NAME = {setting.name: setting for setting in SETTINGS}
 

@@ -422,9 +422,9 @@ def test_register_task_adds_to_every_new_loop(shop: Path) -> None:
     try:
         register_task("alerts", lambda served: None)
         register_task("alerts", lambda served: None)  # again: replaced, not doubled
-        assert [name for name, _ in TASKS] == ["schedule", "alerts"]
+        assert [name for name, _ in TASKS] == ["schedule", "audit", "alerts"]  # moved last, not doubled
         served = ServedWorkspace.open(shop)
-        assert [name for name, _ in ServiceLoop(served, interval=1).tasks] == ["schedule", "alerts"]
+        assert [name for name, _ in ServiceLoop(served, interval=1).tasks] == ["schedule", "audit", "alerts"]
         served.close()
     finally:
         TASKS[:] = saved

@@ -48,8 +48,15 @@ def deliver_alerts(served: ServedWorkspace) -> None:
     deliver(served.workspace.root, wait=False)
 
 
+def prune_audit(served: ServedWorkspace) -> None:
+    """Audit entries past TIERKIT_AUDIT_RETENTION_DAYS removed, once a day (tierkit.app.retention)."""
+    from tierkit.app.retention import prune_due
+
+    prune_due(served)
+
+
 # what every `tierkit serve` loop runs
-TASKS: list[tuple[str, Task]] = [("schedule", run_schedule), ("alerts", deliver_alerts)]
+TASKS: list[tuple[str, Task]] = [("schedule", run_schedule), ("alerts", deliver_alerts), ("audit", prune_audit)]
 
 
 def register_task(name: str, task: Task) -> None:

@@ -85,7 +85,23 @@ def import_files(
             for looked in recheck(engine, ws.data_dir, kind, say, frozenset(failed)):
                 target = results if looked["file"] in results and looked["status"] == "rechecked" else others
                 target[looked["file"]] = looked
-        return summarize(kind, list(results.values()), list(others.values()))
+        summary = summarize(kind, list(results.values()), list(others.values()))
+        return _erased_again(ws, kind, summary)
+
+
+def _erased_again(ws: Workspace, kind: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """Customers erased before (tierkit forget) in the parts just written: their rows kept with the
+    personal fields blank again, and the summary says so (`erased`, `notes`); see app.erased."""
+    from tierkit.app import erased
+
+    if not erased.load(ws)["ids"]:
+        return summary
+    again = erased.blank_again(ws, kind, summary["files"])
+    if again is None:
+        return summary
+    summary["erased"] = {k: again[k] for k in ("customers", "rows", "set_aside")}
+    summary["notes"] = [*summary.get("notes", []), again["note"]]
+    return summary
 
 
 def check_files(

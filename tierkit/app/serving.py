@@ -97,11 +97,11 @@ class ServedWorkspace:
         if run_id is None:
             raise WorkspaceError("no run is published yet; grade one first")
         found = self._snapshots.get(run_id)
-        if found is not None:
+        if found is not None and found.table.path.exists():  # removed: the run was rewritten (tierkit forget)
             return found
         with self._lock:
             found = self._snapshots.get(run_id)
-            if found is None:
+            if found is None or not found.table.path.exists():
                 run = load_run(self.workspace, run_id)
                 table = SortedTable.from_parquet(run.result, "customer_id", run.path / LOOKUP)
                 found = Snapshot(run, run_policy(run), table)

@@ -180,7 +180,8 @@ def _check_graded_bytes(
     """Each kind's parts against the newest run that graded them, when no import came after it."""
     for kind, files in sorted(entries.items()):
         folder = ws.data_dir / kind
-        imported = [_instant(e.get("imported_at")) for e in files.values()]
+        # an erasure (tierkit forget) rewrote the part after its import, as an import would have
+        imported = [_instant(e.get("erased_at") or e.get("imported_at")) for e in files.values()]
         if not folder.is_dir() or not imported or None in imported:
             continue
         graded = []

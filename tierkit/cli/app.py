@@ -25,6 +25,7 @@ from tierkit.cli.linking import link_app
 from tierkit.cli.lists import list_app
 from tierkit.cli.options import DateFormatOpt, DelimiterOpt, EngineOpt, JsonOpt, Lang, LangOpt, WorkspaceOpt
 from tierkit.cli.plans import owners_app, plan_app
+from tierkit.cli.privacy import audit_app, forget_command, subject_export_command
 from tierkit.cli.progress import steps
 from tierkit.cli.render import emit, err_console, print_card, print_json, print_migration, print_summary
 from tierkit.cli.schedule import schedule_app
@@ -310,6 +311,9 @@ app.add_typer(schedule_app, name="schedule")
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)
 app.command("verify")(verify_command)
+app.command("forget")(forget_command)
+app.command("subject-export")(subject_export_command)
+app.add_typer(audit_app, name="audit")
 
 
 def main() -> None:

@@ -63,6 +63,8 @@ def import_command(
         print_json(summary)
     else:
         _print_summary(summary)
+        for note in summary.get("notes", []):  # e.g. customers erased before (tierkit forget)
+            err_console.print(f"[yellow]note:[/yellow] {escape(note)}", highlight=False, soft_wrap=True)
     failures = [item for item in summary["files"] if item["status"] == "failed"]
     if summary.get("stopped"):  # one line per bad file; the last says that nothing was imported
         for item in failures[:-1]:

@@ -79,3 +79,18 @@ def entries(engine: Engine, target: str | None = None, limit: int = 100) -> list
         query = query.where(audit.c.target == target)
     with engine.connect() as con:
         return [dict(r._mapping) for r in con.execute(query)]
+
+
+def prune(engine: Engine, before: dt.datetime, keep: tuple[str, ...] = ("forget",)) -> int:
+    """Remove the entries older than `before` (an aware instant), except those whose action is in
+    `keep` (an erasure's record is the proof that a request was honoured, and holds no personal
+    data); how many were removed. On SQLite the removed rows' bytes are overwritten (secure_delete)."""
+    from sqlalchemy import delete
+
+    with engine.begin() as con:
+        if engine.dialect.name == "sqlite":
+            con.exec_driver_sql("PRAGMA secure_delete = ON")
+        removed = con.execute(delete(audit).where(audit.c.at < before, audit.c.action.not_in(keep))).rowcount
+        if engine.dialect.name == "sqlite":
+            con.exec_driver_sql("PRAGMA secure_delete = OFF")
+    return int(removed or 0)
