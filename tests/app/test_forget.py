@@ -326,3 +326,48 @@ def test_the_server_prunes_once_a_day(erased: dict[str, Any], tmp_path: Path, mo
         assert prune_due(served) is None  # not again the same day
     finally:
         served.close()
+
+
+def test_a_demo_shop_loses_the_copies_its_policy_makes(tmp_path: Path) -> None:
+    """The demo's flat data files and identification attributes, and a policy that copies the
+    name into a metric and reads it in a tag: the copy and its value in `reasons` go, a number
+    derived from the birth date (age) and a yes/no flag stay."""
+    from tierkit.app.demo import demo
+    from tierkit.app.grading import grade_workspace
+
+    root = tmp_path / "demo"
+    demo(root, 300, 7, None, "zh")
+    policy = root / "policy.yaml"
+    text = policy.read_text("utf-8")
+    text = text.replace("\nmetrics:\n", '\nmetrics:\n  display_name: {expr: "name"}\n', 1)
+    tag = '  - name: named\n    when: "display_name is not null"\n    action: {zh: 称呼姓名, en: Greet by name}\n'
+    policy.write_text(text.replace("\ntags:\n", "\ntags:\n" + tag, 1), "utf-8")
+    grade_workspace(root)
+    person = pq.read_table(root / "data" / "customers.parquet", filters=[("customer_id", "=", CUSTOMER)]).to_pylist()[0]
+    before = {r.run_id: pq.read_table(r.result) for r in list_runs(Workspace.open(root))}
+    assert files_holding(root, [person["phone"], person["id_number"]])
+    assert sum("display_name" in t.column_names for t in before.values()) == 1  # the run graded after the edit
+    said = runner.invoke(app, ["forget", CUSTOMER, "-w", str(root), "--reason", "本人要求", "--json"])
+    assert said.exit_code == 0, said.output
+    assert json.loads(said.stdout)["places"]["data_files"] == {"data/customers.parquet": 1}
+    assert files_holding(root, [person["phone"], person["id_number"]]) == {}
+    (row,) = pq.read_table(root / "data" / "customers.parquet", filters=[("customer_id", "=", CUSTOMER)]).to_pylist()
+    assert [row[k] for k in ("name", "phone", "id_number", "birth_date")] == [None] * 4
+    assert row["已参加活动"] is None and row["集团关键人"] == person["集团关键人"]  # text erased, a flag kept
+    assert row["gender"] == person["gender"] and row["signup_date"] == person["signup_date"]
+    for run_id, old in before.items():
+        new = pq.read_table(root / "runs" / run_id / "result.parquet")
+        mine = old["customer_id"].to_pylist().index(CUSTOMER)
+        was, now = old.slice(mine, 1).to_pylist()[0], new.slice(mine, 1).to_pylist()[0]
+        gone = {"name", "birth_date", "已参加活动", "可参加活动", "家庭角色", "display_name", "reasons"}
+        assert {k for k in was if was[k] != now[k]} <= gone
+        assert now["name"] is None and now["age"] == was["age"] and now["tier"] == was["tier"]
+        values = json.loads(now["reasons"])["values"]
+        if "display_name" in was:
+            assert was["display_name"] == person["name"] and now["display_name"] is None
+            assert values["display_name"] is None and json.loads(was["reasons"])["values"]["display_name"]
+        assert values.get("已参加活动") is None
+        untouched = {k: v for k, v in json.loads(was["reasons"]).items() if k != "values"}
+        assert {k: v for k, v in json.loads(now["reasons"]).items() if k != "values"} == untouched
+        assert new.slice(0, mine).equals(old.slice(0, mine))
+    assert verify(root)["problems"] == []
