@@ -112,12 +112,16 @@ def test_orders_interactions_contacts_and_tier_history_on_the_card(client: TestC
 def test_complaints_taken_feed_the_next_grading(client: TestClient, shop: Served) -> None:
     from tierkit.app.grading import grade_workspace
 
-    today = dt.date.today().isoformat()
+    # a complaint counts on its local date (the policy's offset, China time): after 16:00 UTC that
+    # is tomorrow's, so "today" is the workspace's, not the machine's
+    offset = dt.timedelta(minutes=shop.workspace.policy().policy.inputs.offset)
+    today = dt.datetime.now(dt.timezone(offset)).date().isoformat()
     grade_workspace(shop.workspace.root, as_of=today, publish=False)
     before = _complaints_90d(shop.workspace.root)
     cid = _customer(client, shop, 20)
     for topic in ("信号差", "乱收费", "服务态度"):
-        client.post(f"/customers/{cid}/complaints", headers=shop.headers("agent"), json={"topic": topic})
+        taken = client.post(f"/customers/{cid}/complaints", headers=shop.headers("agent"), json={"topic": topic})
+        assert taken.status_code == 201, taken.text
     grade_workspace(shop.workspace.root, as_of=today, publish=False)
     after = _complaints_90d(shop.workspace.root)
     assert after[cid] == before[cid] + 3  # the three just taken, on top of what the run counted
