@@ -343,3 +343,19 @@ def test_a_running_server_delivers_what_a_publish_emitted(emitted: Path, monkeyp
         receiver.close()
     assert len(set(receiver.delivered_ids())) == 8 and all(p.signature_ok for p in receiver.posts)
     assert [len(p.events) for p in receiver.posts] == [5, 3]
+
+
+def test_a_rule_that_reads_a_name_is_quoted_without_it(tmp_path: Path) -> None:
+    """The inbox is an agent's: a tag given by a rule on the customer's name says the rule with
+    its literal withheld, as the agent's card does (tierkit.app.masking)."""
+    root = _workspace(tmp_path)
+    policy = root / "policy.yaml"
+    named = "  - {name: named, label: {zh: 点名客户, en: Named}, when: \"name == '客户c5'\"}\n"
+    text = policy.read_text("utf-8").replace("tags:\n", "tags:\n" + named, 1)
+    policy.write_text(text.replace("tags: [big_spender]", "tags: [big_spender, named]"), "utf-8")
+    grade_workspace(root, as_of="2026-01-31")
+    grade_workspace(root, as_of="2026-02-28")
+    found = inbox(ServedWorkspace.open(root), Caller("bob", "agent"), event="tag_added")["alerts"]
+    named_alert = next(a for a in found if a["new"] == "named")
+    assert named_alert["customer_id"] == "c5" and named_alert["reasons"] == ["新标签 点名客户: name == '***'"]
+    assert "客户c5" not in json.dumps(found, ensure_ascii=False)

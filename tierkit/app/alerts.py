@@ -15,6 +15,7 @@ import json
 from typing import Any
 
 from tierkit.app.customers import Caller
+from tierkit.app.masking import agent_view
 from tierkit.app.owners import owner_table
 from tierkit.app.serving import ServedWorkspace
 from tierkit.backends import connect
@@ -67,9 +68,12 @@ def _worded(row: dict[str, Any], policy: Policy, rules: AlertRules, tiers: list[
     words = WORDS.get(lang, WORDS["en"])
     labels = tier_labels(policy, tiers, lang)
     event = row["event"]
+    shown = agent_view(policy)  # an owner's inbox is an agent's: a rule on a name quotes no name
     if event in ("tier_up", "tier_down"):
         said = [words[event].format(old=labels.get(row["old"], row["old"]), new=labels.get(row["new"], row["new"]))]
         tier = json.loads(row["why"]) if row["why"] else None
+        if isinstance(tier, dict) and tier.get("when"):
+            tier["when"] = shown.rule(tier["when"])
         stability = json.loads(row["stability"]) if row["stability"] else None
         return said + tier_in_words(policy, tiers, tier, stability, lang, row["new"])
     if event == "churn_risk":
@@ -78,7 +82,7 @@ def _worded(row: dict[str, Any], policy: Policy, rules: AlertRules, tiers: list[
         return said + ([words["signals"].format(signals=row["why"])] if row["why"] else [])
     if event == "tag_added":
         label = tag_labels(policy, lang).get(row["new"], row["new"])
-        return [words[event].format(label=label, when=row["why"] or "")]
+        return [words[event].format(label=label, when=shown.rule(row["why"] or ""))]
     after = rules.key_customer_lost.after_days if rules.key_customer_lost else "?"
     tier = labels.get(row["why"], row["why"])
     return [words[event].format(tier=tier, new=row["new"], old=row["old"], after=after)]
