@@ -371,3 +371,48 @@ def test_a_demo_shop_loses_the_copies_its_policy_makes(tmp_path: Path) -> None:
         assert {k: v for k, v in json.loads(now["reasons"]).items() if k != "values"} == untouched
         assert new.slice(0, mine).equals(old.slice(0, mine))
     assert verify(root)["problems"] == []
+
+
+def test_on_postgresql_the_store_keeps_its_rows_with_the_free_text_erased(tmp_path: Path) -> None:
+    from sqlalchemy import String, Text, select
+
+    from tests.api.conftest import postgres_database
+    from tests.app.privacy_shop import fill_store
+    from tierkit.app import workspaces
+
+    url = postgres_database()  # skips without TIERKIT_TEST_PG_URL
+    root = tmp_path / "pg"
+    workspaces.init(root)
+    with (root / "tierkit.yaml").open("a", encoding="utf-8") as config:
+        config.write(f"database: {url}\n")
+    person = {"customer_id": CUSTOMER, "name": "张三", "phone": "13812345678", "id_number": "110105194912310021"}
+    (root / "data" / "customers.csv").write_text(
+        "customer_id,name,phone,id_number\n00000001,张三,13812345678,110105194912310021\n00000002,李四,13900001111,\n",
+        "utf-8",
+    )
+    shop = Shop(root, tmp_path, person)
+    fill_store(shop)
+    said = runner.invoke(app, ["forget", CUSTOMER, "-w", str(root), "--reason", "本人要求", "--json"])
+    assert said.exit_code == 0, said.output
+    assert json.loads(said.stdout)["places"]["store"] == {
+        "contacts": 2,
+        "entitlement_uses": 1,
+        "complaints": 1,
+        "overrides": 1,
+        "manual_tags": 1,
+        "audit": 2,
+    }
+    store = store_of(Workspace.open(root))
+    texts = []
+    with store.connect() as con:
+        for table in schema.metadata.sorted_tables:
+            columns = [c for c in table.columns if isinstance(c.type, String | Text)]
+            if columns:
+                texts += [str(v) for row in con.execute(select(*columns)) for v in row if v is not None]
+        counts = {t: con.execute(select(schema.metadata.tables[t])).all() for t in ("contacts", "overrides")}
+    assert not [t for t in texts if "13812345678" in t or "138****5678" in t or "110105194912310021" in t]
+    assert len(counts["contacts"]) == 2 and [o.reason for o in counts["overrides"]] == ["[erased]"]
+    assert (root / "data" / "customers.csv").read_text("utf-8").splitlines()[1:] == [
+        "00000001,,,",
+        "00000002,李四,13900001111,",
+    ]
