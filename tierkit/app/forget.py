@@ -33,12 +33,11 @@ from tierkit.app.erasure_data import (
     erase_owners,
     erase_parts,
     erase_review,
-    erase_runs,
-    result_blank,
     store_files,
     sweep,
 )
 from tierkit.app.erasure_files import ERASED, Person, yes_or_no
+from tierkit.app.erasure_runs import erase_runs, result_blank
 from tierkit.app.erasure_store import compact, erase_store, erased_rows
 from tierkit.app.progress import Progress, silent
 from tierkit.app.subject import linked_ids, person_rows
