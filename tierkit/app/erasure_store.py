@@ -81,15 +81,14 @@ def erase_store(engine: Engine, person: Person) -> dict[str, int]:
             if table.name in SKIPPED:
                 continue
             for column in table.columns:
-                if not isinstance(column.type, String | Text) or column.primary_key:
+                if not isinstance(column.type, String | Text) or column.primary_key or not person.distinctive:
                     continue
-                for value in person.distinctive:
-                    done = con.execute(
-                        update(table)
-                        .where(column.contains(value, autoescape=True))
-                        .values({column.name: func.replace(column, value, ERASED)})
-                    ).rowcount
-                    count(table.name, done or 0)
+                replaced: Any = column
+                for value in person.distinctive:  # longest first: a masked form inside a longer value
+                    replaced = func.replace(replaced, value, ERASED)
+                found = or_(*(column.contains(value, autoescape=True) for value in person.distinctive))
+                done = con.execute(update(table).where(found).values({column.name: replaced})).rowcount
+                count(table.name, done or 0)  # one pass over the column, whatever the number of values
         if sqlite:
             con.exec_driver_sql("PRAGMA secure_delete = OFF")
     return changed
