@@ -105,7 +105,8 @@ class Person:
             if len(address) >= 6:
                 distinctive.add(address)
         ordered = tuple(sorted(distinctive, key=lambda v: (-len(v), v)))
-        return cls(customer_id, frozenset(ids), frozenset(values), ordered, frozenset(dates))
+        telling = frozenset(v for v in values if telling(v))
+        return cls(customer_id, frozenset(ids), telling, ordered, frozenset(dates))
 
     def scrub(self, text: str) -> str:
         for value in self.distinctive:
@@ -120,6 +121,16 @@ class Person:
                 if value.encode(encoding, errors="ignore") in data:
                     return True
         return False
+
+
+SHORT_NUMBER = re.compile(r"[-+]?\d{1,6}(?:\.\d+)?")
+
+
+def telling(text: str) -> bool:
+    """A value worth blanking wherever a row naming the person holds it: not one character, and
+    not a short number (3 points would blank the 3 of orders_12m); phones and ID numbers are long."""
+    text = text.strip()
+    return len(text) >= 2 and not SHORT_NUMBER.fullmatch(text)
 
 
 def _texts(values: set[Any] | None) -> list[str]:
