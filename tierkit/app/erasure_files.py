@@ -105,8 +105,8 @@ class Person:
             if len(address) >= 6:
                 distinctive.add(address)
         ordered = tuple(sorted(distinctive, key=lambda v: (-len(v), v)))
-        telling = frozenset(v for v in values if telling(v))
-        return cls(customer_id, frozenset(ids), telling, ordered, frozenset(dates))
+        kept = frozenset(v for v in values if telling(v))
+        return cls(customer_id, frozenset(ids), kept, ordered, frozenset(dates))
 
     def scrub(self, text: str) -> str:
         for value in self.distinctive:
