@@ -416,3 +416,36 @@ def test_on_postgresql_the_store_keeps_its_rows_with_the_free_text_erased(tmp_pa
         "00000001,,,",
         "00000002,李四,13900001111,",
     ]
+
+
+def test_files_by_format_lose_the_person_and_keep_everything_else(tmp_path: Path) -> None:
+    """Exports and notes as users keep them: a UTF-16 note, a GBK CSV whose row naming the person
+    also holds short numbers, a JSON list; only the person's telling values go."""
+    from tierkit.app.erasure_files import Person
+    from tierkit.app.erasure_text import scrub_file
+
+    person = Person.of(
+        "C1",
+        ["C1"],
+        {"name": {"张三"}, "phone": {"13812345678"}, "birth_date": {dt.date(1990, 1, 5)}, "attributes": {"3"}},
+    )
+    note = tmp_path / "note.txt"
+    note.write_bytes("回电 13812345678 或 138****5678\n".encode("utf-16"))
+    table = tmp_path / "list.csv"
+    table.write_bytes(
+        "客户编号,姓名,生日,订单数,备注\r\nC1,张三,1990/1/5,3,张三\r\nC2,张三,1990/1/5,3,x\r\n".encode("gbk")
+    )
+    listed = tmp_path / "list.json"
+    listed.write_text(
+        json.dumps([{"id": "C1", "name": "张三", "n": 3}, {"id": "C2", "name": "张三"}], ensure_ascii=False)
+    )
+    for path in (note, table, listed):
+        done = scrub_file(path, person)
+        assert done is not None and done.changed, path
+    assert note.read_bytes().decode("utf-16") == "回电 [erased] 或 [erased]\n"
+    assert table.read_bytes().decode("gbk").splitlines() == [
+        "客户编号,姓名,生日,订单数,备注",
+        "C1,,,3,",  # the person's name, birth date and remark; their 3 orders stay
+        "C2,张三,1990/1/5,3,x",  # a namesake is someone else
+    ]
+    assert json.loads(listed.read_text()) == [{"id": "C1", "name": None, "n": 3}, {"id": "C2", "name": "张三"}]
