@@ -68,3 +68,18 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
 
 class TooManyError(TierkitError):
     """Too many of one kind of request in a short time (an API maps it to 429)."""
+
+
+class DiskFullError(TierkitError):
+    """No room left to write a file or the store: its disk (or quota) is full. The message names
+    what could not be written; what was published before stays as it was (the API answers 507).
+    Raised by tierkit.full_disk, which recognises each library's way of saying it."""
+
+    def __init__(self, message: str, reason: str = "no space left on device") -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class StoreFullError(DiskFullError):
+    """The database server (PostgreSQL) has no room left (SQLSTATE 53100): the transaction was
+    rolled back; the service cannot take writes until its server has room (the API answers 503)."""
