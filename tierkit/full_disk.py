@@ -91,11 +91,14 @@ def free_on(path: Path) -> str:
     except OSError:
         return ""
     free = stats.f_bavail * stats.f_frsize
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if free < 1024 or unit == "GiB":
-            return f"{free:,.0f} {unit} free in {here}" if unit == "bytes" else f"{free:,.1f} {unit} free in {here}"
-        free /= 1024
-    return ""
+    if free < 1024:
+        return f"{free} bytes free in {here}"
+    scaled, unit = float(free) / 1024, "KiB"
+    for bigger in ("MiB", "GiB"):
+        if scaled < 1024:
+            break
+        scaled, unit = scaled / 1024, bigger
+    return f"{scaled:,.1f} {unit} free in {here}"
 
 
 def full_error(what: str, why: str, where: Path | None = None) -> DiskFullError:

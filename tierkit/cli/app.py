@@ -323,3 +323,11 @@ def main() -> None:
     except TierkitError as err:
         err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(err.exit_code)
+    except Exception as exc:  # a full disk met where no writer named what it wrote: still one line
+        from tierkit.full_disk import as_error
+
+        full = as_error(exc)
+        if full is None:
+            raise
+        err_console.print(f"[red]error:[/red] {escape(str(full))}", highlight=False, soft_wrap=True, markup=True)
+        sys.exit(full.exit_code)

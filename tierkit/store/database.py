@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
-from tierkit.errors import TierkitError
+from tierkit.errors import DiskFullError, TierkitError
+from tierkit.full_disk import store_error
 from tierkit.settings import BY_NAME, setting
 
 HEAD = "0005"  # the newest migration in store/migrations/versions
@@ -47,6 +48,7 @@ def store_engine(url: str) -> Engine:
         raise TierkitError(f"{BY_NAME['database_url'].env}: cannot use '{_safe(url)}': {exc}") from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+    event.listen(engine, "handle_error", store_error)  # a full disk: one line naming the store (507/503)
     with _lock:
         migrate(engine)
     return engine
@@ -73,6 +75,8 @@ def migrate(engine: Engine) -> None:
     try:
         if current_revision(engine) == HEAD:
             return
+    except DiskFullError:
+        raise
     except Exception as exc:
         raise TierkitError(f"store {_safe(str(engine.url))}: cannot connect: {exc}") from None
     from alembic import command
