@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import duckdb
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -26,14 +27,17 @@ from tierkit.app.access import caller_for, remembered
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
     ConflictError,
+    DiskFullError,
     NotAllowedError,
     NotFoundError,
     RequestError,
+    StoreFullError,
     TierkitError,
     TooManyError,
     ValueRefusedError,
     WorkspaceError,
 )
+from tierkit.full_disk import as_error
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
@@ -45,6 +49,8 @@ STATUS = {
     ValueRefusedError: 422,
     TooManyError: 429,
     ConflictError: 409,
+    DiskFullError: 507,  # no room for a file or the SQLite store (docs/reliability.md, "A full disk")
+    StoreFullError: 503,  # the PostgreSQL server's disk is full: the service cannot write until it has room
 }
 
 
@@ -94,6 +100,16 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
     async def user_error(_request: Request, err: TierkitError) -> Response:
         """What the application layer refuses, as HTTP: its error type says which status."""
         return json_error(err)
+
+    @app.exception_handler(OSError)
+    @app.exception_handler(duckdb.Error)
+    async def full_disk(_request: Request, err: Exception) -> Response:
+        """A full disk that no writer named (pyarrow, DuckDB, Python's own writes): 507 with the
+        reason; any other error stays a 500 with its traceback in the log."""
+        full = as_error(err)
+        if full is None:
+            raise err
+        return json_error(full)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, err: RequestValidationError) -> Response:
