@@ -13,7 +13,6 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
@@ -36,8 +35,8 @@ from tierkit.errors import (
     TooManyError,
     ValueRefusedError,
     WorkspaceError,
+    as_error,
 )
-from tierkit.full_disk import as_error
 from tierkit.settings import BY_NAME, DEFAULT_LANG, setting
 from tierkit.version import __version__
 
@@ -102,10 +101,9 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         return json_error(err)
 
     @app.exception_handler(OSError)
-    @app.exception_handler(duckdb.Error)
     async def full_disk(_request: Request, err: Exception) -> Response:
-        """A full disk that no writer named (pyarrow, DuckDB, Python's own writes): 507 with the
-        reason; any other error stays a 500 with its traceback in the log."""
+        """A full disk that no writer named (pyarrow's and Python's own writes; DuckDB's are named
+        where they write): 507 with the reason; any other error stays a 500 with its traceback."""
         full = as_error(err)
         if full is None:
             raise err

@@ -324,7 +324,7 @@ def main() -> None:
         err_console.print(f"[red]error:[/red] {escape(str(err))}", highlight=False, soft_wrap=True, markup=True)
         sys.exit(err.exit_code)
     except Exception as exc:  # a full disk met where no writer named what it wrote: still one line
-        from tierkit.full_disk import as_error
+        from tierkit.errors import as_error
 
         full = as_error(exc)
         if full is None:

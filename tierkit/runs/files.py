@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from tierkit.engine.grade import Grading
-from tierkit.errors import WorkspaceError, did_you_mean
+from tierkit.errors import DiskFullError, WorkspaceError, did_you_mean, room_for
 from tierkit.runs.output import atomic_path
 from tierkit.runs.result import write_result
 from tierkit.tables.readers import file_fingerprint
@@ -90,16 +90,11 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
     runs = ws.runs_dir
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f".staging-{run_id}"
-    staging.mkdir()
     try:
-        summary = write_result(grading, staging / RESULT)
-        (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
-        resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
-        (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")
-        manifest = manifest_for(grading, run_id, summary, dict(grading.timings))
-        # what `tierkit verify` checks the run's files against (the manifest itself is last)
-        manifest["files"] = {f.name: file_fingerprint(f) for f in sorted(staging.iterdir()) if f.is_file()}
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+        staging.mkdir()
+        with room_for(f"the new run in {runs}"):
+            summary = write_result(grading, staging / RESULT)
+            manifest = _write_rest(grading, staging, run_id, summary)
         final = runs / run_id
         os.rename(staging, final)
     except BaseException:
@@ -107,10 +102,27 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
         raise
     from tierkit.store import catalog  # the store (SQLAlchemy) loads when a run is kept: file mode never does
 
-    catalog.record_run(store_of(ws), manifest)
-    if publish:
-        publish_run(ws, run_id)
+    try:
+        if publish:
+            publish_run(ws, run_id, manifest)  # entered and published in one transaction
+        else:
+            catalog.record_run(store_of(ws), manifest)
+    except DiskFullError:  # the store or runs/CURRENT had no room: nothing refers to the run, so it goes
+        shutil.rmtree(final, ignore_errors=True)
+        raise
     return Run(run_id, final, manifest)
+
+
+def _write_rest(grading: Grading, staging: Path, run_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """The run's policy (as written and resolved) and its manifest, last, beside its result."""
+    (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
+    resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
+    (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")
+    manifest = manifest_for(grading, run_id, summary, dict(grading.timings))
+    # what `tierkit verify` checks the run's files against (the manifest itself is last)
+    manifest["files"] = {f.name: file_fingerprint(f) for f in sorted(staging.iterdir()) if f.is_file()}
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), "utf-8")
+    return manifest
 
 
 def store_of(ws: Workspace) -> Any:
@@ -121,18 +133,21 @@ def store_of(ws: Workspace) -> Any:
     return store_engine(database_url(ws.root, str(configured) if configured else None))
 
 
-def publish_run(ws: Workspace, run_id: str) -> None:
-    """Switch the store's current pointer to a finished run, then mirror it in runs/CURRENT."""
+def publish_run(ws: Workspace, run_id: str, manifest: dict[str, Any] | None = None) -> None:
+    """Switch the store's current pointer to a finished run, then mirror it in runs/CURRENT.
+
+    The mirror's new text is written before the store commits and renamed after: a disk with no
+    room for it fails the publish before anything changed, never after the store switched."""
     from tierkit.store import catalog
 
-    manifest = ws.runs_dir / run_id / MANIFEST
-    if not manifest.exists():
+    path = ws.runs_dir / run_id / MANIFEST
+    if not path.exists():
         raise WorkspaceError(f"run '{run_id}' does not exist in {ws.runs_dir}")
     engine = store_of(ws)
-    catalog.record_run(engine, json.loads(manifest.read_text("utf-8")))  # a run written before the store
-    catalog.publish(engine, run_id)
-    with atomic_path(ws.runs_dir / CURRENT) as tmp:
+    with room_for(f"{ws.runs_dir / CURRENT}"), atomic_path(ws.runs_dir / CURRENT) as tmp:
         tmp.write_text(run_id + "\n", "utf-8")
+        # entered in the catalog (a run written before the store) and published in one transaction
+        catalog.publish(engine, run_id, manifest or json.loads(path.read_text("utf-8")))
 
 
 def clean_staging(ws: Workspace) -> list[str]:

@@ -17,9 +17,8 @@ from tierkit.store.schema import pointers, runs
 CURRENT = "current"
 
 
-def record_run(engine: Engine, manifest: dict[str, Any]) -> None:
-    """Add a written run to the catalog (idempotent: the same run again changes nothing)."""
-    row = {
+def _row(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {
         "run_id": manifest["run_id"],
         "created_at": dt.datetime.fromisoformat(manifest["created_at"]),
         "as_of": manifest["as_of"],
@@ -27,16 +26,24 @@ def record_run(engine: Engine, manifest: dict[str, Any]) -> None:
         "policy_hash": manifest["policy"]["hash"],
         "customers": int(manifest.get("rows") or 0),
     }
+
+
+def record_run(engine: Engine, manifest: dict[str, Any]) -> None:
+    """Add a written run to the catalog (idempotent: the same run again changes nothing)."""
     try:
         with engine.begin() as con:
-            con.execute(runs.insert().values(**row))
+            con.execute(runs.insert().values(**_row(manifest)))
     except IntegrityError:
         return  # already in the catalog (a run published again, or recorded before)
 
 
-def publish(engine: Engine, run_id: str) -> None:
+def publish(engine: Engine, run_id: str, manifest: dict[str, Any] | None = None) -> None:
+    """Make `run_id` the current run; with its `manifest`, enter it in the catalog first in the
+    same transaction, so that a publish that fails (a full disk) leaves no row behind either."""
     now = dt.datetime.now(dt.UTC)
     with engine.begin() as con:
+        if manifest is not None and con.execute(select(runs.c.run_id).where(runs.c.run_id == run_id)).first() is None:
+            con.execute(runs.insert().values(**_row(manifest)))  # writers hold the workspace lock: no race
         con.execute(update(runs).where(runs.c.run_id == run_id).values(published_at=now))
         moved = con.execute(update(pointers).where(pointers.c.name == CURRENT).values(run_id=run_id, changed_at=now))
         if not moved.rowcount:

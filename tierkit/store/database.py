@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 
-from tierkit.errors import DiskFullError, TierkitError
-from tierkit.full_disk import store_error
+from tierkit.errors import DiskFullError, TierkitError, store_error
 from tierkit.settings import BY_NAME, setting
 
 HEAD = "0005"  # the newest migration in store/migrations/versions
