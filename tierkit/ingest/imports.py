@@ -19,7 +19,8 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ import ibis.expr.types as ir
 
 from tierkit.backends import Backend
 from tierkit.canonical import TABLES
-from tierkit.errors import InputError
+from tierkit.errors import DiskFullError, InputError, room_for
 from tierkit.ingest import journal
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
 from tierkit.ingest.registry import Registry, settings_of, signature, text_of
@@ -155,7 +156,8 @@ def import_file(
         try:
             say(f"{path.name}: writing")
             encoding = mapped.source.encoding
-            result, change = _write(engine, staged, data_dir, kind, path, name, part, rules, encoding, sha)
+            with _room(path, part, data_dir):
+                result, change = _write(engine, staged, data_dir, kind, path, name, part, rules, encoding, sha)
         finally:
             engine.con.drop_table(table_name, force=True)
     result.status = "replaced" if known else "imported"
@@ -166,8 +168,22 @@ def import_file(
         "settings": settings_of(rules, maps, sheet, defaults, text),
     }
     change.key, change.entry = key, registry.numbered(kind, key, entry)
-    journal.commit(data_dir, change)  # the part, its rejects and its entry: all or none
+    with _room(path, part, data_dir):
+        journal.commit(data_dir, change)  # the part, its rejects and its entry: all or none
     return result
+
+
+@contextmanager
+def _room(path: Path, part: Path, data_dir: Path) -> Iterator[None]:
+    """A full disk while the import writes: one line naming it, and what it wrote removed at once
+    (before its commit point the import never happened; after it, the journal finishes it)."""
+    try:
+        with room_for(f"the import of {path} into {part.parent}"):
+            yield
+    except DiskFullError:
+        if not (data_dir / journal.JOURNAL).exists():
+            journal.discard(data_dir)
+        raise
 
 
 def _write(

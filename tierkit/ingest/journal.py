@@ -76,6 +76,8 @@ def commit(data_dir: Path, change: Change) -> None:
     staging = partial(journal)
     for temporary, _ in change.moves:
         flushed(Path(temporary))
+    # the registry's new text too, before the commit point: a full disk fails here (see Registry.prepare)
+    flushed(Registry(data_dir).prepare(change.kind, change.key, change.entry))
     with staging.open("w", encoding="utf-8") as out:
         json.dump(asdict(change), out, ensure_ascii=False)
         out.flush()
@@ -106,8 +108,14 @@ def recover(data_dir: Path) -> bool:
         raw = json.loads(journal.read_text("utf-8"))
         raw["moves"] = [tuple(move) for move in raw.get("moves", [])]
         _apply(data_dir, Change(**raw))
+    discard(data_dir)
+    return found
+
+
+def discard(data_dir: Path) -> None:
+    """Remove the files of imports that did not commit (`*.partial`): after a crash, or at once
+    when an import fails before its commit (a full disk). Only under the workspace lock."""
     for folder in (data_dir, *(data_dir / kind for kind in TABLES), *(data_dir / "rejects" / kind for kind in TABLES)):
         for leftover in folder.glob(f"*{PARTIAL}"):
             if leftover.is_file():
                 leftover.unlink()
-    return found

@@ -67,12 +67,26 @@ class Registry:
         before = self.entries.get(kind, {}).get(name, {}).get("release_seq", 0)
         return {**entry, "seq": seq, "release_seq": seq if entry.get("released") else before}
 
-    def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
-        """Record an import; a new entry gets the next `seq` (see `numbered`)."""
-        entry = self.numbered(kind, name, entry)
-        self.entries.setdefault(kind, {})[name] = entry
+    def _text_with(self, kind: str, name: str, entry: dict[str, Any]) -> str:
+        entries = {**self.entries, kind: {**self.entries.get(kind, {}), name: self.numbered(kind, name, entry)}}
+        return json.dumps(entries, ensure_ascii=False, indent=2, sort_keys=True)
+
+    def prepare(self, kind: str, name: str, entry: dict[str, Any]) -> Path:
+        """imports.json with the entry, written beside it (`imports.json.partial`), not yet in
+        place: the journal writes it before its commit point, so that a disk with no room for it
+        fails the import before anything changed, not after the part was moved in (issue 15)."""
         staging = self.path.with_suffix(".json.partial")
-        staging.write_text(json.dumps(self.entries, ensure_ascii=False, indent=2, sort_keys=True), "utf-8")
+        staging.write_text(self._text_with(kind, name, entry), "utf-8")
+        return staging
+
+    def put(self, kind: str, name: str, entry: dict[str, Any]) -> None:
+        """Record an import; a new entry gets the next `seq` (see `numbered`). A prepared file
+        with the same text is renamed as it is: no room is needed then."""
+        text = self._text_with(kind, name, entry)
+        self.entries.setdefault(kind, {})[name] = self.numbered(kind, name, entry)
+        staging = self.path.with_suffix(".json.partial")
+        if not (staging.is_file() and staging.read_text("utf-8") == text):
+            staging.write_text(text, "utf-8")
         os.replace(staging, self.path)
 
 
