@@ -26,7 +26,6 @@ import asyncio
 import json
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -38,30 +37,8 @@ import duckdb
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from api_lookup import ORDERS, free_port, load, tierkit  # the closed-loop client and the shop
-
-BARE_APP = """
-import os, sys
-from fastapi import FastAPI
-from fastapi.responses import Response
-import uvicorn
-body = open(sys.argv[2], "rb").read()
-app = FastAPI()
-@app.get("/customers/{customer_id}")
-def card(customer_id: str) -> Response:
-    return Response(body, media_type="application/json")
-uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), log_level="warning")
-"""
-
-
-def wait_for_port(port: int) -> None:
-    for _ in range(600):
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"nothing listens on {port}")
+# the closed-loop client, the apps and the shop
+from api_lookup import FLOOR_APP, ORDERS, free_port, load, serve, shop, start_uvicorn, wait_for_port
 
 
 async def _ask(conn: tuple[asyncio.StreamReader, asyncio.StreamWriter], path: str, key: str) -> int:
@@ -121,11 +98,6 @@ async def open_model(port: int, key: str, ids: list[str], rate: float, seconds: 
     }
 
 
-def serve(ws: Path, port: int) -> subprocess.Popen[bytes]:
-    command = ["serve", "-w", str(ws), "--port", str(port), "--rate-limit", "0"]
-    return subprocess.Popen([sys.executable, "-m", "tierkit.cli", *command], stderr=subprocess.DEVNULL)
-
-
 def soak(server: subprocess.Popen[bytes], port: int, key: str, ids: list[str], rate: float, seconds: float) -> Any:
     """The server's memory and open files every 10 s while it serves at `rate`."""
     proc = psutil.Process(server.pid)
@@ -159,14 +131,10 @@ def main() -> None:
     parser.add_argument("--soak", type=float, default=0.0)
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierkit-bench-load-"))
-    ws = folder / "ws"
-    tierkit("init", str(ws))
-    duckdb.sql(ORDERS.format(customers=args.customers, rows=3 * args.customers, path=ws / "data" / "orders.parquet"))
-    tierkit("grade", "-w", str(ws), "--as-of", "2026-09-30", "--json")
+    ws, key = shop(folder, args.customers)
     extra = folder / "more-orders.csv"
     duckdb.sql(ORDERS.format(customers=args.customers, rows=200_000, path=folder / "more.parquet"))
     duckdb.sql(f"COPY (SELECT * REPLACE ('X' || order_id AS order_id) FROM '{folder / 'more.parquet'}') TO '{extra}'")
-    key = json.loads(tierkit("users", "add", "bench", "--role", "agent", "-w", str(ws), "--json").stdout)["key"]
     ids = [f"{i:08d}" for i in random.Random(7).sample(range(args.customers), 50_000)]
     port = free_port()
     server = serve(ws, port)
@@ -180,7 +148,9 @@ def main() -> None:
         ).stdout
         (folder / "card.json").write_bytes(sample)
         bare_port = free_port()
-        bare = subprocess.Popen([sys.executable, "-c", BARE_APP, str(bare_port), str(folder / "card.json")])
+        bare = start_uvicorn(
+            folder, "floor", FLOOR_APP, bare_port, 1, {"TIERKIT_BENCH_BODY": str(folder / "card.json")}
+        )
         try:
             wait_for_port(bare_port)
             ceiling = asyncio.run(load(bare_port, key, ids, 10.0, 16))["per_second"]

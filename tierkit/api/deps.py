@@ -2,6 +2,11 @@
 
 Every route names the roles it admits with `allow(...)`; the roles are also written into the
 OpenAPI schema (`x-roles`); the tests check them against the role table of docs/api.md.
+
+The dependencies are `async def`: FastAPI runs a plain `def` dependency in its thread pool, and
+three hand-offs to a thread and back per request cost more than the card itself (profiled in
+docs/benchmarks.md). None of them waits on anything but a key the process has not seen in
+KEY_TTL seconds, and that store query goes to the thread pool.
 """
 
 from __future__ import annotations
@@ -11,19 +16,21 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 
-from tierkit.app.access import caller_for
+from starlette.concurrency import run_in_threadpool
+
+from tierkit.app.access import caller_for, remembered
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
 
 
-def get_service(request: Request) -> ServedWorkspace:
+async def get_service(request: Request) -> ServedWorkspace:
     return request.app.state.service  # type: ignore[no-any-return]
 
 
 ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
 
 
-def current_user(request: Request, service: ServiceDep) -> Caller:
+async def current_user(request: Request, service: ServiceDep) -> Caller:
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
@@ -32,7 +39,7 @@ def current_user(request: Request, service: ServiceDep) -> Caller:
             "an API key is needed: Authorization: Bearer KEY",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    user = caller_for(service, key)
+    user = remembered(key) or await run_in_threadpool(caller_for, service, key)
     if user is None:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, "unknown or disabled API key", headers={"WWW-Authenticate": "Bearer"}
@@ -47,7 +54,7 @@ UserDep = Annotated[Caller, Depends(current_user)]
 def allow(*roles: str) -> dict[str, Any]:
     """Route keyword arguments admitting `roles` only (403 for the others), shown in OpenAPI."""
 
-    def check(user: UserDep) -> Caller:
+    async def check(user: UserDep) -> Caller:
         if user.role not in roles:
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not do this")
         return user

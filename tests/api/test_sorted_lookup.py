@@ -1,0 +1,118 @@
+"""The card's point lookup (tierkit.runs.lookup.SortedTable): its byte-wise binary search and the
+rows it remembers give what a one-row Arrow slice gives (the path it replaced), on a hand-worked
+table whose ids sort differently by UTF-16 unit, by locale or by code point."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from tierkit.runs.lookup import REMEMBERED, SortedTable
+
+# ids in code point order (what Python's `<` on str gives): digits, upper, lower, é (U+00E9),
+# 客 (U+5BA2), Ａ (U+FF21), then 𝒜 (U+1D49C: 4 bytes in UTF-8; in UTF-16 a surrogate pair, which
+# would sort it before Ａ)
+IDS = ["00000001", "00000010", "Zed", "abc", "é1", "客户7", "Ａ9", "𝒜1"]
+ROWS = [
+    {"customer_id": "00000001", "tier": "vip", "spend": Decimal("12.50"), "first": dt.date(2024, 1, 5), "n": 3},
+    {"customer_id": "00000010", "tier": "core", "spend": None, "first": dt.date(2025, 2, 1), "n": 0},
+    {"customer_id": "Zed", "tier": "core", "spend": Decimal("0.01"), "first": None, "n": 1},
+    {"customer_id": "abc", "tier": "potential", "spend": Decimal("99.99"), "first": dt.date(2023, 12, 31), "n": 7},
+    {"customer_id": "é1", "tier": "vip", "spend": Decimal("1000.00"), "first": dt.date(2024, 6, 30), "n": 2},
+    {"customer_id": "客户7", "tier": "lost", "spend": Decimal("5.00"), "first": dt.date(2022, 3, 3), "n": 9},
+    {"customer_id": "Ａ9", "tier": "vip", "spend": Decimal("3.30"), "first": dt.date(2020, 1, 1), "n": 5},
+    {"customer_id": "𝒜1", "tier": "core", "spend": Decimal("7.70"), "first": dt.date(2021, 7, 7), "n": 4},
+]
+SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("tier", pa.string()),
+        ("spend", pa.decimal128(18, 2)),
+        ("first", pa.date32()),
+        ("n", pa.int64()),
+    ]
+)
+
+
+def _write(path: Path, rows: list[dict[str, object]], schema: pa.Schema = SCHEMA) -> SortedTable:
+    table = pa.Table.from_pylist(rows, schema=schema)
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    return SortedTable(path, "customer_id")
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> SortedTable:
+    assert sorted(IDS) == IDS  # the fixture is in the order the file is written in
+    return _write(tmp_path / "lookup.arrow", ROWS)
+
+
+def test_every_row_is_found_as_written(table: SortedTable) -> None:
+    for row in ROWS:
+        assert table.find(str(row["customer_id"])) == row
+        assert table.has(str(row["customer_id"]))
+
+
+def test_the_fast_path_gives_what_a_one_row_slice_gives(table: SortedTable) -> None:
+    for i, cid in enumerate(IDS):
+        slow = table.table.slice(i, 1).to_pylist()[0]
+        assert table.find(cid) == slow
+        assert table.find(cid) == slow  # the remembered row, a second time
+        assert table.find(cid, ["tier", "n"]) == {"tier": slow["tier"], "n": slow["n"]}
+
+
+@pytest.mark.parametrize(
+    "missing", ["", "0", "00000002", "Zed ", "abd", "e1", "客户", "客户8", "Ａ", "𝒜", "𝒜2", "\U0010ffff"]
+)
+def test_ids_not_in_the_file_are_not_found(table: SortedTable, missing: str) -> None:
+    assert table.find(missing) is None
+    assert not table.has(missing)
+
+
+def test_a_lone_surrogate_is_not_found_and_does_not_fail(table: SortedTable) -> None:
+    assert table.find("\ud800") is None
+
+
+def test_a_caller_changing_its_row_does_not_change_the_next_answer(table: SortedTable) -> None:
+    first = table.find("abc")
+    assert first is not None
+    first["tier"] = "changed"
+    assert table.find("abc") == ROWS[3]
+
+
+def test_nested_values_are_copied_too(tmp_path: Path) -> None:
+    schema = pa.schema([("customer_id", pa.string()), ("tags", pa.list_(pa.string()))])
+    table = _write(tmp_path / "nested.arrow", [{"customer_id": "a", "tags": ["x"]}], schema)
+    found = table.find("a")
+    assert found is not None
+    found["tags"].append("y")
+    assert table.find("a") == {"customer_id": "a", "tags": ["x"]}
+
+
+def test_more_lookups_than_are_remembered_still_answer_right(tmp_path: Path) -> None:
+    count = REMEMBERED + 200
+    rows = [{"customer_id": f"{i:06d}", "tier": "t", "spend": None, "first": None, "n": i} for i in range(count)]
+    table = _write(tmp_path / "many.arrow", rows)
+    for i in [*range(count), *range(0, count, 7)]:
+        assert table.find(f"{i:06d}", ["n"]) == {"n": i}
+    assert table.find(f"{count:06d}") is None
+
+
+def test_integer_keys_are_searched_as_python_values(tmp_path: Path) -> None:
+    schema = pa.schema([("customer_id", pa.int64()), ("tier", pa.string())])
+    table = pa.Table.from_pylist([{"customer_id": k, "tier": f"t{k}"} for k in (2, 10, 33)], schema=schema)
+    path = tmp_path / "ints.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
+        writer.write_table(table)
+    found = SortedTable(path, "customer_id")
+    assert found.find(10) == {"customer_id": 10, "tier": "t10"}  # type: ignore[arg-type]
+    assert found.find(3) is None  # type: ignore[arg-type]
+
+
+def test_near_offers_the_padded_id_and_the_neighbours(table: SortedTable) -> None:
+    assert table.near("1") == ["00000001"]
+    assert table.near("abd") == ["abc", "é1", "客户7"]
