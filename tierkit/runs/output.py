@@ -7,21 +7,24 @@ renamed into place, so a failure never leaves half a file under the requested na
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
 import pyarrow as pa
 
 from tierkit.backends.duckdb import DuckDBBackend
-from tierkit.errors import InputError, did_you_mean
+from tierkit.errors import InputError, did_you_mean, room_for
 from tierkit.runs.effect import as_listed, with_manual
 from tierkit.runs.workbook import Readable, with_people, write_workbook
 
@@ -84,7 +87,28 @@ def _write_xlsx(batches: Iterable[pa.RecordBatch], names: list[str], path: Path)
                 else:
                     sheet.write_string(row_index, col, str(value))
             row_index += 1
-    book.close()
+    close_workbook(book)
+
+
+def close_workbook(book: Any) -> None:
+    """`book.close()`, which writes the zip; when that fails (a full disk), the half-written zip
+    xlsxwriter left open is let go without writing, else its `__del__` tried again at exit and
+    printed a second traceback ("Exception ignored in ZipFile.__del__") under the one-line error."""
+    try:
+        book.close()
+    except Exception as exc:  # xlsxwriter's FileCreateError, raised during the OSError
+        failed: BaseException | None = exc
+        while failed is not None:
+            tb = failed.__traceback__
+            while tb is not None:
+                for value in list(tb.tb_frame.f_locals.values()):
+                    if isinstance(value, zipfile.ZipFile) and value.fp is not None:
+                        handle, value.fp = value.fp, None
+                        with contextlib.suppress(OSError):  # its buffer cannot be written either
+                            handle.close()
+                tb = tb.tb_next
+            failed = failed.__context__
+        raise
 
 
 @contextmanager
@@ -152,7 +176,7 @@ def convert_parquet(
         table = with_people(table, readable)
     count = backend.execute_scalar(table.count())
     chosen = _escaped(table) if fmt in ("csv", "xlsx") else table
-    with atomic_path(path) as tmp:
+    with room_for(f"the export {path}"), atomic_path(path) as tmp:  # a full disk: one line, no half file
         if fmt == "xlsx" and readable is not None:
             write_workbook(backend, chosen, tmp, readable)
         elif fmt == "xlsx":

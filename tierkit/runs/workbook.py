@@ -172,7 +172,9 @@ def write_workbook(backend: Any, table: ir.Table, path: Path, readable: Readable
     if "reasons" in names:
         sheet.set_column(len(names) - 1, len(names) - 1, None, None, {"hidden": True})
         sheet.set_column(len(names) - 2, len(names) - 2, 60)
-    book.close()
+    from tierkit.runs.output import close_workbook  # output imports this module
+
+    close_workbook(book)
 
 
 def _cell(sheet: Any, row: int, col: int, value: Any, number_format: Any) -> None:
