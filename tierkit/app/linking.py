@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 
 from tierkit.app.writing import writing
 from tierkit.backends import connect
-from tierkit.errors import InputError
+from tierkit.errors import InputError, room_for
 from tierkit.ingest.identity.link import link
 from tierkit.ingest.identity.persons import LINKS
 from tierkit.ingest.identity.review import Decisions
@@ -51,10 +51,14 @@ def _link_workspace(ws: Workspace, match: float | None, review: float | None, en
     previous = pq.read_table(links, columns=["source", "customer_id", "person_id"]) if links.exists() else None
     linked = link(on, [("customers", table)], decisions, match, review, previous)
     folder.mkdir(parents=True, exist_ok=True)
-    pq.write_table(linked.records, links.with_suffix(".partial"))
-    os.replace(links.with_suffix(".partial"), links)
-    review_file = folder / "review.csv"
-    _write(linked.review, review_file, "csv")
+    staged, review_file = links.with_suffix(".partial"), folder / "review.csv"
+    try:  # a full disk: one line, and the links and review list as they were
+        with room_for(f"the identity links {links}"):
+            pq.write_table(linked.records, staged)
+            _write(linked.review, review_file, "csv")  # whole or not at all (an export's own rename)
+            os.replace(staged, links)
+    finally:
+        staged.unlink(missing_ok=True)
     return {**linked.summary(), "links": str(links), "review_file": str(review_file)}
 
 
