@@ -95,8 +95,8 @@ class StoreFullError(DiskFullError):
 # -- a full disk, said in one line whichever library met it (issue 15, part 2) -----------------
 #
 # Here, in the ground layer, because every layer that writes (store, runs, ingest, app) and both
-# front ends (cli, api) need it. Tierkit's files are written by three libraries and its store by one of two databases, and each
-# says "the disk is full" its own way (issue 15, part 2):
+# front ends (cli, api) need it. Tierkit's files are written by three libraries and its store by
+# one of two databases, and each says "the disk is full" its own way:
 #
 # - Python's own writes (csv, json, tarfile, xlsxwriter, shutil) raise `OSError(ENOSPC)`, or
 #   `EDQUOT` over a quota, mostly with the file's name;
@@ -144,7 +144,7 @@ def reason(exc: BaseException) -> str | None:
         if isinstance(item, OSError) and item.errno in FULL_ERRNOS:
             return os.strerror(item.errno).lower()
         if getattr(item, "sqlite_errorname", None) in SQLITE_FULL:
-            return "no space left on device (the store could not grow)"
+            return "no space left on device"
         text = str(item).lower()
         for full in FULL_TEXTS:
             if full in text:

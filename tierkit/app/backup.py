@@ -48,7 +48,7 @@ from sqlalchemy.pool import NullPool
 from tierkit.app.archive import Changed, Stamp, Writer, compression
 from tierkit.app.progress import Progress, silent
 from tierkit.app.writing import writing
-from tierkit.errors import InputError, WorkspaceError
+from tierkit.errors import InputError, WorkspaceError, room_for
 from tierkit.ingest.journal import JOURNAL
 from tierkit.runs.files import CURRENT, store_of
 from tierkit.runs.files import MANIFEST as RUN_MANIFEST
@@ -201,11 +201,12 @@ def backup(workspace: Path | None, out: Path, progress: Progress = silent) -> di
     engine = store_of(ws)  # migrated, as every command finds it
     last = ""
     for attempt in range(ATTEMPTS):
-        try:
+        try:  # a full disk: one line naming the archive; its scratch folder goes with the attempt
             if attempt < ATTEMPTS - 1:
-                return _attempt(ws, root, engine, url, target, mode, progress)
+                with room_for(f"the backup {out}"):
+                    return _attempt(ws, root, engine, url, target, mode, progress)
             progress("the last try holds the workspace's write lock: writers wait for it")
-            with writing(ws, "backup"):
+            with writing(ws, "backup"), room_for(f"the backup {out}"):
                 return _attempt(ws, root, engine, url, target, mode, progress)
         except Changed as changed:
             last = str(changed)
