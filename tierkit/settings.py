@@ -50,6 +50,13 @@ SETTINGS: tuple[Setting, ...] = (
         "spark.sql.shuffle.partitions of the Spark session (raise it on a cluster)",
     ),
     Setting(
+        "spark_conf",
+        "TIERKIT_SPARK_CONF",
+        None,
+        "more Spark properties for `--engine spark`, as key=value pairs separated by ';' (they win over "
+        "tierkit's own and over spark-defaults.conf)",
+    ),
+    Setting(
         "database_url",
         "TIERKIT_DATABASE_URL",
         None,
