@@ -92,6 +92,15 @@ class StoreFullError(DiskFullError):
     rolled back; the service cannot take writes until its server has room (the API answers 503)."""
 
 
+class StoreUnavailableError(TierkitError):
+    """The database server (PostgreSQL) cannot be reached, is starting up or shutting down, or
+    dropped the connection: what was asked was not done (a write's transaction never committed,
+    or its answer was lost: see Idempotency-Key); the API answers 503 with Retry-After, and the
+    same request succeeds once the server is back (tierkit.store.database; docs/reliability.md)."""
+
+    retry_after = 2  # seconds a client should wait before it tries again
+
+
 # -- a full disk, said in one line whichever library met it (issue 15, part 2) -----------------
 #
 # Here, in the ground layer, because every layer that writes (store, runs, ingest, app) and both

@@ -22,6 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from tierkit.api.deps import ALL, allow
 from tierkit.api.limits import RequestLimits
 from tierkit.api.routes import admin, alerts, customers, entitlements, owners, plans, runs, small
+from tierkit.api.unavailable import answer
+from tierkit.api.unavailable import install as answer_store_lost
 from tierkit.app.access import caller_for, remembered
 from tierkit.app.serving import ServedWorkspace, Settings
 from tierkit.errors import (
@@ -31,6 +33,7 @@ from tierkit.errors import (
     NotFoundError,
     RequestError,
     StoreFullError,
+    StoreUnavailableError,
     TierkitError,
     TooManyError,
     ValueRefusedError,
@@ -50,6 +53,7 @@ STATUS = {
     ConflictError: 409,
     DiskFullError: 507,  # no room for a file or the SQLite store (docs/reliability.md, "A full disk")
     StoreFullError: 503,  # the PostgreSQL server's disk is full: the service cannot write until it has room
+    StoreUnavailableError: 503,  # the PostgreSQL server is down or restarting: Retry-After (api/unavailable.py)
 }
 
 
@@ -109,6 +113,8 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
             raise err
         return json_error(full)
 
+    answer_store_lost(app)  # a lost store met outside its hook: 503, never a 500
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, err: RequestValidationError) -> Response:
         """FastAPI's 422, with each problem's input made fit for JSON: a body of NaN or a lone
@@ -129,6 +135,8 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
 
 
 def json_error(err: TierkitError) -> JSONResponse:
+    if isinstance(err, StoreUnavailableError):
+        return answer(err)  # 503 with Retry-After
     return JSONResponse({"detail": json_safe(str(err))}, status_code=STATUS.get(type(err), 409))
 
 

@@ -3,11 +3,18 @@
 Card views come by the thousand per second, so entries are queued and written in one
 transaction per batch by a background thread (at most `interval` seconds late; `flush()` on
 shutdown writes the rest). Overrides and exports are written at once, before the answer.
+
+While the store cannot be written (a PostgreSQL server restarting), a batch that failed is kept,
+in order, and written first on the next try; the thread logs the outage once and goes on (it
+died on the first failure, and every entry after it was lost). A batch whose commit succeeded
+but whose answer was lost is written again: an entry twice rather than none. At most
+MAX_UNWRITTEN entries are kept (the oldest are dropped past it, and the log says how many).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import queue
 import threading
 from typing import Any
@@ -15,6 +22,9 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from tierkit.store.schema import audit
+
+log = logging.getLogger(__name__)
+MAX_UNWRITTEN = 100_000  # entries kept while the store cannot be written
 
 
 class AuditLog:
@@ -24,6 +34,7 @@ class AuditLog:
         self._queue: queue.Queue[dict[str, Any]] = queue.Queue()
         self._stop = threading.Event()
         self._writing = threading.Lock()  # one drain at a time, held until its batch is committed
+        self._unwritten: list[dict[str, Any]] = []  # a batch the store refused, written first next time
         self._thread = threading.Thread(target=self._run, name="tierkit-audit", daemon=True)
         self._thread.start()
 
@@ -49,20 +60,42 @@ class AuditLog:
         that `flush()` cannot return while the background thread holds entries not yet written
         (GET /audit would miss them)."""
         with self._writing:
-            batch = []
+            batch, self._unwritten = self._unwritten, []
             while True:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
             if batch:
-                with self.engine.begin() as con:
-                    con.execute(audit.insert(), batch)
+                try:
+                    with self.engine.begin() as con:
+                        con.execute(audit.insert(), batch)
+                except Exception:
+                    dropped = max(len(batch) - MAX_UNWRITTEN, 0)
+                    if dropped:
+                        log.error(
+                            "audit log: %d entries dropped (over %d kept while the store fails)", dropped, MAX_UNWRITTEN
+                        )
+                    self._unwritten = batch[dropped:]
+                    raise
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            self._drain()
-        self._drain()
+        failing = ""
+        while True:
+            stopping = self._stop.wait(self.interval)
+            try:
+                self._drain()
+            except Exception as err:  # the store is down: keep the entries, try again next time
+                text = f"{type(err).__name__}: {err}"
+                if text != failing:
+                    log.error("audit log: %d entries not written yet: %s", len(self._unwritten), text)
+                    failing = text
+            else:
+                if failing:
+                    log.warning("audit log: written again")
+                    failing = ""
+            if stopping:
+                return
 
     def flush(self) -> None:
         """Every entry recorded before this call is in the database when it returns."""
