@@ -1,15 +1,16 @@
 """PySpark through the Ibis PySpark backend: the same expressions as on DuckDB, on a cluster.
 
 Spark is imported only when asked for, with an install hint when it is missing, and one
-session is shared per process (a Spark session costs seconds to start).
+session is shared per process (tierkit.backends.spark_session: local mode, a cluster's master
+or Spark Connect). Files are read by local path as `file:` URIs, so the executors must see them
+at the same path (one machine, or a shared mount); results come back to the driver as Arrow,
+one row per customer, never as pandas.
 """
 
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,10 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.backends.base import Backend
-from tierkit.errors import TierkitError
-from tierkit.settings import setting
+from tierkit.backends.spark_session import file_uri, spark_session
+from tierkit.backends.spark_session import similarity_jar as _similarity_jar  # noqa: F401 (tests, splink)
 from tierkit.tables.sources import plain_name
 
-_spark_session: Any = None
 _views = itertools.count()
 # Python's whitespace, as a Java regular expression (\s there is [ \t\n\x0B\f\r], the same set)
 _EDGE_SPACE = r"^\s+|\s+$"
@@ -60,8 +60,8 @@ class SparkBackend(Backend):
         return self._ibis._session
 
     def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
-        return self._ibis.read_csv(  # type: ignore[no-any-return]
-            str(plain_name(path)),
+        frame = self.session.read.csv(
+            _hadoop_exact(plain_name(path)),
             header=True,
             inferSchema=False,
             multiLine=True,
@@ -71,66 +71,44 @@ class SparkBackend(Backend):
             mode="FAILFAST",
             encoding="UTF-8",
         )
+        return self._view(frame)
 
     def read_parquet(self, path: Path) -> ir.Table:
         if path.is_dir():
-            return self._ibis.read_parquet(_hadoop_exact(path), mergeSchema="true")  # type: ignore[no-any-return]
-        return self._ibis.read_parquet(_hadoop_exact(path))  # type: ignore[no-any-return]
+            return self._view(self.session.read.parquet(_hadoop_exact(path), mergeSchema="true"))
+        return self._view(self.session.read.parquet(_hadoop_exact(path)))
 
     def read_parts(self, paths: list[Path]) -> ir.Table:
-        """Spark reads several paths in one go (Ibis's reader takes one): a temporary view of them."""
-        frame = self.session.read.parquet(*[_hadoop_exact(p) for p in paths], mergeSchema="true")
-        name = f"tierkit_parts_{next(_views)}"
+        """Spark reads several paths in one go (Ibis's reader takes one)."""
+        return self._view(self.session.read.parquet(*[_hadoop_exact(p) for p in paths], mergeSchema="true"))
+
+    def _view(self, frame: Any) -> ir.Table:
+        """A DataFrame as an Ibis table, through a temporary view of this session. Files are read
+        here, not by Ibis's readers: those drop a `file:` scheme (and so would read a cluster's
+        HDFS when its default filesystem is HDFS)."""
+        name = f"tierkit_view_{next(_views)}"
         frame.createOrReplaceTempView(name)
         return self._ibis.table(name)  # type: ignore[no-any-return]
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:
-        return self._ibis.to_pyarrow(expr)
+        """The result as Arrow straight from Spark (DataFrame.toArrow). Ibis's own to_pyarrow goes
+        through toPandas: every decimal a Python object, the whole result twice in memory."""
+        from ibis.formats.pyarrow import PyArrowData
+
+        table = expr.as_table()
+        self._ibis._run_pre_execute_hooks(table)  # in-memory tables registered with the session
+        arrow = self.session.sql(self._ibis.compile(table)).toArrow()
+        return expr.__pyarrow_result__(PyArrowData.convert_table(arrow, table.schema()))
 
     def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> Any:
-        return self._ibis.to_pyarrow_batches(expr, chunk_size=rows)
+        import pyarrow as pa
+
+        table = self.to_pyarrow(expr.as_table())
+        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(max_chunksize=rows))
 
 
 def _hadoop_exact(path: Path) -> str:
-    """A path Spark reads as that very file: Hadoop takes * ? [ ] { } as a pattern, and a
-    backslash makes each one itself (see duckdb_dialect.exact_path for DuckDB's way)."""
-    return re.sub(r"([\[\]*?{}\\])", r"\\\1", str(path))
-
-
-def spark_session() -> Any:
-    """The process-wide local Spark session (UTC, temp warehouse, loopback only)."""
-    global _spark_session
-    if _spark_session is not None:
-        return _spark_session
-    try:
-        from pyspark.sql import SparkSession
-    except ImportError as err:
-        raise TierkitError("the spark engine needs PySpark: pip install 'tierkit[spark]' (pyspark < 4.1)") from err
-    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    warehouse = tempfile.mkdtemp(prefix="tierkit-spark-")
-    builder = (
-        SparkSession.builder.appName("tierkit")
-        .master(setting("spark_master") or "local[2]")
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.sql.warehouse.dir", warehouse)
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", setting("spark_partitions") or "8")
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
-        .config("spark.sql.ansi.enabled", "false")
-    )
-    jar = _similarity_jar()
-    if jar:  # splink's string similarity functions (Jaro-Winkler...) for `tierkit link --engine spark`
-        builder = builder.config("spark.jars", jar)
-    _spark_session = builder.getOrCreate()
-    _spark_session.sparkContext.setLogLevel("ERROR")
-    _spark_session.sparkContext.setCheckpointDir(os.path.join(warehouse, "checkpoints"))
-    return _spark_session
-
-
-def _similarity_jar() -> str | None:
-    try:
-        from splink.internals.spark.jar_location import similarity_jar_location
-    except ImportError:
-        return None
-    return str(similarity_jar_location())
+    """A local file as a URI Spark reads as that very file, whatever the cluster's default
+    filesystem (file_uri); Hadoop takes * ? [ ] { } as a pattern, and a backslash makes each one
+    itself (see duckdb_dialect.exact_path for DuckDB's way)."""
+    return re.sub(r"([\[\]*?{}\\])", r"\\\1", file_uri(path))
