@@ -238,7 +238,7 @@ def main() -> None:
     servers = [serve(ws, ports["tierkit"], args.workers)]
     try:
         wait_for_port(ports["tierkit"])
-        ids = [f"{i:08d}" for i in random.Random(7).sample(range(args.customers), 50_000)]
+        ids = [f"{i:08d}" for i in random.Random(7).sample(range(args.customers), min(50_000, args.customers))]
         asyncio.run(load(ports["tierkit"], key, ids[:1000], 5.0, 4))  # warm: the lookup file is built on first use
         body = folder / "card.json"
         body.write_bytes(subprocess.run(
