@@ -237,17 +237,24 @@ def export(served: ServedWorkspace, filters: Filters, fmt: str, folder: Path, ca
 
 
 def override(
-    served: ServedWorkspace, customer_id: str, tier: str, reason: str, expires: dt.datetime, caller: Caller
+    served: ServedWorkspace,
+    customer_id: str,
+    tier: str,
+    reason: str,
+    expires: dt.datetime,
+    caller: Caller,
+    key: str | None = None,
 ) -> dict[str, Any]:
     """Set a customer's tier by hand, with a reason and an expiry; it wins until it expires.
-    Returns the card as the caller sees it now."""
+    Returns the card as the caller sees it now. `key`: the client's Idempotency-Key (a retry
+    under it sets nothing new; tierkit.store.idempotency)."""
     snapshot = served.snapshot()
     graded_row(snapshot, customer_id)
     tiers = [str(t) for t in snapshot.run.manifest.get("tiers") or []]
     if tiers and tier not in tiers:
         raise ValueRefusedError(f"'{tier}' is not a tier (tiers: {', '.join(tiers)})")
     expires = future_instant(expires)  # the client's offset converted; past or absurd dates refused
-    override_store.set_override(served.store, customer_id, tier, reason, expires, caller.name)
+    override_store.set_override(served.store, customer_id, tier, reason, expires, caller.name, key)
     served.forget_overrides()
     detail = json.dumps({"tier": tier, "reason": reason, "expires": expires.isoformat()}, ensure_ascii=False)
     served.audit.record(caller.name, caller.role, "override", customer_id, detail, now=True)
@@ -261,11 +268,14 @@ def log_contact(
     note: str | None,
     caller: Caller,
     outcome: str | None = None,
+    key: str | None = None,
 ) -> dt.datetime:
-    """Record that someone contacted the customer, and what came of it; the next card shows it."""
+    """Record that someone contacted the customer, and what came of it; the next card shows it.
+    `key`: the client's Idempotency-Key (a retry under it logs nothing new, and answers the
+    first contact's instant; tierkit.store.idempotency)."""
     snapshot = served.snapshot()
     graded_row(snapshot, customer_id)
-    at = contact_log.log(served.store, customer_id, caller.name, channel, note, outcome)
+    at = contact_log.log(served.store, customer_id, caller.name, channel, note, outcome, key)
     served.forget_contacts()
     served.audit.record(caller.name, caller.role, "contact", customer_id, channel)
     return at

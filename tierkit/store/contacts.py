@@ -6,20 +6,25 @@ import datetime as dt
 
 from sqlalchemy import Engine, func, select
 
+from tierkit.store.idempotency import insert_once
 from tierkit.store.schema import contacts
 
 
 def log(
-    engine: Engine, customer_id: str, by: str, channel: str, note: str | None, outcome: str | None = None
+    engine: Engine,
+    customer_id: str,
+    by: str,
+    channel: str,
+    note: str | None,
+    outcome: str | None = None,
+    key: str | None = None,
 ) -> dt.datetime:
+    """Log a contact; when it was logged. With `key` (the client's Idempotency-Key) a contact
+    its author logged under that key before is not logged again: its instant is the answer."""
     now = dt.datetime.now(dt.UTC)
-    with engine.begin() as con:
-        con.execute(
-            contacts.insert().values(
-                customer_id=customer_id, at=now, by=by, channel=channel, note=note, outcome=outcome
-            )
-        )
-    return now
+    values = {"customer_id": customer_id, "at": now, "by": by, "channel": channel, "note": note, "outcome": outcome}
+    row, _new = insert_once(engine, contacts, "by", values, key)
+    return row["at"]  # type: ignore[no-any-return]
 
 
 def of_customer(engine: Engine, customer_id: str, limit: int = 10) -> list[dict[str, object]]:

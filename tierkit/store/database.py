@@ -28,7 +28,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from tierkit.errors import DiskFullError, StoreUnavailableError, TierkitError, store_error
 from tierkit.settings import BY_NAME, setting
 
-HEAD = "0005"  # the newest migration in store/migrations/versions
+HEAD = "0006"  # the newest migration in store/migrations/versions
 CONNECT_TIMEOUT = 3  # seconds to reach a PostgreSQL server before its requests answer 503
 # SQLSTATEs of a server that is there but will not serve: shutting down (57P01-2), starting up
 # or in recovery (57P03), out of connection slots (53300); class 08 is a failed connection.

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, func, select
 
+from tierkit.store.idempotency import insert_once
 from tierkit.store.schema import overrides
 
 
@@ -28,12 +29,16 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)  # SQLite drops the zone
 
 
-def set_override(engine: Engine, customer_id: str, tier: str, reason: str, expires: dt.datetime, by: str) -> Override:
+def set_override(
+    engine: Engine, customer_id: str, tier: str, reason: str, expires: dt.datetime, by: str, key: str | None = None
+) -> Override:
+    """Record an override. With `key` (the client's Idempotency-Key) an override its author set
+    under that key before is not recorded again: that one is the answer."""
     now = dt.datetime.now(dt.UTC)
-    row = Override(customer_id, tier, reason, expires, by, now)
-    with engine.begin() as con:
-        con.execute(overrides.insert().values(**row.__dict__))
-    return row
+    row, _new = insert_once(
+        engine, overrides, "created_by", Override(customer_id, tier, reason, expires, by, now).__dict__, key
+    )
+    return Override(**{name: row[name] for name in Override.__dataclass_fields__})
 
 
 def active(engine: Engine, now: dt.datetime | None = None, customer_id: str | None = None) -> dict[str, Override]:

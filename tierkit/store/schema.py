@@ -63,7 +63,9 @@ overrides = Table(
     Column("expires", DateTime(timezone=True), nullable=False),
     Column("created_by", String(100), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("request_key", String(200)),  # the client's Idempotency-Key: a retried POST is done once (0006)
     Index("ix_overrides_customer", "customer_id", "created_at"),
+    Index("ux_overrides_request_key", "created_by", "request_key", unique=True),
 )
 
 audit = Table(
@@ -90,7 +92,9 @@ contacts = Table(
     Column("channel", String(40), nullable=False),
     Column("note", Text),
     Column("outcome", String(40)),  # reached, no_answer, callback, refused, sold ... (0002)
+    Column("request_key", String(200)),  # the client's Idempotency-Key: a retried POST is done once (0006)
     Index("ix_contacts_customer", "customer_id", "at"),
+    Index("ux_contacts_request_key", "by", "request_key", unique=True),
 )
 
 manual_tags = Table(  # a tag a person gives (集团关键人, 投诉专业户 blacklist ...), with a reason and expiry

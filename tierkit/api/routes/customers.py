@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
@@ -70,6 +70,16 @@ class ListFilters:
 
 
 FiltersDep = Annotated[ListFilters, Depends()]
+# a retried POST under the same key is done once (tierkit.store.idempotency; docs/api.md)
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Any unique string (a UUID): a retry with the same key writes nothing new and "
+        "answers the first write (a different request under a used key: 422)",
+    ),
+]
 
 
 @router.get("", response_model=CustomerPage, **allow(*ALL))
@@ -115,16 +125,20 @@ def export_customers(
 
 
 @router.post("/{customer_id}/override", response_model=StaffCard, status_code=201, **allow(*STAFF))
-def override_tier(customer_id: str, body: OverrideIn, user: UserDep, service: ServiceDep) -> StaffCard | AgentCard:
+def override_tier(
+    customer_id: str, body: OverrideIn, user: UserDep, service: ServiceDep, key: IdempotencyKey = None
+) -> StaffCard | AgentCard:
     """Set a customer's tier by hand, with a reason and an expiry; it wins until it expires."""
-    card = uses.override(service, customer_id, body.tier, body.reason, body.expires, user)
+    card = uses.override(service, customer_id, body.tier, body.reason, body.expires, user, key)
     return _response(card, user.role)
 
 
 @router.post("/{customer_id}/contacts", response_model=ContactOut, status_code=201, **allow(*ALL))
-def log_contact(customer_id: str, body: ContactIn, user: UserDep, service: ServiceDep) -> ContactOut:
+def log_contact(
+    customer_id: str, body: ContactIn, user: UserDep, service: ServiceDep, key: IdempotencyKey = None
+) -> ContactOut:
     """Record that someone contacted the customer (the card shows when they last were)."""
-    at = uses.log_contact(service, customer_id, body.channel, body.note, user, body.outcome)
+    at = uses.log_contact(service, customer_id, body.channel, body.note, user, body.outcome, key)
     return ContactOut(customer_id=customer_id, at=at, by=user.name, channel=body.channel)
 
 
