@@ -18,9 +18,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -239,6 +241,48 @@ def test_the_service_answers_507_when_the_store_has_no_room(shop: Shop, disk: Sm
         assert client.post(f"/customers/{cid}/override", headers=headers, json=override).status_code == 201
     with sqlite3.connect(db) as con:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_grading_started_over_http_on_a_full_disk_lets_the_next_one_start(shop: Shop, disk: SmallDisk) -> None:
+    """POST /runs at 0, 4, 8 ... KiB left: a 507 (its job could not be recorded) or a job that
+    fails naming what it could not write; never a 409 from a grading lock a refused start kept
+    (it stayed ten minutes, its time-out); with room, a grading publishes."""
+    from fastapi.testclient import TestClient
+
+    from tierkit.api.app import create_app
+    from tierkit.app.serving import Settings
+
+    on = shop.copy_to(disk.point)
+    headers = {"Authorization": f"Bearer {on.key}"}
+    seen = []
+    with TestClient(create_app(on.ws, Settings(rate_per_second=0)), raise_server_exceptions=False) as client:
+
+        def grade() -> tuple[int, dict[str, Any]]:
+            started = client.post("/runs", headers=headers, json={"as_of": AS_OF})
+            if started.status_code != 202:
+                return started.status_code, started.json()
+            for _ in range(600):
+                job = client.get(f"/runs/{started.json()['job_id']}", headers=headers).json()
+                if job["state"] not in ("queued", "running"):
+                    break
+                time.sleep(0.1)
+            return 202, job
+
+        for left in range(0, 48, 4):
+            disk.fill(left * KIB)
+            code, answer = grade()
+            seen.append((left, code, answer.get("detail") or answer.get("error") or answer.get("state")))
+            assert code in (202, 507), seen
+            if code == 507:
+                assert answer["detail"].startswith("could not write the store"), seen
+            else:
+                assert answer["state"] == "failed" and answer["error"].startswith("could not write "), seen
+        disk.free()
+        code, job = grade()
+        assert code == 202 and job["state"] == "done" and job["run_id"], (job, seen)
+    assert any(code == 507 for _, code, _ in seen), seen
+    assert store_rows(on.ws / "tierkit.db")["integrity_check: ok"] == 1
+    print("\nPOST /runs:\n" + "\n".join(f"{left:>4} KiB: {code}: {said}" for left, code, said in seen))
 
 
 def test_postgresql_disk_full_rolls_back_and_is_a_503() -> None:

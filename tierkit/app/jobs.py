@@ -6,6 +6,7 @@ any process (another API worker, the web workbench) can follow it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from typing import Any
@@ -15,7 +16,7 @@ from tierkit.app.grading import grade_workspace
 from tierkit.app.schedule import LOCK as GRADING_LOCK
 from tierkit.app.schedule import LOCK_TTL as GRADING_TTL
 from tierkit.app.serving import ServedWorkspace
-from tierkit.errors import ConflictError, NotFoundError, TierkitError, ValueRefusedError
+from tierkit.errors import ConflictError, DiskFullError, NotFoundError, TierkitError, ValueRefusedError
 from tierkit.runs.effect import counts_in_effect
 from tierkit.runs.files import load_run, reconcile
 from tierkit.store import catalog, locks
@@ -23,6 +24,26 @@ from tierkit.store import jobs as job_store
 
 FIRST_AS_OF = dt.date(1900, 1, 1)  # as-of dates a grading may be asked for
 LAST_AS_OF = dt.date(2999, 12, 31)
+# grading leases this process could not let go (the store's disk was full): released by the next
+# start, else the grading lock stayed ten minutes (its TTL) after a 507 and every POST /runs was a 409
+_unreleased: list[locks.Lease] = []
+# how jobs of this process ended when the store had no room to record it: job id -> (run, error)
+_unrecorded: dict[str, tuple[str | None, str | None]] = {}
+
+
+def _let_go(lease: locks.Lease, quiet: bool = False) -> None:
+    try:
+        lease.__exit__(None, None, None)
+    except DiskFullError:
+        _unreleased.append(lease)
+        if not quiet:
+            raise
+
+
+def _release_left(served: ServedWorkspace) -> None:
+    for lease in list(_unreleased):
+        locks.release(served.store, lease.name, lease.holder)  # a full disk still: DiskFullError, 507
+        _unreleased.remove(lease)
 
 
 def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
@@ -34,19 +55,24 @@ def runs(served: ServedWorkspace) -> list[dict[str, Any]]:
 
 def _grade(served: ServedWorkspace, job_id: str, as_of: str | None, publish: bool | None, lease: locks.Lease) -> None:
     def say(text: str) -> None:
-        job_store.step(served.store, job_id, text)
+        with contextlib.suppress(DiskFullError):  # a step is news: a full store does not stop the grading
+            job_store.step(served.store, job_id, text)
 
+    run_id, error = None, None
     try:
         say("starting")
         root, lang = served.workspace.root, served.settings.lang
-        summary = grade_workspace(root, as_of=as_of, lang=lang, publish=publish, progress=say)
-        job_store.finish(served.store, job_id, str(summary["run_id"]), None)
+        run_id = str(grade_workspace(root, as_of=as_of, lang=lang, publish=publish, progress=say)["run_id"])
     except TierkitError as err:
-        job_store.finish(served.store, job_id, None, str(err))
+        error = str(err)
     except Exception as err:  # a bug: keep it visible on the job, not only in the server log
-        job_store.finish(served.store, job_id, None, f"{type(err).__name__}: {err}")
+        error = f"{type(err).__name__}: {err}"
+    try:
+        job_store.finish(served.store, job_id, run_id, error)
+    except DiskFullError as full:  # kept here and recorded when next asked for (`job`)
+        _unrecorded[job_id] = (run_id, error or str(full))
     finally:
-        lease.__exit__(None, None, None)  # the next grading may start
+        _let_go(lease, quiet=True)  # the next grading may start
 
 
 def _busy(served: ServedWorkspace) -> str:
@@ -84,6 +110,7 @@ def start_grading(
     gradings hold, across workers and hosts; renewed while it runs, lapsing if its process
     dies), so a second request is a 409 naming the job that runs. Eight at once ran before."""
     checked_as_of(as_of)
+    _release_left(served)
     job_id = job_store.new_id()
     lease = locks.Lease(served.store, GRADING_LOCK, GRADING_TTL, holder=f"{job_id} {locks.new_holder()}")
     if not lease.__enter__().taken:
@@ -94,7 +121,7 @@ def start_grading(
         served.audit.record(caller.name, caller.role, "grade", job_id, detail, now=True)
         threading.Thread(target=_grade, args=(served, job_id, as_of, publish, lease), name=job_id, daemon=True).start()
     except BaseException:
-        lease.__exit__(None, None, None)
+        _let_go(lease)
         raise
     return job_store.get(served.store, job_id) or {}
 
@@ -103,6 +130,14 @@ def job(served: ServedWorkspace, job_id: str) -> dict[str, Any]:
     found = job_store.get(served.store, job_id)
     if found is None:
         raise NotFoundError(f"no job '{job_id}'")
+    if found["state"] in ("queued", "running") and job_id in _unrecorded:  # it ended with the store full
+        run_id, error = _unrecorded[job_id]
+        try:
+            job_store.finish(served.store, job_id, run_id, error)
+            del _unrecorded[job_id]
+            return job_store.get(served.store, job_id) or found
+        except DiskFullError:
+            return {**found, "state": "failed" if error else "done", "run_id": run_id, "error": error}
     return found
 
 
