@@ -104,7 +104,8 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
                 cond = cond & scores[axis].between(bounds[0], bounds[1])
         cases.append((cond, seg.name))
     (segment,) = ctx.materialize(**{f"{n}_segment": ibis.cases(*cases, else_=ibis.null("string"))})
-    reason = reasons.obj({"score": "rfm", "method": spec.method, "r": r, "f": f, "m": mm, "segment": segment})
+    fields = {"score": "rfm", "method": spec.method, "r": r, "f": f, "m": mm, "segment": segment}
+    reason = reasons.obj(fields, names={"segment": [seg.name for seg in segmap]})
     columns = {f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}
     return ScoreResult(columns, reason, f"{n}_segment", (spec.recency, spec.frequency, spec.monetary))
 
@@ -114,18 +115,21 @@ def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
         rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
         (cls,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.classes)})
         fields = {"score": "abc", "by": spec.by, "split": "customers", "rank": rank, "of": n, "class": cls}
-        return ScoreResult({ctx.name: cls}, reasons.obj(fields), ctx.name, (spec.by,))
+        return ScoreResult({ctx.name: cls}, reasons.obj(fields, names={"class": spec.classes}), ctx.name, (spec.by,))
     above, total = ctx.table[Rankings.above(spec.by)], ctx.table[Rankings.total(spec.by)]
     (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
-    reason = reasons.obj({"score": "abc", "by": spec.by, "share_above": share, "class": cls})
+    reason = reasons.obj(
+        {"score": "abc", "by": spec.by, "share_above": share, "class": cls}, names={"class": spec.classes}
+    )
     return ScoreResult({ctx.name: cls}, reason, ctx.name, (spec.by,))
 
 
 def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
     rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
     (level,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.levels)})
-    reason = reasons.obj({"score": "pyramid", "by": spec.by, "rank": rank, "of": n, "level": level})
+    fields = {"score": "pyramid", "by": spec.by, "rank": rank, "of": n, "level": level}
+    reason = reasons.obj(fields, names={"level": spec.levels})
     return ScoreResult({ctx.name: level}, reason, ctx.name, (spec.by,))
 
 
@@ -176,7 +180,7 @@ def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
     (cell,) = ctx.materialize(
         **{f"{ctx.name}_cell": ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")}
     )
-    reason = reasons.obj({"score": "grid", "cell": cell})
+    reason = reasons.obj({"score": "grid", "cell": cell}, names={"cell": [f"{a}{d}" for a in "ABC" for d in "123"]})
     return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell", (spec.letter.by, spec.digit.by))
 
 
@@ -198,7 +202,8 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
         names = spec.names or []
         cases = [(value < float(b), name) for b, name in zip(spec.breaks or [], names, strict=False)]
         band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=names[-1]))
-    reason = reasons.obj({"score": "bands", "band": band})
+    named = [*spec.groups, spec.other] if spec.groups is not None else (spec.names or [])
+    reason = reasons.obj({"score": "bands", "band": band}, names={"band": named})
     return ScoreResult({ctx.name: band}, reason, ctx.name, (spec.of,))
 
 
