@@ -84,6 +84,10 @@ def _classic_session(builder_of: Any, master: str, extra: dict[str, str]) -> Any
         "spark.ui.showConsoleProgress": "false",
         "spark.sql.shuffle.partitions": setting("spark_partitions") or "8",
         "spark.sql.ansi.enabled": "false",
+        # The result, one row per customer, comes to the driver by design (toArrow): Spark's 1g cap
+        # on collected results would stop a 4M-customer grading (2.2 GB as Arrow) after all its
+        # work. The driver's memory (spark.driver.memory) is the limit that matters.
+        "spark.driver.maxResultSize": "0",
     }
     jar = similarity_jar()
     if jar:  # splink's string similarity functions (Jaro-Winkler...) for `tierkit link --engine spark`
