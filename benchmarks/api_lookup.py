@@ -184,7 +184,18 @@ class Gradings:
     def _run(self) -> None:
         while not self._stop.is_set():
             subprocess.run(
-                [sys.executable, "-m", "tierkit.cli", "grade", "-w", str(self.ws), "--no-publish", "--json"],
+                [
+                    sys.executable,
+                    "-m",
+                    "tierkit.cli",
+                    "grade",
+                    "-w",
+                    str(self.ws),
+                    "--as-of",
+                    "2026-09-30",
+                    "--no-publish",
+                    "--json",
+                ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )

@@ -54,11 +54,13 @@ class SortedTable:
         self._built: dict[str, dict[str, Any]] = {}  # key -> its whole row, as Python values
 
     @classmethod
-    def from_parquet(cls, parquet: Path, key: str, cache: Path) -> SortedTable:
-        """The cached sorted copy of `parquet`, built on first use (or when the source is newer)."""
+    def from_parquet(cls, parquet: Path, key: str, cache: Path, columns: list[str] | None = None) -> SortedTable:
+        """The cached sorted copy of `parquet` (of its `columns` only, when named), built on first
+        use (or when the source is newer)."""
         if not cache.exists() or cache.stat().st_mtime_ns < parquet.stat().st_mtime_ns:
             backend = connect("duckdb")
-            build_sorted(backend, backend.read_parquet(parquet), key, cache)
+            rows = backend.read_parquet(parquet)
+            build_sorted(backend, rows.select(*columns) if columns else rows, key, cache)
         return cls(cache, key)
 
     def _key_at(self, i: int) -> Any:
