@@ -42,6 +42,13 @@ SETTINGS: tuple[Setting, ...] = (
         "2.5GB",
         "DuckDB's memory cap (e.g. 3GB, 500MB): past it DuckDB spills to disk instead of growing",
     ),
+    Setting(
+        "plan_cache",
+        "TIERKIT_PLAN_CACHE",
+        None,
+        "the folder of compiled plans (DuckDB SQL by plan); `off` compiles every time; default: "
+        "~/.cache/tierkit/plans",
+    ),
     Setting("spark_master", "TIERKIT_SPARK_MASTER", "local[2]", "the Spark master URL of `--engine spark`"),
     Setting(
         "spark_partitions",
