@@ -99,7 +99,7 @@ def grade_inputs(
             f"{loaded.where('value')}: '{policy.value}' is not a numeric metric"
             f"{did_you_mean(policy.value, list(policy.metrics))}"
         )
-    scored, scores = apply_scores(metrics, loaded)
+    scored, scores = apply_scores(metrics, loaded, one_pass=engine.name == "duckdb")
     assigned = assign(scored, loaded, scores, as_of, previous)
     check_profit(loaded, metrics, assigned.tier_names)
     if policy.primary is not None:
