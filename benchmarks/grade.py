@@ -9,7 +9,8 @@ same file writing its graded output to Parquet, and (c) the floor: a process run
 `retail` policy written by hand as one DuckDB query for this file (retail_by_hand.sql), whose
 tiers, classes and tags are checked to equal tierkit's. Prints the median wall times, the
 ratios to the baseline and to the floor, and each process's peak memory (max RSS). Ratios, not
-absolute times, are what compare across machines.
+absolute times, are what compare across machines. Then (unless --no-startup) the start-up of
+`tierkit --help` and `tierkit show` against `python -c pass`, in absolute and as ratios.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=10_000_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="folder to keep the generated file in")
+    parser.add_argument("--no-startup", action="store_true", help="skip timing `tierkit --help` and `tierkit show`")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tierkit-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
@@ -105,7 +107,38 @@ def main() -> None:
     summary["by_hand_ratio"] = round(summary["by_hand"]["median_s"] / summary["baseline"]["median_s"], 2)
     summary["tierkit_over_by_hand"] = round(summary["tierkit"]["median_s"] / summary["by_hand"]["median_s"], 2)
     summary["by_hand_agrees"] = same_grades(folder / "graded.parquet", folder / "by_hand.parquet")
+    if not args.no_startup:
+        summary["startup"] = startup(folder, max(args.repeat, 5))
     print(json.dumps(summary, indent=2))
+
+
+def startup(folder: Path, repeat: int) -> dict[str, object]:
+    """`tierkit --help` and `tierkit show` (a card of a 2,000-customer demo workspace) against the
+    bare interpreter's start-up (`python -c pass`), interleaved: median seconds and the ratios."""
+    import subprocess
+
+    workspace = folder / "startup-workspace"
+    if not (workspace / "runs").exists():
+        made = subprocess.run(
+            [sys.executable, "-m", "tierkit.cli", "demo", "-w", str(workspace), "--customers", "2000", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        (folder / "startup-customer.txt").write_text(json.loads(made.stdout)["example_customer"])
+    customer = (folder / "startup-customer.txt").read_text().strip()
+    commands = {
+        "python": [sys.executable, "-c", "pass"],
+        "help": [sys.executable, "-m", "tierkit.cli", "--help"],
+        "show": [sys.executable, "-m", "tierkit.cli", "show", customer, "-w", str(workspace)],
+    }
+    times = compare(commands, repeat)
+    bare = times["python"]["median_s"]
+    return {
+        **{name: times[name]["median_s"] for name in commands},
+        "help_over_python": round(times["help"]["median_s"] / bare, 1),
+        "show_over_python": round(times["show"]["median_s"] / bare, 1),
+    }
 
 
 def by_hand(orders: Path, output: Path) -> str:

@@ -112,7 +112,8 @@ def same_rfm(tierkit_file: Path, by_hand_file: Path) -> bool:
     import duckdb
 
     differing = duckdb.sql(
-        f"SELECT count(*) FROM ((SELECT {CHECKED} FROM '{tierkit_file}') EXCEPT ALL (SELECT {CHECKED} FROM '{by_hand_file}'))"
+        f"SELECT count(*) FROM ((SELECT {CHECKED} FROM '{tierkit_file}') "
+        f"EXCEPT ALL (SELECT {CHECKED} FROM '{by_hand_file}'))"
     ).fetchone()
     rows = duckdb.sql(f"SELECT (SELECT count(*) FROM '{tierkit_file}') = (SELECT count(*) FROM '{by_hand_file}')")
     return bool(differing and differing[0] == 0 and rows.fetchone() == (True,))
