@@ -85,12 +85,22 @@ def completed_apps(cluster: Cluster) -> int:
 @pytest.mark.xdist_group("spark_cluster")  # one pytest worker starts the cluster and grades on it
 def test_the_fixture_graded_on_a_cluster_is_duckdbs_csv_byte_for_byte(cluster: Cluster, tmp_path: Path) -> None:
     """The cluster's default filesystem is set to an HDFS that does not exist, as on YARN: the
-    input files and tierkit's own folders must still be read from the local disk (file: URIs)."""
+    input files and tierkit's own folders must still be read from the local disk (file: URIs).
+    And the executors get no Python (a path that does not exist): grading is SQL only, so a
+    cluster's executors need nothing but Spark."""
     arguments = write_fixture(tmp_path)
     duckdb = grade(tmp_path, "duckdb.csv", *arguments).read_bytes()
     before = completed_apps(cluster)
-    hdfs_default = {"TIERKIT_SPARK_CONF": "spark.hadoop.fs.defaultFS=hdfs://127.0.0.1:9"}
-    spark = grade(tmp_path, "spark.csv", "--engine", "spark", *arguments, env=on_cluster(cluster, **hdfs_default))
+    conf = "spark.hadoop.fs.defaultFS=hdfs://127.0.0.1:9"
+    no_python = "/nonexistent/python3"  # PYSPARK_PYTHON: what executors would start for Python work
+    spark = grade(
+        tmp_path,
+        "spark.csv",
+        "--engine",
+        "spark",
+        *arguments,
+        env=on_cluster(cluster, TIERKIT_SPARK_CONF=conf, PYSPARK_PYTHON=no_python),
+    )
     assert spark.read_bytes() == duckdb
     with spark.open(encoding="utf-8") as handle:  # the population worked out by hand in fixtures.py
         graded = sorted(row["customer_id"] for row in csv.DictReader(handle))
