@@ -1,8 +1,8 @@
 """Compiled plans kept on disk: the SQL an Ibis expression compiles to, found again by the plan.
 
 Why: compiling a grading's expression to SQL (Ibis, then sqlglot) is the same work every
-month for the same policy over the same kind of file, about 0.1-0.25 s of a run (docs/engines.md
-measures it). The key is the plan itself, not a list of what it is thought to depend on: a
+month for the same policy over the same kind of file, about 0.2-0.3 s of CPU of a run (docs/cli.md
+and docs/benchmarks.md). The key is the plan itself, not a list of what it is thought to depend on: a
 fingerprint of the whole expression graph (every operation, column name and type of each input
 table, every literal: the policy's rules, labels and cuts, the as-of date and its window dates,
 a fitted model's parameters when they are literals) plus the dialect and the versions of tierkit,
