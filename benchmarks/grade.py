@@ -106,6 +106,9 @@ def main() -> None:
     summary["ratio"] = round(summary["tierkit"]["median_s"] / summary["baseline"]["median_s"], 2)
     summary["by_hand_ratio"] = round(summary["by_hand"]["median_s"] / summary["baseline"]["median_s"], 2)
     summary["tierkit_over_by_hand"] = round(summary["tierkit"]["median_s"] / summary["by_hand"]["median_s"], 2)
+    summary["tierkit_over_by_hand_cpu"] = round(
+        summary["tierkit"]["median_cpu_s"] / summary["by_hand"]["median_cpu_s"], 2
+    )
     summary["by_hand_agrees"] = same_grades(folder / "graded.parquet", folder / "by_hand.parquet")
     if not args.no_startup:
         summary["startup"] = startup(folder, max(args.repeat, 5))
