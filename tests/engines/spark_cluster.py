@@ -122,3 +122,36 @@ def start_cluster(folder: Path) -> Cluster:
         time.sleep(1)
     cluster.stop()
     raise RuntimeError(f"no worker registered within {STARTUP_SECONDS} s:\n{cluster.logs()}")
+
+
+def start_connect_server(folder: Path) -> Cluster:
+    """A Spark Connect server (local mode, one core) on 127.0.0.1, once its port answers; its
+    `master_url` is the sc:// URL a client gives."""
+    import pyspark
+
+    home = Path(pyspark.__file__).parent
+    port = free_port()
+    env = {**os.environ, "SPARK_HOME": str(home), "SPARK_LOCAL_IP": "127.0.0.1"}
+    command = [str(home / "bin" / "spark-submit"), "--class", "org.apache.spark.sql.connect.service.SparkConnectServer"]
+    command += ["--master", "local[1]", "--conf", "spark.ui.enabled=false"]
+    command += [
+        "--conf",
+        "spark.connect.grpc.binding.address=127.0.0.1",
+        "--conf",
+        f"spark.connect.grpc.binding.port={port}",
+    ]
+    server = Cluster(f"sc://127.0.0.1:{port}", "", folder, [])
+    with (folder / "connect.log").open("wb") as log:
+        server.daemons.append(
+            subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        )
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        if server.daemons[0].poll() is not None:
+            raise RuntimeError(f"the Spark Connect server exited at start-up:\n{server.logs()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return server
+        time.sleep(1)
+    server.stop()
+    raise RuntimeError(f"the Spark Connect server did not listen within {STARTUP_SECONDS} s:\n{server.logs()}")

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.engines.fixtures import AS_OF, CUSTOMERS, INTERACTIONS, ORDERS, POLICY
-from tests.engines.spark_cluster import Cluster, java_missing, start_cluster
+from tests.engines.spark_cluster import Cluster, java_missing, start_cluster, start_connect_server
 from tierkit.backends.spark_session import file_uri, spark_properties
 from tierkit.errors import TierkitError
 
@@ -126,6 +126,26 @@ def test_cdnow_graded_on_a_cluster_is_duckdbs_result(cluster: Cluster, tmp_path:
     assert duckdb.num_rows == 2357  # every customer of the sample bought in its first quarter
     assert spark.schema == duckdb.schema
     assert spark.equals(duckdb)
+
+
+@pytest.mark.spark
+@pytest.mark.xdist_group("spark_cluster")
+def test_the_fixture_graded_through_spark_connect_is_duckdbs_csv(tmp_path: Path) -> None:
+    """TIERKIT_SPARK_MASTER=sc://...: a Connect session, results as Arrow over gRPC. pyspark's
+    connect extra (grpcio) is not a tierkit dependency, so this runs only where it is installed."""
+    missing = java_missing()
+    if missing:
+        pytest.skip(f"no Spark Connect server: {missing}")
+    if importlib.util.find_spec("grpc") is None:
+        pytest.skip("Spark Connect needs pyspark's connect extra: pip install 'pyspark[connect]<4.1'")
+    arguments = write_fixture(tmp_path)
+    duckdb = grade(tmp_path, "duckdb.csv", *arguments).read_bytes()
+    server = start_connect_server(tmp_path)
+    try:
+        env = {"TIERKIT_SPARK_MASTER": server.master_url, "TIERKIT_SPARK_PARTITIONS": "1"}
+        assert grade(tmp_path, "connect.csv", "--engine", "spark", *arguments, env=env).read_bytes() == duckdb
+    finally:
+        server.stop()
 
 
 def test_spark_conf_is_read_as_spark_properties() -> None:
