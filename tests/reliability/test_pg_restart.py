@@ -19,14 +19,17 @@ with SQL at the end.
 
 from __future__ import annotations
 
+import http.cookiejar
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -91,6 +94,25 @@ class Service:
         except (ValueError, AttributeError):
             detail = f"not JSON: {text[:200]}"
         return Answer(status, now - started, detail, retry, now)
+
+    def sign_in(self) -> urllib.request.OpenerDirector:
+        """A browser of the workbench, signed in as the agent (its session lives in the store)."""
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        form = browser.open(f"http://127.0.0.1:{self.port}/app/login", timeout=30).read().decode()
+        found = re.search(r'name="csrf" value="([^"]+)"', form)
+        assert found, form[:500]
+        sent = urllib.parse.urlencode({"key": self.keys["agent"], "csrf": found.group(1), "next": "/app/"}).encode()
+        with browser.open(f"http://127.0.0.1:{self.port}/app/login", sent, timeout=30) as answer:
+            assert answer.status == 200 and "/login" not in answer.geturl(), answer.geturl()
+        return browser
+
+    def page(self, browser: urllib.request.OpenerDirector, path: str) -> tuple[int, str | None]:
+        """A workbench page's status and Retry-After."""
+        try:
+            with browser.open(f"http://127.0.0.1:{self.port}{path}", timeout=30) as answer:
+                return answer.status, answer.headers.get("Retry-After")
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers.get("Retry-After")
 
     def rows(self, sql: str, **params: Any) -> list[tuple[Any, ...]]:
         """Straight from PostgreSQL, not through tierkit."""
@@ -220,6 +242,7 @@ def test_requests_fail_fast_while_postgresql_is_down_and_succeed_again(service: 
     traffic, reader = Traffic(service, tag, reads=False), Traffic(service, tag, reads=True)
     traffic.start()
     reader.start()
+    browser = service.sign_in()
     time.sleep(1.0)  # some writes while it is up
     service.cluster.stop(mode)
     stopped = time.monotonic()
@@ -230,6 +253,7 @@ def test_requests_fail_fast_while_postgresql_is_down_and_succeed_again(service: 
         service.call("POST", f"/customers/{CUSTOMERS[0]}/contacts", "agent", {"channel": "phone", "note": note})
         for note in lost_notes
     ]
+    page_down = service.page(browser, f"/app/customers/{CUSTOMERS[0]}")
     cli = subprocess.run(
         [*TIERKIT, "runs", "-w", str(service.ws)],
         capture_output=True,
@@ -247,6 +271,7 @@ def test_requests_fail_fast_while_postgresql_is_down_and_succeed_again(service: 
         time.sleep(0.05)
     recovered = time.monotonic() - restarted
     time.sleep(1.0)  # some writes after it is back
+    page_back = service.page(browser, f"/app/customers/{CUSTOMERS[0]}")
     for client in (traffic, reader):
         client.halt.set()
         client.join(90)
@@ -254,6 +279,8 @@ def test_requests_fail_fast_while_postgresql_is_down_and_succeed_again(service: 
     answers = traffic.answers + reader.answers
     assert traffic.unexpected == []
     assert all(_refused(a) for a in down), [(a.status, a.detail) for a in down]
+    assert page_down[0] == 503 and page_down[1] is not None, page_down  # the workbench: a page saying so
+    assert page_back == (200, None), page_back  # the same session, kept in the store through the restart
     assert cli.returncode == 2, (cli.returncode, cli.stdout, cli.stderr)
     assert len(cli.stderr.strip().splitlines()) == 1 and "the store is unavailable" in cli.stderr, cli.stderr
     # every answer was a success or a 503 with the reason, and none took long

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from tierkit.errors import NotFoundError, TierkitError, WorkspaceError
+from tierkit.errors import NotFoundError, StoreUnavailableError, TierkitError, WorkspaceError
 from tierkit.web.render import page
 from tierkit.web.routes import signin
 from tierkit.web.visitors import PageRefused, SignInNeeded, lang_of
@@ -62,5 +62,9 @@ def page_error(request: Request, err: TierkitError) -> HTMLResponse | None:
         return None
     served = request.app.state.service
     lang = lang_of(request, served)
+    if isinstance(err, StoreUnavailableError):  # the database is restarting: 503, try again shortly
+        shown = page(request, "error.html", lang, None, 503, message=str(err))
+        shown.headers["Retry-After"] = str(err.retry_after)
+        return shown
     status = 404 if isinstance(err, NotFoundError) else 409 if isinstance(err, WorkspaceError) else 400
     return page(request, "error.html", lang, None, status, message=str(err))
