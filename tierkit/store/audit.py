@@ -86,7 +86,9 @@ class AuditLog:
             try:
                 self._drain()
             except Exception as err:  # the store is down: keep the entries, try again next time
-                text = f"{type(err).__name__}: {err}"
+                # the driver's first line only: SQLAlchemy's text carries the batch's values
+                cause = getattr(err, "orig", None) or err
+                text = f"{type(cause).__name__}: {(str(cause).strip().splitlines() or [''])[0]}"
                 if text != failing:
                     log.error("audit log: %d entries not written yet: %s", len(self._unwritten), text)
                     failing = text
