@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pyarrow.parquet as pq
 from tierkit.app.writing import writing
 from tierkit.backends import connect
 from tierkit.errors import InputError, room_for
-from tierkit.ingest.identity.link import link
+from tierkit.ingest.identity.link import STAGES, link
 from tierkit.ingest.identity.persons import LINKS
 from tierkit.ingest.identity.review import Decisions
 from tierkit.runs.output import convert_parquet, output_format, scratch_path
@@ -21,6 +22,11 @@ from tierkit.tables.readers import open_mapped, read_table
 from tierkit.workspace import Workspace
 
 IDENTITY = Path("identity")
+Say = Callable[[str], None]  # called as each stage of a link starts (link.STAGES): a progress bar
+
+
+def _silent(stage: str) -> None:
+    return None
 
 
 def _write(table: pa.Table, path: Path, fmt: str | None = None) -> None:
@@ -31,15 +37,21 @@ def _write(table: pa.Table, path: Path, fmt: str | None = None) -> None:
 
 
 def link_workspace(
-    workspace: Path | None, match: float | None = None, review: float | None = None, engine: str | None = None
+    workspace: Path | None,
+    match: float | None = None,
+    review: float | None = None,
+    engine: str | None = None,
+    say: Say = _silent,
 ) -> dict[str, Any]:
     """Link the workspace's imported customers; grading then counts one customer per person."""
     ws = Workspace.open(workspace)
     with writing(ws, "link"):  # the customers read are the ones linked: no import in between
-        return _link_workspace(ws, match, review, engine)
+        return _link_workspace(ws, match, review, engine, say)
 
 
-def _link_workspace(ws: Workspace, match: float | None, review: float | None, engine: str | None) -> dict[str, Any]:
+def _link_workspace(
+    ws: Workspace, match: float | None, review: float | None, engine: str | None, say: Say
+) -> dict[str, Any]:
     customers = ws.data_file("customers")
     if customers is None:
         raise InputError(f"{ws.root}: no customers imported; run 'tierkit import customers FILE' first")
@@ -49,7 +61,8 @@ def _link_workspace(ws: Workspace, match: float | None, review: float | None, en
     decisions = Decisions.load(folder / "decisions.csv")
     links = ws.data_dir / LINKS
     previous = pq.read_table(links, columns=["source", "customer_id", "person_id"]) if links.exists() else None
-    linked = link(on, [("customers", table)], decisions, match, review, previous)
+    linked = link(on, [("customers", table)], decisions, match, review, previous, say)
+    say(STAGES[-1])
     folder.mkdir(parents=True, exist_ok=True)
     staged, review_file = links.with_suffix(".partial"), folder / "review.csv"
     try:  # a full disk: one line, and the links and review list as they were
@@ -72,6 +85,7 @@ def link_files(
     match: float | None = None,
     review: float | None = None,
     engine: str | None = None,
+    say: Say = _silent,
 ) -> dict[str, Any]:
     """File mode: link customer files with no workspace; the summary, and `output` written."""
     if output is not None:
@@ -84,7 +98,8 @@ def link_files(
     if len({name for name, _ in sources}) < len(sources):
         raise InputError("two input files share a name; each source is known by its file name")
     said = Decisions.load(decisions, must_exist=True) if decisions else None
-    linked = link(on, sources, said, match, review)
+    linked = link(on, sources, said, match, review, say=say)
+    say(STAGES[-1])
     summary: dict[str, Any] = linked.summary()
     if output is not None:
         _write(linked.records, output)

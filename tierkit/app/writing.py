@@ -15,7 +15,8 @@ its decisions, owners, plans, campaigns, the demo) runs inside `writing(ws, comm
 - it is re-entrant in a thread (a demo grades inside its own lock) and excludes other threads of
   the same process (a server grading in the background and publishing for a request);
 - whoever takes it first (not re-entering) finishes or clears what a crashed writer left: the
-  import journal (ingest.journal) and the runs' staging folders and catalog (runs.files).
+  import journal (ingest.journal), the runs' staging folders and catalog (runs.files), and a
+  killed link's partial files (ingest.identity.persons).
   Nothing else writes then, so anything half-done is a leftover, never work in progress.
 
 Readers never take it: runs and parts are replaced by renames, so a reader sees the old file or
@@ -141,9 +142,11 @@ def recover(ws: Workspace) -> None:
     """What writers stopped by a crash left: finished or cleared (the lock is ours: nothing else
     is writing)."""
     from tierkit.ingest import journal
+    from tierkit.ingest.identity.persons import clean_leftovers
     from tierkit.runs.files import clean_staging, reconcile
 
     if ws.data_dir.is_dir():
         journal.recover(ws.data_dir.resolve())
+        clean_leftovers(ws.data_dir)  # a killed link's links.partial and scratch files
     clean_staging(ws)
     reconcile(ws, mirror=True)

@@ -10,6 +10,7 @@ import typer
 from tierkit.app.maps import parse_maps
 from tierkit.cli.importing import MapOpt, SheetOpt
 from tierkit.cli.options import EngineOpt, JsonOpt, WorkspaceOpt
+from tierkit.cli.progress import steps
 from tierkit.cli.render import err_console, print_json
 
 link_app = typer.Typer(
@@ -50,7 +51,11 @@ def link_workspace(
 
     if ctx.invoked_subcommand is not None:
         return
-    _print(linking.link_workspace(workspace, match, review, engine), json_out)
+    from tierkit.ingest.identity.link import STAGES
+
+    with steps(len(STAGES), json_out) as say:  # reading, blocking, training, scoring, clustering, writing
+        summary = linking.link_workspace(workspace, match, review, engine, say)
+    _print(summary, json_out)
 
 
 @link_app.command("customers")
@@ -68,9 +73,11 @@ def link_files(
 ) -> None:
     """File mode: link customer files with no workspace; prints a summary, writes --output."""
     from tierkit.app import linking
+    from tierkit.ingest.identity.link import STAGES
 
     maps = parse_maps(map_, "customers")
-    summary = linking.link_files(files, maps, sheet, output, review_output, decisions, match, review, engine)
+    with steps(len(STAGES), json_out) as say:
+        summary = linking.link_files(files, maps, sheet, output, review_output, decisions, match, review, engine, say)
     _print(summary, json_out)
 
 

@@ -1,8 +1,8 @@
 """Identity fields reduced to the keys that matching compares: one spelling per real-world value.
 
-- Names become pinyin without tones: 張偉 (traditional), 张伟 and "Zhang Wei" all give
-  "zhangwei", and `name_sorted` ("weizhang") survives a swapped family and given name.
-  Pinyin is computed in Python on distinct names only (pypinyin), never per row.
+- Names (names.py): simplified characters (張偉 -> 张伟) and pinyin without tones (张伟, 張偉 and
+  "Zhang Wei" all give "zhangwei"); `name_sorted` ("weizhang") survives a swapped family and
+  given name. Computed in Python on distinct names only, never per row.
 - Phones keep their digits; a +86 / 0086 country prefix is dropped.
 - ID numbers are upper-cased (the trailing X) and checked (GB 11643 MOD 11-2); a valid one also
   gives the birth date when the file has none.
@@ -12,16 +12,13 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
-from functools import lru_cache
-from pathlib import Path
-
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
+from tierkit.ingest.identity.names import name_keys, pinyin_tokens, simplified
 from tierkit.tables.parsing import parse_date
+
+__all__ = ["IDENTITY_FIELDS", "id_check_digit", "name_keys", "pinyin_tokens", "record_keys", "simplified"]
 
 IDENTITY_FIELDS = (
     "customer_id",
@@ -53,48 +50,6 @@ def id_check_fails(id_number: ir.StringValue) -> ir.BooleanValue:
     total = sum(id_number.substr(i, 1).try_cast("int64") * w for i, w in enumerate(WEIGHTS))
     expected = ibis.literal(CHECK).substr(total % 11, 1)
     return shaped & (expected != id_number.substr(17, 1))  # type: ignore[no-any-return]
-
-
-@lru_cache(maxsize=1)
-def surnames() -> dict[str, tuple[str, ...]]:
-    """Surname characters that read otherwise as surnames (surnames.yaml), longest first."""
-    import yaml
-
-    data = yaml.safe_load((Path(__file__).parent / "surnames.yaml").read_text("utf-8"))
-    readings = {key: tuple(value) if isinstance(value, list) else (str(value),) for key, value in data.items()}
-    return dict(sorted(readings.items(), key=lambda item: -len(item[0])))
-
-
-@lru_cache(maxsize=100_000)
-def pinyin_tokens(name: str) -> tuple[str, ...]:
-    """Syllables of a Chinese name, or the words of a Latin one, lower-case, no tones. A Chinese
-    name starts with its surname, read as a surname (单 shan, not dan)."""
-    from pypinyin import lazy_pinyin
-
-    name = name.strip()
-    tokens: list[str] = []
-    surname = next((s for s in surnames() if name.startswith(s) and len(name) > len(s)), None)
-    if surname is not None:
-        tokens += surnames()[surname]
-        name = name[len(surname) :]
-    for chunk in lazy_pinyin(name):
-        latin = chunk.lower().replace("ü", "v")  # pinyin writes ü as v (吕 -> lv); so does Lü
-        latin = unicodedata.normalize("NFKD", latin).encode("ascii", "ignore").decode()  # é -> e
-        tokens += [t for t in re.split(r"[^0-9a-z]+", latin) if t]
-    return tuple(tokens)
-
-
-def name_keys(names: list[str]) -> pa.Table:
-    """name -> (name_key, name_sorted), for a join back onto the records."""
-    keys, sorted_keys = [], []
-    for name in names:
-        tokens = pinyin_tokens(name)
-        keys.append("".join(tokens) or None)
-        sorted_keys.append("".join(sorted(tokens)) or None)
-    text = pa.string()  # typed even when there are no names: an empty column has no type to infer
-    return pa.table(
-        {"__name": pa.array(names, text), "name_key": pa.array(keys, text), "name_sorted": pa.array(sorted_keys, text)}
-    )
 
 
 def _text(table: ir.Table, name: str) -> ir.StringValue:

@@ -11,7 +11,9 @@ stays put while that record stays.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +26,15 @@ from tierkit.backends import Backend
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.backends.spark import SparkBackend
 from tierkit.errors import TierkitError
+from tierkit.ingest.identity.blocking import Blocking, afford
 from tierkit.ingest.identity.keys import IDENTITY_FIELDS, name_keys, record_keys
 from tierkit.ingest.identity.model import MatchingPlan, plan_for, splink_settings
 from tierkit.ingest.identity.review import Decisions
 from tierkit.ingest.identity.training import train
 
 RECORDS = "tk_link_records"
-KEY_FIELDS = ("name_key", "name_sorted", *IDENTITY_FIELDS[2:])  # name -> its pinyin keys; no customer_id
+KEY_FIELDS = ("name_key", "name_sorted", "name_hanzi", "surname_key", *IDENTITY_FIELDS[2:])  # name -> its keys
+STAGES = ("reading records", "counting blocks", "training the model", "scoring pairs", "clustering", "writing")
 
 
 @dataclass
@@ -42,6 +46,7 @@ class Linked:
     plan: MatchingPlan
     pairs_scored: int
     training: dict[str, Any] = field(default_factory=dict)
+    blocking: Blocking | None = None
 
     def summary(self) -> dict[str, Any]:
         persons = len(set(self.records["person_id"].to_pylist()))
@@ -54,6 +59,7 @@ class Linked:
             "fields": list(self.plan.comparisons),
             "thresholds": {"match": self.plan.match, "review": self.plan.review},
             "training": self.training,
+            **({"blocking_left_out": self.blocking.left_out} if self.blocking and self.blocking.left_out else {}),
         }
 
 
@@ -90,27 +96,36 @@ def link(
     match: float | None = None,
     review: float | None = None,
     previous: pa.Table | None = None,
+    say: Callable[[str], None] = lambda stage: None,
 ) -> Linked:
     """Link the records of `sources` (name, customers table) into persons.
 
     `previous`: the last link's records (source, customer_id, person_id), so that persons keep
-    their ids from run to run."""
+    their ids from run to run. `say(stage)` is called as each of STAGES starts (a progress bar);
+    the last, writing, is the caller's."""
     from splink import Linker
     from splink.clustering import cluster_pairwise_predictions_at_threshold
 
+    say(STAGES[0])
     table = prepare(engine, sources)
-    n = engine.execute_scalar(table.count())
+    n = int(engine.execute_scalar(table.count()))
     present = _present(engine, table)
     plan = plan_for(present, match, review)
+    say(STAGES[1])
+    blocking = afford(engine, table, plan.blocking, n, plan.budget)
+    plan = dataclasses.replace(plan, blocking=blocking.kept)
+    say(STAGES[2])
     logging.getLogger("splink").setLevel(logging.ERROR)
     db_api = _database(engine)
     frame = db_api.register(RECORDS, table_name="tk_link_input")
     settings = splink_settings(plan, prior=min(1.0, 1.0 / max(n - 1, 1)))
     model = Linker(frame, settings, log_level=logging.ERROR)
-    training = train(model, plan, int(n), present)
+    training = train(model, plan, n, present)
+    say(STAGES[3])
     scored = model.inference.predict(threshold_match_probability=plan.review)
     edges = engine.con.table(scored.physical_name)
     pairs = engine.execute_scalar(edges.count())
+    say(STAGES[4])
     chosen = (decisions or Decisions.empty()).apply(engine, edges, table)
     clusters = cluster_pairwise_predictions_at_threshold(
         db_api.register(RECORDS, table_name="tk_link_nodes"),
@@ -125,6 +140,7 @@ def link(
         )
     linked = _result(engine, engine.con.table(clusters.physical_name), edges, chosen, plan, pairs, previous)
     linked.training = training
+    linked.blocking = blocking
     return linked
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from tierkit.errors import TierkitError
+from tierkit.ingest.identity.blocking import Budget
 
 SPLIT_NAME = ("given_name", "family_name")
 
@@ -21,6 +22,7 @@ class MatchingPlan:
     training: list[list[str]]
     match: float
     review: float
+    budget: Budget
 
 
 @lru_cache(maxsize=1)
@@ -36,12 +38,14 @@ def plan_for(fields: set[str], match: float | None = None, review: float | None 
     if usable >= set(SPLIT_NAME):
         usable.discard("name_key")  # one name comparison, not two that count the same evidence
     comparisons = {name: spec for name, spec in data["comparisons"].items() if name in usable}
+    if "name_key" in comparisons and "name_hanzi" in fields:  # Chinese names: compare characters first
+        comparisons["name_key"] = {**comparisons["name_key"], "hanzi": True}
     if len(comparisons) < 2:
         raise TierkitError(
             "linking needs at least two identity fields among name, phone, email, id_number, birth_date, "
             f"address... (found: {', '.join(sorted(fields)) or 'none'})"
         )
-    keys = usable | {"name_key", "name_sorted"} & fields
+    keys = usable | {"name_key", "name_sorted", "name_hanzi", "surname_key"} & fields
     blocking = [rule for rule in data["blocking"] if set(rule) <= keys]
     training = [rule for rule in data["training"] if set(rule) <= keys and set(comparisons) - set(rule)]
     thresholds = data["thresholds"]
@@ -51,6 +55,7 @@ def plan_for(fields: set[str], match: float | None = None, review: float | None 
         training,
         match if match is not None else float(thresholds["match"]),
         review if review is not None else float(thresholds["review"]),
+        Budget(float(data["blocking_budget"]["pairs_per_record"]), int(data["blocking_budget"]["floor"])),
     )
     if not 0 < plan.review <= plan.match <= 1:
         raise TierkitError(f"thresholds: need 0 < review ({plan.review}) <= match ({plan.match}) <= 1")
@@ -62,9 +67,11 @@ def _comparison(name: str, spec: dict[str, Any]) -> Any:
     import splink.comparison_library as cl
 
     kind, thresholds = spec["kind"], spec.get("thresholds", [])
-    if kind == "name":
+    if kind == "name":  # same characters (a common name counts for less), same sound, same syllables
+        hanzi = [cll.ExactMatchLevel("name_hanzi", term_frequency_adjustments=True)] if spec.get("hanzi") else []
         levels: list[Any] = [
             cll.NullLevel(name),
+            *hanzi,
             cll.ExactMatchLevel(name),
             cll.CustomLevel("name_sorted_l = name_sorted_r", label_for_charts="same syllables, other order"),
             *(cll.JaroWinklerLevel(name, t) for t in thresholds),

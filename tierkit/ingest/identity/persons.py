@@ -21,6 +21,23 @@ from tierkit.tables.readers import SourceTable
 LINKS = Path("identity") / "links.parquet"
 
 
+def clean_leftovers(data_dir: Path) -> list[str]:
+    """Remove what a killed `tierkit link` (or `link review --decisions`) left in data/identity:
+    links.partial, decisions.partial, and the hidden scratch files of the review list's
+    atomic write; their names. tierkit writes nothing else there under a `.partial` suffix or a
+    leading dot. Only a writer holding the workspace lock may call it (app.writing): then no link
+    is running, so each of them is a leftover, never work in progress."""
+    folder = data_dir / LINKS.parent
+    if not folder.is_dir():
+        return []
+    gone = []
+    for leftover in sorted(folder.iterdir()):
+        if leftover.is_file() and (leftover.suffix == ".partial" or leftover.name.startswith(".")):
+            leftover.unlink(missing_ok=True)
+            gone.append(leftover.name)
+    return gone
+
+
 def _persons(engine: Backend, links: Path) -> ir.Table:
     table = engine.read_parquet(links)
     merged = table.filter(table.customer_id != table.person_id)  # the ids that fold into another
