@@ -1,0 +1,54 @@
+"""The RFM benchmark's floor (the `rfm` preset written by hand in SQL, benchmarks/rfm_by_hand.sql)
+must score as tierkit does; otherwise the ratio benchmarks/rfm.py reports would compare
+different work."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import duckdb
+import pytest
+
+from tierkit.app.grading import grade
+
+BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    sys.path.insert(0, str(BENCHMARKS))  # rfm.py imports its siblings grade.py and timing.py
+    try:
+        spec = importlib.util.spec_from_file_location("bench_rfm", BENCHMARKS / "rfm.py")
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+
+def test_the_rfm_floor_scores_like_tierkit_and_a_changed_score_is_noticed(bench: ModuleType, tmp_path: Path) -> None:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from grade import AS_OF, make_orders
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+    orders = tmp_path / "orders.parquet"
+    make_orders(orders, 100_000, seed=11)
+    graded, by_hand = tmp_path / "graded.parquet", tmp_path / "by_hand.parquet"
+    grade(orders, policy="rfm", as_of=AS_OF).write(graded)
+    duckdb.connect().execute(bench.by_hand(orders, by_hand))
+    assert bench.same_rfm(graded, by_hand)
+    spread = duckdb.sql(
+        f"SELECT count(DISTINCT rfm_segment), count(DISTINCT rfm_r), count(DISTINCT rfm_m) FROM '{graded}'"
+    )
+    assert spread.fetchone() == (10, 5, 5)  # every segment and score occurs: agreeing is not trivial
+    tampered = tmp_path / "tampered.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE (CASE WHEN row_number() OVER (ORDER BY customer_id) = 7 THEN rfm_m % 5 + 1 "
+        f"ELSE rfm_m END AS rfm_m) FROM '{by_hand}') TO '{tampered}' (FORMAT parquet)"
+    )
+    assert not bench.same_rfm(graded, tampered)
