@@ -88,6 +88,7 @@ def peer_python(given: str | None) -> str | None:
     """The interpreter that has openretailscience, or None (the peer is then skipped)."""
     found = given or os.environ.get("TIERKIT_PEER_PYTHON") or (str(PEER_VENV) if PEER_VENV.exists() else None)
     if found is None:
+        print("peer skipped: no Python with openretailscience (see --peer-python)", file=sys.stderr)
         return None
     import subprocess
 
@@ -161,9 +162,7 @@ def main() -> None:
         "by_hand": floor_command(orders, folder / "by_hand.parquet"),
     }
     peer = peer_python(args.peer_python)
-    if peer is None:
-        print("peer skipped: no Python with openretailscience (see --peer-python)", file=sys.stderr)
-    else:
+    if peer is not None:
         peer_orders = folder / f"orders-{args.orders}-peer.parquet"
         if not peer_orders.exists():
             peer_input(orders, peer_orders)
