@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
-
 from starlette.concurrency import run_in_threadpool
 
 from tierkit.app.access import caller_for, remembered
