@@ -21,119 +21,23 @@ Grammar (lowest precedence first)::
 A NAME is a word (Chinese too: 医院级别), or any text between backticks (`hospital level`), so
 that every column of a customers file can be read as it is named.
 
-Functions (FUNCTIONS): row functions, population statistics over every graded customer and
-calendar functions. What needs no data is checked here, so that `tierkit check` points at the
-token: a percentile's share is a number from 0 to 1, `date()` takes a text constant, and
-population statistics do not nest (engines cannot nest window functions). Division (and %) by
-zero gives a missing value on every engine.
+Functions (FUNCTIONS) and what a call needs of its arguments: `tierkit.policy.expr_calls`.
+Tokens, the tree and the error: `tierkit.policy.expr_tokens`. Division (and %) by zero gives a
+missing value on every engine.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date as _date
 from decimal import Decimal
 
-from tierkit.errors import PolicyError
+from tierkit.policy.expr_calls import FUNCTIONS, POPULATION, check_call, check_known
+from tierkit.policy.expr_tokens import SHOWN, Node, RuleSyntaxError, Token, tokenize
 
-ROW_FUNCTIONS = {"coalesce": (1, 99), "abs": (1, 1), "least": (2, 99), "greatest": (2, 99), "if": (3, 3)}
-# one value over every graded customer (tierkit.engine.population)
-POPULATION_FUNCTIONS = {"avg": (1, 1), "median": (1, 1), "percentile": (2, 2), "total": (1, 1)}
-# the calendar, relative to the as-of date where it says so (tierkit.engine.dates)
-CALENDAR_FUNCTIONS = {"year": (1, 1), "month": (1, 1), "day": (1, 1), "date": (1, 1), "days_between": (2, 2)}
-CALENDAR_FUNCTIONS |= {"years_between": (2, 2), "birthday_this_month": (1, 1), "days_until_birthday": (1, 1)}
-FUNCTIONS = {**ROW_FUNCTIONS, **POPULATION_FUNCTIONS, **CALENDAR_FUNCTIONS}  # name -> (fewest, most) arguments
-POPULATION = frozenset(POPULATION_FUNCTIONS)
+__all__ = ["FUNCTIONS", "POPULATION", "SHOWN", "Node", "RuleSyntaxError", "Token", "parse_rule", "tokenize"]
 COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
-KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
-CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in no rule: binary data, never text an engine compares
-SHOWN = 200  # characters of a rule an error quotes
 MAX_DEPTH = 50  # parentheses, not and - inside each other: deeper only a generated rule goes, and the stack ends
-
-_TOKEN = re.compile(
-    r"""(?P<ws>\s+)
-      | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
-      | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-      | (?P<quoted>`[^`]*`)
-      | (?P<op>==|!=|<=|>=|<|>|=|\+|-|\*|/|%|\(|\)|\[|\]|,)
-      | (?P<name>[^\W\d]\w*)
-    """,
-    re.VERBOSE | re.UNICODE,
-)
-
-
-@dataclass(frozen=True)
-class Token:
-    kind: str  # number, string, op, name, keyword, end
-    text: str
-    pos: int
-
-
-@dataclass(frozen=True)
-class Node:
-    """One AST node. `op` names it: lit, name, call, neg, not, and, or, cmp, arith, in, between, isnull."""
-
-    op: str
-    args: tuple[object, ...] = ()
-    pos: int = 0
-    extra: dict[str, object] = field(default_factory=dict, compare=False)
-
-    def names(self) -> set[str]:
-        """Every metric, score or column name the rule reads."""
-        found: set[str] = set()
-        if self.op == "name":
-            found.add(str(self.args[0]))
-        for arg in self.args:
-            if isinstance(arg, Node):
-                found |= arg.names()
-            elif isinstance(arg, tuple):
-                for item in arg:
-                    if isinstance(item, Node):
-                        found |= item.names()
-        return found
-
-
-class RuleSyntaxError(PolicyError):
-    """A rule that does not parse; `pos` is the 0-based column of the offending token."""
-
-    def __init__(self, source: str, pos: int, message: str) -> None:
-        self.source, self.pos, self.reason = source, pos, message
-        shown = source
-        if len(source) > SHOWN:  # a generated rule of 6,000 characters: the part around the column
-            start = max(0, pos - SHOWN // 2)
-            end = start + SHOWN
-            shown = ("…" if start else "") + source[start:end] + ("…" if end < len(source) else "")
-        shown = CONTROL.sub(lambda m: repr(m.group())[1:-1], shown)  # a NUL shown as \x00, in one line
-        super().__init__(f"{message} at column {pos + 1} in '{shown}'")
-
-
-def tokenize(source: str) -> list[Token]:
-    control = CONTROL.search(source)
-    if control:  # a NUL in a text constant passed `check` and stopped the engine (issue 15)
-        raise RuleSyntaxError(source, control.start(), f"control character U+{ord(control.group()):04X}")
-    tokens: list[Token] = []
-    pos = 0
-    while pos < len(source):
-        match = _TOKEN.match(source, pos)
-        if not match:
-            raise RuleSyntaxError(source, pos, f"unexpected character '{source[pos]}'")
-        kind = match.lastgroup or ""
-        text = match.group()
-        if kind == "name" and text.lower() in KEYWORDS:
-            tokens.append(Token("keyword", text.lower(), pos))
-        elif kind == "quoted":  # a name that is no plain word: `hospital level`, `处方量(月)`
-            if not text[1:-1].strip():
-                raise RuleSyntaxError(source, pos, "empty name between backticks")
-            tokens.append(Token("name", text[1:-1], pos))
-        elif kind == "op" and text == "=":
-            raise RuleSyntaxError(source, pos, "use '==' to compare, not '='")
-        elif kind != "ws":
-            tokens.append(Token(kind, text, pos))
-        pos = match.end()
-    tokens.append(Token("end", "", len(source)))
-    return tokens
 
 
 class _Parser:
@@ -282,56 +186,13 @@ class _Parser:
         raise self.fail("expected a value, a name or '('")
 
     def call(self, name: Token) -> Node:
-        if name.text not in FUNCTIONS:
-            raise RuleSyntaxError(
-                self.source,
-                name.pos,
-                f"unknown function '{name.text}' (known: {', '.join(sorted(FUNCTIONS))})",
-            )
+        check_known(self.source, name)
         args = [self.or_()]
         while self.accept("op", ","):
             args.append(self.or_())
         self.expect("op", ")")
-        low, high = FUNCTIONS[name.text]
-        if not low <= len(args) <= high:
-            count = f"{low}" if low == high else f"{low} to {high}"
-            raise RuleSyntaxError(self.source, name.pos, f"{name.text}() takes {count} argument{'s' * (high > 1)}")
-        self.check_call(name, args)
+        check_call(self.source, name, args)
         return Node("call", (name.text, tuple(args)), name.pos)
-
-    def check_call(self, name: Token, args: list[Node]) -> None:
-        """What a call needs of its arguments that no data can change."""
-        if name.text in POPULATION:
-            inner = next((n for n in _calls(args[0]) if n.args[0] in POPULATION), None)
-            if inner is not None:
-                raise RuleSyntaxError(
-                    self.source, inner.pos, f"{inner.args[0]}() inside {name.text}(): population statistics do not nest"
-                )
-        if name.text == "percentile":
-            share = args[1]
-            value = share.args[0] if share.op == "lit" else None
-            if isinstance(value, bool) or not isinstance(value, int | Decimal) or not 0 <= value <= 1:
-                raise RuleSyntaxError(
-                    self.source, share.pos, "percentile(x, q) needs q a number from 0 to 1, such as 0.8"
-                )
-        if name.text == "date":
-            text = args[0].args[0] if args[0].op == "lit" else None
-            if not isinstance(text, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-                raise RuleSyntaxError(self.source, args[0].pos, "date() takes a text like '2024-06-30'")
-            try:
-                _date.fromisoformat(text)
-            except ValueError:
-                raise RuleSyntaxError(self.source, args[0].pos, f"'{text}' is not a date") from None
-
-
-def _calls(node: Node) -> list[Node]:
-    """Every call node in a tree, the root first."""
-    found = [node] if node.op == "call" else []
-    for arg in node.args:
-        for item in arg if isinstance(arg, tuple) else (arg,):
-            if isinstance(item, Node):
-                found += _calls(item)
-    return found
 
 
 def parse_rule(source: str) -> Node:
