@@ -32,11 +32,12 @@ from tierkit.backends import Backend
 from tierkit.canonical import TABLES
 from tierkit.errors import DiskFullError, InputError, room_for
 from tierkit.ingest import journal
-from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, checked_rows, fingerprint, verdicts
+from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, fingerprint
 from tierkit.ingest.registry import Registry, settings_of, signature, text_of
+from tierkit.ingest.staging import staged_rows
 from tierkit.runs.output import escape_formula
 from tierkit.tables.parsing import date_hint
-from tierkit.tables.readers import file_fingerprint, open_mapped, unreadable
+from tierkit.tables.readers import file_fingerprint, open_mapped
 from tierkit.tables.sources import TextOptions, text_options
 
 
@@ -145,21 +146,12 @@ def import_file(
     say(f"{path.name}: reading and checking every row")
     with text_options(text.delimiter, text.date_format):  # the sniffer and the date parser hear them
         mapped = open_mapped(engine, kind, path, maps, sheet, defaults)
-        checked = checked_rows(mapped, spec, rules)
-        rows = verdicts(checked, spec, mapped.headers, _earlier(engine, part.parent, kind, part.name))
-        stage = rows.mutate(_source=ibis.literal(path.name))
-        table_name = f"__import_{abs(hash((str(path), time.time_ns())))}"
-        try:
-            staged = engine.con.create_table(table_name, stage, temp=True)  # one pass over the file
-        except Exception as exc:  # the engine met a row it cannot read only now: the file is the cause
-            raise unreadable(mapped.source, exc) from None  # its message may quote personal data
-        try:
+        earlier = _earlier(engine, part.parent, kind, part.name)
+        with staged_rows(engine, mapped, spec, rules, earlier, path.name) as staged:  # the one read of the file
             say(f"{path.name}: writing")
             encoding = mapped.source.encoding
             with _room(path, part, data_dir):
                 result, change = _write(engine, staged, data_dir, kind, path, name, part, rules, encoding, sha)
-        finally:
-            engine.con.drop_table(table_name, force=True)
     result.status = "replaced" if known else "imported"
     result.seconds = round(time.perf_counter() - start, 3)
     entry = {k: v for k, v in result.as_dict().items() if k not in ("status", "seconds")} | {

@@ -21,7 +21,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.canonical import TableSpec
-from tierkit.tables.parsing import CHINA_MINUTES
+from tierkit.tables.parsing import CHINA_MINUTES, stripped
 from tierkit.tables.readers import MappedFile
 from tierkit.tables.typing import type_column
 
@@ -58,9 +58,10 @@ def _first_failure(table: ir.Table, checks: list[Check]) -> dict[str, ir.Value]:
     }
 
 
-def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.Table:
+def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules, number: bool = True) -> ir.Table:
     """The file's rows with canonical values, `attributes` (unknown columns as JSON), `__row`, and
-    the first failed check in `__column`, `__value`, `__reason`."""
+    the first failed check in `__column`, `__value`, `__reason`. Without `number`, no `__row`:
+    the caller numbers the rows in file order itself (see staging)."""
     raw, source = mapped.raw, mapped.source
     numbered = raw  # row numbers come after parsing: a window first would parse on one thread
     values: dict[str, ir.Value] = {}
@@ -73,7 +74,7 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
         typed = type_column(cell, col, source.is_text, rules.to_minutes, header in instants)
         values[col.name] = typed.value
         if col.required:
-            empty = cell.isnull() | (cell.strip() == "") if cell.type().is_string() else cell.isnull()
+            empty = cell.isnull() | (stripped(cell) == "") if cell.type().is_string() else cell.isnull()
             flags[f"__empty_{col.name}"] = empty
         if typed.bad is not None and typed.shown is not None:
             flags[f"__shown_{col.name}"] = typed.shown  # non-NULL exactly where a value was given
@@ -84,7 +85,8 @@ def checked_rows(mapped: MappedFile, spec: TableSpec, rules: ImportRules) -> ir.
     )
     # parse once, check after: a check that re-read the parsed expression would parse again
     stage = numbered.select(**values, attributes=attributes, **flags)
-    stage = stage.mutate(__row=ibis.row_number() + 1)  # file order: see ImportRules / import_file
+    if number:
+        stage = stage.mutate(__row=ibis.row_number() + 1)  # file order: see ImportRules / import_file
     parsing: list[Check] = []
     for col in spec.columns:
         header = mapped.headers.get(col.name, col.name)
@@ -136,26 +138,50 @@ def fingerprint(table: ir.Table, spec: TableSpec) -> ir.StringValue:
     return ibis.literal(SEPARATOR).join(parts)
 
 
-def verdicts(checked: ir.Table, spec: TableSpec, headers: dict[str, str], earlier: ir.Table | None) -> ir.Table:
-    """Add `__verdict` (imported, rejected, duplicate), settling repeated ids.
-
-    Within the file the first copy of an id wins; a later copy with the same values is a
-    duplicate, with other values a rejection naming the row it repeats. `earlier` holds the
-    ids already imported from other files (key, `__fp`, `_source`): the same rules apply.
-    Repeats are found by GROUP BY and joined back (a window over every id would sort the file)."""
-    key = spec.key
-    if key is None or key not in checked.columns:
-        return checked.mutate(__verdict=ibis.ifelse(checked.__reason.isnull(), IMPORTED, REJECTED))
-    valid = checked.__reason.isnull() & checked[key].notnull()
-    candidates = checked.filter(valid)
+def first_copies(checked: ir.Table, spec: TableSpec) -> ir.Table:
+    """The ids that valid rows repeat within the file: each with its first row and that row's
+    fingerprint (`__key`, `__first_row`, `__first_fp`). Few rows: an import may keep it apart."""
+    key = spec.key or ""
+    candidates = checked.filter(checked.__reason.isnull() & checked[key].notnull())
     repeats = (
         candidates.group_by(__key=candidates[key])
         .aggregate(__n=candidates.count(), __first_row=candidates.__row.min())
         .filter(lambda t: t.__n > 1)
     )
-    firsts = candidates.join(repeats, candidates.__row == repeats.__first_row).select(
+    return candidates.join(repeats, candidates.__row == repeats.__first_row).select(
         __key=repeats.__key, __first_row=repeats.__first_row, __first_fp=fingerprint(candidates, spec)
     )
+
+
+def prior_copies(earlier: ir.Table, spec: TableSpec) -> ir.Table:
+    """The ids earlier imports hold, each with its fingerprint and file (`__key`, `__prior_fp`,
+    `__prior_source`)."""
+    key = spec.key or ""
+    return earlier.group_by(__key=earlier[key]).aggregate(
+        __prior_fp=earlier.__fp.min(), __prior_source=earlier._source.min()
+    )
+
+
+def verdicts(
+    checked: ir.Table,
+    spec: TableSpec,
+    headers: dict[str, str],
+    earlier: ir.Table | None,
+    firsts: ir.Table | None = None,
+    prior: ir.Table | None = None,
+) -> ir.Table:
+    """Add `__verdict` (imported, rejected, duplicate), settling repeated ids.
+
+    Within the file the first copy of an id wins; a later copy with the same values is a
+    duplicate, with other values a rejection naming the row it repeats. `earlier` holds the
+    ids already imported from other files (key, `__fp`, `_source`): the same rules apply.
+    Repeats are found by GROUP BY and joined back (a window over every id would sort the file).
+    `firsts` and `prior` are `first_copies` and `prior_copies`, when the caller has them kept."""
+    key = spec.key
+    if key is None or key not in checked.columns:
+        return checked.mutate(__verdict=ibis.ifelse(checked.__reason.isnull(), IMPORTED, REJECTED))
+    valid = checked.__reason.isnull() & checked[key].notnull()
+    firsts = first_copies(checked, spec) if firsts is None else firsts
     rows = checked.left_join(firsts, checked[key] == firsts.__key).drop("__key")
     repeat = valid & rows.__first_row.notnull() & (rows.__row != rows.__first_row)
     same = fingerprint(rows, spec) == rows.__first_fp
@@ -170,10 +196,9 @@ def verdicts(checked: ir.Table, spec: TableSpec, headers: dict[str, str], earlie
             (repeat & same, DUPLICATE), (clash, REJECTED), (rows.__reason.notnull(), REJECTED), else_=IMPORTED
         ),
     ).drop("__first_row", "__first_fp")
-    if earlier is not None:
-        prior = earlier.group_by(__key=earlier[key]).aggregate(
-            __prior_fp=earlier.__fp.min(), __prior_source=earlier._source.min()
-        )
+    if earlier is not None or prior is not None:
+        prior = prior_copies(earlier, spec) if prior is None and earlier is not None else prior
+        assert prior is not None
         rows = rows.left_join(prior, rows[key] == prior.__key).drop("__key")
         clash = (rows.__verdict == IMPORTED) & rows.__prior_fp.notnull()
         same_prior = fingerprint(rows, spec) == rows.__prior_fp

@@ -21,7 +21,7 @@ from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.attributes import attribute_columns, type_checks, typed_attributes
 from tierkit.tables.headers import map_headers
-from tierkit.tables.parsing import CHINA_MINUTES, date_hint
+from tierkit.tables.parsing import CHINA_MINUTES, date_hint, stripped
 from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
 
@@ -229,7 +229,7 @@ def read_table(
         if col.required and col.name != "customer_id":  # an empty id is checked on the result
             column = raw[col.name]
             if column.type().is_string():
-                checks[f"__empty_{col.name}"] = (column.isnull() | (column.strip() == "")).sum()
+                checks[f"__empty_{col.name}"] = (column.isnull() | (stripped(column) == "")).sum()
             else:  # rows minus non-null values: Parquet statistics answer it without a scan
                 checks[f"__empty_{col.name}"] = raw.count() - column.count()
     checks.update({f"__show_{name}": value for name, value in shown.items()})

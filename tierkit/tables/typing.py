@@ -13,7 +13,7 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.canonical import Column
-from tierkit.tables.parsing import CHINA_MINUTES, parse_date, parse_number
+from tierkit.tables.parsing import CHINA_MINUTES, parse_date, parse_number, stripped, tidy_text
 
 
 @dataclass
@@ -35,11 +35,11 @@ def type_column(
     if kind == "string":
         # CSV cells are typed by hand and padded by spreadsheets; Parquet text is typed data.
         # A line break inside a quoted CSV cell is "\n" on every engine (Spark turns CRLF into LF).
-        return Typed(source.strip().replace("\r\n", "\n") if text_file else source.cast("string"))
+        return Typed(tidy_text(source) if text_file else source.cast("string"))
     if source.type() == ibis.dtype(kind).copy(nullable=source.type().nullable):
         return Typed(source)  # already the canonical type: nothing can fail
     if source.type().is_string():
-        text = source.strip()
+        text = stripped(source)
         text = ibis.ifelse(text == "", ibis.null("string"), text)
         value = (
             parse_date(text, to_minutes)
