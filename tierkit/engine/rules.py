@@ -23,6 +23,7 @@ from tierkit.engine.dates import Calendar
 from tierkit.engine.population import statistic
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.expr import POPULATION, Node, RuleSyntaxError, parse_rule
+from tierkit.policy.expr_tokens import quoted
 
 _CMP: dict[str, Callable[[Any, Any], Any]] = {
     "==": operator.eq,
@@ -91,7 +92,7 @@ class RuleCompiler:
             if name not in self.names:
                 raise PolicyError(
                     f"{self.where}: unknown name '{name}' at column {node.pos + 1} in "
-                    f"'{source}'{did_you_mean(name, self.names)}"
+                    f"'{quoted(source, node.pos)}'{did_you_mean(name, self.names)}"
                 )
             return self.names[name]
         try:
@@ -102,7 +103,8 @@ class RuleCompiler:
             detail = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             what = node.args[0] if node.op in ("cmp", "arith", "call") else node.op
             raise PolicyError(
-                f"{self.where}: cannot apply '{what}' at column {node.pos + 1} in '{source}': {detail}"
+                f"{self.where}: cannot apply '{what}' at column {node.pos + 1} "
+                f"in '{quoted(source, node.pos)}': {detail}"
             ) from exc
 
     def combine(self, node: Node, source: str) -> Any:
@@ -134,17 +136,18 @@ class RuleCompiler:
             for item in items:
                 if not item.type().is_null() and item.type().is_string() != left_is_text:
                     raise PolicyError(
-                        f"{self.where}: 'in' at column {node.pos + 1} in '{source}' mixes text and numbers"
+                        f"{self.where}: 'in' at column {node.pos + 1} in '{quoted(source, node.pos)}' "
+                        "mixes text and numbers"
                     )
             return sub[0].isin(items)
         if op == "call":
             return self.call(node, source)
-        raise PolicyError(f"{self.where}: cannot compile '{op}' in '{source}'")  # pragma: no cover
+        raise PolicyError(f"{self.where}: cannot compile '{op}' in '{quoted(source, node.pos)}'")  # pragma: no cover
 
     def call(self, node: Node, source: str) -> Any:
         fn, nodes = str(node.args[0]), list(node.args[1])  # type: ignore[call-overload]
         raw = [n.args[0] if n.op == "lit" else None for n in nodes]
-        at = f"{self.where}: {fn}() at column {node.pos + 1} in '{source}'"
+        at = f"{self.where}: {fn}() at column {node.pos + 1} in '{quoted(source, node.pos)}'"
         calendar = Calendar(self.as_of, at)
         if fn == "date":  # a constant: no argument to compile
             return calendar.call(fn, [], raw)
@@ -152,8 +155,8 @@ class RuleCompiler:
         if fn in POPULATION:
             if not self.population:
                 raise PolicyError(
-                    f"{self.where}: {fn}() at column {node.pos + 1} in '{source}' is a statistic over all "
-                    "customers; a metric's where filters order rows (use it in expr, tiers or tags)"
+                    f"{self.where}: {fn}() at column {node.pos + 1} in '{quoted(source, node.pos)}' is a "
+                    "statistic over all customers; a metric's where filters order rows (use it in expr, tiers or tags)"
                 )
             share = float(raw[1]) if fn == "percentile" else None  # type: ignore[arg-type]
             return statistic(fn, call_args[0], share, at)
@@ -180,5 +183,5 @@ def compile_condition(
     """A boolean that is never NULL: an unknown condition counts as false."""
     value = RuleCompiler(names, where, as_of, population).compile(source)
     if not value.type().is_boolean():
-        raise PolicyError(f"{where}: '{source}' is not a condition (it gives a {value.type()})")
+        raise PolicyError(f"{where}: '{quoted(source, 0)}' is not a condition (it gives a {value.type()})")
     return value.fill_null(False)  # type: ignore[no-any-return]

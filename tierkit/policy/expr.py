@@ -38,6 +38,9 @@ from tierkit.policy.expr_tokens import SHOWN, Node, RuleSyntaxError, Token, toke
 __all__ = ["FUNCTIONS", "POPULATION", "SHOWN", "Node", "RuleSyntaxError", "Token", "parse_rule", "tokenize"]
 COMPARISONS = {"==", "!=", "<", "<=", ">", ">="}
 MAX_DEPTH = 50  # parentheses, not and - inside each other: deeper only a generated rule goes, and the stack ends
+# levels of the tree: a compiler and Ibis recurse over them (a 400-term sum ran out of stack);
+# half of what compiled on DuckDB from a shallow stack, far above what a policy writes by hand
+MAX_HEIGHT = 100
 
 
 class _Parser:
@@ -86,19 +89,30 @@ class _Parser:
         node = self.or_()
         if self.tok.kind != "end":
             raise self.fail("unexpected token")
+        deep = too_tall(node)
+        if deep is not None:  # 400 terms in a row compiled into a RecursionError (issue 15, fuzzed)
+            raise RuleSyntaxError(
+                self.source,
+                deep.pos,
+                f"operators inside operators more than {MAX_HEIGHT} deep (a long sum or chain of calls); "
+                "split the rule into metrics (expr:)",
+            )
         return node
 
     def or_(self) -> Node:
-        node = self.and_()
-        while tok := self.accept("keyword", "or"):
-            node = Node("or", (node, self.and_()), tok.pos)
-        return node
+        return self.chain("or", self.and_)
 
     def and_(self) -> Node:
-        node = self.not_()
-        while tok := self.accept("keyword", "and"):
-            node = Node("and", (node, self.not_()), tok.pos)
-        return node
+        return self.chain("and", self.not_)
+
+    def chain(self, word: str, operand: Callable[[], Node]) -> Node:
+        """`a or b or c ...`: a balanced tree, as deep as the log of its length (SQL's and and or
+        are associative, missing values too): a generated rule of 3,000 conditions compiles."""
+        items, words = [operand()], []
+        while tok := self.accept("keyword", word):
+            words.append(tok)
+            items.append(operand())
+        return _balanced(word, items, words)
 
     def not_(self) -> Node:
         if tok := self.accept("keyword", "not"):
@@ -193,6 +207,33 @@ class _Parser:
         self.expect("op", ")")
         check_call(self.source, name, args)
         return Node("call", (name.text, tuple(args)), name.pos)
+
+
+def _balanced(word: str, items: list[Node], words: list[Token]) -> Node:
+    """`items` joined by `words` (one fewer), halved at the middle word."""
+    if len(items) == 1:
+        return items[0]
+    half = (len(items) + 1) // 2  # 3 items: (a or b) or c, as a left-to-right parse gives
+    left, right = _balanced(word, items[:half], words[: half - 1]), _balanced(word, items[half:], words[half:])
+    return Node(word, (left, right), words[half - 1].pos)
+
+
+def too_tall(root: Node) -> Node | None:
+    """The lowest node with more than MAX_HEIGHT levels below and including it (walked without
+    recursion: a sum of 5,000 terms is a tree 5,000 deep), or None."""
+    heights: dict[int, int] = {}
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, seen = stack.pop()
+        below = [n for arg in node.args for n in (arg if isinstance(arg, tuple) else (arg,)) if isinstance(n, Node)]
+        if not seen:
+            stack.append((node, True))
+            stack.extend((n, False) for n in below)
+            continue
+        heights[id(node)] = 1 + max((heights[id(n)] for n in below), default=0)
+        if heights[id(node)] > MAX_HEIGHT:
+            return node
+    return None
 
 
 def parse_rule(source: str) -> Node:
