@@ -5,8 +5,11 @@ registers a task (alert delivery, ...).
 default, $TIERKIT_LOOP_INTERVAL) it runs its tasks one after the other, each given the process's
 ServedWorkspace. A task that raises is logged and the loop goes on: nothing a task does can stop
 the server. The same error again and again is logged once, and once more when the task recovers,
-so a bad `schedule:` does not fill the log every 30 seconds. Tasks that must run once across
-worker processes take a store lock themselves (the scheduled grading does).
+so a bad `schedule:` does not fill the log every 30 seconds. A store that went away (a
+PostgreSQL server restarting) is one such error, `StoreUnavailableError`: each task fails fast
+on its tick, is logged once as one line, and runs again on the next tick; the loop never stops
+for it (tests/reliability/test_pg_restart.py). Tasks that must run once across worker processes
+take a store lock themselves (the scheduled grading does).
 
 To add a task, for every server:
 
@@ -62,6 +65,14 @@ TASKS: list[tuple[str, Task]] = [("schedule", run_schedule), ("alerts", deliver_
 def register_task(name: str, task: Task) -> None:
     """Add a task to every loop created from now on (a name already there is replaced)."""
     TASKS[:] = [(n, t) for n, t in TASKS if n != name] + [(name, task)]
+
+
+def _first_line(err: BaseException) -> str:
+    """The driver's first line of a database error (SQLAlchemy's text adds the statement and its
+    values, which differ each tick and may be personal), else the error's own first line."""
+    cause = getattr(err, "orig", None) or err
+    lines = str(cause).strip().splitlines()
+    return lines[0] if lines else ""
 
 
 def loop_interval() -> float:
@@ -127,7 +138,7 @@ class ServiceLoop:
                 task(self.served)
             except Exception as err:  # a user's error (a bad schedule) is one line; a bug keeps its traceback
                 mine = isinstance(err, TierkitError)
-                text = str(err) if mine else f"{type(err).__name__}: {err}"
+                text = str(err) if mine else f"{type(err).__name__}: {_first_line(err)}"
                 if self._failing.get(name) != text:
                     log.error("background task %s failed: %s", name, text, exc_info=not mine)
                     self._failing[name] = text
