@@ -34,7 +34,7 @@ from tierkit.errors import DiskFullError, InputError, room_for
 from tierkit.ingest import journal
 from tierkit.ingest.quarantine import DUPLICATE, IMPORTED, REJECTED, ImportRules, fingerprint
 from tierkit.ingest.registry import Registry, settings_of, signature, text_of
-from tierkit.ingest.staging import staged_rows
+from tierkit.ingest.staging import Staged, staged_rows
 from tierkit.runs.output import escape_formula
 from tierkit.tables.parsing import date_hint
 from tierkit.tables.readers import file_fingerprint, open_mapped
@@ -180,7 +180,7 @@ def _room(path: Path, part: Path, data_dir: Path) -> Iterator[None]:
 
 def _write(
     engine: Backend,
-    staged: ir.Table,
+    judged: Staged,
     data_dir: Path,
     kind: str,
     path: Path,
@@ -191,7 +191,7 @@ def _write(
     sha: str,
 ) -> tuple[ImportResult, journal.Change]:
     """Every file of the import written under its temporary name, and the change that commits them."""
-    spec = TABLES[kind]
+    spec, staged = TABLES[kind], judged.rows
     refund = staged.amount < 0 if "amount" in staged.columns else ibis.literal(False)
     counts = engine.to_pyarrow(
         staged.aggregate(
@@ -223,7 +223,9 @@ def _write(
             f"All in {rejects_file}"
         )
     keep = [c.name for c in spec.columns if c.name in staged.columns] + ["attributes", "_source", "__row"]
-    good = staged.filter(staged.__verdict == IMPORTED).select(*keep).rename(_row="__row").order_by("_row")
+    good = staged.filter(staged.__verdict == IMPORTED).select(*keep).rename(_row="__row")
+    if not judged.ordered:
+        good = good.order_by("_row")
     part.parent.mkdir(parents=True, exist_ok=True)
     staging = journal.partial(part)
     engine.write_parquet(good, staging)  # the path as a SQL literal (Ibis quoted it with repr: bob's "shop")

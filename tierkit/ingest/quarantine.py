@@ -138,19 +138,26 @@ def fingerprint(table: ir.Table, spec: TableSpec) -> ir.StringValue:
     return ibis.literal(SEPARATOR).join(parts)
 
 
-def first_copies(checked: ir.Table, spec: TableSpec) -> ir.Table:
-    """The ids that valid rows repeat within the file: each with its first row and that row's
-    fingerprint (`__key`, `__first_row`, `__first_fp`). Few rows: an import may keep it apart."""
+def repeated_ids(checked: ir.Table, spec: TableSpec) -> ir.Table:
+    """The ids that valid rows repeat within the file, each with its first row (`__key`,
+    `__first_row`): one GROUP BY over the id and row number alone."""
     key = spec.key or ""
     candidates = checked.filter(checked.__reason.isnull() & checked[key].notnull())
-    repeats = (
+    return (
         candidates.group_by(__key=candidates[key])
         .aggregate(__n=candidates.count(), __first_row=candidates.__row.min())
         .filter(lambda t: t.__n > 1)
+        .drop("__n")
     )
-    return candidates.join(repeats, candidates.__row == repeats.__first_row).select(
-        __key=repeats.__key, __first_row=repeats.__first_row, __first_fp=fingerprint(candidates, spec)
-    )
+
+
+def first_copies(checked: ir.Table, spec: TableSpec, repeats: ir.Table | None = None) -> ir.Table:
+    """The ids that valid rows repeat within the file: each with its first row and that row's
+    fingerprint (`__key`, `__first_row`, `__first_fp`). Few rows: an import may keep it apart,
+    and `repeats` (`repeated_ids`) too."""
+    repeats = repeated_ids(checked, spec) if repeats is None else repeats
+    first = checked.join(repeats, checked.__row == repeats.__first_row)
+    return first.select(__key=first.__key, __first_row=first.__first_row, __first_fp=fingerprint(first, spec))
 
 
 def prior_copies(earlier: ir.Table, spec: TableSpec) -> ir.Table:
