@@ -51,9 +51,8 @@ def link_workspace(
 
     if ctx.invoked_subcommand is not None:
         return
-    from tierkit.ingest.identity.link import STAGES
 
-    with steps(len(STAGES), json_out) as say:  # reading, blocking, training, scoring, clustering, writing
+    with steps(len(linking.STAGES), json_out) as say:  # reading, blocking, training, scoring, clustering, writing
         summary = linking.link_workspace(workspace, match, review, engine, say)
     _print(summary, json_out)
 
@@ -73,10 +72,9 @@ def link_files(
 ) -> None:
     """File mode: link customer files with no workspace; prints a summary, writes --output."""
     from tierkit.app import linking
-    from tierkit.ingest.identity.link import STAGES
 
     maps = parse_maps(map_, "customers")
-    with steps(len(STAGES), json_out) as say:
+    with steps(len(linking.STAGES), json_out) as say:
         summary = linking.link_files(files, maps, sheet, output, review_output, decisions, match, review, engine, say)
     _print(summary, json_out)
 
