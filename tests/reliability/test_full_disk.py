@@ -150,7 +150,7 @@ def test_each_library_says_a_full_disk_its_own_way_and_each_is_recognised(disk: 
 def test_a_grading_that_meets_a_full_disk_keeps_the_published_run(shop: Shop, disk: SmallDisk) -> None:
     ws = shop.copy_to(disk.point).ws
     published = State.of(ws).current
-    seen = sweep(disk, ws, ["grade", "-w", ws, "--as-of", AS_OF], range(32, 200, 8))
+    seen = sweep(disk, ws, ["grade", "-w", ws, "--as-of", AS_OF], range(40, 200, 12))
     assert any("the new run in" in line for line in seen.failures), seen.table()  # the run's files
     assert any("the store" in line or "CURRENT" in line for line in seen.failures), seen.table()  # publishing
     assert State.of(ws).current != published  # and with room, the grading published
@@ -159,7 +159,7 @@ def test_a_grading_that_meets_a_full_disk_keeps_the_published_run(shop: Shop, di
 @pytest.mark.parametrize(("kind", "source"), [("orders", "orders-more.csv"), ("customers", "customers-more.csv")])
 def test_an_import_that_meets_a_full_disk_changes_nothing(shop: Shop, disk: SmallDisk, kind: str, source: str) -> None:
     on = shop.copy_to(disk.point)
-    seen = sweep(disk, on.ws, ["import", kind, on.root / source, "-w", on.ws], range(0, 200, 8))
+    seen = sweep(disk, on.ws, ["import", kind, on.root / source, "-w", on.ws], range(0, 200, 12))
     assert any(f"the import of {on.root / source}" in line for line in seen.failures), seen.table()
     registry = json.loads((on.ws / "data" / "imports.json").read_text("utf-8"))
     assert str((on.root / source).resolve()) in registry[kind]  # imported once there was room
@@ -168,9 +168,9 @@ def test_an_import_that_meets_a_full_disk_changes_nothing(shop: Shop, disk: Smal
 @pytest.mark.parametrize(
     ("name", "inside", "levels"),
     [
-        ("graded.csv", True, range(48, 1200, 96)),  # 203 KiB, twice over while it is written
+        ("graded.csv", True, range(48, 1200, 128)),  # 203 KiB, twice over while it is written
         ("graded.xlsx", False, range(40, 400, 16)),
-        ("graded.parquet", False, range(0, 400, 8)),
+        ("graded.parquet", False, range(0, 400, 12)),
         ("graded.json", False, range(48, 1200, 96)),
     ],
 )
@@ -199,7 +199,7 @@ def test_a_backup_onto_a_full_disk_leaves_no_half_archive(shop: Shop, disk: Smal
     out = disk.point / "backup.tar.gz"
     before = State.of(shop.ws)
     runs: list[str] = []
-    for left in range(0, 1000, 48):
+    for left in range(0, 1000, 96):
         disk.fill(left * KIB)
         done = tierkit("backup", "-w", shop.ws, out)
         if done.returncode == 0:
@@ -207,7 +207,7 @@ def test_a_backup_onto_a_full_disk_leaves_no_half_archive(shop: Shop, disk: Smal
         runs.append(failed_cleanly(done.returncode, done.stderr, before, shop.ws, disk))
         assert not out.exists()
     disk.free()
-    print(f"\ntierkit backup: {len(runs)} clean failures (0 to {48 * (len(runs) - 1)} KiB left), then ok")
+    print(f"\ntierkit backup: {len(runs)} clean failures (0 to {96 * (len(runs) - 1)} KiB left), then ok")
     assert runs and all(f"the backup {out}" in line for line in runs), runs
     assert out.exists() or tierkit("backup", "-w", shop.ws, out).returncode == 0
 
