@@ -11,6 +11,8 @@ on demand, over this same connection, for code that wants its table API (linking
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +35,32 @@ from tierkit.backends.duckdb_dialect import (
     schema_of,
     to_sql,
 )
-from tierkit.errors import TierkitError
+from tierkit.errors import PolicyError, TierkitError
 from tierkit.settings import setting
 
 _views = itertools.count()
+
+
+@contextmanager
+def overflow_named(target: Path | None = None) -> Iterator[None]:
+    """Arithmetic past the engine's 64-bit integers (a rule `orders_12m * 99999999999 *
+    99999999999 > 0`, which `tierkit check` cannot know to be too large without the data): one
+    line of error, not the engine's traceback (issue 15, fuzzed). A COPY to `target` that fails
+    leaves DuckDB's `tmp_` file beside it: removed."""
+    try:
+        yield
+    except BaseException as exc:
+        if target is not None:
+            target.with_name(f"tmp_{target.name}").unlink(missing_ok=True)
+        if not isinstance(exc, duckdb.OutOfRangeException):
+            raise
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise PolicyError(
+            f"a number past the engine's range while grading ({first}): a rule or metric of the policy "
+            "whose arithmetic overflows, or a value in the data far too large"
+        ) from exc
+
+
 COPY_OPTIONS = {
     "csv": "FORMAT csv, HEADER true",
     "json": "FORMAT json, ARRAY true",
@@ -125,7 +149,8 @@ class DuckDBBackend(Backend):
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:
         try:
-            table = self.raw.sql(self.sql(expr)).to_arrow_table()
+            with overflow_named():
+                table = self.raw.sql(self.sql(expr)).to_arrow_table()
         except duckdb.ConversionException as exc:
             raise ValueOutOfRange(str(exc)) from exc
         return as_result(expr, table)
@@ -139,13 +164,15 @@ class DuckDBBackend(Backend):
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
         """DuckDB writes the file itself (COPY, in parallel, no Python in between)."""
-        self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} (FORMAT parquet)")
+        with overflow_named(path):
+            self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} (FORMAT parquet)")
 
     def copy_to(self, expr: ir.Table, path: Path, fmt: str) -> None:
         """The result as one file in `fmt` (csv with a header, json as an array, jsonl,
         parquet), written by DuckDB itself: in parallel, in bounded memory."""
         options = COPY_OPTIONS[fmt]
-        self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} ({options})")
+        with overflow_named(path):
+            self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} ({options})")
 
     def relation(self, table: ir.Table) -> str:
         """SQL naming the rows of `table`: its view, or the expression as a subquery."""
