@@ -18,6 +18,7 @@ negative amount, and 12% for 0.12.
 from __future__ import annotations
 
 from contextvars import ContextVar
+from decimal import Decimal
 
 import ibis
 import ibis.expr.types as ir
@@ -226,7 +227,7 @@ def _any_number(text: ir.StringValue, to: str) -> ir.NumericValue:
     exact = digits.re_search(r"^-?[0-9]{1,12}(\.[0-9]{0,6})?$")
     value = ibis.coalesce(ibis.ifelse(exact, digits.try_cast(FAST), ibis.null(WIDE)), digits.try_cast(WIDE))
     value = ibis.ifelse(wan, value * 10000, value)
-    value = ibis.ifelse(percent, value / 100, value)
+    value = ibis.ifelse(percent, value * Decimal("0.01"), value)  # exact: `/ 100` went through a double
     value = ibis.ifelse(negative, -value, value)
     value = ibis.ifelse(grouped, value, ibis.null(WIDE))
     return value.try_cast(to)  # type: ignore[no-any-return]  # too large for the column: NULL, reported

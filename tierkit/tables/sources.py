@@ -187,7 +187,7 @@ def open_source(path: str | Path, sheet: str | int | None = None, delimiter: str
             shown = chosen or names[0]
             raise InputError(f"{path}: sheet '{shown}' is empty (sheets: {', '.join(names)}); choose one with --sheet")
         return SourceFile(path, target, "csv", "xlsx", ",", chosen)
-    if path.read_bytes()[:4] in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff") and path.stat().st_size <= 4:
+    if path.stat().st_size <= 4 and path.read_bytes() in (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff"):
         raise InputError(f"{path}: the file is empty (only a byte-order mark, no header)")
     encoding = encodings.detect(path)
     readable = path
