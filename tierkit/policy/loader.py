@@ -190,6 +190,10 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
     try:
         node = yaml.compose(text)
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:  # its message ran over two lines, and said line 1 (issue 15, fuzzed)
+        line = text.count("\n", 0, exc.position) + 1
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or b"\0")
+        raise PolicyError(f"{source}:{line}: not valid YAML: character U+{code:04X} is not allowed") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark else 1
