@@ -147,3 +147,28 @@ def write_parquet(table: Orders, schema: dict[str, str], path: Path) -> None:
     elif schema["nested"] == "map":
         columns["tags"] = pa.array([[("k", "v")] for _ in range(n)], pa.map_(pa.string(), pa.string()))
     pq.write_table(pa.table(columns), path)
+
+
+def cut_member(data: bytes, member: str, keep: float) -> bytes:
+    """A workbook whose ZIP is whole but one of its files (a sheet's XML) is cut to `keep` of
+    itself: what a spreadsheet tool that died while saving leaves."""
+    import io
+    import zipfile
+
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for name in source.namelist():
+            content = source.read(name)
+            target.writestr(name, content[: int(len(content) * keep)] if name == member else content)
+    return out.getvalue()
+
+
+@st.composite
+def spoiled_workbook(draw: st.DrawFn, data: bytes) -> bytes:
+    """One of the workbook's files cut short, the ZIP around it whole."""
+    import io
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as book:
+        names = [n for n in book.namelist() if n.endswith(".xml")]
+    return cut_member(data, draw(st.sampled_from(sorted(names))), draw(st.floats(0, 0.99)))

@@ -20,9 +20,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.reliability.fuzz_binary import (
+    cut_member,
     expected_amounts,
     expected_dates,
     parquet_schema,
+    spoiled_workbook,
     workbook_writer,
     write_parquet,
     write_workbook,
@@ -141,7 +143,10 @@ def test_a_spoiled_workbook_or_parquet_file_is_refused_in_one_line(
         write_workbook(table, data.draw(workbook_writer(table)), path)
     else:
         write_parquet(table, data.draw(parquet_schema()), path)
-    path.write_bytes(mutated(path.read_bytes(), data.draw))
+    if binary == "xlsx" and data.draw(st.booleans()):
+        path.write_bytes(data.draw(spoiled_workbook(path.read_bytes())))
+    else:
+        path.write_bytes(mutated(path.read_bytes(), data.draw))
     run_import(ws, path, sheet="订单" if binary == "xlsx" else None)
     assert unsound(ws) == []
 
@@ -171,3 +176,27 @@ def test_the_command_exits_2_with_one_line_on_stderr(tmp_path: Path, name: str, 
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and str(path.name) in lines[0], done.stderr
     assert unsound(ws) == [] and not (ws / "data" / "orders").exists()
+
+
+def test_a_workbook_cut_inside_its_sheet_is_refused_every_time(spaces: Workspaces) -> None:
+    """A sheet's XML cut short (the ZIP around it whole) was a ParseError traceback, and the
+    half-written CSV copy it left in the scratch folder was read as the whole sheet by the next
+    import of the same file in the same process (tierkit serve)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["order_id", "customer_id", "ordered_at", "amount"])
+    for i in range(2000):
+        sheet.append([f"A{i}", f"C{i}", "2024-01-05", 10])
+    ws = spaces.fresh()
+    path = ws.parent / f"{ws.name}-cut.xlsx"
+    book.save(path)
+    path.write_bytes(cut_member(path.read_bytes(), "xl/worksheets/sheet1.xml", 0.5))
+    for _ in range(2):
+        outcome = run_import(ws, path)
+        assert outcome.error is not None and outcome.error.startswith(
+            f"{path}: sheet 'Sheet' cannot be read to its end (ParseError: unclosed token: line 1, column "
+        ), outcome.error
+    assert unsound(ws) == []

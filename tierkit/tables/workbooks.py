@@ -79,17 +79,36 @@ def sheet_to_csv(path: Path, sheet: str | int | None, target: Path) -> None:
             chosen = names[index]
         else:
             raise InputError(f"{path}: no sheet named '{sheet}' (sheets: {', '.join(names)})")
-        rows = book[chosen].iter_rows()
-        with target.open("w", encoding="utf-8", newline="") as out:
-            writer = csv.writer(out, lineterminator="\n")
-            width = 0
-            for row in rows:
-                cells = [cell_text(getattr(cell, "value", None), getattr(cell, "number_format", None)) for cell in row]
-                while len(cells) > width and cells[-1] == "":  # the used range often runs past the data
-                    cells.pop()
-                if not any(cells):
-                    continue  # a blank line in the sheet
-                width = width or len(cells)  # the header row sets the width
-                writer.writerow(cells + [""] * (width - len(cells)))
+        partial = target.with_suffix(".partial")  # a sheet that breaks off midway is no sheet at all
+        try:
+            _write_rows(book[chosen].iter_rows(), partial)
+        except Exception as exc:  # a cut or spoiled sheet: XML, ZIP or zlib errors, met while streaming
+            partial.unlink(missing_ok=True)
+            raise InputError(
+                f"{path}: sheet '{chosen}' cannot be read to its end ({type(exc).__name__}: {_first_line(exc)}); "
+                "the workbook is damaged: save it again from Excel"
+            ) from None
+        partial.replace(target)
     finally:
         book.close()
+
+
+def _first_line(exc: Exception) -> str:
+    return (str(exc).strip().splitlines() or [""])[0][:200]
+
+
+def _write_rows(rows: Any, target: Path) -> None:
+    """The rows as CSV: the header row sets the width, blank rows left out. A sheet cut short
+    or spoiled (issue 15, fuzzed: a traceback, and a half-written copy the same process would
+    read again as the whole sheet) raises here, before `target` takes the copy's name."""
+    with target.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        width = 0
+        for row in rows:
+            cells = [cell_text(getattr(cell, "value", None), getattr(cell, "number_format", None)) for cell in row]
+            while len(cells) > width and cells[-1] == "":  # the used range often runs past the data
+                cells.pop()
+            if not any(cells):
+                continue  # a blank line in the sheet
+            width = width or len(cells)  # the header row sets the width
+            writer.writerow(cells + [""] * (width - len(cells)))
