@@ -19,7 +19,6 @@ the window and let the engine plan the rest.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,8 +40,6 @@ from tierkit.ingest.quarantine import (
 )
 from tierkit.tables.readers import MappedFile, unreadable
 
-_names = itertools.count()
-
 
 @dataclass(frozen=True)
 class Staged:
@@ -60,31 +57,21 @@ def staged_rows(
     check (`__column`, `__value`, `__reason`), `__verdict` and `_source` (= `source`). The file
     is read here, once: a row the engine cannot read is an error naming the file."""
     from tierkit.backends.duckdb import DuckDBBackend
+    from tierkit.backends.kept_tables import KeptTables
 
     if not isinstance(engine, DuckDBBackend):
         checked = checked_rows(mapped, spec, rules)
         yield Staged(verdicts(checked, spec, mapped.headers, earlier).mutate(_source=ibis.literal(source)), False)
         return
-    tables: list[str] = []
-
-    def kept(expr: ir.Table, what: str) -> str:
-        name = f"__import_{what}_{next(_names)}"
-        engine.execute(f"CREATE TEMP TABLE {name} AS {engine.sql(expr)}")
-        tables.append(name)
-        return name
-
-    def table(name: str) -> ir.Table:
-        return engine.view(f"SELECT * FROM {name}", "kept")
-
-    def has_rows(name: str) -> bool:
-        return bool(engine.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+    temp = KeptTables(engine)
+    kept, table, has_rows = temp.keep, temp.table, temp.has_rows
 
     try:
         try:
             rows = kept(checked_rows(mapped, spec, rules, number=False), "rows")  # in file order
         except Exception as exc:  # the engine met a row it cannot read: the file is the cause
             raise unreadable(mapped.source, exc) from None  # its message may quote personal data
-        checked = engine.view(f"SELECT *, rowid + 1 AS __row FROM {rows}", "checked")
+        checked = temp.numbered(rows)
         firsts = prior = None
         if spec.key is not None and spec.key in checked.columns:
             repeats = table(kept(repeated_ids(checked, spec), "repeats"))  # read apart: no copy of the rows
@@ -103,5 +90,4 @@ def staged_rows(
             judged = verdicts(checked, spec, mapped.headers, None, firsts, prior)
         yield Staged(judged.mutate(_source=ibis.literal(source)), firsts is None and prior is None)
     finally:
-        for name in reversed(tables):
-            engine.execute(f"DROP TABLE IF EXISTS {name}")
+        temp.drop()
