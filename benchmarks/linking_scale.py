@@ -13,11 +13,13 @@ floor linking stays.
 
     python benchmarks/linking_scale.py 100000            # a quick loop
     python benchmarks/linking_scale.py 1000000 --repeat 1
+    python benchmarks/linking_scale.py 1000000 --stages  # and where the time goes, stage by stage
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import resource
 import shutil
@@ -109,12 +111,31 @@ def by_change(persons: Path, truth: Path) -> dict[str, float]:
     return {change: round(share, 4) for change, share in rows}
 
 
+def stage_times(records: Path, output: Path) -> list[dict[str, object]]:
+    """Wall and CPU seconds of each stage of one link, in this process (the progress bar's
+    stages: link.STAGES)."""
+    from tierkit.app.linking import link_files
+
+    marks: list[tuple[str, float, float]] = []
+
+    def say(stage: str) -> None:
+        used = resource.getrusage(resource.RUSAGE_SELF)
+        marks.append((stage, time.perf_counter(), used.ru_utime + used.ru_stime))
+
+    link_files([records], output=output, say=say)
+    say("end")
+    return [
+        {"stage": a, "wall_s": round(t2 - t1, 1), "cpu_s": round(c2 - c1, 1)}
+        for (a, t1, c1), (_, t2, c2) in itertools.pairwise(marks)
+    ]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("records", type=int, nargs="?", default=100_000)
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--keep", type=Path, help="folder to keep the population and output in")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stages", action="store_true", help="also time each stage, in this process")
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tk-link-scale-"))
     records, truth = folder / "customers.csv", folder / "truth.csv"
@@ -165,6 +186,8 @@ def main() -> None:
         "recall_by_change": by_change(persons, truth),
         "summary": summary,
     }
+    if args.stages:
+        result["stages"] = stage_times(records, folder / "persons-stages.parquet")
     print(json.dumps(result, indent=2, ensure_ascii=False))
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
