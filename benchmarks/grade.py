@@ -64,6 +64,16 @@ def baseline_command(orders: Path, out: Path) -> list[str]:
     return [sys.executable, "-c", f"import duckdb; duckdb.connect().execute({sql!r})"]
 
 
+
+def orders_file(folder: Path, count: int) -> Path:
+    """The benchmark's orders file in `folder`, generated unless a kept folder has it already."""
+    orders = folder / f"orders-{count}.parquet"
+    if not orders.exists():
+        started = time.perf_counter()
+        make_orders(orders, count)
+        print(f"generated {count:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    return orders
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=10_000_000)
@@ -73,11 +83,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tierkit-bench-"))
     folder.mkdir(parents=True, exist_ok=True)
-    orders = folder / f"orders-{args.orders}.parquet"
-    if not orders.exists():
-        started = time.perf_counter()
-        make_orders(orders, args.orders)
-        print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    orders = orders_file(folder, args.orders)
     baseline = baseline_command(orders, folder / "baseline.parquet")
     tierkit = [
         sys.executable,

@@ -29,10 +29,9 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from grade import AS_OF, baseline_command, make_orders
+from grade import AS_OF, baseline_command, orders_file
 from timing import compare
 
 HERE = Path(__file__).resolve().parent
@@ -151,11 +150,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tierkit-bench-rfm-"))
     folder.mkdir(parents=True, exist_ok=True)
-    orders = folder / f"orders-{args.orders}.parquet"
-    if not orders.exists():
-        started = time.perf_counter()
-        make_orders(orders, args.orders)
-        print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    orders = orders_file(folder, args.orders)
     commands = {
         "baseline": baseline_command(orders, folder / "baseline.parquet"),
         "tierkit": tierkit_command(orders, folder / "graded.parquet"),

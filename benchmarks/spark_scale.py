@@ -25,7 +25,7 @@ from pathlib import Path
 
 import psutil
 import pyarrow.parquet as pq
-from grade import AS_OF, make_orders
+from grade import AS_OF, orders_file
 
 
 def tree_rss(root: psutil.Process) -> int:
@@ -85,11 +85,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="tierkit-spark-scale-"))
     folder.mkdir(parents=True, exist_ok=True)
-    orders = folder / f"orders-{args.orders}.parquet"
-    if not orders.exists():
-        started = time.perf_counter()
-        make_orders(orders, args.orders)
-        print(f"generated {args.orders:,} orders in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+    orders = orders_file(folder, args.orders)
 
     def grade(engine: str, output: Path) -> list[str]:
         command = [sys.executable, "-m", "tierkit", "grade", "--orders", str(orders), "--policy", "retail"]
