@@ -86,6 +86,8 @@ def test_a_generated_number_gives_what_sql_gives(duck: Any, rule: Rule) -> None:
 @given(text=hostile())
 @example(text="a" + " + a" * 3000 + " > 0")
 @example(text="(" * 3000 + "a" + ")" * 3000 + " > 0")
+@example(text="das_$of0\xc8\x00\x00\n\x00\x00\x00\x00di")  # atheris: a line break in the quoted rule
+@example(text="`x\ny` > 1 or\n zz")
 def test_any_rule_text_compiles_or_fails_in_one_line_at_a_column(duck: Any, text: str) -> None:
     try:
         evaluated(duck, text)

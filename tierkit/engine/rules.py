@@ -91,7 +91,7 @@ class RuleCompiler:
                 return ibis.literal(self.as_of)
             if name not in self.names:
                 raise PolicyError(
-                    f"{self.where}: unknown name '{name}' at column {node.pos + 1} in "
+                    f"{self.where}: unknown name '{quoted(name, 0)}' at column {node.pos + 1} in "
                     f"'{quoted(source, node.pos)}'{did_you_mean(name, self.names)}"
                 )
             return self.names[name]

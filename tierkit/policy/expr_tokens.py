@@ -16,6 +16,7 @@ from tierkit.errors import PolicyError
 KEYWORDS = {"and", "or", "not", "in", "between", "is", "null", "true", "false"}
 CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # in no rule: binary data, never text an engine compares
 SHOWN = 200  # characters of a rule an error quotes
+LINE_BREAKS = str.maketrans("\n\r\t\x0b\x0c\x85\u2028\u2029", " " * 8)  # what str.splitlines splits on, and tabs
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -62,12 +63,14 @@ class Node:
 
 def quoted(source: str, pos: int) -> str:
     """The rule as an error quotes it: whole when short; else SHOWN characters around `pos` (a
-    generated rule of 6,000 characters), and a control character written as \\x00, in one line."""
+    generated rule of 6,000 characters), a line break or tab as a space and a control character
+    written as \\x00: in one line, each character where the column says (issue 15, fuzzed)."""
     shown = source
     if len(source) > SHOWN:
         start = max(0, pos - SHOWN // 2)
         end = start + SHOWN
         shown = ("…" if start else "") + source[start:end] + ("…" if end < len(source) else "")
+    shown = shown.translate(LINE_BREAKS)  # a rule of several YAML lines (when: |) quoted in one
     return CONTROL.sub(lambda m: repr(m.group())[1:-1], shown)
 
 
