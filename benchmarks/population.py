@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tierkit.demo.people import MOBILE_PREFIXES  # the demo's mobile prefixes
 from tierkit.ingest.identity.keys import id_check_digit
 
 SURNAMES = (  # share of the population in percent (2020 census, rounded); the tail shares the rest
@@ -285,33 +286,6 @@ STREETS = [
     for b in ("路", "大道", "街", "东路", "西路", "南路", "北路")
 ]
 PROVINCE_CODES = ("11", "31", "44", "33", "32", "51", "50", "42", "61", "41", "43", "37", "12", "21", "34", "35")
-MOBILE_PREFIXES = (
-    "138",
-    "139",
-    "137",
-    "136",
-    "135",
-    "150",
-    "151",
-    "152",
-    "158",
-    "159",
-    "186",
-    "187",
-    "188",
-    "130",
-    "131",
-    "132",
-    "155",
-    "156",
-    "133",
-    "153",
-    "180",
-    "181",
-    "189",
-    "177",
-    "199",
-)
 HEADER = ("客户编号", "姓名", "手机号", "身份证号", "邮箱", "出生日期", "城市", "地址")
 CHANGES = (
     "traditional",
