@@ -138,6 +138,8 @@ def unsound(ws: Path) -> list[str]:
         name = path.name
         if name.endswith((".partial", ".tmp")) or name.startswith((".staging", "imports.journal")):
             problems.append(f"leftover {path.relative_to(ws)}")
+        elif name.endswith(".failed-rejects.csv"):  # the rows of a refused file, kept for the user: its error names it
+            continue
         elif path.is_file() and path.is_relative_to(data) and name != "imports.json" and path.resolve() not in named:
             problems.append(f"{path.relative_to(ws)} is named by no registry entry")
     return problems

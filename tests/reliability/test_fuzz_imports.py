@@ -200,3 +200,29 @@ def test_a_workbook_cut_inside_its_sheet_is_refused_every_time(spaces: Workspace
             f"{path}: sheet 'Sheet' cannot be read to its end (ParseError: unclosed token: line 1, column "
         ), outcome.error
     assert unsound(ws) == []
+
+
+def test_an_instant_in_the_last_hour_of_9999_is_a_rejected_row_named_in_one_line(spaces: Workspaces) -> None:
+    """9999-12-31T23:00Z is 10000-01-01 in Beijing: the message about the first rejected row read
+    the whole row into Python, whose dates end at 9999 (an OverflowError traceback)."""
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ws = spaces.fresh()
+    path = ws.parent / f"{ws.name}-late.parquet"
+    stamps = [dt.datetime(9999, 12, 31, 23, 0), dt.datetime(2024, 1, 5, 12, 0)]
+    table = pa.table(
+        {
+            "order_id": ["A1", "A2"],
+            "customer_id": ["C1", "C2"],
+            "ordered_at": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+            "amount": [1, 2],
+        }
+    )
+    pq.write_table(table, path)
+    outcome = run_import(ws, path)
+    assert outcome.error is not None
+    assert "First: row 1: ordered_at: '10000-01-01' in the future (after 2026-11-29)." in outcome.error
+    assert unsound(ws) == []

@@ -214,7 +214,10 @@ def _write(
     if failed:  # nothing else changes: the list of this attempt alone, renamed into place whole
         assert rejects_file is not None
         os.replace(journal.partial(rejects_file), rejects_file)
-        first = engine.to_pyarrow(staged.filter(staged.__verdict == REJECTED).order_by("__row").limit(1)).to_pylist()[0]
+        said = ["__row", "__column", "__value", "__reason"]  # text: a date of year 10,000 is none in Python
+        first = engine.to_pyarrow(
+            staged.filter(staged.__verdict == REJECTED).order_by("__row").select(*said).limit(1)
+        ).to_pylist()[0]
         hint = f" ({date_hint()})" if first["__reason"] == "not a valid date" else ""
         raise InputError(
             f"{path}: {counts['rejected']} of {counts['read']} rows rejected "
