@@ -172,3 +172,51 @@ def spoiled_workbook(draw: st.DrawFn, data: bytes) -> bytes:
     with zipfile.ZipFile(io.BytesIO(data)) as book:
         names = [n for n in book.namelist() if n.endswith(".xml")]
     return cut_member(data, draw(st.sampled_from(sorted(names))), draw(st.floats(0, 0.99)))
+
+
+def _odd_column(kind: str, n: int) -> pa.Array:
+    """A column of values at the edges of their type, or of a type no reader expects."""
+    if kind == "nulls":
+        return pa.nulls(n, pa.string())
+    if kind == "last_instant":  # 10000-01-01 in Beijing
+        return pa.array([dt.datetime(9999, 12, 31, 23, 59)] * n, pa.timestamp("us", tz="UTC"))
+    if kind == "first_day":
+        return pa.array([dt.date(1, 1, 1)] * n, pa.date32())
+    if kind == "huge_decimal":
+        return pa.array([Decimal(10**37)] * n, pa.decimal128(38, 0))
+    if kind == "inf":
+        return pa.array([float("inf"), float("nan")] * n, pa.float64())[:n]
+    if kind == "uint64":
+        return pa.array([2**64 - 1] * n, pa.uint64())
+    if kind == "binary":
+        return pa.array([b"\xff\x00\xfe"] * n, pa.binary())
+    if kind == "list":
+        return pa.array([[1, None]] * n, pa.list_(pa.int64()))
+    if kind == "time":
+        return pa.array([dt.time(23, 59)] * n, pa.time64("us"))
+    return pa.array([dt.timedelta(days=1)] * n, pa.duration("us"))
+
+
+ODD_KINDS = [
+    "nulls",
+    "last_instant",
+    "first_day",
+    "huge_decimal",
+    "inf",
+    "uint64",
+    "binary",
+    "list",
+    "time",
+    "duration",
+]
+
+
+@st.composite
+def odd_parquet(draw: st.DrawFn, table: Orders, path: Path) -> None:
+    """The table as Parquet with one or two of its columns replaced by odd ones."""
+    write_parquet(table, draw(parquet_schema()), path)
+    data = pq.read_table(path)
+    for column in draw(st.lists(st.sampled_from(COLUMNS), min_size=1, max_size=2, unique=True)):
+        odd = _odd_column(draw(st.sampled_from(ODD_KINDS)), data.num_rows)
+        data = data.set_column(data.schema.get_field_index(column), column, odd)
+    pq.write_table(data, path)

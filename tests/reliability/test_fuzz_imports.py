@@ -23,6 +23,7 @@ from tests.reliability.fuzz_binary import (
     cut_member,
     expected_amounts,
     expected_dates,
+    odd_parquet,
     parquet_schema,
     spoiled_workbook,
     workbook_writer,
@@ -145,6 +146,8 @@ def test_a_spoiled_workbook_or_parquet_file_is_refused_in_one_line(
         write_parquet(table, data.draw(parquet_schema()), path)
     if binary == "xlsx" and data.draw(st.booleans()):
         path.write_bytes(data.draw(spoiled_workbook(path.read_bytes())))
+    elif binary == "parquet" and data.draw(st.booleans()):
+        data.draw(odd_parquet(table, path))
     else:
         path.write_bytes(mutated(path.read_bytes(), data.draw))
     run_import(ws, path, sheet="订单" if binary == "xlsx" else None)
