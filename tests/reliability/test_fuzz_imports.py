@@ -67,7 +67,7 @@ def assert_holds(rows: list[dict[str, object]], table: Orders, dates: object = N
     assert [r["amount"] for r in rows] == (amounts if amounts is not None else table.amounts)
 
 
-@bounded(40)
+@bounded(30)
 @given(data=st.data())
 def test_a_clean_csv_in_any_encoding_imports_the_table_it_holds(spaces: Workspaces, data: st.DataObject) -> None:
     table = data.draw(orders())
@@ -86,7 +86,7 @@ def test_a_clean_csv_in_any_encoding_imports_the_table_it_holds(spaces: Workspac
     assert unsound(ws) == []
 
 
-@bounded(60)
+@bounded(50)
 @given(data=st.data())
 def test_a_spoiled_csv_imports_or_is_refused_in_one_line(spaces: Workspaces, data: st.DataObject) -> None:
     table = data.draw(orders(max_rows=8))
@@ -101,7 +101,7 @@ def test_a_spoiled_csv_imports_or_is_refused_in_one_line(spaces: Workspaces, dat
     assert unsound(ws) == []
 
 
-@bounded(15)
+@bounded(12)
 @given(data=st.data())
 def test_a_workbook_imports_the_table_on_its_sheet(spaces: Workspaces, data: st.DataObject) -> None:
     table = data.draw(orders(max_rows=12))
