@@ -46,8 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
         "plan_cache",
         "TIERKIT_PLAN_CACHE",
         None,
-        "the folder of compiled plans (DuckDB SQL by plan); `off` compiles every time; default: "
-        "~/.cache/tierkit/plans",
+        "the folder of compiled plans (DuckDB SQL by plan); `off` compiles every time; default: ~/.cache/tierkit/plans",
     ),
     Setting("spark_master", "TIERKIT_SPARK_MASTER", "local[2]", "the Spark master URL of `--engine spark`"),
     Setting(

@@ -37,7 +37,11 @@ from typing import Any
 
 import pyarrow.parquet as pq
 
+from tierkit.app.erasure_data import LOOKUPS
+from tierkit.runs.lookup import RUN_CACHES
+
 KINDS = ("grade", "import", "link", "publish", "serve")
+KEPT_HIDDEN = {".tierkit.lock", *RUN_CACHES, *LOOKUPS}
 AS_OF = "2024-12-31"
 TIERKIT = [sys.executable, "-m", "tierkit"]
 TIMEOUT = 120.0  # no single command of the tiny workspace comes near it
@@ -365,13 +369,12 @@ class Harness:
         return problems
 
     def leftovers(self) -> list[str]:
-        """Files a finished command must not leave: staging folders, `*.partial`, temporary names, a journal."""
+        """Files a finished command must not leave: staging folders, `*.partial`, temporary names, a journal.
+        A server's finished lookup copies (its warm-up builds them) and the lock are kept on purpose."""
         found = []
         for path in sorted(self.ws.rglob("*")):
             name = path.name
-            if name == ".tierkit.lock" or (
-                name.startswith("tierkit.db") and name.endswith(("-wal", "-shm", "-journal"))
-            ):
+            if name in KEPT_HIDDEN or (name.startswith("tierkit.db") and name.endswith(("-wal", "-shm", "-journal"))):
                 continue
             if name.startswith(".") or name.endswith((".partial", ".tmp")) or name == "imports.journal.json":
                 found.append(str(path.relative_to(self.ws)))

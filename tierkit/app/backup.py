@@ -52,6 +52,7 @@ from tierkit.errors import InputError, WorkspaceError, room_for
 from tierkit.ingest.journal import JOURNAL
 from tierkit.runs.files import CURRENT, store_of
 from tierkit.runs.files import MANIFEST as RUN_MANIFEST
+from tierkit.runs.lookup import RUN_CACHES
 from tierkit.store import catalog
 from tierkit.store.database import current_revision, database_url
 from tierkit.version import __version__
@@ -60,7 +61,7 @@ from tierkit.workspace import Workspace
 FORMAT = 1
 STORE = "tierkit.db"
 ATTEMPTS = 5
-CACHES = {"lookup.arrow"}  # a run's sorted copy of its result, rebuilt by the server when missing
+CACHES = set(RUN_CACHES)  # a run's sorted copies of its result, rebuilt by the server when missing
 
 
 @dataclass

@@ -9,7 +9,7 @@ and data files, graded runs, lookup copies, identity-linking files, and any othe
   the file's own columns (attributes) unless a yes/no flag. In the other tables' rows: their own
   columns (a delivery address in an orders export). Ids, dates, amounts, tiers stay.
 - Each run's result.parquet: see erasure_runs.
-- The sorted lookup copies (.directory.arrow, lookup.arrow) are removed: the server rebuilds them.
+- The sorted lookup copies (.directory.arrow, lookup.arrow, .tiers.arrow) are removed: the server rebuilds them.
 - data/identity/review.csv: the person's side of each pair blanked.
 - Any other file of the workspace (exports, lists, notes): rows naming the person blanked by
   value, distinctive values replaced (erasure_text).
@@ -32,6 +32,7 @@ from tierkit.canonical import TABLES
 from tierkit.ingest import journal
 from tierkit.ingest.registry import REGISTRY, Registry
 from tierkit.runs.files import CURRENT, RESULT
+from tierkit.runs.lookup import RUN_CACHES
 from tierkit.tables.readers import file_fingerprint, open_mapped
 from tierkit.workspace import Workspace
 
@@ -252,7 +253,7 @@ def sweep(
                 continue
             if here.parent == root / "data" and here.name in TABLES and name.endswith(".parquet"):
                 continue  # imported parts: erase_parts
-            if here.parent == root / "runs" and name in (RESULT, "lookup.arrow"):
+            if here.parent == root / "runs" and name in (RESULT, *RUN_CACHES):
                 continue  # erase_runs
             suffix = path.suffix.lower()
             if suffix in ARCHIVES:

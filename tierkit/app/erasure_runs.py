@@ -23,6 +23,7 @@ from tierkit.canonical import CUSTOMERS
 from tierkit.policy.labels import score_columns
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import MANIFEST, RESULT, Run
+from tierkit.runs.lookup import RUN_CACHES
 from tierkit.tables.readers import file_fingerprint
 from tierkit.workspace import Workspace
 
@@ -68,9 +69,9 @@ def erase_runs(ws: Workspace, person: Person, say: Say, touched: set[Path]) -> d
             temporary = folder / f".{RESULT}.erasing"
             outcome = rewrite_parquet(result, temporary, person, blank)
             if outcome.changed:
-                (folder / "lookup.arrow").unlink(missing_ok=True)  # before and after: a reader may rebuild it
+                drop_run_caches(folder)  # before and after: a reader may rebuild them
                 flushed_replace(temporary, result)
-                (folder / "lookup.arrow").unlink(missing_ok=True)
+                drop_run_caches(folder)
                 touched.add(result.resolve())
         listed = manifest.get("files") or {}
         redone = {n: file_fingerprint(folder / n) for n in listed if (folder / n).resolve() in touched}
@@ -91,3 +92,9 @@ def erase_runs(ws: Workspace, person: Person, say: Say, touched: set[Path]) -> d
         flushed_replace(temporary, folder / MANIFEST)
         changed[folder.name] = outcome.rows
     return changed
+
+
+def drop_run_caches(folder: Path) -> None:
+    """The run's sorted copies hold the ids (and the whole rows) the rewrite just blanked."""
+    for name in RUN_CACHES:
+        (folder / name).unlink(missing_ok=True)

@@ -26,6 +26,8 @@ from tierkit.ingest.identity.persons import LINKS
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
+from tierkit.runs.lookup import RUN_LOOKUP as LOOKUP
+from tierkit.runs.lookup import RUN_TIERS as TIERS
 from tierkit.runs.lookup import SortedTable, build_sorted
 from tierkit.settings import DEFAULT_LANG
 from tierkit.store import contacts
@@ -34,8 +36,6 @@ from tierkit.store.audit import AuditLog
 from tierkit.tables.readers import read_table
 from tierkit.workspace import Workspace
 
-LOOKUP = "lookup.arrow"
-TIERS = ".tiers.arrow"  # ids and tiers of a run, for the tier history of cards
 DIRECTORY = ".directory.arrow"
 COMPLAINTS = ".complaints.arrow"
 KEPT_RUNS = 14  # runs a process keeps open: a card's tier history reads up to twelve

@@ -19,6 +19,9 @@ import pyarrow as pa
 from tierkit.backends import Backend, connect
 
 REMEMBERED = 1024  # rows (and positions) a table keeps of its last lookups
+RUN_LOOKUP = "lookup.arrow"  # a run's whole rows, sorted by id: the published run's cards
+RUN_TIERS = ".tiers.arrow"  # a run's ids and tiers only: the tier history of cards
+RUN_CACHES = (RUN_LOOKUP, RUN_TIERS)  # rebuilt from the run's result when missing or older
 
 
 def build_sorted(backend: Backend, rows: ir.Table, key: str, target: Path) -> None:
