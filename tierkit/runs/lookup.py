@@ -34,6 +34,13 @@ def build_sorted(backend: Backend, rows: ir.Table, key: str, target: Path) -> No
     os.replace(staging, target)
 
 
+def _mapped(column: pa.ChunkedArray) -> pa.Array:
+    """The column as one array over the mapped file's own pages. `combine_chunks` copies even a
+    single chunk: every column of a 700 MB file read into private memory at open (0.26 s of a
+    `tierkit show`, and as much resident memory per serving process as the file's size)."""
+    return column.chunk(0) if column.num_chunks == 1 else column.combine_chunks()
+
+
 class SortedTable:
     """Rows of an Arrow file sorted by `key`, found by binary search.
 
@@ -48,9 +55,9 @@ class SortedTable:
         self.table = reader.read_all()
         self.key = key
         self.path = path
-        self.keys = self.table[key].combine_chunks() if self.table.num_rows else pa.array([], pa.string())
+        self.keys = _mapped(self.table[key]) if self.table.num_rows else pa.array([], pa.string())
         self.rows = self.table.num_rows
-        self._columns = {name: self.table[name].combine_chunks() for name in self.table.column_names}
+        self._columns = {name: _mapped(self.table[name]) for name in self.table.column_names}
         self._raw = _raw_strings(self.keys)
         self._nested = any(pa.types.is_nested(field.type) for field in self.table.schema)
         self._found: dict[str, tuple[int, bool]] = {}  # key -> (position, present)
