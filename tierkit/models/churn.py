@@ -1,9 +1,9 @@
 """Churn early warning: the `churn:` metric kind and the backtest, on a model that earns its place.
 
-The pieces: models.churn_signals (what each signal means, which way it points toward leaving,
-the card's words), models.churn_model (signals as of a cut-off, labels, the logistic fit),
-models.churn_validation (the out-of-time check against recency, and the recency baseline served
-when the model fails it). Here they are put to the two uses:
+The pieces: models.churn_signals (what each signal means, which way it points toward leaving),
+models.churn_words (the card's words for them, the kind's `display`), models.churn_model
+(signals as of a cut-off, labels, the logistic fit), models.churn_validation (the out-of-time
+check against recency, and the recency baseline served when the model fails it). Here they are put to the two uses:
 
 - grading (`churn: risk`, `churn: signals`): check the history, validate, train the model or the
   baseline as of as-of − horizon on what happened up to the as-of date, and score every customer
@@ -35,7 +35,7 @@ from tierkit.models.churn_model import (
     outcomes,
     short_history,
 )
-from tierkit.models.churn_signals import reason_words, reasons_text
+from tierkit.models.churn_signals import reasons_text
 from tierkit.models.churn_validation import auc, served, validate
 from tierkit.models.kinds import ChurnParameters
 from tierkit.policy.model import MetricSpec
@@ -106,14 +106,6 @@ def _remedy(inputs: Inputs, as_of: dt.date, horizon: str, cutoffs: int) -> str:
         return f"give {fits}grade as of {later} or later"
     fits = f"a --horizon of {shorter} or shorter, or " if shorter else ""
     return f"give {fits}an --as-of of {later} or later"
-
-
-def display(value: object, parameters: object, lang: str) -> list[str] | None:
-    """The card's words for a churn metric: a `signals` metric's reasons, each with the
-    customer's own value ("付款延迟 2 次 / 12 个月"); None for the risk (shown as the number it is)."""
-    if getattr(parameters, "churn", None) != "signals":
-        return None
-    return reason_words(value, lang)
 
 
 def _precision_at_top(score: np.ndarray, y: np.ndarray, share: float = 0.1) -> float:

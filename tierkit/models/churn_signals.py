@@ -1,4 +1,5 @@
-"""The churn signals: what each one measures, which way it points toward leaving, and the card's words.
+"""The churn signals: what each one measures, which way it points toward leaving, and which are a
+customer's reasons (the card's words for them: models.churn_words).
 
 Why the rule for naming a signal lives here, apart from the model: a logistic weight can come
 out with the "wrong" sign (a few late payers who happened to stay give `late_payments_12m` a
@@ -21,57 +22,29 @@ every engine, where float-to-text is not (Spark writes 1.0E-4, DuckDB 0.0001).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import lru_cache
-from importlib import resources
-from typing import Any, Literal, Protocol
+from typing import Protocol
 
 import ibis
 import ibis.expr.types as ir
 import numpy as np
-import yaml
 
 from tierkit.engine.inputs import Inputs
+from tierkit.models.churn_words import SEPARATOR, Signal, catalogue, parse_reasons, reason_words
 from tierkit.policy.model import MetricSpec
 
-SEPARATOR = ";"  # between reasons; '=' between a signal and its value
+__all__ = [  # the catalogue and its words are models.churn_words' (a card reads them without Ibis)
+    "SEPARATOR",
+    "TOP",
+    "Signal",
+    "catalogue",
+    "encoded",
+    "parse_reasons",
+    "reason_words",
+    "reasons_text",
+    "usable_signals",
+]
+
 TOP = 3  # reasons a card lists
-
-
-@dataclass(frozen=True)
-class Signal:
-    """One early-warning signal of churn_features.yaml."""
-
-    name: str
-    metric: dict[str, Any] | None  # None: computed beside the metrics (categories_declining)
-    leaving: Literal["up", "down"]
-    decimals: int  # the precision its value is carried with
-    label: dict[str, str]  # lang -> a few words
-    words: dict[str, str]  # lang -> the card's sentence, with {value}
-
-    def say(self, value: float | int | None, lang: str) -> str:
-        """The card's sentence for one customer's value (the label alone when there is none)."""
-        template = self.words.get(lang) or self.words.get("en")
-        if value is None or template is None:
-            return self.label.get(lang) or self.label.get("en") or self.name
-        return template.format(value=value)
-
-    def parse(self, text: str) -> float | int:
-        return int(text) if self.decimals == 0 else float(text)
-
-
-@lru_cache(maxsize=1)
-def catalogue() -> dict[str, Signal]:
-    """Every signal churn_features.yaml declares, in its order."""
-    text = resources.files("tierkit.models").joinpath("churn_features.yaml").read_text("utf-8")
-    found = {}
-    for name, entry in yaml.safe_load(text)["signals"].items():
-        if entry.get("leaving") not in ("up", "down"):
-            raise ValueError(f"churn_features.yaml: {name}: leaving must be up or down")
-        found[name] = Signal(
-            name, entry.get("metric"), entry["leaving"], int(entry.get("decimals", 0)), entry["name"], entry["words"]
-        )
-    return found
 
 
 def usable_signals(inputs: Inputs) -> dict[str, MetricSpec]:
@@ -129,28 +102,3 @@ def reasons_text(model: Weights, table: ir.Table, top: int = TOP) -> ir.StringVa
     ranked = ibis.array(parts).filter(lambda p: p["neg"] < 0).sort()
     # no reason: '' on every engine (Spark's slice of an empty array gives NULL)
     return ranked.map(lambda p: p["reason"])[:top].join(SEPARATOR).fill_null("")  # type: ignore[no-any-return]
-
-
-def parse_reasons(text: object) -> list[tuple[str, str | None]]:
-    """'a=1;b=2' -> [(a, '1'), (b, '2')]; a run written before values were carried
-    ('a,b') -> [(a, None), (b, None)]."""
-    raw = str(text or "")
-    items = raw.split(SEPARATOR) if "=" in raw else raw.split(",")
-    found: list[tuple[str, str | None]] = []
-    for item in filter(None, (i.strip() for i in items)):
-        name, has_value, value = item.partition("=")
-        found.append((name, value if has_value else None))
-    return found
-
-
-def reason_words(text: object, lang: str) -> list[str]:
-    """What the card says for a `churn: signals` value: one sentence per reason, in `lang`."""
-    known = catalogue()
-    said = []
-    for name, value in parse_reasons(text):
-        signal = known.get(name)
-        if signal is None:  # a signal this version does not know (a newer catalogue): its name
-            said.append(name if value is None else f"{name} = {value}")
-        else:
-            said.append(signal.say(None if value is None else signal.parse(value), lang))
-    return said

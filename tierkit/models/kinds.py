@@ -70,7 +70,7 @@ CHURN = MetricKind(
     name="churn",
     parameters=ChurnParameters,
     build="tierkit.models.churn:CHURN_METRICS",
-    display="tierkit.models.churn:display",
+    display="tierkit.models.churn_words:display",  # light: a card imports no model
     description="churn risk (0..1) and the signals that drove it, each with the customer's value",
 )
 
