@@ -14,23 +14,22 @@ import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
-
-import ibis.expr.types as ir
-import pyarrow.compute as pc
+from typing import TYPE_CHECKING, Any, Literal
 
 from tierkit.app.instants import future_instant
 from tierkit.app.masking import MASKS, agent_view, masked
 from tierkit.app.serving import ServedWorkspace, Snapshot
-from tierkit.backends import Backend, connect
+from tierkit.backends import connect
 from tierkit.errors import NotAllowedError, NotFoundError, RequestError, ValueRefusedError
 from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.runs.card import card_from_row
-from tierkit.runs.effect import MANUAL, as_listed, tier_in_effect, with_manual
-from tierkit.runs.output import convert_parquet
-from tierkit.runs.workbook import Readable
 from tierkit.store import contacts as contact_log
 from tierkit.store import overrides as override_store
+
+if TYPE_CHECKING:  # a card is a lookup: lists and exports (Ibis on DuckDB) import what they run
+    import ibis.expr.types as ir
+
+    from tierkit.backends import Backend
 
 Sort = Literal["customer_id", "tier"]  # never personal data: nobody sorts or pages by phone
 FULL_PHONE = re.compile(r"^(\+?86)?1\d{10}$")
@@ -128,6 +127,8 @@ def build_card(
 
 
 def _ids_by_person(served: ServedWorkspace, filters: Filters) -> list[str]:
+    import pyarrow.compute as pc
+
     people = served.people()
     if people is None:
         return []
@@ -143,6 +144,8 @@ def _ids_by_person(served: ServedWorkspace, filters: Filters) -> list[str]:
 
 def _in_effect(served: ServedWorkspace, snapshot: Snapshot, backend: Backend, filters: Filters) -> ir.Table:
     """The run's rows with `__manual` (the override's tier, or NULL), filtered as asked."""
+    from tierkit.runs.effect import tier_in_effect, with_manual
+
     active = served.overrides()
     joined = with_manual(backend.read_parquet(snapshot.run.result), {k: o.tier for k, o in active.items()})
     tier = tier_in_effect(joined)
@@ -178,6 +181,8 @@ def customers(
     offset: int = 0,
 ) -> dict[str, Any]:
     """A page of the current run's customers: `{items, total, limit, offset, run_id}`."""
+    from tierkit.runs.effect import MANUAL, tier_in_effect
+
     if caller.role == "agent" and filters.name:
         raise NotAllowedError("agents cannot search on personal data")
     if caller.role == "agent" and filters.phone:  # the caller's number at contact time: exact, rationed
@@ -214,6 +219,10 @@ def customers(
 def export(served: ServedWorkspace, filters: Filters, fmt: str, folder: Path, caller: Caller) -> tuple[Path, int]:
     """The filtered list as a file in `folder` (CSV or XLSX, formula-like text escaped), with the
     tier in effect and its label, and `manual`; audited. Returns the file and its row count."""
+    from tierkit.runs.effect import as_listed
+    from tierkit.runs.output import convert_parquet
+    from tierkit.runs.workbook import Readable
+
     snapshot = served.snapshot()
     backend = connect("duckdb")
     rows = _in_effect(served, snapshot, backend, filters)

@@ -9,9 +9,7 @@ Parquet statistics of an imported file turn into a few row groups, not a scan.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
-
-import ibis.expr.types as ir
+from typing import TYPE_CHECKING, Any
 
 from tierkit.app.customers import Caller, graded_row
 from tierkit.app.serving import ServedWorkspace
@@ -20,7 +18,9 @@ from tierkit.errors import RequestError
 from tierkit.policy.labels import tier_labels
 from tierkit.store import complaints as complaint_log
 from tierkit.store import contacts as contact_log
-from tierkit.tables.readers import read_table
+
+if TYPE_CHECKING:  # annotations only: the card's history reads no file through Ibis
+    import ibis.expr.types as ir
 
 SHOWN = {
     "orders": ("order_id", "ordered_at", "amount", "category", "channel", "discount", "due_at", "paid_at"),
@@ -30,6 +30,8 @@ TIMELINE = 12  # runs on the card's timeline, newest last
 
 
 def _table(backend: Backend, path: Path, kind: str) -> ir.Table:
+    from tierkit.tables.readers import read_table
+
     if path.suffix.lower() == ".parquet" or path.is_dir():
         return backend.read_parquet(path)
     return read_table(backend, kind, path).table

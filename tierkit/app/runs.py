@@ -11,14 +11,23 @@ from tierkit.app.writing import writing
 from tierkit.errors import InputError
 from tierkit.policy.labels import tier_labels
 from tierkit.runs.card import customer_card, run_policy
-from tierkit.runs.diff import GONE, NEW, migrate
 from tierkit.runs.files import current_run_id, list_runs, load_run, publish_run, reconcile
 from tierkit.runs.overrides import manual_tiers
 from tierkit.settings import DEFAULT_LANG
 from tierkit.workspace import Workspace
 
 NONE = "(none)"  # a run's row without a tier (as runs.diff writes it)
-__all__ = ["GONE", "NEW", "NONE", "card", "diff", "publish", "publish_as", "runs"]
+__all__ = ["NONE", "card", "diff", "publish", "publish_as", "runs"]  # and NEW, GONE (below)
+
+
+def __getattr__(name: str) -> str:
+    """NEW and GONE, the migration's markers, taken from runs.diff when first asked for: the
+    card's path (`tierkit show`) imports this module, and runs.diff loads Ibis."""
+    if name in ("NEW", "GONE"):
+        from tierkit.runs import diff as migration
+
+        return str(getattr(migration, name))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def runs(workspace: Path | None) -> list[dict[str, Any]]:
@@ -98,6 +107,8 @@ def diff(
         raise InputError(f"--limit {limit}: give how many movers to list, 0 or more")
     if offset < 0:
         raise InputError(f"offset {offset}: give how many movers to skip, 0 or more")
+    from tierkit.runs.diff import migrate  # Ibis on DuckDB: loaded by the migration, not by a card
+
     ws = Workspace.open(workspace)
     found = migrate(load_run(ws, run_a), load_run(ws, run_b), limit, cell=cell, offset=offset).as_dict()
     lang = lang or ws.setting("lang", DEFAULT_LANG)

@@ -22,7 +22,6 @@ from sqlalchemy import Engine
 
 from tierkit.backends import connect
 from tierkit.errors import TooManyError, WorkspaceError
-from tierkit.ingest.identity.persons import LINKS
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
@@ -33,7 +32,6 @@ from tierkit.settings import DEFAULT_LANG
 from tierkit.store import contacts
 from tierkit.store import overrides as override_store
 from tierkit.store.audit import AuditLog
-from tierkit.tables.readers import read_table
 from tierkit.workspace import Workspace
 
 DIRECTORY = ".directory.arrow"
@@ -210,6 +208,8 @@ class ServedWorkspace:
         file, rebuilt when the customers change; None when the workspace has none."""
 
         def build(engine: Any, source: Path) -> Any:
+            from tierkit.tables.readers import read_table  # Ibis: only when the lookup file is built
+
             customers = read_table(engine, "customers", source)
             wanted = [c for c in ("customer_id", "name", "phone", "email", "id_number") if c in customers.present]
             return customers.table.select(*wanted)
@@ -221,6 +221,8 @@ class ServedWorkspace:
         sorted lookup file, so that a card shows them without scanning the interactions."""
 
         def build(engine: Any, source: Path) -> Any:
+            from tierkit.tables.readers import read_table
+
             rows = read_table(engine, "interactions", source)
             table = rows.table.filter(rows.table.kind == "complaint")
             return table.select(
@@ -255,6 +257,8 @@ class ServedWorkspace:
 
     def person_of(self, customer_id: str) -> str | None:
         """The person id `tierkit link` folded a source id into, or None."""
+        from tierkit.ingest.identity.persons import LINKS  # linking's module loads Ibis
+
         links = self.workspace.data_dir / LINKS
         if not links.exists():
             return None

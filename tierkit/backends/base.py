@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
+if TYPE_CHECKING:  # annotations only: `import tierkit.backends` loads no Ibis (a card needs none)
+    import ibis.expr.types as ir
 
 
 class ValueOutOfRange(ArithmeticError):

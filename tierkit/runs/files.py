@@ -20,15 +20,14 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tierkit.engine.grade import Grading
 from tierkit.errors import DiskFullError, WorkspaceError, did_you_mean, room_for
-from tierkit.runs.output import atomic_path
-from tierkit.runs.result import write_result
-from tierkit.tables.readers import file_fingerprint
 from tierkit.version import __version__
 from tierkit.workspace import Workspace
+
+if TYPE_CHECKING:  # reading a run (a card) loads neither the engine nor Ibis; writing one does
+    from tierkit.engine.grade import Grading
 
 CURRENT = "CURRENT"
 RESULT = "result.parquet"
@@ -86,6 +85,8 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
 
 
 def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
+    from tierkit.runs.result import write_result
+
     run_id = new_run_id()
     runs = ws.runs_dir
     runs.mkdir(parents=True, exist_ok=True)
@@ -115,6 +116,8 @@ def write_run(ws: Workspace, grading: Grading, publish: bool = True) -> Run:
 
 def _write_rest(grading: Grading, staging: Path, run_id: str, summary: dict[str, Any]) -> dict[str, Any]:
     """The run's policy (as written and resolved) and its manifest, last, beside its result."""
+    from tierkit.tables.readers import file_fingerprint
+
     (staging / "policy.yaml").write_text(grading.loaded.text, "utf-8")
     resolved = grading.loaded.policy.model_dump(mode="json", by_alias=True)
     (staging / POLICY).write_text(json.dumps(resolved, ensure_ascii=False, indent=2), "utf-8")
@@ -138,6 +141,7 @@ def publish_run(ws: Workspace, run_id: str, manifest: dict[str, Any] | None = No
 
     The mirror's new text is written before the store commits and renamed after: a disk with no
     room for it fails the publish before anything changed, never after the store switched."""
+    from tierkit.runs.output import atomic_path
     from tierkit.store import catalog
 
     path = ws.runs_dir / run_id / MANIFEST
@@ -184,6 +188,8 @@ def reconcile(ws: Workspace, mirror: bool = False) -> list[str]:
             added.append(folder.name)
     pointer, current = ws.runs_dir / CURRENT, catalog.current(engine)
     if mirror and current is not None and (not pointer.exists() or pointer.read_text("utf-8").strip() != current):
+        from tierkit.runs.output import atomic_path
+
         with atomic_path(pointer) as tmp:
             tmp.write_text(current + "\n", "utf-8")
     return added
