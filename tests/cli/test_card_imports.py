@@ -58,10 +58,5 @@ def test_a_card_of_the_current_run_loads_no_engine_and_no_model(
     assert sorted(loaded & set(NOT_FOR_A_CARD)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="tierkit/runs/lookup.py imports ibis.expr.types at its top for an annotation only; "
-    "under `if TYPE_CHECKING:` no Ibis is loaded by a card (then drop this mark)",
-)
 def test_a_card_of_the_current_run_loads_no_ibis(card_and_modules: tuple[dict[str, Any], set[str], str]) -> None:
     assert "ibis" not in card_and_modules[1]

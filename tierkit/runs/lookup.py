@@ -11,12 +11,16 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ibis.expr.types as ir
 import pyarrow as pa
 
-from tierkit.backends import Backend, connect
+from tierkit.backends import connect
+
+if TYPE_CHECKING:  # a card's lookup never builds: Ibis is loaded only when a file is written
+    import ibis.expr.types as ir
+
+    from tierkit.backends import Backend
 
 REMEMBERED = 1024  # rows (and positions) a table keeps of its last lookups
 RUN_LOOKUP = "lookup.arrow"  # a run's whole rows, sorted by id: the published run's cards
