@@ -71,7 +71,7 @@ def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[
     not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
     up in its sorted lookup file, as the card itself is."""
     runs = served.runs()
-    current = served.current_id()
+    current = served.snapshot().run.run_id  # the run this process serves (a new one once it is ready)
     found = []
     for run in runs[-TIMELINE:]:
         snapshot = served.snapshot(run.run_id)

@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tierkit.app.run_switch import RunSwitch
 from tierkit.backends import connect
 from tierkit.errors import TooManyError, WorkspaceError
 from tierkit.policy.model import Policy
@@ -58,6 +59,7 @@ class Settings:
     session_idle: float = 30 * 60.0  # seconds a workbench session lasts without a request
     session_max: float = 12 * 3600.0  # seconds a workbench session lasts at most
     docs: str = "open"  # the API's own documentation: open, key (any role's) or off (TIERKIT_SERVE_DOCS)
+    switch_wait: float = 1.0  # seconds a request waits for a new run's lookup before the previous run is served
 
 
 @dataclass
@@ -72,7 +74,9 @@ class ServedWorkspace:
     _caches: dict[str, tuple[float, Any]] = field(default_factory=dict)
     _overrides: tuple[float, dict[str, Any]] = (0.0, {})
     _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _lock: threading.Lock = field(default_factory=threading.Lock)  # one build at a time in the requests
+    _kept_lock: threading.Lock = field(default_factory=threading.Lock)
+    _switch: RunSwitch = field(default_factory=RunSwitch)
     _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _kept: dict[str, Any] = field(default_factory=dict)
 
@@ -96,29 +100,44 @@ class ServedWorkspace:
         Another run than the current one (a card's tier history reads up to twelve) gets a lookup
         file of its ids and tiers only: at a million customers the whole rows take ~10 s to sort
         and write (the reasons are most of 700 MB), ids and tiers about a second, and every card
-        waits for the history of a run graded since (even one not published)."""
+        waits for the history of a run graded since (even one not published). A newly published
+        run is served once its whole lookup is ready (`RunSwitch`); the current run named while
+        that build runs (the tier history) is read from its ids and tiers."""
         current = self.current_id()
         run_id = ref or current
         if run_id is None:
             raise WorkspaceError("no run is published yet; grade one first")
-        slim = run_id != current
-        name = f"{run_id}:tiers" if slim else run_id
+        if ref is None:
+            served = self._switch.serve(
+                run_id, lambda: self._build(run_id, False), lambda: self._ready(run_id), self.settings.switch_wait
+            )
+            if served is not None:
+                return served
+        slim = run_id != current or (ref is not None and self._switch.building(run_id) and self._ready(run_id) is None)
+        found = self._ready(f"{run_id}:tiers" if slim else run_id)
+        if found is None:
+            with self._lock:
+                found = self._ready(f"{run_id}:tiers" if slim else run_id)
+                if found is None:
+                    found = self._build(run_id, slim)
+        if ref is None:
+            self._switch.served = found
+        return found
+
+    def _ready(self, name: str) -> Snapshot | None:
         found = self._snapshots.get(name)
-        if found is not None and found.table.path.exists():  # removed: the run was rewritten (tierkit forget)
-            return found
-        with self._lock:
-            found = self._snapshots.get(name)
-            if found is None or not found.table.path.exists():
-                run = load_run(self.workspace, run_id)
-                if slim:
-                    table = SortedTable.from_parquet(
-                        run.result, "customer_id", run.path / TIERS, ["customer_id", "tier"]
-                    )
-                else:
-                    table = SortedTable.from_parquet(run.result, "customer_id", run.path / LOOKUP)
-                found = Snapshot(run, run_policy(run), table)
-                kept = list(self._snapshots.items())[-KEPT_RUNS:]  # the current run and a card's timeline
-                self._snapshots = {**dict(kept), name: found}
+        return found if found is not None and found.table.path.exists() else None  # gone: rewritten by forget
+
+    def _build(self, run_id: str, slim: bool) -> Snapshot:
+        run = load_run(self.workspace, run_id)
+        if slim:
+            table = SortedTable.from_parquet(run.result, "customer_id", run.path / TIERS, ["customer_id", "tier"])
+        else:
+            table = SortedTable.from_parquet(run.result, "customer_id", run.path / LOOKUP)
+        found = Snapshot(run, run_policy(run), table)
+        with self._kept_lock:
+            kept = list(self._snapshots.items())[-KEPT_RUNS:]  # the current run and a card's timeline
+            self._snapshots = {**dict(kept), (f"{run_id}:tiers" if slim else run_id): found}
         return found
 
     def overrides(self) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,8 @@ def build_sorted(backend: Backend, rows: ir.Table, key: str, target: Path) -> No
     """Write `rows` ordered by `key` (rows without one left out) as one Arrow IPC file (one
     record batch), atomically. Keys sort by code point, as Python compares them in `find`."""
     table = backend.to_pyarrow(rows.filter(rows[key].notnull()).order_by(key)).combine_chunks()
-    staging = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    # one name per thread: a request may build the file while a background build of it runs
+    staging = target.with_name(f".{target.name}.{os.getpid()}-{threading.get_ident()}.partial")
     with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
     os.replace(staging, target)
