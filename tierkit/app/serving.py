@@ -4,8 +4,9 @@ What one process of the REST API (and of the web workbench) holds.
 
 The current run is read from the store's pointer at most every `pointer_ttl` seconds; a request
 takes one `Snapshot` (a run and its lookup table) at its start and uses it to the end, so a
-publish in another process switches the next requests over without a restart, and no request
-ever mixes two runs. Sorted lookup files are built beside the run on first use.
+publish in another process switches the next requests over without a restart (once the new run's
+lookup is ready: `run_switch`), and no request ever mixes two runs. Sorted lookup files are built
+beside the run on first use.
 """
 
 from __future__ import annotations
