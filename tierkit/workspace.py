@@ -17,6 +17,7 @@ import yaml
 from tierkit.errors import WorkspaceError
 from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names, preset_text
 from tierkit.settings import DEFAULT_LANG, setting
+from tierkit.tables.locations import is_uri
 
 CONFIG = "tierkit.yaml"
 TABLE_NAMES = ("orders", "customers", "interactions", "contacts")
@@ -108,6 +109,13 @@ class Workspace:
             if candidate.exists():
                 return candidate
         return None
+
+    def data_location(self, table: str) -> str | Path | None:
+        """`data_file`, or the URI `data:` names for the table, kept as text for --engine spark
+        (`self.root / 's3a://b/x'` would be a local path, its '//' collapsed)."""
+        data = self.config.get("data") or {}
+        given = str(data.get(table) or "") if isinstance(data, dict) else ""
+        return given if is_uri(given) else self.data_file(table)
 
     def setting(self, key: str, default: str) -> str:
         """A setting as text; `refunds: false` (a YAML boolean) is 'False', not the default."""

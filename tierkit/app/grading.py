@@ -31,6 +31,7 @@ from tierkit.runs.result import GradedResult, write_result
 from tierkit.runs.stability import run_before
 from tierkit.runs.workbook import Readable
 from tierkit.settings import DEFAULT_LANG
+from tierkit.tables.locations import is_uri
 from tierkit.tables.readers import SourceTable
 from tierkit.tables.sources import text_options
 from tierkit.workspace import TABLE_NAMES, Workspace
@@ -45,7 +46,7 @@ def last_order_date(engine: Backend, orders: SourceTable) -> Any:
 
 def _grade(
     engine_name: str,
-    files: dict[str, Path | None],
+    files: dict[str, str | Path | None],
     policy_ref: Any,
     as_of: str | None,
     lang: str,
@@ -79,7 +80,7 @@ def _grade(
     if taken is not None and taken.num_rows:  # complaints taken in tierkit count as interactions
         inputs = with_rows(inputs, "interactions", taken, "complaints taken in tierkit")
     links = files.get("links")
-    if links is not None and links.exists():  # `tierkit link` ran: one customer per person
+    if isinstance(links, Path) and links.exists():  # `tierkit link` ran: one customer per person
         say("folding linked customer ids into persons")
         inputs = by_person(engine, inputs, links)
         stale = stale_links(links, files.get("customers"))
@@ -105,9 +106,12 @@ def continued_from(previous: Run | None) -> dict[str, Any]:
     return {"previous_run": previous.run_id, "previous_as_of": previous.manifest.get("as_of")}
 
 
-def stale_links(links: Path, customers: Path | None) -> str | None:
+def stale_links(links: Path, given: str | Path | None) -> str | None:
     """A note when customers were imported after the last `tierkit link`: its persons may be out of date."""
-    if customers is None or not customers.exists():
+    if given is None or is_uri(given):  # a URI's time is Spark's to know
+        return None
+    customers = Path(given)
+    if not customers.exists():
         return None
     parts = sorted(customers.glob("*.parquet")) if customers.is_dir() else [customers]
     newest = max((p.stat().st_mtime for p in parts), default=0.0)
@@ -119,10 +123,10 @@ def stale_links(links: Path, customers: Path | None) -> str | None:
 def grade_workspace(
     workspace: Path | None = None,
     *,
-    orders: Path | None = None,
-    customers: Path | None = None,
-    interactions: Path | None = None,
-    contacts: Path | None = None,
+    orders: str | Path | None = None,
+    customers: str | Path | None = None,
+    interactions: str | Path | None = None,
+    contacts: str | Path | None = None,
     policy: str | None = None,
     as_of: str | None = None,
     output: Path | None = None,
@@ -137,7 +141,8 @@ def grade_workspace(
 ) -> dict[str, Any]:
     """Grade into `output` (file mode, no workspace) or a new run of the workspace; `progress`
     receives each step's name (three steps). `maps` and `sheet` (--map, --sheet) say how to
-    read the files given. Returns the summary, with the run id or the output file.
+    read the files given; a file given as text may be a URI for --engine spark (s3a://...,
+    tables.locations). Returns the summary, with the run id or the output file.
 
     `publish`: True or False as asked; None (the default) publishes unless the current run is
     as of a later date: a look back at June must not replace September's grades unasked. The
@@ -155,7 +160,7 @@ def grade_workspace(
         return summary
     ws = Workspace.open(workspace)
     with writing(ws, "grade"):  # its inputs read and its run written with no other writer between
-        files = {name: given[name] or ws.data_file(name) for name in TABLE_NAMES}
+        files: dict[str, str | Path | None] = {name: given[name] or ws.data_location(name) for name in TABLE_NAMES}
         files["links"] = ws.data_dir / LINKS
         loaded = ws.policy(policy)
         taken = complaints_taken(ws, loaded.policy.inputs.offset)

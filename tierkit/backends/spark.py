@@ -23,6 +23,7 @@ import ibis.expr.types as ir
 from tierkit.backends.base import Backend
 from tierkit.backends.spark_session import file_uri, spark_session
 from tierkit.backends.spark_session import similarity_jar as _similarity_jar  # noqa: F401 (tests, splink)
+from tierkit.tables.locations import unreachable
 from tierkit.tables.sources import plain_name
 
 _views = itertools.count()
@@ -47,6 +48,7 @@ class SparkBackend(Backend):
 
     def __init__(self, backend: Any) -> None:
         self._ibis = backend
+        self._instants: dict[str, frozenset[str]] = {}  # by URI, from the schema read_uri saw
 
     @classmethod
     def open(cls) -> SparkBackend:
@@ -63,8 +65,11 @@ class SparkBackend(Backend):
         return self._ibis._session
 
     def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
-        frame = self.session.read.csv(
-            _hadoop_exact(plain_name(path)),
+        return self._view(self._csv(_hadoop_exact(plain_name(path)), delimiter))
+
+    def _csv(self, where: str, delimiter: str) -> Any:
+        return self.session.read.csv(
+            where,
             header=True,
             inferSchema=False,
             multiLine=True,
@@ -74,12 +79,38 @@ class SparkBackend(Backend):
             mode="FAILFAST",
             encoding="UTF-8",
         )
-        return self._view(frame)
 
     def read_parquet(self, path: Path) -> ir.Table:
         if path.is_dir():
             return self._view(self.session.read.parquet(_hadoop_exact(path), mergeSchema="true"))
         return self._view(self.session.read.parquet(_hadoop_exact(path)))
+
+    def read_uri(self, uri: str, fmt: str, delimiter: str = ",") -> ir.Table:
+        """An input given as a URI (s3a://, abfss://, gs://, hdfs://, dbfs:/, file://), read as it
+        is (its Hadoop connector on the class path: see docs/engines.md); a Parquet URI is a file
+        or a folder of parts. What Spark cannot open is one line naming the URI."""
+        try:
+            frame = self._csv(uri, delimiter) if fmt == "csv" else self.session.read.parquet(uri, mergeSchema="true")
+        except Exception as exc:  # py4j's error, with the Java stack: see tables.locations
+            raise unreachable(uri, str(exc)) from None
+        self._instants[uri] = frozenset(
+            f.name for f in frame.schema.fields if type(f.dataType).__name__ == "TimestampType"
+        )
+        return self._view(frame)
+
+    def first_line(self, uri: str) -> str | None:
+        """Line 1 of a text URI (its first file's, for a folder): the header tierkit checks."""
+        try:
+            first = self.session.read.text(uri).first()
+        except Exception as exc:
+            raise unreachable(uri, str(exc)) from None
+        return None if first is None else str(first[0])
+
+    def instants_at(self, uri: str) -> frozenset[str]:
+        """Timestamp columns of a Parquet URI stored as instants: Spark's TimestampType (a
+        Parquet timestamp adjusted to UTC); one without a zone is TimestampNTZType. Ibis types
+        both as a timestamp without a zone, so this is read from the DataFrame read_uri made."""
+        return self._instants.get(uri, frozenset())
 
     def read_parts(self, paths: list[Path]) -> ir.Table:
         """Spark reads several paths in one go (Ibis's reader takes one)."""

@@ -120,10 +120,13 @@ def check(
 @app.command()
 def grade(
     workspace: WorkspaceOpt = None,
-    orders: Annotated[Path | None, typer.Option(help="Orders file (.csv or .parquet).")] = None,
-    customers: Annotated[Path | None, typer.Option(help="Customers file.")] = None,
-    interactions: Annotated[Path | None, typer.Option(help="Interactions file.")] = None,
-    contacts: Annotated[Path | None, typer.Option(help="Contacts file.")] = None,
+    # text, not Path: Path('s3a://bucket/x') is 's3a:/bucket/x' (a URI, read by --engine spark)
+    orders: Annotated[
+        str | None, typer.Option(help="Orders file (.csv or .parquet); with --engine spark also a URI (s3a://...).")
+    ] = None,
+    customers: Annotated[str | None, typer.Option(help="Customers file (or a URI, --engine spark).")] = None,
+    interactions: Annotated[str | None, typer.Option(help="Interactions file (or a URI, --engine spark).")] = None,
+    contacts: Annotated[str | None, typer.Option(help="Contacts file (or a URI, --engine spark).")] = None,
     policy: Annotated[str | None, typer.Option(help="Preset name or policy YAML.")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="YYYY-MM-DD (default: the last order date).")] = None,
     output: Annotated[

@@ -48,7 +48,7 @@ def read_inputs(
         return read_table(engine, kind, path, sheet=xlsx_sheet, to_minutes=rules.offset, defaults=columns or None)
 
     if maps:  # a map naming no column is the likelier cause of a "missing column": say it first
-        _check_maps(maps, {kind: _headers(engine, Path(p), sheet) for kind, p in paths.items() if p is not None})
+        _check_maps(maps, {kind: _headers(engine, p, sheet) for kind, p in paths.items() if p is not None})
     tables = {kind: read(kind, path) for kind, path in paths.items()}
     first = tables["orders"]
     assert first is not None
@@ -59,8 +59,9 @@ def _is_workbook(path: Path) -> bool:
     return FORMATS.get(path.suffix.lower()) == "xlsx"
 
 
-def _headers(engine: Backend, path: Path, sheet: str | None) -> list[str]:
-    source = open_source(path, sheet if _is_workbook(path) else None)
+def _headers(engine: Backend, path: str | Path, sheet: str | None) -> list[str]:
+    """The columns of a file (a URI stays text: Path() would collapse its '//')."""
+    source = open_source(path, sheet if _is_workbook(Path(path)) else None)
     return [c for c in read_raw(engine, source).columns if c not in ("attributes", "_source", "_row")]
 
 

@@ -52,7 +52,7 @@ def new_run_id(now: dt.datetime | None = None) -> str:
 
 
 def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
-    inputs = {}
+    inputs: dict[str, dict[str, Any]] = {}
     for name in ("orders", "customers", "interactions", "contacts"):
         src = grading.inputs.table(name)
         if src is not None:
@@ -62,7 +62,8 @@ def manifest_for(grading: Grading, run_id: str, summary: dict[str, Any], timings
                 "rows": src.rows,
                 "duplicates": src.duplicates,
             }
-            if src.added is not None and src.path.exists():  # complaints taken in tierkit, beside the file
+            # complaints taken in tierkit, beside the file (a URI's file is Spark's to find: there)
+            if src.added is not None and (isinstance(src.path, str) or src.path.exists()):
                 inputs[name]["added"] = {"rows": src.added[0], "sha256": src.added[1]}
     return {
         "run_id": run_id,

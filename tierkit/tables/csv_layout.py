@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from tierkit.errors import InputError
@@ -33,9 +34,13 @@ def _open(source: SourceFile) -> Any:
 
 def header(source: SourceFile) -> list[str]:
     """The column names; a header that repeats or leaves out a name is an error."""
-    path = source.label
     with _open(source) as handle:
         names = [name.strip() for name in next(_reader(handle, source), [])]
+    return checked_header(names, source.label)
+
+
+def checked_header(names: list[str], path: object) -> list[str]:
+    """`names` of line 1 of `path`, when they make a header (a URI's too: Spark read its line)."""
     if not names:  # DuckDB's answer to no columns was `syntax error at or near "}"`
         raise InputError(
             f"{path}: line 1 is empty; the first line must be the header (or data, for a file without one)"
@@ -98,7 +103,7 @@ def unreadable(source: SourceFile, engine_message: str) -> InputError:
     """The error for a CSV an engine refused: a bad byte or the broken row if we find one, else
     the engine's words."""
     if source.encoding in ("utf-8", "utf-8-sig"):
-        encodings.check_utf8(source.label)  # raises, naming the line, if a bad byte is the cause
+        encodings.check_utf8(Path(source.label))  # raises, naming the line, if a bad byte is the cause
     label = source.label
     mixed = mixed_line_end(source.path, -1 if source.header_added else 0)  # DuckDB: "invalid state", no line
     if mixed:

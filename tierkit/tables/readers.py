@@ -21,6 +21,7 @@ from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.attributes import attribute_columns, type_checks, typed_attributes
 from tierkit.tables.headers import map_headers
+from tierkit.tables.locations import ReadsUris, header_names, refuse_engine, unreachable
 from tierkit.tables.parsing import CHINA_MINUTES, date_hint, stripped
 from tierkit.tables.sources import SourceFile, open_source
 from tierkit.tables.typing import type_column
@@ -44,7 +45,7 @@ class SourceTable:
     """A canonical table with where it came from, for manifests and error messages."""
 
     spec: TableSpec
-    path: Path
+    path: Path | str  # a URI (text) when Spark read the input from one, see tables.locations
     table: ir.Table
     rows: int
     duplicates: int
@@ -60,9 +61,13 @@ class SourceTable:
         """A canonical column of `table`, or a typed NULL when the file does not have it."""
         return table[name] if name in self.present else ibis.null(self.spec.column(name).type)
 
-    def fingerprint(self) -> str:
+    def fingerprint(self) -> str | None:
         """sha256 of the file (or parts) read; of the added rows when there is no file at all (a
-        run's manifest records added rows apart: runs.files.manifest_for)."""
+        run's manifest records added rows apart: runs.files.manifest_for). None for a URI: its
+        bytes are where only Spark reads them, and reading them all again here to hash them
+        would cost as much as the grading."""
+        if isinstance(self.path, str):
+            return None
         if self.added is not None and not self.path.exists():
             return self.added[1]
         return file_fingerprint(self.path)
@@ -83,6 +88,8 @@ def file_fingerprint(path: Path) -> str:
 
 def read_raw(engine: Backend, source: SourceFile) -> ir.Table:
     """The file as the engine sees it: CSV columns all text, Parquet columns typed."""
+    if source.uri is not None:
+        return _clean(source, _read_uri(engine, source, source.uri))
     names = csv_layout.header(source) if source.is_text else []  # repeated or blank names are errors
     try:
         raw = (
@@ -92,6 +99,19 @@ def read_raw(engine: Backend, source: SourceFile) -> ir.Table:
         )
     except Exception as exc:  # the engines raise their own types; the file is the cause
         raise unreadable(source, exc) from None
+    return _clean(source, raw)
+
+
+def _read_uri(engine: Backend, source: SourceFile, uri: str) -> ir.Table:
+    """A URI read by the engine itself (Spark), its text header checked as a local file's is."""
+    if not isinstance(engine, ReadsUris):
+        raise refuse_engine(uri)
+    if source.is_text:
+        csv_layout.checked_header(header_names(uri, engine.first_line(uri), source.delimiter), uri)
+    return engine.read_uri(uri, source.format, source.delimiter)
+
+
+def _clean(source: SourceFile, raw: ir.Table) -> ir.Table:
     if len(raw.columns) > csv_layout.MAX_COLUMNS:  # from the Parquet schema: nothing read yet
         raise InputError(
             f"{source.label}: {len(raw.columns):,} columns; tierkit reads at most {csv_layout.MAX_COLUMNS:,} "
@@ -104,6 +124,8 @@ def read_raw(engine: Backend, source: SourceFile) -> ir.Table:
 
 
 def unreadable(source: SourceFile, exc: Exception) -> InputError:
+    if source.uri is not None:  # Spark's reason, not py4j's call or the Java stack
+        return unreachable(source.uri, str(exc))
     first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if source.is_text:
         return csv_layout.unreadable(source, first)
@@ -119,7 +141,7 @@ def missing_id_error(source: SourceFile | None, column: str, count: int) -> Inpu
 
 
 def _where(source: SourceFile, column: str, bad: str) -> str:
-    return csv_layout.first_row_with(source, column, bad) if source.is_text else "a row"
+    return csv_layout.first_row_with(source, column, bad) if source.is_text and source.uri is None else "a row"
 
 
 CLUES = {  # words in a header that make it the likeliest column for a required one
@@ -139,7 +161,7 @@ def likeliest(required: str, unknown: list[str]) -> str | None:
     return best[2] if best[0] > 0 else None
 
 
-def _check_columns(path: Path, kind: str, spec: TableSpec, raw: ir.Table) -> None:
+def _check_columns(path: Path | str, kind: str, spec: TableSpec, raw: ir.Table) -> None:
     columns = list(raw.columns)
     for required in spec.required:
         if required not in columns:
@@ -217,7 +239,7 @@ def read_table(
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
     checks: dict[str, ir.Value] = {"__rows": raw.count()}
-    instants = source.instants()
+    instants = engine.instants_at(source.uri) if source.uri and isinstance(engine, ReadsUris) else source.instants()
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
@@ -296,7 +318,7 @@ def _raise_on_bad_values(mapped: MappedFile, kind: str, spec: TableSpec, counts:
 
 
 def _duplicates(
-    engine: Backend, path: Path, kind: str, spec: TableSpec, table: ir.Table, duplicates: int
+    engine: Backend, path: Path | str, kind: str, spec: TableSpec, table: ir.Table, duplicates: int
 ) -> tuple[ir.Table, tuple[str, ...]]:
     """Customers must be unique; a repeated order id keeps one copy, and says so when copies differ."""
     key = spec.key or ""

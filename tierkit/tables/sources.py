@@ -31,6 +31,7 @@ from pathlib import Path
 from tierkit.errors import InputError
 from tierkit.tables import encodings, workbooks
 from tierkit.tables.lines import MAX_LINE_BYTES, check_lines
+from tierkit.tables.locations import collapsed_hint, is_uri, uri_format
 from tierkit.tables.parsing import DATE_FORMAT, check_date_format
 
 FORMATS = {
@@ -103,15 +104,17 @@ def text_options(delimiter: str | None = None, date_format: str | None = None) -
 
 @dataclass(frozen=True)
 class SourceFile:
-    """Where the engine reads (`path`) and what messages call it (`label`)."""
+    """Where the engine reads (`path`) and what messages call it (`label`); a URI (`uri`, for
+    Spark: see `locations`) is its own label, and its `path` is never opened."""
 
-    label: Path
+    label: Path | str
     path: Path
     format: str  # csv or parquet, as the engine reads it
     encoding: str = "utf-8"
     delimiter: str = ","
     sheet: str | None = None
     header_added: bool = False  # the file has no header: `path` is a copy with column1, column2, ...
+    uri: str | None = None  # s3a://..., hdfs://...: read by Spark as given, nothing checked locally
 
     @property
     def first_data_line(self) -> int:
@@ -124,7 +127,7 @@ class SourceFile:
 
     def instants(self) -> frozenset[str]:
         """Parquet timestamp columns stored as instants (with a time zone), by the file's own schema."""
-        if self.is_text:
+        if self.is_text or self.uri is not None:  # a URI's: by Spark's schema (readers)
             return frozenset()
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -162,14 +165,17 @@ def plain_name(path: Path) -> Path:
 
 def open_source(path: str | Path, sheet: str | int | None = None, delimiter: str | None = None) -> SourceFile:
     """Check that `path` is a file we can read, and prepare it for the engines. `delimiter` (or
-    the command's --delimiter) wins over the sniffer for text files."""
+    the command's --delimiter) wins over the sniffer for text files. A URI (text, see
+    `locations`) is not opened here: Spark reads it as given."""
+    if isinstance(path, str) and is_uri(path):
+        return _uri_source(path, delimiter)
     path = Path(path)
     if path.is_dir():
         if any(path.glob("*.parquet")):
             return SourceFile(path, path, "parquet")
         raise InputError(f"{path}: is a folder, not a file")
     if not path.exists():
-        raise InputError(f"{path}: no such file")
+        raise InputError(f"{path}: no such file{collapsed_hint(path)}")
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise InputError(f"{path}: unknown file type '{path.suffix}' (use .csv, .tsv, .txt, .xlsx or .parquet)")
@@ -211,6 +217,13 @@ def open_source(path: str | Path, sheet: str | int | None = None, delimiter: str
     return SourceFile(
         path, plain, "csv", encoding, "," if chosen == WHITESPACE else chosen, header_added=numbered is not None
     )
+
+
+def _uri_source(uri: str, delimiter: str | None) -> SourceFile:
+    """A URI's format and delimiter, from its name and --delimiter alone (nothing to sniff)."""
+    given = delimiter if delimiter is not None else DELIMITER.get()
+    fmt, chosen = uri_format(uri, FORMATS, delimiter_option(given) if given is not None else None)
+    return SourceFile(uri, Path(), fmt, delimiter=chosen, uri=uri)
 
 
 def _split(line: str, delimiter: str) -> list[str]:
