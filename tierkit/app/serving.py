@@ -60,7 +60,7 @@ class Settings:
     session_idle: float = 30 * 60.0  # seconds a workbench session lasts without a request
     session_max: float = 12 * 3600.0  # seconds a workbench session lasts at most
     docs: str = "open"  # the API's own documentation: open, key (any role's) or off (TIERKIT_SERVE_DOCS)
-    switch_wait: float = 1.0  # seconds a request waits for a new run's lookup before the previous run is served
+    switch_wait: float = 0.5  # seconds requests wait for a new run's lookup before the previous run is served
 
 
 @dataclass
@@ -115,7 +115,8 @@ class ServedWorkspace:
             if served is not None:
                 return served
         slim = run_id != current or (ref is not None and self._switch.building(run_id) and self._ready(run_id) is None)
-        found = self._ready(f"{run_id}:tiers" if slim else run_id)
+        # a whole table serves a history too: the run served until a publish needs no file of its tiers
+        found = self._ready(run_id) or self._ready(f"{run_id}:tiers" if slim else run_id)
         if found is None:
             with self._lock:
                 found = self._ready(f"{run_id}:tiers" if slim else run_id)
