@@ -14,7 +14,10 @@ to fall back on: it is built and waited for, as before.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -76,6 +79,7 @@ class RunSwitch:
             self._failed.pop(run_id, None)
 
             def run() -> None:
+                yield_the_cores()
                 try:
                     build()
                 except Exception as err:  # the next requests keep the previous run and try again later
@@ -87,3 +91,12 @@ class RunSwitch:
             self._builds = {**{k: t for k, t in self._builds.items() if t.is_alive()}, run_id: thread}
             thread.start()
             return thread
+
+
+def yield_the_cores() -> None:
+    """The building thread at the lowest CPU priority, and so the DuckDB threads it starts (Linux
+    threads inherit their creator's niceness): the requests served meanwhile come first. Linux
+    only, where a thread id names one thread to `setpriority`."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
