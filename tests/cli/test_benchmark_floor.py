@@ -3,30 +3,19 @@ otherwise the ratio it reports would compare different work."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import duckdb
 import pytest
 
+from tests.cli.benchmark_scripts import load_script
 from tierkit.app.grading import grade
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))  # grade.py imports its sibling timing.py
-    try:
-        spec = importlib.util.spec_from_file_location("bench_grade", BENCHMARKS / "grade.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_script("grade")
 
 
 def test_by_hand_sql_grades_like_tierkit(bench: ModuleType, tmp_path: Path) -> None:

@@ -4,38 +4,24 @@ different work."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import duckdb
 import pytest
 
+from tests.cli.benchmark_scripts import beside_benchmarks, load_script
 from tierkit.app.grading import grade
-
-BENCHMARKS = Path(__file__).resolve().parents[2] / "benchmarks"
 
 
 @pytest.fixture(scope="module")
 def bench() -> ModuleType:
-    sys.path.insert(0, str(BENCHMARKS))  # rfm.py imports its siblings grade.py and timing.py
-    try:
-        spec = importlib.util.spec_from_file_location("bench_rfm", BENCHMARKS / "rfm.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        return module
-    finally:
-        sys.path.remove(str(BENCHMARKS))
+    return load_script("rfm")
 
 
 def test_the_rfm_floor_scores_like_tierkit_and_a_changed_score_is_noticed(bench: ModuleType, tmp_path: Path) -> None:
-    sys.path.insert(0, str(BENCHMARKS))
-    try:
+    with beside_benchmarks():
         from grade import AS_OF, make_orders
-    finally:
-        sys.path.remove(str(BENCHMARKS))
     orders = tmp_path / "orders.parquet"
     make_orders(orders, 100_000, seed=11)
     graded, by_hand = tmp_path / "graded.parquet", tmp_path / "by_hand.parquet"
