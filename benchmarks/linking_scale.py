@@ -19,6 +19,7 @@ floor linking stays.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import itertools
 import json
 import resource
@@ -59,11 +60,9 @@ def run(cmd: list[str]) -> tuple[float, float, float, str]:
     root = psutil.Process(proc.pid)
     peak = 0
     while proc.poll() is None:
-        try:
+        with contextlib.suppress(psutil.Error):  # a process of the tree ended between listing and reading
             tree = [root, *root.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-        except psutil.Error:
-            pass
         time.sleep(0.2)
     seconds = time.perf_counter() - start
     out, err = proc.communicate()
