@@ -164,10 +164,11 @@ def by_hand(orders: Path, output: Path) -> str:
 
 
 def same_grades(tierkit_file: Path, by_hand_file: Path) -> bool:
-    """Both outputs give every customer the same tier, ABC class, pyramid level and tags."""
+    """Both outputs give every customer the same tier, ABC class, pyramid level, tags and reasons
+    (the lean reasons, byte for byte)."""
     import duckdb
 
-    columns = "customer_id, tier, abc, pyramid, tags"
+    columns = "customer_id, tier, abc, pyramid, tags, reasons"
     differing = duckdb.sql(
         f"SELECT count(*) FROM ((SELECT {columns} FROM '{tierkit_file}') "
         f"EXCEPT ALL (SELECT {columns} FROM '{by_hand_file}'))"

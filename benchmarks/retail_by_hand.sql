@@ -1,7 +1,9 @@
 -- The `retail` preset over an orders file with customer_id, ordered_at and amount only, written
 -- by hand as one DuckDB query: what a SQL expert would write for this one file and this one
 -- policy (columns the file lacks and the missing interactions table are folded to constants).
--- benchmarks/grade.py runs it as the floor: no tool can grade with less work than this.
+-- benchmarks/grade.py runs it as the floor: no tool can grade with less work than this. Its
+-- reasons carry what tierkit's lean reasons carry (docs/scores.md), byte for byte; until
+-- 2026-12-05 both carried the rule, the classes, the tags and the values too.
 -- Placeholders: {orders} (a quoted path), {as_of} and the window starts {m6}, {m12}, {m24}, {m36}.
 COPY (
 WITH per_customer AS (
@@ -47,17 +49,9 @@ SELECT customer_id, tier, abc, pyramid,
     CASE WHEN tag_quality_sensitive THEN 'quality_sensitive' END) AS tags,
   tag_slowing_down, tag_quality_sensitive,
   spend_12m, orders_12m, orders_per_month, loyal_years, recency_days, order_trend_6m, discounted_share_12m,
-  concat_ws('', '{{"tier":"', tier, '","abc":{{"share_above":', CAST(CAST(above / total AS DECIMAL(18, 4)) AS VARCHAR),
-    ',"class":"', abc, '"}},"pyramid":{{"rank":', spend_rank, ',"of":', n, ',"level":"', pyramid,
-    '"}},"tags":[', concat_ws(',', CASE WHEN tag_slowing_down THEN '"slowing_down"' END,
-      CASE WHEN tag_quality_sensitive THEN '"quality_sensitive"' END),
-    '],"values":{{"spend_12m":',
-    coalesce(CAST(TRY_CAST(spend_12m AS DECIMAL(18, 2)) AS VARCHAR), CAST(spend_12m AS VARCHAR)), ',"orders_12m":', orders_12m,
-    ',"orders_per_month":', CAST(CAST(orders_per_month AS DECIMAL(18, 4)) AS VARCHAR),
-    ',"loyal_years":', loyal_years, ',"recency_days":', recency_days,
-    ',"order_trend_6m":', coalesce(CAST(CAST(order_trend_6m AS DECIMAL(18, 4)) AS VARCHAR), 'null'),
-    ',"discounted_share_12m":', coalesce(CAST(CAST(discounted_share_12m AS DECIMAL(18, 4)) AS VARCHAR), 'null'),
-    '}}}}') AS reasons
+  -- the reasons as tierkit keeps them (lean): what neither the row's columns nor the policy say
+  concat_ws('', '{{"abc":{{"share_above":', CAST(CAST(above / total AS DECIMAL(18, 4)) AS VARCHAR),
+    '}},"pyramid":{{"rank":', spend_rank, ',"of":', n, '}}}}') AS reasons
 FROM graded
 ORDER BY customer_id
 ) TO {output} (FORMAT parquet)

@@ -48,6 +48,13 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "the folder of compiled plans (DuckDB SQL by plan); `off` compiles every time; default: ~/.cache/tierkit/plans",
     ),
+    Setting(
+        "reasons",
+        "TIERKIT_REASONS",
+        "lean",
+        "`full` writes each customer's whole reasons JSON into a result (rule texts, score names, tag actions, "
+        "the values); `lean` only what the row's columns and the policy do not say (cards and exports show the whole)",
+    ),
     Setting("spark_master", "TIERKIT_SPARK_MASTER", "local[2]", "the Spark master URL of `--engine spark`"),
     Setting(
         "spark_partitions",

@@ -18,7 +18,9 @@ from typer.testing import CliRunner
 from tests.app.privacy_shop import CUSTOMER, Shop, make_shop
 from tierkit.cli.app import app
 from tierkit.errors import NotFoundError
+from tierkit.runs.card import run_policy
 from tierkit.runs.files import list_runs, store_of
+from tierkit.runs.reasons_full import full_reasons
 from tierkit.store import schema
 from tierkit.workspace import Workspace
 
@@ -109,7 +111,8 @@ def test_the_document_holds_every_place_tierkit_keeps_the_person(shop: Shop, tmp
         assert entry["row"]["tier"] == row["tier"] and entry["row"]["spend_12m"] == pytest.approx(
             float(row["spend_12m"])
         )
-        assert entry["reasons_json"] == json.loads(row["reasons"])
+        assert entry["reasons_json"] == full_reasons(row["reasons"], row, run_policy(run))
+        assert entry["reasons_json"]["values"]["spend_12m"] == pytest.approx(float(row["spend_12m"]))
         assert entry["reasons"][0].startswith("定为") and any("依据的数值" in s for s in entry["reasons"])
     assert [r["current"] for r in document["runs"]] == [False, True]
     assert document["current"]["run_id"] == runs[-1].run_id

@@ -63,7 +63,10 @@ def test_file_mode_writes_one_row_per_customer(orders: Path, tmp_path: Path) -> 
     assert {"tier", "tier_label", "abc", "pyramid", "tags", "reasons", "spend_12m"} <= set(rows["0001"])
     ids = [k.removeprefix("'") for k in rows]
     assert ids == sorted(ids)  # rows in customer_id order, the same bytes every run
-    assert json.loads(rows["0001"]["reasons"])["values"]["spend_12m"] == 121000.0
+    assert rows["0001"]["spend_12m"] == "121000.00"
+    # the file keeps the reasons lean: what the columns and the policy do not say (0002's spend is
+    # 121000 too: with 0001 ahead by customer id, one of three ranks first and nobody is above it)
+    assert json.loads(rows["0001"]["reasons"]) == {"abc": {"share_above": 0.0}, "pyramid": {"rank": 1, "of": 3}}
 
 
 def test_file_mode_rfm_columns(orders: Path, tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.engine.grade import grade_inputs
 from tierkit.engine.reading import read_inputs
 from tierkit.policy.loader import parse_policy
+from tierkit.runs.reasons_full import full_reasons
 from tierkit.runs.result import write_result
 
 
@@ -136,7 +137,10 @@ def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
     assert rows["004"]["tier"] == "regular" and rows["008"]["tier"] == "potential"
     assert rows["002"]["tags"] == "complainer" and rows["06X"]["tags"] == "late"
     assert rows["002"]["tag_complainer"] is True and rows["001"]["tags"] == ""
-    why = json.loads(rows["001"]["reasons"])
+    # the file keeps only what the row and the policy do not say: 001 ranks first of 7, nobody above it
+    assert json.loads(rows["001"]["reasons"]) == {"abc": {"share_above": 0.0}, "pyramid": {"rank": 1, "of": 7}}
+    policy = parse_policy(POLICY, "fixture.yaml").policy
+    why = full_reasons(rows["001"]["reasons"], rows["001"], policy)
     assert why["tier"] == {"rule": "vip", "when": "spend_12m > 100000 and (orders_per_month > 5 or loyal_years >= 1)"}
     # every value any rule, score or tag read, once
     assert why["values"]["spend_12m"] == 360000.0 and why["values"]["loyal_years"] == 1
@@ -157,10 +161,27 @@ def test_tiers_tags_and_reasons(rows: dict[str, dict[str, Any]]) -> None:
     }
     assert why["abc"] == {"score": "abc", "by": "spend_12m", "share_above": 0.0, "class": "A"}
     assert why["pyramid"] == {"score": "pyramid", "by": "spend_12m", "rank": 1, "of": 7, "level": "key"}
-    assert json.loads(rows["008"]["reasons"])["tier"] == {"rule": "potential", "when": "else"}
-    complainer = json.loads(rows["002"]["reasons"])
+    assert full_reasons(rows["008"]["reasons"], rows["008"], policy)["tier"] == {"rule": "potential", "when": "else"}
+    complainer = full_reasons(rows["002"]["reasons"], rows["002"], policy)
     assert complainer["tags"] == {"complainer": {"when": "complaints_90d >= 3", "action": "senior agent"}}
     assert complainer["values"]["complaints_90d"] == 3
+
+
+def test_reasons_written_whole_are_the_lean_ones_rebuilt(
+    engine: Backend, files: dict[str, Path], rows: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two ways to the same whole reasons: the engine's SQL (TIERKIT_REASONS=full) and the
+    reader's rebuild from the lean JSON, the row and the policy (runs.reasons_full)."""
+    monkeypatch.setenv("TIERKIT_REASONS", "full")
+    whole = run(engine, files)
+    policy = parse_policy(POLICY, "fixture.yaml").policy
+    assert sorted(whole) == sorted(rows)
+    for cid, row in rows.items():
+        written = json.loads(whole[cid]["reasons"])
+        assert "tier" in written and "values" in written
+        assert full_reasons(row["reasons"], row, policy) == written, cid
+        others = {k: v for k, v in row.items() if k != "reasons"}
+        assert {k: v for k, v in whole[cid].items() if k != "reasons"} == others
 
 
 def test_engines_give_identical_output(

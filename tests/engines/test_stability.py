@@ -269,3 +269,22 @@ def test_duckdb_and_spark_write_the_same_results(
     for tables, policy in ((both, BOTH), (grace, GRACE)):
         for ours, theirs in zip(tables, chain(duckdb, orders, policy, tmp_path), strict=True):
             assert ours.equals(theirs), (ours.to_pylist(), theirs.to_pylist())
+
+
+def test_stable_tiers_rebuild_the_reasons_written_whole(
+    engine: Backend, orders: Path, both: list[pa.Table], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rule a stable customer's reasons name is the rules' own tier (graded_tier), not the one
+    kept: the lean JSON rebuilt by the reader equals the one the engine writes whole."""
+    from tierkit.runs.reasons_full import full_reasons
+
+    monkeypatch.setenv("TIERKIT_REASONS", "full")
+    whole = chain(engine, orders, BOTH, tmp_path)
+    policy = parse_policy(BOTH, "stable.yaml").policy
+    kept = 0
+    for lean_table, whole_table in zip(both, whole, strict=True):
+        written = {r["customer_id"]: json.loads(r["reasons"]) for r in whole_table.to_pylist()}
+        for row in lean_table.to_pylist():
+            kept += row["tier"] != row["graded_tier"]
+            assert full_reasons(row["reasons"], row, policy) == written[row["customer_id"]]
+    assert kept >= 1  # the chain does keep a tier the rules would have lowered

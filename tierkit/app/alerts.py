@@ -98,7 +98,7 @@ def emit(ws: Workspace, before_id: str | None, after_id: str, now: dt.datetime |
     if rules is None:
         return {}
     backend = connect("duckdb")
-    found = backend.to_pyarrow(changes(backend, before, after, rules, owner_table(backend, ws)))
+    found = backend.to_pyarrow(changes(backend, before, after, policy, owner_table(backend, ws)))
     lang = ws.setting("lang", DEFAULT_LANG)
     tiers = list(after.manifest.get("tiers") or [])
     now = now or dt.datetime.now(dt.UTC)

@@ -26,6 +26,7 @@ from tierkit.errors import InputError, NotFoundError
 from tierkit.ingest.identity.persons import LINKS
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import current_run_id, list_runs, store_of
+from tierkit.runs.reasons_full import full_reasons
 from tierkit.runs.reasons_text import reasons_in_words
 from tierkit.settings import DEFAULT_LANG
 from tierkit.store import schema
@@ -128,7 +129,7 @@ def _runs(ws: Workspace, ids: list[str], lang: str) -> tuple[list[dict[str, Any]
         for row in rows:
             reasons_text = row.pop("reasons", None)
             try:
-                reasons = json.loads(reasons_text) if reasons_text else {}
+                reasons = full_reasons(reasons_text, row, policy) if reasons_text else {}
             except ValueError:
                 reasons = {}
             words = reasons_in_words(policy, tiers, reasons, lang, str(row.get("tier"))) if reasons else []

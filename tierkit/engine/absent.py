@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from tierkit.policy.expr import parse_rule
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.model import MetricSpec
+from tierkit.policy.reads import score_reads
 from tierkit.tables.readers import SourceTable
 
 PSEUDO = ("month", "day", "year")  # computed from the table's time column
@@ -48,7 +49,7 @@ def notes(loaded: LoadedPolicy, missing: dict[tuple[str, str], list[str]]) -> li
         for name, spec in policy.metrics.items():  # expr metrics over unknown ones are unknown too
             if spec.expr and parse_rule(spec.expr).names() & unknown:
                 unknown.add(name)
-        scores = [name for name, spec in policy.scores.items() if _score_reads(spec) & unknown]
+        scores = [name for name, spec in policy.scores.items() if score_reads(spec) & unknown]
         tiers = _readers(((t.name, t.when) for t in policy.tiers), unknown | set(scores))
         tags = _readers(((t.name, t.when) for t in policy.tags), unknown | set(scores))
         named = ", ".join(f"'{c}'" for c in columns)
@@ -63,16 +64,3 @@ def notes(loaded: LoadedPolicy, missing: dict[tuple[str, str], list[str]]) -> li
         found.append(said)
     return found
 
-
-def _score_reads(spec: object) -> set[str]:
-    """The metric names a score reads (by, spend, points, axes, recency/frequency/monetary, of)."""
-    read: set[str] = set()
-    for key in ("by", "spend", "points", "of", "recency", "frequency", "monetary"):
-        value = getattr(spec, key, None)
-        if isinstance(value, str):
-            read.add(value)
-    for axis in ("letter", "digit"):
-        value = getattr(getattr(spec, axis, None), "by", None)
-        if isinstance(value, str):
-            read.add(value)
-    return read

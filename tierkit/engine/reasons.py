@@ -3,6 +3,12 @@
 Each value is rendered by rules both engines share: integers as integers, decimals at their
 scale, floating values fixed at four decimals, text quoted and escaped. Building the JSON in
 SQL keeps the grading path free of per-row Python.
+
+Lean by default: a result row keeps in `reasons` only what neither its columns nor the policy
+say (a pyramid rank, an ABC share, the stability entry); the rule texts, the score names, the
+tag actions and the metric values were constants or copies of the row, and they were 80% of the
+bytes a grading sorts and writes (docs/benchmarks.md). Readers rebuild the whole from the row
+and the policy (runs.reasons_full); the `reasons` setting `full` writes the whole into the file.
 """
 
 from __future__ import annotations
@@ -14,7 +20,21 @@ from typing import TypeAlias
 import ibis
 import ibis.expr.types as ir
 
+from tierkit.errors import TierkitError
+from tierkit.settings import setting
+
 Fragment: TypeAlias = ir.StringValue
+
+
+FORMS = ("lean", "full")
+
+
+def whole() -> bool:
+    """True when each row's reasons are written whole (the `reasons` setting is `full`)."""
+    form = (setting("reasons") or "lean").strip().lower()
+    if form not in FORMS:
+        raise TierkitError(f"TIERKIT_REASONS: '{form}' is not one of {', '.join(FORMS)}")
+    return form == "full"
 
 
 def text(value: str) -> Fragment:

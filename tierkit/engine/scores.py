@@ -7,7 +7,7 @@ exact (see docs/scores.md) so that two engines, and a reader with a spreadsheet,
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import ibis
@@ -26,7 +26,9 @@ class ScoreResult:
     columns: dict[str, ir.Value]
     reason: reasons.Fragment  # what the score decided; the metric values go once into reasons.values
     primary: str  # the column that holds the score's class (for `primary:` and summaries)
-    reads: tuple[str, ...] = ()  # the metrics it was computed from
+    # what the reason says that neither the row's columns nor the policy do (a rank, a share):
+    # all a lean reasons JSON keeps of it (engine.reasons.whole)
+    figures: dict[str, ir.Value] = field(default_factory=dict)
 
 
 class ScoreContext:
@@ -130,7 +132,7 @@ def rfm(ctx: ScoreContext, spec: m.RfmScore) -> ScoreResult:
     fields = {"score": "rfm", "method": spec.method, "r": r, "f": f, "m": mm, "segment": segment}
     reason = reasons.obj(fields, names={"segment": [seg.name for seg in segmap]})
     columns = {f"{n}_r": r, f"{n}_f": f, f"{n}_m": mm, f"{n}_segment": segment}
-    return ScoreResult(columns, reason, f"{n}_segment", (spec.recency, spec.frequency, spec.monetary))
+    return ScoreResult(columns, reason, f"{n}_segment")
 
 
 def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
@@ -138,14 +140,15 @@ def abc(ctx: ScoreContext, spec: m.AbcScore) -> ScoreResult:
         rank, n = ctx.table[Rankings.rank(spec.by)], ctx.table[Rankings.N]
         (cls,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.classes)})
         fields = {"score": "abc", "by": spec.by, "split": "customers", "rank": rank, "of": n, "class": cls}
-        return ScoreResult({ctx.name: cls}, reasons.obj(fields, names={"class": spec.classes}), ctx.name, (spec.by,))
+        reason = reasons.obj(fields, names={"class": spec.classes})
+        return ScoreResult({ctx.name: cls}, reason, ctx.name, {"rank": rank, "of": n})
     above, total = ctx.table[Rankings.above(spec.by)], ctx.table[Rankings.total(spec.by)]
     (cls,) = ctx.materialize(**{ctx.name: pareto_classes(above, total, spec.cuts, spec.classes)})
     share = ibis.ifelse(total != 0, above.cast("float64") / total.cast("float64"), ibis.null("float64"))
     reason = reasons.obj(
         {"score": "abc", "by": spec.by, "share_above": share, "class": cls}, names={"class": spec.classes}
     )
-    return ScoreResult({ctx.name: cls}, reason, ctx.name, (spec.by,))
+    return ScoreResult({ctx.name: cls}, reason, ctx.name, {"share_above": share})
 
 
 def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
@@ -153,7 +156,7 @@ def pyramid(ctx: ScoreContext, spec: m.PyramidScore) -> ScoreResult:
     (level,) = ctx.materialize(**{ctx.name: share_classes(rank, n, spec.cuts, spec.levels)})
     fields = {"score": "pyramid", "by": spec.by, "rank": rank, "of": n, "level": level}
     reason = reasons.obj(fields, names={"level": spec.levels})
-    return ScoreResult({ctx.name: level}, reason, ctx.name, (spec.by,))
+    return ScoreResult({ctx.name: level}, reason, ctx.name, {"rank": rank, "of": n})
 
 
 def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
@@ -173,7 +176,7 @@ def stars(ctx: ScoreContext, spec: m.StarsScore) -> ScoreResult:
         cases.append((cond.fill_null(False), level.stars))
     value = ibis.cases(*cases, else_=1).cast("int64")
     reason = reasons.obj({"score": "stars", "stars": value})
-    return ScoreResult({ctx.name: value}, reason, ctx.name, (spec.spend, spec.points))
+    return ScoreResult({ctx.name: value}, reason, ctx.name)
 
 
 def _axis_level(ctx: ScoreContext, axis: m.GridAxis, which: str) -> str:
@@ -204,7 +207,7 @@ def grid(ctx: ScoreContext, spec: m.GridScore) -> ScoreResult:
         **{f"{ctx.name}_cell": ibis.cases((letter == 1, "A"), (letter == 2, "B"), else_="C") + digit.cast("string")}
     )
     reason = reasons.obj({"score": "grid", "cell": cell}, names={"cell": [f"{a}{d}" for a in "ABC" for d in "123"]})
-    return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell", (spec.letter.by, spec.digit.by))
+    return ScoreResult({f"{ctx.name}_cell": cell}, reason, f"{ctx.name}_cell")
 
 
 def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
@@ -227,7 +230,7 @@ def bands(ctx: ScoreContext, spec: m.BandsScore) -> ScoreResult:
         band = ibis.ifelse(value.isnull(), ibis.null("string"), ibis.cases(*cases, else_=names[-1]))
     named = [*spec.groups, spec.other] if spec.groups is not None else (spec.names or [])
     reason = reasons.obj({"score": "bands", "band": band}, names={"band": named})
-    return ScoreResult({ctx.name: band}, reason, ctx.name, (spec.of,))
+    return ScoreResult({ctx.name: band}, reason, ctx.name)
 
 
 SCORERS: Mapping[str, Callable[[ScoreContext, Any], ScoreResult]] = {
@@ -271,6 +274,8 @@ def apply_scores(
         table = ctx.table
         if clash:
             raise PolicyError(f"{loaded.where('scores', name)}: column '{clash[0]}' already exists")
-        table = table.mutate(**result.columns, **{f"__reason_{name}": result.reason})
+        # a lean reasons JSON keeps only the score's figures (engine.reasons.whole)
+        reason = result.reason if reasons.whole() else reasons.obj(result.figures) if result.figures else None
+        table = table.mutate(**result.columns, **({f"__reason_{name}": reason} if reason is not None else {}))
         results[name] = result
     return table, results

@@ -49,6 +49,11 @@ def tag_labels(policy: m.Policy, lang: str) -> dict[str, str]:
     return {t.name: t.label.text(lang, t.name) for t in policy.tags if t.label}
 
 
+def class_column(name: str, spec: m.Score) -> str:
+    """The output column that holds a score's class (rfm: NAME_segment, grid: NAME_cell, else NAME)."""
+    return {"rfm": f"{name}_segment", "grid": f"{name}_cell"}.get(spec.type, name)
+
+
 def score_columns(policy: m.Policy) -> list[str]:
     """The output columns each score writes (rfm: NAME_r/_f/_m/_segment, grid: NAME_cell, else NAME)."""
     columns: list[str] = []

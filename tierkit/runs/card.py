@@ -10,10 +10,11 @@ from typing import Any, Protocol
 from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.policy.kinds import shown
-from tierkit.policy.labels import score_columns, score_labels, service_card, tier_labels
+from tierkit.policy.labels import class_column, score_columns, score_labels, service_card, tier_labels
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
+from tierkit.runs.reasons_full import full_reasons
 from tierkit.runs.reasons_text import reasons_in_words
 from tierkit.runs.stability import stability_card
 from tierkit.settings import DEFAULT_LANG
@@ -76,13 +77,13 @@ def card_from_row(
     for name, spec in policy.metrics.items():
         if spec.plugin is not None and name in metrics:  # e.g. what drove the churn risk, in words
             metrics[name] = shown(spec.plugin.kind, spec.plugin.parameters, metrics[name], lang)
-    reasons = json.loads(row["reasons"])
+    reasons = full_reasons(row["reasons"], row, policy)
     if reader is not None:
         metrics = {k: reader.value(k, v) for k, v in metrics.items()}
         _read_reasons(reasons, reader)
     shown_scores = {}
     for name, score in policy.scores.items():  # each score's class by its label ("A类 重要成熟客户")
-        column = {"rfm": f"{name}_segment", "grid": f"{name}_cell"}.get(score.type, name)
+        column = class_column(name, score)
         if row.get(column) is not None:
             shown_scores[name] = score_labels(score, lang).get(str(row[column]), str(row[column]))
     return {

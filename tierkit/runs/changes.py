@@ -11,11 +11,14 @@ customer seen for the first time (a new serial complainer matters from day one).
 
 from __future__ import annotations
 
+import json
+
 import ibis
 import ibis.expr.types as ir
 
 from tierkit.backends import Backend
-from tierkit.policy.alerts import AlertRules
+from tierkit.policy.labels import class_column
+from tierkit.policy.model import Policy
 from tierkit.runs.files import Run
 
 COLUMNS = {
@@ -57,8 +60,26 @@ def _rows(
     return picked.select(**out)
 
 
-def changes(backend: Backend, before: Run, after: Run, rules: AlertRules, owners: ir.Table | None) -> ir.Table:
-    """Every event between `before` and `after` (COLUMNS plus `owner`), by event then customer."""
+def _tier_rule(joined: ir.Table, policy: Policy) -> ir.StringValue:
+    """The rule that gave each row its tier, as the whole reasons say it (JSON text), from the
+    policy: a lean result does not repeat rule texts on every row (runs.reasons_full)."""
+    if policy.primary is not None:
+        column = class_column(policy.primary, policy.scores[policy.primary])
+        return ibis.literal(_compact({"score": policy.primary, "column": column}))
+    graded = joined.graded_tier if "graded_tier" in joined.columns else joined.tier
+    said = {r.name: _compact({"rule": r.name, "when": "else" if r.else_ else r.when}) for r in policy.tiers}
+    return graded.cast("string").substitute(said, else_=ibis.null("string"))  # type: ignore[no-any-return]
+
+
+def _compact(value: dict[str, object]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def changes(backend: Backend, before: Run, after: Run, policy: Policy, owners: ir.Table | None) -> ir.Table:
+    """Every event between `before` and `after` under the `alerts:` rules of `policy` (the run
+    `after`'s own) (COLUMNS plus `owner`), by event then customer."""
+    rules = policy.alerts
+    assert rules is not None
     new = backend.read_parquet(after.result)
     old = backend.read_parquet(before.result)
     order = list(after.manifest.get("tiers") or [])
@@ -77,7 +98,10 @@ def changes(backend: Backend, before: Run, after: Run, rules: AlertRules, owners
     reasons = joined.reasons.cast("json") if "reasons" in new.columns else None
     rank_new = joined.tier.substitute({t: i for i, t in enumerate(order)}, else_=ibis.null("int64"))
     rank_old = joined.o_tier.substitute({t: i for i, t in enumerate(order)}, else_=ibis.null("int64"))
-    tier_why = reasons["tier"].cast("string") if reasons is not None else None
+    # a result written whole says the rule in its reasons; a lean one leaves it to the policy
+    tier_why = _tier_rule(joined, policy)
+    if reasons is not None:
+        tier_why = reasons["tier"].cast("string").coalesce(tier_why)
     stability = reasons["stability"].cast("string") if reasons is not None else None
     parts: list[ir.Table] = []
     moved = {"old": joined.o_tier, "new": joined.tier, "tier": joined.tier, "why": tier_why, "stability": stability}
@@ -99,7 +123,10 @@ def changes(backend: Backend, before: Run, after: Run, rules: AlertRules, owners
         if column not in new.columns:
             continue
         had = joined[f"o_{column}"].fill_null(False) if f"o_{column}" in joined.columns else ibis.literal(False)
-        when = reasons["tags"][tag]["when"].str if reasons is not None else None
+        said = next((t.when for t in policy.tags if t.name == tag), None)
+        when = ibis.literal(said, "string") if said is not None else ibis.null("string")
+        if reasons is not None:
+            when = reasons["tags"][tag]["when"].str.coalesce(when)
         fresh = joined[column].fill_null(False) & ~had
         parts.append(_rows(joined, "tag_added", fresh, new=ibis.literal(tag), tier=joined.tier, why=when))
     if lost is not None and lost.recency in new.columns and f"o_{lost.recency}" in joined.columns:

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 
 from tierkit.policy.model import Policy
+from tierkit.runs.reasons_full import full_reasons
 from tierkit.runs.reasons_text import reasons_in_words
 
 WORDS = {
@@ -151,7 +152,9 @@ def write_workbook(backend: Any, table: ir.Table, path: Path, readable: Readable
             if row.get("tags"):  # tags by their labels, as the card shows them
                 row = {**row, "tags": "、".join(tag_words.get(t, t) for t in str(row["tags"]).split(",") if t)}
             if "reasons" in row:
-                reasons = json.loads(row["reasons"] or "{}")
+                # the graded row: with overrides in force, `tier` is the tier in effect (runs.effect)
+                graded = {**row, "tier": row["automatic_tier"]} if "automatic_tier" in row else row
+                reasons = full_reasons(row["reasons"], graded, readable.policy)
                 row = {
                     **{k: v for k, v in row.items() if k != "reasons"},
                     "why": "\n".join(
@@ -160,10 +163,10 @@ def write_workbook(backend: Any, table: ir.Table, path: Path, readable: Readable
                             readable.tiers,
                             reasons,
                             readable.lang,
-                            str(row.get("graded_tier") or row.get("tier")),  # stable tiers: what the rules gave
+                            str(graded.get("graded_tier") or graded.get("tier")),  # stable tiers: what the rules gave
                         )
                     ),
-                    "reasons": row["reasons"],
+                    "reasons": json.dumps(reasons, ensure_ascii=False, separators=(",", ":")),
                 }
             for col, name in enumerate(names):
                 _cell(sheet, row_index, col, row.get(name), money if name in money_columns else None)
