@@ -23,6 +23,7 @@ from tierkit.engine.absent import notes as absent_notes
 from tierkit.engine.inputs import Inputs
 from tierkit.engine.kinds import plugin_columns
 from tierkit.engine.rules import RuleCompiler, compile_condition
+from tierkit.engine.spans import CountSpans
 from tierkit.engine.windows import Window
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.loader import LoadedPolicy
@@ -74,6 +75,7 @@ class MetricBuilder:
         self.inputs, self.loaded, self.as_of = inputs, policy, as_of
         self.as_of_lit = ibis.literal(as_of)
         self.plan = _Plan()
+        self.spans = CountSpans()
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
         self.plugins: dict[str, dict[str, MetricSpec]] = {}  # kind -> its metrics, built together in build()
@@ -172,6 +174,11 @@ class MetricBuilder:
         arg = getattr(spec, kind)
         if kind == "count":
             p = add(table.count(where=cond))
+            if not never:  # a count over adjacent windows may be the sum of two others (engine.spans)
+                start = window.start(self.as_of, periods)
+                end = window.start(self.as_of, periods - 1) if periods > 1 else self.as_of
+                assert end is not None
+                self.spans.note(table_name, spec.where or "", (start, end), p)
             return lambda t: _zero(t[p])
         if kind in ("recency", "tenure"):
             time = table[src.spec.time_column or ""]
@@ -283,9 +290,10 @@ class MetricBuilder:
         for name, spec in policy.metrics.items():
             self.metric(name, spec)
         _, orders = self.source("orders", "orders")
+        derived = self.spans.derive(self.plan.aggregates)
         order_aggregates = self.plan.aggregates.get("orders", {})
         if order_aggregates:
-            base = orders.group_by("customer_id").aggregate(**order_aggregates)
+            base = _summed(orders.group_by("customer_id").aggregate(**order_aggregates), derived.get("orders"))
         else:
             base = orders.select("customer_id").distinct()
         for table_name in ("interactions", "contacts"):
@@ -293,7 +301,7 @@ class MetricBuilder:
             if not aggs:
                 continue
             _, table = self.source(table_name, table_name)
-            part = table.group_by("customer_id").aggregate(**aggs)
+            part = _summed(table.group_by("customer_id").aggregate(**aggs), derived.get(table_name))
             base = base.left_join(part, "customer_id").drop("customer_id_right")
         base = self.attributes(base)
         for kind, specs in self.plugins.items():
@@ -374,6 +382,13 @@ def _unknown_type(spec: MetricSpec, src: SourceTable) -> str:
 
 
 ATTRIBUTE_TYPES = {"text": "string", "number": "decimal(38, 6)", "date": "date", "boolean": "boolean"}
+
+
+def _summed(table: ir.Table, derived: dict[str, tuple[str, str]] | None) -> ir.Table:
+    """The counts the plan adds up from two others (engine.spans), beside the aggregates."""
+    if not derived:
+        return table
+    return table.mutate(**{name: table[first] + table[second] for name, (first, second) in derived.items()})
 
 
 def _column(name: str) -> Callable[[ir.Table], ir.Value]:
