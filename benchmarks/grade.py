@@ -101,13 +101,10 @@ def main() -> None:
         "--json",
     ]
     by_hand_sql = by_hand(orders, folder / "by_hand.parquet")
-    floor = [
-        sys.executable,
-        "-c",
-        "import duckdb; c = duckdb.connect(); c.execute('SET preserve_insertion_order = false'); "
-        f"c.execute({by_hand_sql!r})",
-    ]
-    summary = compare({"baseline": baseline, "tierkit": tierkit, "by_hand": floor}, args.repeat)
+    floor = duckdb_process(by_hand_sql)
+    same_file = duckdb_process(by_hand(orders, folder / "same_file.parquet", "retail_same_file_by_hand.sql"))
+    processes = {"baseline": baseline, "tierkit": tierkit, "by_hand": floor, "same_file_by_hand": same_file}
+    summary = compare(processes, args.repeat)
     summary["orders"] = args.orders
     summary["ratio"] = round(summary["tierkit"]["median_s"] / summary["baseline"]["median_s"], 2)
     summary["by_hand_ratio"] = round(summary["by_hand"]["median_s"] / summary["baseline"]["median_s"], 2)
@@ -116,6 +113,10 @@ def main() -> None:
         summary["tierkit"]["median_cpu_s"] / summary["by_hand"]["median_cpu_s"], 2
     )
     summary["by_hand_agrees"] = same_grades(folder / "graded.parquet", folder / "by_hand.parquet")
+    same = summary["same_file_by_hand"]
+    summary["tierkit_over_same_file"] = round(summary["tierkit"]["median_s"] / same["median_s"], 2)
+    summary["tierkit_over_same_file_cpu"] = round(summary["tierkit"]["median_cpu_s"] / same["median_cpu_s"], 2)
+    summary["same_file_agrees"] = same_rows(folder / "graded.parquet", folder / "same_file.parquet")
     if not args.no_startup:
         summary["startup"] = startup(folder, max(args.repeat, 5))
     print(json.dumps(summary, indent=2))
@@ -150,17 +151,45 @@ def startup(folder: Path, repeat: int) -> dict[str, object]:
     }
 
 
-def by_hand(orders: Path, output: Path) -> str:
-    """retail_by_hand.sql for this file, with the window starts tierkit's calendar gives."""
+def by_hand(orders: Path, output: Path, script: str = "retail_by_hand.sql") -> str:
+    """A by-hand script (retail_by_hand.sql, or retail_same_file_by_hand.sql) for this file, with
+    the window starts tierkit's calendar gives."""
     import datetime as dt
 
     from tierkit.engine.windows import Window
 
     as_of = dt.date.fromisoformat(AS_OF)
     starts = {f"m{n}": Window.parse(f"{n}M").start(as_of) for n in (6, 12, 24, 36)}
-    text = (Path(__file__).parent / "retail_by_hand.sql").read_text("utf-8")
+    text = (Path(__file__).parent / script).read_text("utf-8")
     body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
     return body.format(as_of=AS_OF, orders=f"'{orders}'", output=f"'{output}'", **starts)
+
+
+def duckdb_process(sql: str) -> list[str]:
+    """A process running one by-hand script on a plain DuckDB connection, as tierkit sets it."""
+    return [
+        sys.executable,
+        "-c",
+        f"import duckdb; c = duckdb.connect(); c.execute('SET preserve_insertion_order = false'); c.execute({sql!r})",
+    ]
+
+
+def same_rows(tierkit_file: Path, by_hand_file: Path) -> bool:
+    """The two files hold the same columns, in the same order with the same types, and the same
+    rows in the same order."""
+    import duckdb
+
+    con = duckdb.connect()
+    if con.sql(f"DESCRIBE SELECT * FROM '{tierkit_file}'").fetchall() != con.sql(
+        f"DESCRIBE SELECT * FROM '{by_hand_file}'"
+    ).fetchall():
+        return False
+    numbered = "SELECT * FROM read_parquet('{}', file_row_number = true)"
+    differing = con.sql(
+        f"SELECT count(*) FROM (({numbered.format(tierkit_file)}) EXCEPT ALL ({numbered.format(by_hand_file)}))"
+    ).fetchone()
+    total = con.sql(f"SELECT (SELECT count(*) FROM '{tierkit_file}') = (SELECT count(*) FROM '{by_hand_file}')")
+    return bool(differing and differing[0] == 0 and total.fetchone() == (True,))
 
 
 def same_grades(tierkit_file: Path, by_hand_file: Path) -> bool:
