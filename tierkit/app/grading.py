@@ -10,9 +10,7 @@ import datetime as dt
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import pyarrow as pa
+from typing import TYPE_CHECKING, Any
 
 from tierkit.app.progress import Progress, silent
 from tierkit.app.writing import writing
@@ -35,6 +33,9 @@ from tierkit.tables.locations import is_uri
 from tierkit.tables.readers import SourceTable
 from tierkit.tables.sources import text_options
 from tierkit.workspace import TABLE_NAMES, Workspace
+
+if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) only where a table is built: not on `tierkit grade`'s path
+    import pyarrow as pa
 
 
 def last_order_date(engine: Backend, orders: SourceTable) -> Any:
@@ -213,6 +214,8 @@ def later_current(ws: Workspace, as_of: dt.date) -> dict[str, str] | None:
 def complaints_taken(ws: Workspace, offset_minutes: int) -> pa.Table | None:
     """Complaints taken through the card or the API, as interaction rows (kind `complaint`, the
     local date of each, resolved or not), so the next grading counts them."""
+    import pyarrow as pa
+
     from tierkit.store import complaints
 
     taken = complaints.every(store_of(ws))

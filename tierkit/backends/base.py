@@ -26,6 +26,9 @@ class Backend(ABC):
 
     name: str = ""
     runs: bool = True  # False for the stand-in of `tierkit check`: expressions are built, never run
+    # its Parquet views type an instant (isAdjustedToUTC) as a timestamp with a zone and a local
+    # time as one without: the view's schema says which columns are instants, no Parquet reader needed
+    zoned_types: bool = False
 
     @property
     @abstractmethod
@@ -70,6 +73,10 @@ class Backend(ABC):
 
     def execute_scalar(self, expr: ir.Scalar) -> Any:
         return self.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
+
+    def first_row(self, table: ir.Table) -> dict[str, Any]:
+        """The first row of a (one-row) table as Python values: an input's counts and checks."""
+        return self.to_pyarrow(table).to_pylist()[0]  # type: ignore[no-any-return]
 
 
 class StandIn(Backend):

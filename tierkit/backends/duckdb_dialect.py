@@ -8,19 +8,21 @@ Ibis release moves them.
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
-import pyarrow as pa
 from ibis.backends.sql.datatypes import DuckDBType
-from ibis.formats.pyarrow import PyArrowData
 
 from tierkit.backends import plan_cache
+
+if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) when a result comes back as Arrow, not to write a file
+    import pyarrow as pa
 
 
 def literal(text: str) -> str:
@@ -70,21 +72,28 @@ def memtables(expr: ir.Expr) -> list[tuple[str, pa.Table]]:
     return [(m.name, m.data.to_pyarrow(m.schema)) for m in expr.op().find(ops.InMemoryTable)]
 
 
-class _ResultTypes(PyArrowData):
-    """DuckDB returns NULL-typed columns as int32; Ibis calls them null (as its backend does)."""
+@functools.cache
+def _result_types() -> Any:
+    """Ibis's Arrow mapping, except that DuckDB's NULL-typed columns (int32 there) are null, as
+    Ibis's own backend has them; made on first use, so that pyarrow is imported only then."""
+    import pyarrow as pa
+    from ibis.formats.pyarrow import PyArrowData
 
-    @classmethod
-    def convert_column(cls, column: pa.Array, dtype: dt.DataType) -> pa.Array:
-        return pa.nulls(len(column)) if dtype.is_null() else super().convert_column(column, dtype)
+    class ResultTypes(PyArrowData):  # type: ignore[misc]
+        @classmethod
+        def convert_column(cls, column: pa.Array, dtype: dt.DataType) -> pa.Array:
+            return pa.nulls(len(column)) if dtype.is_null() else super().convert_column(column, dtype)
 
-    @classmethod
-    def convert_scalar(cls, scalar: pa.Scalar, dtype: dt.DataType) -> pa.Scalar:
-        return pa.scalar(None) if dtype.is_null() else super().convert_scalar(scalar, dtype)
+        @classmethod
+        def convert_scalar(cls, scalar: pa.Scalar, dtype: dt.DataType) -> pa.Scalar:
+            return pa.scalar(None) if dtype.is_null() else super().convert_scalar(scalar, dtype)
+
+    return ResultTypes
 
 
 def as_result(expr: ir.Expr, table: pa.Table) -> Any:
     """DuckDB's Arrow result typed as the expression says (a table, a column or a scalar)."""
-    return expr.__pyarrow_result__(table, data_mapper=_ResultTypes)
+    return expr.__pyarrow_result__(table, data_mapper=_result_types())
 
 
 def checks_sql(relation: str, flags: list[str]) -> str:

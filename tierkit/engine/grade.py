@@ -12,11 +12,10 @@ import datetime as dt
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from tierkit.backends import Backend
 from tierkit.engine.assign import assign
@@ -29,6 +28,9 @@ from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy
 from tierkit.policy.stability import COLUMNS as STABILITY_COLUMNS
 from tierkit.settings import DEFAULT_LANG
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 
 def parse_as_of(text: str | dt.date) -> dt.date:

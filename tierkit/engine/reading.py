@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import ibis
-import pyarrow as pa
 
 from tierkit.backends import Backend
 from tierkit.canonical import TABLES
@@ -18,6 +18,9 @@ from tierkit.errors import InputError, did_you_mean
 from tierkit.policy.inputs import InputRules
 from tierkit.tables.readers import SourceTable, read_raw, read_table
 from tierkit.tables.sources import FORMATS, open_source
+
+if TYPE_CHECKING:  # pyarrow only where rows are given in memory: not on a plain `tierkit grade`
+    import pyarrow as pa
 
 
 def read_inputs(
@@ -85,6 +88,8 @@ def _check_maps(maps: dict[str, str], headers: dict[str, list[str]]) -> None:
 def rows_digest(rows: pa.Table) -> str:
     """sha256 of rows as Arrow IPC bytes: the same rows give the same digest in every run."""
     import hashlib
+
+    import pyarrow as pa
 
     sink = pa.BufferOutputStream()
     with pa.ipc.new_stream(sink, rows.schema) as writer:

@@ -8,16 +8,21 @@ run's file is never changed: overrides live in the workspace store and are joine
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
+
+if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) is imported where a table is built, not by `tierkit grade`
+    pass
 
 MANUAL = "__manual"
 
 
 def with_manual(result: ir.Table, manual: Mapping[str, str]) -> ir.Table:
     """The run's rows with `__manual`: the override's tier, or NULL."""
+    import pyarrow as pa
+
     table = ibis.memtable(
         pa.table(
             {"customer_id": list(manual), MANUAL: [str(t) for t in manual.values()]},

@@ -17,16 +17,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError, did_you_mean, room_for
 from tierkit.runs.effect import as_listed, with_manual
 from tierkit.runs.workbook import Readable, with_people, write_workbook
+
+if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) is imported where a table is built, not by `tierkit grade`
+    import pyarrow as pa
 
 FORMULA_START = r"^[=+\-@\t\r]"
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet", ".json": "json", ".jsonl": "jsonl", ".xlsx": "xlsx"}

@@ -13,15 +13,17 @@ import json
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
-import pyarrow as pa
 
 from tierkit.policy.model import Policy
 from tierkit.runs.reasons_full import full_reasons
 from tierkit.runs.reasons_text import reasons_in_words
+
+if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) is imported where a table is built, not by `tierkit grade`
+    import pyarrow as pa
 
 WORDS = {
     "zh": {

@@ -39,6 +39,10 @@ class Backend(Protocol):
 
     def execute_scalar(self, expr: ir.Scalar) -> Any: ...
 
+    def first_row(self, table: ir.Table) -> dict[str, Any]: ...
+
+    zoned_types: bool  # its views' types say which timestamps are instants (see source_instants)
+
 
 @dataclass(frozen=True)
 class SourceTable:
@@ -215,9 +219,26 @@ def open_mapped(
 
 def _counts(engine: Backend, source: SourceFile, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
     try:
-        return engine.to_pyarrow(raw.aggregate(**checks)).to_pylist()[0]  # type: ignore[no-any-return]
+        return engine.first_row(raw.aggregate(**checks))
     except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
         raise unreadable(source, exc) from None
+
+
+def source_instants(engine: Backend, mapped_file: MappedFile) -> frozenset[str]:
+    """The file's timestamp columns stored as instants, by header: from the engine's view when its
+    types say it (DuckDB: no pyarrow import on `tierkit grade`), else from the Parquet schema."""
+    source, raw = mapped_file.source, mapped_file.raw
+    if source.uri and isinstance(engine, ReadsUris):
+        return engine.instants_at(source.uri)
+    if source.is_text:
+        return frozenset()
+    if engine.zoned_types:
+        return frozenset(
+            mapped_file.headers[c]
+            for c in raw.columns
+            if c in mapped_file.headers and raw[c].type().is_timestamp() and raw[c].type().timezone is not None
+        )
+    return source.instants()
 
 
 def read_table(
@@ -239,7 +260,7 @@ def read_table(
     typed: dict[str, ir.Value] = {}
     shown: dict[str, ir.Value] = {}
     checks: dict[str, ir.Value] = {"__rows": raw.count()}
-    instants = engine.instants_at(source.uri) if source.uri and isinstance(engine, ReadsUris) else source.instants()
+    instants = source_instants(engine, mapped_file)
     for col in spec.columns:
         if col.name not in raw.columns:
             continue
