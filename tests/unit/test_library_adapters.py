@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ibis
 import pyarrow as pa
+import pytest
 
 from tierkit.backends import duckdb_dialect
 from tierkit.backends.duckdb import DuckDBBackend
@@ -57,3 +58,42 @@ def test_spark_similarity_jar_is_where_splink_keeps_it() -> None:
 
     jar = _similarity_jar()
     assert jar is not None and jar.endswith(".jar") and Path(jar).exists()
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "VARCHAR",
+        "BIGINT",
+        "INTEGER",
+        "SMALLINT",
+        "TINYINT",
+        "DOUBLE",
+        "FLOAT",
+        "BOOLEAN",
+        "DATE",
+        "TIMESTAMP",
+        "TIMESTAMP WITH TIME ZONE",
+        "DECIMAL(18,2)",
+        "DECIMAL(38,6)",
+        "DECIMAL(4,0)",
+        "HUGEINT",
+        "UBIGINT",
+        "TIME",
+        "BLOB",
+        "TIMESTAMP_NS",
+        "INTERVAL",
+        "VARCHAR[]",
+        "STRUCT(a INTEGER, b VARCHAR)",
+    ],
+)
+@pytest.mark.parametrize("nullable", [True, False])
+def test_duckdb_type_names_read_as_ibis_reads_them(name: str, nullable: bool) -> None:
+    """The plain names tierkit reads itself (no sqlglot parse at start-up) type as Ibis's own
+    DuckDB parser types them, nullability included; the rest go through that parser."""
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    from tierkit.backends.duckdb_dialect import duckdb_type
+
+    assert duckdb_type(name, nullable) == DuckDBType.from_string(name, nullable=nullable)
+    assert duckdb_type(name, nullable).nullable is nullable
