@@ -26,6 +26,7 @@ from tierkit.engine.scores import ScoreResult, apply_scores
 from tierkit.errors import InputError, PolicyError, did_you_mean
 from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy
+from tierkit.policy.reads import score_reads
 from tierkit.policy.stability import COLUMNS as STABILITY_COLUMNS
 from tierkit.settings import DEFAULT_LANG
 
@@ -90,7 +91,7 @@ def grade_inputs(
     start = time.perf_counter()
     if inputs.backend is None:  # models fit where the grading runs (a StandIn for `tierkit check`)
         inputs = dataclasses.replace(inputs, backend=engine)
-    metrics, warnings, models = build_metrics(inputs, loaded, as_of)
+    metrics, warnings, models, constants = build_metrics(inputs, loaded, as_of)
     for source in (inputs.orders, inputs.customers, inputs.interactions, inputs.contacts):
         warnings = [*(source.warnings if source else ()), *warnings]
     policy = loaded.policy
@@ -101,7 +102,12 @@ def grade_inputs(
             f"{loaded.where('value')}: '{policy.value}' is not a numeric metric"
             f"{did_you_mean(policy.value, list(policy.metrics))}"
         )
-    scored, scores = apply_scores(metrics, loaded, one_pass=engine.name == "duckdb")
+    # a metric that is one value for everyone stays out of the scores' windows over all customers
+    # (the window carries every column it is given) and comes back as its literal for the rules
+    aside = {n: v for n, v in constants.items() if n not in {r for s in policy.scores.values() for r in score_reads(s)}}
+    scored, scores = apply_scores(metrics.drop(*aside) if aside else metrics, loaded, one_pass=engine.name == "duckdb")
+    if aside:
+        scored = scored.mutate(**aside)
     assigned = assign(scored, loaded, scores, as_of, previous)
     check_profit(loaded, metrics, assigned.tier_names)
     if policy.primary is not None:
@@ -118,10 +124,10 @@ def grade_inputs(
     score_cols = [c for r in scores.values() for c in r.columns]
     tag_cols = [f"tag_{t}" for t in assigned.tag_names]
     stable_cols = [c for c in STABILITY_COLUMNS if policy.stability is not None and c in table.columns]
-    metric_cols = [
-        c
-        for c in table.columns
-        if c not in {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols, *stable_cols}
+    named = {"customer_id", "tier", "tier_label", "tags", "reasons", *score_cols, *tag_cols, *stable_cols}
+    # the metrics table's order (the constants set aside came back last), then what scores added
+    metric_cols = [c for c in metrics.columns if c not in named] + [
+        c for c in table.columns if c not in named and c not in metrics.columns
     ]
     table = table.select(
         "customer_id", "tier", "tier_label", *stable_cols, *score_cols, "tags", *tag_cols, *metric_cols, "reasons"

@@ -76,6 +76,9 @@ class MetricBuilder:
         self.as_of_lit = ibis.literal(as_of)
         self.plan = _Plan()
         self.spans = CountSpans()
+        # metrics that are one value for every customer (no table to count, a column the file
+        # lacks): kept out of the windows and sorts a grading runs (engine.grade)
+        self.constants: dict[str, ir.Value] = {}
         self.scoped: dict[str, ir.Table] = {}
         self.warnings: list[str] = []
         self.plugins: dict[str, dict[str, MetricSpec]] = {}  # kind -> its metrics, built together in build()
@@ -316,7 +319,10 @@ class MetricBuilder:
             )
             base = base.left_join(joined, "customer_id").drop("customer_id_right")
         for name in policy.metrics:
-            base = base.mutate(**{name: self.plan.finish[name](base)})
+            value = self.plan.finish[name](base)
+            if not value.op().find(ops.Field):  # the same for everyone: a file lacks what it counts
+                self.constants[name] = value
+            base = base.mutate(**{name: value})
         if self.missing and self.inputs.runs:
             self.warnings.extend(absent_notes(self.loaded, self.missing))
         hidden = [c for c in base.columns if c.startswith("__")]
@@ -397,7 +403,8 @@ def _column(name: str) -> Callable[[ir.Table], ir.Value]:
 
 def build_metrics(
     inputs: Inputs, policy: LoadedPolicy, as_of: dt.date
-) -> tuple[ir.Table, list[str], dict[str, dict[str, Any]]]:
-    """The per-customer table, the grading notes, and what plug-in kinds say of their models."""
+) -> tuple[ir.Table, list[str], dict[str, dict[str, Any]], dict[str, ir.Value]]:
+    """The per-customer table, the grading notes, what plug-in kinds say of their models, and the
+    metrics that are one value for everyone (each as its typed literal)."""
     builder = MetricBuilder(inputs, policy, as_of)
-    return builder.build(), builder.warnings, builder.models
+    return builder.build(), builder.warnings, builder.models, builder.constants
