@@ -102,7 +102,7 @@ def main() -> None:
     ]
     by_hand_sql = by_hand(orders, folder / "by_hand.parquet")
     floor = duckdb_process(by_hand_sql)
-    same_file = duckdb_process(by_hand(orders, folder / "same_file.parquet", "retail_same_file_by_hand.sql"))
+    same_file = duckdb_process(by_hand(orders, folder / "same_file.parquet", same_file=True))
     processes = {"baseline": baseline, "tierkit": tierkit, "by_hand": floor, "same_file_by_hand": same_file}
     summary = compare(processes, args.repeat)
     summary["orders"] = args.orders
@@ -151,16 +151,19 @@ def startup(folder: Path, repeat: int) -> dict[str, object]:
     }
 
 
-def by_hand(orders: Path, output: Path, script: str = "retail_by_hand.sql") -> str:
-    """A by-hand script (retail_by_hand.sql, or retail_same_file_by_hand.sql) for this file, with
-    the window starts tierkit's calendar gives."""
+def by_hand(orders: Path, output: Path, same_file: bool = False) -> str:
+    """retail_by_hand.sql for this file, with the window starts tierkit's calendar gives; with
+    `same_file`, its output replaced by retail_same_file_by_hand.sql (tierkit's whole row)."""
     import datetime as dt
 
     from tierkit.engine.windows import Window
 
     as_of = dt.date.fromisoformat(AS_OF)
     starts = {f"m{n}": Window.parse(f"{n}M").start(as_of) for n in (6, 12, 24, 36)}
-    text = (Path(__file__).parent / script).read_text("utf-8")
+    text = (Path(__file__).parent / "retail_by_hand.sql").read_text("utf-8")
+    if same_file:
+        marker = "-- the output"
+        text = text[: text.index(marker)] + (Path(__file__).parent / "retail_same_file_by_hand.sql").read_text("utf-8")
     body = "\n".join(line for line in text.splitlines() if not line.startswith("--"))
     return body.format(as_of=AS_OF, orders=f"'{orders}'", output=f"'{output}'", **starts)
 

@@ -44,6 +44,7 @@ WITH per_customer AS (
     coalesce(discounted_share_12m <= 0.1 AND orders_12m >= 6, false) AS tag_quality_sensitive
   FROM ranked
 )
+-- the output (retail_same_file_by_hand.sql replaces what follows with tierkit's whole row)
 SELECT customer_id, tier, abc, pyramid,
   concat_ws(',', CASE WHEN tag_slowing_down THEN 'slowing_down' END,
     CASE WHEN tag_quality_sensitive THEN 'quality_sensitive' END) AS tags,

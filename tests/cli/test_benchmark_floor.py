@@ -27,7 +27,7 @@ def test_by_hand_sql_grades_like_tierkit(bench: ModuleType, tmp_path: Path) -> N
     duckdb.connect().execute(bench.by_hand(orders, by_hand))
     assert bench.same_grades(graded, by_hand)
     same_file = tmp_path / "same_file.parquet"
-    duckdb.connect().execute(bench.by_hand(orders, same_file, "retail_same_file_by_hand.sql"))
+    duckdb.connect().execute(bench.by_hand(orders, same_file, same_file=True))
     assert bench.same_rows(graded, same_file)  # every column, type, row and order
     slowing = duckdb.sql(f"SELECT count(*) FILTER (WHERE tag_slowing_down) FROM '{graded}'").fetchone()
     assert slowing is not None and slowing[0] > 0
@@ -54,7 +54,7 @@ def test_a_changed_cell_or_order_is_noticed_in_the_same_file(bench: ModuleType, 
     bench.make_orders(orders, 20_000, seed=5)
     graded, same_file = tmp_path / "graded.parquet", tmp_path / "same_file.parquet"
     grade(orders, policy="retail", as_of=bench.AS_OF).write(graded)
-    duckdb.connect().execute(bench.by_hand(orders, same_file, "retail_same_file_by_hand.sql"))
+    duckdb.connect().execute(bench.by_hand(orders, same_file, same_file=True))
     assert bench.same_rows(graded, same_file)
     reordered, retyped = tmp_path / "reordered.parquet", tmp_path / "retyped.parquet"
     duckdb.sql(f"COPY (SELECT * FROM '{same_file}' ORDER BY customer_id DESC) TO '{reordered}' (FORMAT parquet)")
