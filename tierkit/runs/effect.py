@@ -8,13 +8,9 @@ run's file is never changed: overrides live in the workspace store and are joine
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
 import ibis
 import ibis.expr.types as ir
-
-if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) is imported where a table is built, not by `tierkit grade`
-    pass
 
 MANUAL = "__manual"
 
