@@ -104,7 +104,8 @@ def grade_inputs(
         )
     # a metric that is one value for everyone stays out of the scores' windows over all customers
     # (the window carries every column it is given) and comes back as its literal for the rules
-    aside = {n: v for n, v in constants.items() if n not in {r for s in policy.scores.values() for r in score_reads(s)}}
+    scores_read = {name for spec in policy.scores.values() for name in score_reads(spec)}
+    aside = {n: v for n, v in constants.items() if n not in scores_read}
     scored, scores = apply_scores(metrics.drop(*aside) if aside else metrics, loaded, one_pass=engine.name == "duckdb")
     if aside:
         scored = scored.mutate(**aside)
