@@ -17,9 +17,9 @@ import ibis
 import ibis.expr.types as ir
 
 from tierkit.backends import Backend
-from tierkit.policy.labels import class_column
 from tierkit.policy.model import Policy
 from tierkit.runs.files import Run
+from tierkit.runs.reasons_full import tier_reason
 
 COLUMNS = {
     "event": "string",
@@ -64,10 +64,9 @@ def _tier_rule(joined: ir.Table, policy: Policy) -> ir.StringValue:
     """The rule that gave each row its tier, as the whole reasons say it (JSON text), from the
     policy: a lean result does not repeat rule texts on every row (runs.reasons_full)."""
     if policy.primary is not None:
-        column = class_column(policy.primary, policy.scores[policy.primary])
-        return ibis.literal(_compact({"score": policy.primary, "column": column}))
+        return ibis.literal(_compact(tier_reason(policy, None)))
     graded = joined.graded_tier if "graded_tier" in joined.columns else joined.tier
-    said = {r.name: _compact({"rule": r.name, "when": "else" if r.else_ else r.when}) for r in policy.tiers}
+    said = {r.name: _compact(tier_reason(policy, r.name)) for r in policy.tiers}
     return graded.cast("string").substitute(said, else_=ibis.null("string"))  # type: ignore[no-any-return]
 
 

@@ -30,7 +30,7 @@ def full_reasons(stored: str | Mapping[str, Any] | None, row: Mapping[str, Any],
     kept = dict(json.loads(stored or "{}") if isinstance(stored, str | None) else stored)
     if "tier" in kept:  # written whole
         return kept
-    whole: dict[str, Any] = {"tier": _tier(row, policy)}
+    whole: dict[str, Any] = {"tier": tier_reason(policy, row.get("graded_tier") or row.get("tier"))}
     if policy.stability is not None:
         whole["stability"] = kept.get("stability")
     for name, spec in policy.scores.items():
@@ -61,11 +61,11 @@ def _reads(policy: Policy) -> list[str]:
     return names
 
 
-def _tier(row: Mapping[str, Any], policy: Policy) -> dict[str, Any]:
-    """The rule that decided: the rules' own tier (`graded_tier` when stable tiers kept another)."""
+def tier_reason(policy: Policy, graded: Any) -> dict[str, Any]:
+    """The rule that decided a tier the rules gave (`graded_tier` when stable tiers kept another),
+    as the whole reasons say it; the alerts say the same (runs.changes)."""
     if policy.primary is not None:
         return {"score": policy.primary, "column": class_column(policy.primary, policy.scores[policy.primary])}
-    graded = row.get("graded_tier") or row.get("tier")
     for rule in policy.tiers:
         if rule.name == graded:
             return {"rule": rule.name, "when": "else" if rule.else_ else rule.when}
