@@ -84,6 +84,7 @@ def test_a_column_of_missing_values_has_no_average() -> None:
         ("d > date('2024-02-30')", 10, "'2024-02-30' is not a date"),
         ("d > date(20240101)", 10, "date() takes a text like '2024-06-30'"),
         ("spend > averge(spend)", 9, "unknown function 'averge'"),
+        ("spend > 9223372036854775808", 9, "9223372036854775808 is past the largest whole number (64-bit)"),
     ],
 )
 def test_what_the_parser_refuses_points_at_the_token(rule: str, column: int, fragment: str) -> None:

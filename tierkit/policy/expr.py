@@ -43,6 +43,9 @@ MAX_DEPTH = 50  # parentheses, not and - inside each other: deeper only a genera
 MAX_HEIGHT = 100
 
 
+INT64_MAX = 2**63 - 1  # a whole-number literal past it fails at its column, not in the engine
+
+
 class _Parser:
     def __init__(self, source: str) -> None:
         self.source = source
@@ -182,6 +185,12 @@ class _Parser:
         tok = self.tok
         if self.accept("number"):
             value: object = Decimal(tok.text) if ("." in tok.text or "e" in tok.text.lower()) else int(tok.text)
+            if isinstance(value, int) and value > INT64_MAX:  # both engines count in 64-bit integers
+                raise RuleSyntaxError(
+                    self.source,
+                    tok.pos,
+                    f"{tok.text} is past the largest whole number (64-bit); write it as 1e{len(tok.text) - 1}",
+                )
             return Node("lit", (value,), tok.pos)
         if self.accept("string"):
             body = tok.text[1:-1]
