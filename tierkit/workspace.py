@@ -18,6 +18,7 @@ from tierkit.errors import WorkspaceError
 from tierkit.policy.loader import LoadedPolicy, load_policy, preset_names, preset_text
 from tierkit.settings import DEFAULT_LANG, setting
 from tierkit.tables.locations import is_uri
+from tierkit.yaml_reading import load_yaml
 
 CONFIG = "tierkit.yaml"
 TABLE_NAMES = ("orders", "customers", "interactions", "contacts")
@@ -49,7 +50,7 @@ class Workspace:
                 f"or create one with 'tierkit init {root}'"
             )
         try:
-            config = yaml.safe_load(config_file.read_text("utf-8")) or {}
+            config = load_yaml(config_file.read_text("utf-8")) or {}
         except yaml.YAMLError as err:  # e.g. schedule: */5 * * * * unquoted (an alias in YAML)
             mark = getattr(err, "problem_mark", None)
             where = f":{mark.line + 1}" if mark is not None else ""

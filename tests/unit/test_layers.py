@@ -13,7 +13,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "tierkit"
 # Lowest first. A module may import its own layer and any layer listed before it; modules of
 # one row import each other only when they are one layer (api, web and cli never do).
 LAYERS: list[tuple[str, ...]] = [
-    ("errors", "settings", "version", "canonical"),  # ground: imported by anything, importing nothing of ours
+    (
+        "errors",
+        "settings",
+        "version",
+        "canonical",
+        "yaml_reading",
+    ),  # ground: imported by anything, importing nothing of ours
     ("policy",),
     ("tables",),
     ("backends",),

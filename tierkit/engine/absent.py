@@ -63,4 +63,3 @@ def notes(loaded: LoadedPolicy, missing: dict[tuple[str, str], list[str]]) -> li
             said += f"; tags that read them do not fire on them: {', '.join(tags)}"
         found.append(said)
     return found
-

@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any, Literal
 
-import yaml
+from tierkit.yaml_reading import load_yaml
 
 SEPARATOR = ";"  # between reasons; '=' between a signal and its value
 
@@ -46,7 +46,7 @@ def catalogue() -> dict[str, Signal]:
     """Every signal churn_features.yaml declares, in its order."""
     text = resources.files("tierkit.models").joinpath("churn_features.yaml").read_text("utf-8")
     found = {}
-    for name, entry in yaml.safe_load(text)["signals"].items():
+    for name, entry in load_yaml(text)["signals"].items():
         if entry.get("leaving") not in ("up", "down"):
             raise ValueError(f"churn_features.yaml: {name}: leaving must be up or down")
         found[name] = Signal(

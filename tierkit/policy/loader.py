@@ -27,6 +27,7 @@ from tierkit.policy.profit import model_at as profit_model_at
 from tierkit.policy.segments import load_segments, segment_map_names
 from tierkit.policy.stability import Stability
 from tierkit.policy.tag_sets import with_tag_sets
+from tierkit.yaml_reading import error_line, node_and_data
 
 PRESET_DIR = "presets"
 # top-level keys newer than the hash
@@ -188,10 +189,9 @@ def _inline_segment_files(policy: Policy, source: str) -> Policy:
 
 def parse_policy(text: str, source: str) -> LoadedPolicy:
     try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
+        node, data = node_and_data(text)
     except yaml.reader.ReaderError as exc:  # its message ran over two lines, and said line 1 (issue 15, fuzzed)
-        line = text.count("\n", 0, exc.position) + 1
+        line = error_line(text, exc.position)
         code = exc.character if isinstance(exc.character, int) else ord(exc.character[:1] or b"\0")
         raise PolicyError(f"{source}:{line}: not valid YAML: character U+{code:04X} is not allowed") from exc
     except yaml.YAMLError as exc:

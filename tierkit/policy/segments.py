@@ -11,11 +11,11 @@ from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from tierkit.errors import PolicyError, did_you_mean
 from tierkit.policy.model import RfmSegment
+from tierkit.yaml_reading import load_yaml
 
 
 def segment_map_names() -> list[str]:
@@ -34,7 +34,7 @@ def _read_map(name: str) -> tuple[int, tuple[RfmSegment, ...]]:
             f"unknown segment map '{name}'{did_you_mean(name, segment_map_names())}"
             f" (maps: {', '.join(segment_map_names())})"
         )
-    data = yaml.safe_load(text)
+    data = load_yaml(text)
     try:
         segments = TypeAdapter(list[RfmSegment]).validate_python(data["segments"])
     except (ValidationError, KeyError, TypeError) as exc:

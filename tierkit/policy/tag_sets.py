@@ -13,9 +13,8 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from tierkit.errors import PolicyError, did_you_mean
+from tierkit.yaml_reading import load_yaml
 
 FOLDER = "tagsets"
 MERGED = ("metrics", "attributes", "tag_groups")
@@ -29,7 +28,7 @@ def tag_set_names() -> list[str]:
 @lru_cache(maxsize=8)
 def _tag_set(name: str) -> dict[str, Any]:
     text = resources.files("tierkit.policy").joinpath(FOLDER, f"{name}.yaml").read_text("utf-8")
-    found: dict[str, Any] = yaml.safe_load(text)
+    found: dict[str, Any] = load_yaml(text)
     return found
 
 

@@ -13,10 +13,9 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-import yaml
-
 from tierkit.canonical import TableSpec
 from tierkit.errors import InputError, did_you_mean
+from tierkit.yaml_reading import load_yaml
 
 
 def _key(name: str) -> str:
@@ -26,7 +25,7 @@ def _key(name: str) -> str:
 @lru_cache(maxsize=1)
 def synonyms() -> dict[str, str]:
     """normalized header -> canonical name."""
-    data = yaml.safe_load(resources.files("tierkit.tables").joinpath("synonyms.yaml").read_text("utf-8"))
+    data = load_yaml(resources.files("tierkit.tables").joinpath("synonyms.yaml").read_text("utf-8"))
     table: dict[str, str] = {}
     for canonical, names in data.items():
         table[_key(canonical)] = canonical

@@ -12,9 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from tierkit.errors import TierkitError
+from tierkit.yaml_reading import load_yaml
 
 LANGS = ("zh", "en")
 
@@ -27,7 +26,7 @@ def catalogue() -> dict[str, dict[str, str]]:
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
         if not entry.name.endswith(".yaml"):
             continue
-        words = yaml.safe_load(entry.read_text("utf-8")) or {}
+        words = load_yaml(entry.read_text("utf-8")) or {}
         for key, texts in words.items():
             if key in found:
                 raise TierkitError(f"messages/{entry.name}: '{key}' is defined twice in the web catalogue")

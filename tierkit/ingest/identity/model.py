@@ -7,10 +7,9 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
 from tierkit.errors import TierkitError
 from tierkit.ingest.identity.blocking import Budget
+from tierkit.yaml_reading import load_yaml
 
 SPLIT_NAME = ("given_name", "family_name")
 
@@ -28,7 +27,7 @@ class MatchingPlan:
 @lru_cache(maxsize=1)
 def _settings() -> dict[str, Any]:
     text = resources.files("tierkit.ingest.identity").joinpath("matching.yaml").read_text("utf-8")
-    return yaml.safe_load(text)  # type: ignore[no-any-return]
+    return load_yaml(text)  # type: ignore[no-any-return]
 
 
 def plan_for(fields: set[str], match: float | None = None, review: float | None = None) -> MatchingPlan:

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
+from tierkit.yaml_reading import load_yaml
+
 HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f]")
 SPACES = re.compile(r"[\s\u3000·•・.]+")  # ideographic space and the middle dot of transliterations
 
@@ -30,9 +32,7 @@ SPACES = re.compile(r"[\s\u3000·•・.]+")  # ideographic space and the middle
 @lru_cache(maxsize=1)
 def surnames() -> dict[str, tuple[str, ...]]:
     """Surname characters that read otherwise as surnames (surnames.yaml), longest first."""
-    import yaml
-
-    data = yaml.safe_load((Path(__file__).parent / "surnames.yaml").read_text("utf-8"))
+    data = load_yaml((Path(__file__).parent / "surnames.yaml").read_text("utf-8"))
     readings = {key: tuple(value) if isinstance(value, list) else (str(value),) for key, value in data.items()}
     return dict(sorted(readings.items(), key=lambda item: -len(item[0])))
 
