@@ -68,7 +68,7 @@ def _timed(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _profile_queries(folder: Path) -> None:
     """Every DuckDB query's operator profile into `folder` (DuckDB keeps the last one only)."""
-    from tierkit.backends import duckdb as backend
+    from tierkit.backends import duckdb_connection as backend
 
     opened = backend.connect_raw
     count = iter(range(1_000_000))

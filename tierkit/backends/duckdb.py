@@ -22,20 +22,17 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from tierkit.backends.base import Backend, ValueOutOfRange
+from tierkit.backends.duckdb_connection import open_connection
 from tierkit.backends.duckdb_dialect import (
     as_result,
-    checks_sql,
-    class_totals_sql,
     exact_path,
-    identifier,
-    literal,
     memtables,
     parquet_source,
     schema_of,
     to_sql,
 )
-from tierkit.errors import PolicyError, TierkitError
-from tierkit.settings import setting
+from tierkit.backends.sql_text import class_totals_sql, identifier, literal
+from tierkit.errors import PolicyError
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,22 +68,6 @@ COPY_OPTIONS = {
 }
 
 
-def connect_raw(memory_limit: str, threads: int | None = None) -> duckdb.DuckDBPyConnection:
-    """A connection set up as Ibis sets up its own (UTC, no scanning of Python variables), plus
-    the memory cap and the parallel-friendly settings grading relies on."""
-    raw = duckdb.connect()
-    raw.execute("SET TimeZone = 'UTC'")
-    raw.execute("SET python_enable_replacements = false")
-    raw.execute(f"SET memory_limit = {literal(memory_limit)}")
-    # Output order comes from an explicit ORDER BY; without the insertion-order guarantee
-    # DuckDB runs more of the plan in parallel.
-    raw.execute("SET preserve_insertion_order = false")
-    raw.execute("SET enable_progress_bar = false")  # our own progress display owns the terminal
-    if threads:
-        raw.execute(f"SET threads = {int(threads)}")
-    return raw
-
-
 class DuckDBBackend(Backend):
     """Views over files, typed as Ibis tables, and compiled expressions run on one connection."""
 
@@ -102,12 +83,7 @@ class DuckDBBackend(Backend):
     def open(cls, memory_limit: str | None = None, threads: int | None = None) -> DuckDBBackend:
         """A new in-process database; past its memory cap DuckDB spills to disk instead of growing,
         so 100M orders grade in under 4 GB."""
-        limit = memory_limit or setting("memory_limit") or "2.5GB"
-        try:
-            raw = connect_raw(limit, threads)
-        except duckdb.Error as exc:
-            raise TierkitError(f"memory limit '{limit}' is not a size like 3GB or 500MB ({exc})") from exc
-        return cls(raw)
+        return cls(open_connection(memory_limit, threads))
 
     @property
     def con(self) -> Any:
@@ -194,13 +170,6 @@ class DuckDBBackend(Backend):
         if isinstance(op, ops.DatabaseTable | ops.UnboundTable):
             return identifier(op.name)
         return f"({self.sql(table)})"
-
-    def flag_counts(self, table: ir.Table, flags: list[str]) -> tuple[int, int, list[int]]:
-        """(rows, rows without a customer id, rows with each boolean column true): one scan, no
-        Ibis compilation (a run's summary counts on every grading)."""
-        found = self.raw.execute(checks_sql(self.relation(table), flags)).fetchone()
-        assert found is not None
-        return int(found[0]), int(found[1] or 0), [int(n or 0) for n in found[2:]]
 
     def class_totals(
         self, table: ir.Table, columns: dict[str, str], value: str | None, exact: bool

@@ -19,18 +19,10 @@ import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
 from tierkit.backends import plan_cache
+from tierkit.backends.sql_text import literal
 
 if TYPE_CHECKING:  # pyarrow (0.1 s with numpy) when a result comes back as Arrow, not to write a file
     import pyarrow as pa
-
-
-def literal(text: str) -> str:
-    """A SQL string literal, whatever the text holds (quotes in folder names: bob's runs)."""
-    return "'" + text.replace("'", "''") + "'"
-
-
-def identifier(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def exact_path(path: str | Path) -> str:
@@ -121,24 +113,3 @@ def _result_types() -> Any:
 def as_result(expr: ir.Expr, table: pa.Table) -> Any:
     """DuckDB's Arrow result typed as the expression says (a table, a column or a scalar)."""
     return expr.__pyarrow_result__(table, data_mapper=_result_types())
-
-
-def checks_sql(relation: str, flags: list[str]) -> str:
-    """Rows, rows without a customer id, and how many rows have each boolean column true."""
-    empty = "count(*) FILTER (WHERE customer_id IS NULL OR customer_id = '')"
-    sums = "".join(f", sum(CAST({identifier(flag)} AS BIGINT))" for flag in flags)
-    return f"SELECT count(*), {empty}{sums} FROM {relation}"
-
-
-def class_totals_sql(relation: str, columns: dict[str, str], value: str | None, exact: bool) -> str:
-    """(tally, class as text, rows, total value) for each named column's classes, in one UNION
-    ALL of GROUP BYs; `exact` adds a floating value at six decimals (a total that does not depend
-    on the order threads add in)."""
-    measure = identifier(value) if value else "1"
-    total = f"sum(CAST({measure} AS DECIMAL(38, 6)))" if exact else f"sum({measure})"
-    parts = [
-        f"SELECT {literal(name)} AS tally, CAST({identifier(column)} AS VARCHAR) AS k, count(*) AS n, "
-        f"{total} AS v FROM {relation} GROUP BY 2"
-        for name, column in columns.items()
-    ]
-    return " UNION ALL ".join(parts)
