@@ -21,6 +21,7 @@ from tierkit.errors import InputError
 from tierkit.ingest.identity.persons import LINKS, by_person
 from tierkit.policy.labels import tier_labels
 from tierkit.policy.loader import LoadedPolicy, load_policy
+from tierkit.runs import replay
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of, write_run
 from tierkit.runs.output import convert_parquet, output_format
@@ -157,7 +158,10 @@ def grade_workspace(
             grading = _grade(engine or "duckdb", given, policy or "retail", as_of, lang, say, maps, sheet)
         say(f"grading into {output}")
         summary = write_result(grading, output)
-        summary.update(output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3))
+        replay.keep(grading, output)  # the next identical request replays it (runs/replay.py)
+        summary.update(
+            output=str(output), warnings=grading.warnings, seconds=round(time.perf_counter() - start, 3), replayed=False
+        )
         return summary
     ws = Workspace.open(workspace)
     with writing(ws, "grade"):  # its inputs read and its run written with no other writer between

@@ -74,8 +74,9 @@ class Backend(ABC):
     def execute_scalar(self, expr: ir.Scalar) -> Any:
         return self.to_pyarrow(expr.name("value").as_table())["value"][0].as_py()
 
-    def first_row(self, table: ir.Table) -> dict[str, Any]:
-        """The first row of a (one-row) table as Python values: an input's counts and checks."""
+    def first_row(self, table: ir.Table, outcome: str | None = None) -> dict[str, Any]:
+        """The first row of a (one-row) table as Python values: an input's counts and checks.
+        `outcome` names how a replay compares it (backends/transcript.py); only DuckDB keeps one."""
         return self.to_pyarrow(table).to_pylist()[0]  # type: ignore[no-any-return]
 
 

@@ -21,6 +21,7 @@ import ibis
 import ibis.expr.operations as ops
 import ibis.expr.types as ir
 
+from tierkit.backends import transcript
 from tierkit.backends.base import Backend, ValueOutOfRange
 from tierkit.backends.duckdb_connection import open_connection
 from tierkit.backends.duckdb_dialect import (
@@ -78,6 +79,15 @@ class DuckDBBackend(Backend):
         self.raw = raw
         self._memtables: set[str] = set()
         self._ibis: Any = None
+        self.transcript = transcript.recording()  # kept for a replay (backends/transcript.py)
+        if self.transcript is not None:
+            self.transcript.connections += 1
+            if self.transcript.connections > 1:
+                self.transcript.refuse("a second DuckDB connection")
+
+    def _refuse(self, why: str) -> None:
+        if self.transcript is not None:
+            self.transcript.refuse(why)
 
     @classmethod
     def open(cls, memory_limit: str | None = None, threads: int | None = None) -> DuckDBBackend:
@@ -88,29 +98,38 @@ class DuckDBBackend(Backend):
     @property
     def con(self) -> Any:
         if self._ibis is None:
+            self._refuse("Ibis's own DuckDB backend")
             self._ibis = ibis.duckdb.from_connection(self.raw)
         return self._ibis
 
     def view(self, select: str, kind: str) -> ir.Table:
         """A temporary view of `select`, as an Ibis table with DuckDB's types."""
         name = f"tierkit_{kind}_{next(_views)}"
-        self.raw.execute(f"CREATE TEMP VIEW {identifier(name)} AS {select}")
-        return ibis.table(schema_of(self.raw.sql(f"DESCRIBE {identifier(name)}").fetchall()), name=name)
+        create, describe = f"CREATE TEMP VIEW {identifier(name)} AS {select}", f"DESCRIBE {identifier(name)}"
+        self.raw.execute(create)
+        columns = self.raw.sql(describe).fetchall()
+        if self.transcript is not None:
+            self.transcript.ran(create)
+            self.transcript.read(describe, columns, form="rows")
+        return ibis.table(schema_of(columns), name=name)
 
     def read_parquet(self, path: Path) -> ir.Table:
         """One Parquet file, or every part in a folder (parts may differ in their optional columns)."""
         return self.view(f"SELECT * FROM {parquet_source(path)}", "parquet")
 
     def read_parts(self, paths: list[Path]) -> ir.Table:
+        self._refuse("a folder of parts listed in Python")
         files = ", ".join(literal(exact_path(p)) for p in paths)
         return self.view(f"SELECT * FROM read_parquet([{files}], union_by_name = true)", "parts")
 
     def keep_row_order(self) -> None:
         """Grading lets DuckDB reorder rows (its output has an explicit ORDER BY); import, whose
         row numbers are positions in the file, asks for the insertion order back."""
+        self._refuse("rows kept in file order")
         self.raw.execute("SET preserve_insertion_order = true")
 
     def read_csv(self, path: Path, names: list[str], delimiter: str = ",") -> ir.Table:
+        self._refuse("a text file, whose layout is read in Python")
         columns = ", ".join(f"{literal(name)}: 'VARCHAR'" for name in names)
         return self.view(
             f"SELECT * FROM read_csv({literal(exact_path(path))}, header = true, delim = {literal(delimiter)}, "
@@ -122,11 +141,13 @@ class DuckDBBackend(Backend):
         """The expression as one DuckDB SELECT; in-memory tables it reads are registered first."""
         for name, data in memtables(expr):
             if name not in self._memtables:
+                self._refuse("a table from Python's memory")
                 self.raw.register(name, data)
                 self._memtables.add(name)
         return to_sql(expr)
 
     def to_pyarrow(self, expr: ir.Expr) -> Any:
+        self._refuse("an answer read into Arrow")
         try:
             with overflow_named():
                 table = self.raw.sql(self.sql(expr)).to_arrow_table()
@@ -134,18 +155,26 @@ class DuckDBBackend(Backend):
             raise ValueOutOfRange(str(exc)) from exc
         return as_result(expr, table)
 
-    def first_row(self, table: ir.Table) -> dict[str, Any]:
+    def first_row(self, table: ir.Table, outcome: str | None = None) -> dict[str, Any]:
         """As Python values straight from DuckDB, not through Arrow: a grading of Parquet files
         then never imports pyarrow (0.1 s with numpy)."""
+        sql = self.sql(table)
         with overflow_named():
-            cursor = self.raw.execute(self.sql(table))
+            cursor = self.raw.execute(sql)
             found = cursor.fetchone()
         assert found is not None and cursor.description is not None
-        return dict(zip((d[0] for d in cursor.description), found, strict=True))
+        row = dict(zip((d[0] for d in cursor.description), found, strict=True))
+        if self.transcript is not None:
+            self.transcript.read(sql, row, outcome)
+        return row
+
+    def execute_scalar(self, expr: ir.Scalar) -> Any:
+        return self.first_row(expr.name("value").as_table())["value"]
 
     def to_batches(self, expr: ir.Expr, rows: int = 65_536) -> pa.RecordBatchReader:
         import pyarrow as pa
 
+        self._refuse("rows streamed into Python")
         schema = expr.as_table().schema().to_pyarrow()
         # Temp views and tables belong to this connection, so no cursor() of its own: the stream
         # ends early if another query runs on the connection before it is read to the end.
@@ -154,13 +183,17 @@ class DuckDBBackend(Backend):
 
     def write_parquet(self, expr: ir.Table, path: Path) -> None:
         """DuckDB writes the file itself (COPY, in parallel, no Python in between)."""
+        select = self.sql(expr)
         with overflow_named(path):
-            self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} (FORMAT parquet)")
+            self.raw.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet)")
+        if self.transcript is not None:
+            self.transcript.wrote(select)
 
     def copy_to(self, expr: ir.Table, path: Path, fmt: str) -> None:
         """The result as one file in `fmt` (csv with a header, json as an array, jsonl,
         parquet), written by DuckDB itself: in parallel, in bounded memory."""
         options = COPY_OPTIONS[fmt]
+        self._refuse("a file written in another format")
         with overflow_named(path):
             self.raw.execute(f"COPY ({self.sql(expr)}) TO {literal(str(path))} ({options})")
 
@@ -176,6 +209,7 @@ class DuckDBBackend(Backend):
     ) -> list[tuple[str, str | None, int, Any]]:
         """(tally, class, rows, total value) per class of each named column (see
         duckdb_dialect.class_totals_sql); a value past DECIMAL(38, 6) raises ValueOutOfRange."""
+        self._refuse("totals read before the grading was written")
         try:
             return self.raw.execute(class_totals_sql(self.relation(table), columns, value, exact)).fetchall()
         except duckdb.ConversionException as exc:
@@ -183,4 +217,5 @@ class DuckDBBackend(Backend):
 
     def execute(self, sql: str, parameters: list[Any] | None = None) -> Any:
         """Run SQL built by a query module of this layer (see backends.results)."""
+        self._refuse("SQL run by a query module")
         return self.raw.execute(sql, parameters) if parameters is not None else self.raw.execute(sql)

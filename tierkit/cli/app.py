@@ -20,6 +20,7 @@ from tierkit.cli.campaigns import campaign_app
 from tierkit.cli.churn import churn_app
 from tierkit.cli.clv import clv_app
 from tierkit.cli.entitlements import entitlements_app
+from tierkit.cli.graded import report
 from tierkit.cli.importing import MapOpt, SheetOpt, import_command, parse_maps
 from tierkit.cli.linking import link_app
 from tierkit.cli.lists import list_app
@@ -171,23 +172,7 @@ def grade(
             delimiter=delimiter,
             date_format=date_format,
         )
-    if json_out:
-        print_json(summary)
-    else:
-        print_summary(summary, lang_code)
-        for warning in summary.get("warnings", []):
-            err_console.print(f"[yellow]note:[/yellow] {warning}", soft_wrap=True)
-        if summary.get("run_id"):
-            err_console.print(f"run {summary['run_id']} written{' and published' if summary.get('published') else ''}")
-        held = summary.get("held_back")
-        if held:
-            err_console.print(
-                f"not published: the current run {held['current']} is as of {held['current_as_of']}, later than "
-                f"{summary['as_of']}; `tierkit publish {summary['run_id']}` (or grade with --publish) makes it current",
-                soft_wrap=True,
-            )
-        if summary.get("output"):
-            err_console.print(f"wrote {summary['output']}")
+    report(summary, lang_code, json_out)
 
 
 @app.command()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from tierkit.cli.json_text import print_json as print_json
 
 console = Console()
 err_console = Console(stderr=True)
@@ -80,10 +81,6 @@ TEXT = {
 
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
-
-
-def print_json(data: Any) -> None:
-    print(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
 def breakdown_table(title: str, rows: list[dict[str, Any]], lang: str) -> Table:

@@ -51,6 +51,7 @@ class LoadedPolicy:
     source: str  # a file path, or "preset:NAME"
     text: str
     lines: dict[tuple[Any, ...], int] = field(default_factory=dict, repr=False)
+    files: tuple[str, ...] = ()  # other files it read (segment maps), for a replay to check (runs/replay.py)
 
     @property
     def hash(self) -> str:
@@ -174,17 +175,21 @@ def _messages(err: ValidationError, loaded_lines: dict[tuple[Any, ...], int], so
     return "; ".join(parts)
 
 
-def _inline_segment_files(policy: Policy, source: str) -> Policy:
-    """A segment map given as a file becomes part of the policy: its hash and the run's copy."""
+def _inline_segment_files(policy: Policy, source: str) -> tuple[Policy, tuple[str, ...]]:
+    """A segment map given as a file becomes part of the policy: its hash and the run's copy.
+    Also the files read."""
     scores = dict(policy.scores)
+    read: list[str] = []
     for name, spec in policy.scores.items():
         if isinstance(spec, RfmScore) and isinstance(spec.segments, str) and spec.segments not in segment_map_names():
             path = Path(spec.segments)
             if not path.is_absolute() and not source.startswith("preset:"):
                 path = Path(source).parent / path  # relative to the policy file, like any include
             segments = load_segments(str(path), spec.bins, f"{source}: scores.{name}.segments")
+            read.append(str(path.resolve()))
             scores[name] = spec.model_copy(update={"segments": segments})
-    return policy.model_copy(update={"scores": scores}) if scores != dict(policy.scores) else policy
+    inlined = policy.model_copy(update={"scores": scores}) if scores != dict(policy.scores) else policy
+    return inlined, tuple(read)
 
 
 def parse_policy(text: str, source: str) -> LoadedPolicy:
@@ -208,8 +213,8 @@ def parse_policy(text: str, source: str) -> LoadedPolicy:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
         raise PolicyError(_messages(exc, lines, source)) from exc
-    policy = _inline_segment_files(policy, source)
-    return LoadedPolicy(policy=policy, source=source, text=text, lines=lines)
+    policy, read = _inline_segment_files(policy, source)
+    return LoadedPolicy(policy=policy, source=source, text=text, lines=lines, files=read)
 
 
 def load_policy(name_or_path: str | Path) -> LoadedPolicy:

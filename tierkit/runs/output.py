@@ -24,6 +24,7 @@ import ibis.expr.types as ir
 
 from tierkit.backends.duckdb import DuckDBBackend
 from tierkit.errors import InputError, did_you_mean, room_for
+from tierkit.runs.atomic import atomic_path as atomic_path
 from tierkit.runs.effect import as_listed, with_manual
 from tierkit.runs.workbook import Readable, with_people, write_workbook
 
@@ -47,22 +48,6 @@ def output_format(path: Path, given: str | None = None) -> str:
     if fmt not in set(FORMATS.values()):
         raise InputError(f"{path}: unknown output type (use .csv, .xlsx, .parquet, .json or .jsonl)")
     return fmt
-
-
-@contextmanager
-def atomic_path(target: Path) -> Iterator[Path]:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; others (BI tools) must read it
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _write_xlsx(batches: Iterable[pa.RecordBatch], names: list[str], path: Path) -> None:

@@ -20,6 +20,7 @@ from tierkit.canonical import TABLES, TableSpec
 from tierkit.errors import InputError, did_you_mean
 from tierkit.tables import csv_layout
 from tierkit.tables.attributes import attribute_columns, type_checks, typed_attributes
+from tierkit.tables.check_outcome import INPUT_CHECKS
 from tierkit.tables.headers import map_headers
 from tierkit.tables.locations import ReadsUris, header_names, refuse_engine, unreachable
 from tierkit.tables.parsing import CHINA_MINUTES, date_hint, stripped
@@ -39,7 +40,7 @@ class Backend(Protocol):
 
     def execute_scalar(self, expr: ir.Scalar) -> Any: ...
 
-    def first_row(self, table: ir.Table) -> dict[str, Any]: ...
+    def first_row(self, table: ir.Table, outcome: str | None = None) -> dict[str, Any]: ...
 
     zoned_types: bool  # its views' types say which timestamps are instants (see source_instants)
 
@@ -219,7 +220,7 @@ def open_mapped(
 
 def _counts(engine: Backend, source: SourceFile, raw: ir.Table, checks: dict[str, ir.Value]) -> dict[str, Any]:
     try:
-        return engine.first_row(raw.aggregate(**checks))
+        return engine.first_row(raw.aggregate(**checks), outcome=INPUT_CHECKS)
     except Exception as exc:  # e.g. Spark meeting a malformed CSV row only now, at the first query
         raise unreadable(source, exc) from None
 
