@@ -49,6 +49,12 @@ SETTINGS: tuple[Setting, ...] = (
         "the folder of compiled plans (DuckDB SQL by plan); `off` compiles every time; default: ~/.cache/tierkit/plans",
     ),
     Setting(
+        "replay",
+        "TIERKIT_REPLAY",
+        "on",
+        "`off`: a file-mode `tierkit grade` done once is graded whole again, not replayed from its transcript",
+    ),
+    Setting(
         "reasons",
         "TIERKIT_REASONS",
         "lean",

@@ -258,3 +258,11 @@ def test_which_command_lines_a_replay_may_answer(argv: list[str], expected: dict
         shown = os.path.abspath(value) if name in ("orders", "output") and value else value
         assert request[name] == shown
     assert request["lang"] in ("zh", "en")
+
+
+def test_the_replay_setting_off_grades_whole_every_time(tmp_path: Path) -> None:
+    orders, plans = orders_file(tmp_path / "orders.parquet"), tmp_path / "plans"
+    assert grade(orders, tmp_path / "a.parquet", plans, TIERKIT_REPLAY="off")["replayed"] is False
+    assert grade(orders, tmp_path / "b.parquet", plans, TIERKIT_REPLAY="off")["replayed"] is False
+    assert list(plans.glob("*.replay.json")) == [] and list(plans.glob("*.sql"))  # compiled plans still kept
+    assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()

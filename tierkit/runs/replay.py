@@ -92,6 +92,11 @@ def key(request: dict[str, str | None]) -> str:
 
 
 def _path(name: str) -> Path | None:
+    """The record's file; None when replays are off (the `replay` setting, or no plan cache)."""
+    from tierkit.settings import setting
+
+    if (setting("replay") or "on").strip().lower() in plan_cache.OFF:
+        return None
     where = plan_cache.folder()
     return where / f"{name}.replay.json" if where is not None else None
 
