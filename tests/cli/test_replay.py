@@ -51,10 +51,13 @@ def tierkit(args: list[str], plans: Path | str, **env: str) -> tuple[dict[str, A
     return (json.loads(done.stdout) if done.returncode == 0 else {"error": done.returncode}), done.stderr
 
 
-def grade(orders: Path, out: Path, plans: Path | str, *more: str, **env: str) -> dict[str, Any]:
+def command(orders: Path, out: Path, *more: str) -> list[str]:
     policy = [] if "--policy" in more else ["--policy", "retail"]
-    args = ["grade", "--orders", str(orders), *policy, "--as-of", AS_OF, "--output", str(out), *more]
-    summary, stderr = tierkit(args, plans, **env)
+    return ["grade", "--orders", str(orders), *policy, "--as-of", AS_OF, "--output", str(out), *more]
+
+
+def grade(orders: Path, out: Path, plans: Path | str, *more: str, **env: str) -> dict[str, Any]:
+    summary, stderr = tierkit(command(orders, out, *more), plans, **env)
     assert "error" not in summary, stderr[-2000:]
     return summary
 
@@ -157,17 +160,7 @@ def test_a_bad_row_is_refused_with_the_whole_gradings_message(tmp_path: Path) ->
         f" FROM '{orders}') TO '{tmp_path / 'bad.parquet'}' (FORMAT parquet)"
     )
     os.replace(tmp_path / "bad.parquet", orders)
-    args = [
-        "grade",
-        "--orders",
-        str(orders),
-        "--policy",
-        "retail",
-        "--as-of",
-        AS_OF,
-        "--output",
-        str(tmp_path / "x.parquet"),
-    ]
+    args = command(orders, tmp_path / "x.parquet")
     cached, cached_err = tierkit(args, plans)
     uncached, uncached_err = tierkit(args, "off")
     assert cached == uncached == {"error": 2}
@@ -187,17 +180,7 @@ def test_csv_inputs_are_not_replayed(tmp_path: Path) -> None:
 def test_a_replay_loads_neither_ibis_nor_typer_nor_the_policy_model(tmp_path: Path) -> None:
     orders, plans = orders_file(tmp_path / "orders.parquet"), tmp_path / "plans"
     grade(orders, tmp_path / "first.parquet", plans)
-    args = [
-        "grade",
-        "--orders",
-        str(orders),
-        "--policy",
-        "retail",
-        "--as-of",
-        AS_OF,
-        "--output",
-        str(tmp_path / "b.parquet"),
-    ]
+    args = command(orders, tmp_path / "b.parquet")
     script = (
         "import sys, json\n"
         f"sys.argv = ['tierkit', *{args!r}, '--json']\n"

@@ -23,7 +23,7 @@ import ibis.expr.types as ir
 
 from tierkit.backends import transcript
 from tierkit.backends.base import Backend, ValueOutOfRange
-from tierkit.backends.duckdb_connection import open_connection
+from tierkit.backends.duckdb_connection import class_totals, open_connection
 from tierkit.backends.duckdb_dialect import (
     as_result,
     exact_path,
@@ -32,7 +32,7 @@ from tierkit.backends.duckdb_dialect import (
     schema_of,
     to_sql,
 )
-from tierkit.backends.sql_text import class_totals_sql, identifier, literal
+from tierkit.backends.sql_text import identifier, literal
 from tierkit.errors import PolicyError
 
 if TYPE_CHECKING:
@@ -206,14 +206,11 @@ class DuckDBBackend(Backend):
 
     def class_totals(
         self, table: ir.Table, columns: dict[str, str], value: str | None, exact: bool
-    ) -> list[tuple[str, str | None, int, Any]]:
+    ) -> list[tuple[Any, ...]]:
         """(tally, class, rows, total value) per class of each named column (see
-        duckdb_dialect.class_totals_sql); a value past DECIMAL(38, 6) raises ValueOutOfRange."""
+        duckdb_connection.class_totals); a value past DECIMAL(38, 6) raises ValueOutOfRange."""
         self._refuse("totals read before the grading was written")
-        try:
-            return self.raw.execute(class_totals_sql(self.relation(table), columns, value, exact)).fetchall()
-        except duckdb.ConversionException as exc:
-            raise ValueOutOfRange(str(exc)) from exc
+        return class_totals(self.raw, self.relation(table), columns, value, exact)
 
     def execute(self, sql: str, parameters: list[Any] | None = None) -> Any:
         """Run SQL built by a query module of this layer (see backends.results)."""

@@ -35,3 +35,8 @@ def class_totals_sql(relation: str, columns: dict[str, str], value: str | None, 
         for name, column in columns.items()
     ]
     return " UNION ALL ".join(parts)
+
+
+def parquet_file(path: str) -> str:
+    """One Parquet file as a relation."""
+    return f"read_parquet({literal(path)})"

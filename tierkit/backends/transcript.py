@@ -17,8 +17,10 @@ import contextvars
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+from tierkit.backends.sql_text import literal
 from tierkit.tables.check_outcome import OUTCOMES
 
 _recording: contextvars.ContextVar[Transcript | None] = contextvars.ContextVar("tierkit_transcript", default=None)
@@ -98,3 +100,43 @@ def start(key: str) -> Transcript:
 
 def stop() -> None:
     _recording.set(None)
+
+
+class Different(Exception):
+    """A step answered otherwise than when it was kept (or failed): the grading must run whole."""
+
+
+def replay(steps: list[dict[str, Any]], target: Path) -> Any:
+    """Run a kept transcript on a new connection, its write into `target`; the connection, for the
+    summary's counts (the caller closes it). Raises Different at the first other answer."""
+    import duckdb
+
+    from tierkit.backends.duckdb_connection import open_connection
+
+    raw = open_connection()
+    try:
+        for step in steps:
+            _step(raw, step, target)
+    except (Different, duckdb.Error) as exc:
+        raw.close()
+        raise Different(str(exc)) from exc
+    return raw
+
+
+def _step(raw: Any, step: dict[str, Any], target: Path) -> None:
+    kind, sql = step["kind"], step["sql"]
+    if kind == "write":
+        raw.execute(f"COPY ({sql}) TO {literal(str(target))} (FORMAT parquet)")
+        return
+    cursor = raw.execute(sql)
+    if kind == "run":
+        return
+    if step["form"] == "rows":
+        answer: Any = cursor.fetchall()
+    else:
+        found = cursor.fetchone()
+        answer = dict(zip((d[0] for d in cursor.description), found or (), strict=True))
+    if kind == "check":
+        answer = OUTCOMES[step["outcome"]](answer)
+    if comparable(answer) != step["answer"]:
+        raise Different(f"{sql[:60]}: another answer")

@@ -1,6 +1,6 @@
 """The `tierkit` command's first step: a file-mode grading already done once is replayed.
 
-Why before typer: a replay (runs/replay.py) needs DuckDB alone, and typer with rich, Ibis and
+Why before typer: a replay (app/replays.py) needs DuckDB alone, and typer with rich, Ibis and
 the policy model cost more start-up than the replay's whole Python work. Only a plain
 `tierkit grade --orders F --output X.parquet [...]` whose every option is one of REPLAYABLE is
 read here, and only to name the request; the command itself is always typer's (app.py): on no
@@ -65,19 +65,15 @@ def grade_request(argv: list[str]) -> tuple[dict[str, str | None], bool] | None:
 def main() -> None:
     asked = grade_request(sys.argv[1:])
     if asked is not None:
-        from tierkit.runs import replay
+        from tierkit.app.replays import replayed
 
         request, json_out = asked
-        name = replay.key(request)
-        summary = replay.replay(request, name)
+        summary = replayed(request)
         if summary is not None:
             from tierkit.cli.graded import report
 
             report(summary, str(request["lang"]), json_out)
             return
-        from tierkit.backends import transcript
-
-        transcript.start(name)
     from tierkit.cli.app import main as run_typer
 
     run_typer()

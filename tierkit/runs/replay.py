@@ -26,20 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tierkit.backends import plan_cache, transcript
-from tierkit.backends.transcript import comparable
+from tierkit.backends.sql_text import parquet_file
 from tierkit.runs.atomic import atomic_path
 from tierkit.runs.summary_counts import MissingIds, SummaryShape, count, summary_of
-from tierkit.tables.check_outcome import OUTCOMES
 
 if TYPE_CHECKING:
     from tierkit.engine.grade import Grading
 
 FORMAT = 1
 REQUEST = ("orders", "customers", "interactions", "contacts", "policy", "as_of", "lang")  # the output is only where
-
-
-class _Different(Exception):
-    """A step's answer is not the one kept: the grading runs whole."""
 
 
 def source_fingerprint(root: Path | None = None) -> str:
@@ -75,7 +70,7 @@ def _digest(path: str) -> str | None:
 
 def key(request: dict[str, str | None]) -> str:
     """The record's name: everything the SQL of the grading was planned from, but the data."""
-    import duckdb
+    from tierkit.backends.duckdb_connection import engine_version
 
     policy = request.get("policy") or "retail"
     named = {
@@ -83,7 +78,7 @@ def key(request: dict[str, str | None]) -> str:
         "request": {name: request.get(name) for name in REQUEST},
         "policy_file": _digest(policy) if Path(policy).is_file() else None,
         "tierkit": source_fingerprint(),
-        "duckdb": duckdb.__version__,
+        "duckdb": engine_version(),
         "python": sys.version,
         "installed": installed(),
         "settings": {k: v for k, v in sorted(os.environ.items()) if k.startswith("TIERKIT_")},
@@ -145,11 +140,6 @@ def keep(grading: Grading, output: Path) -> None:
 def replay(request: dict[str, str | None], name: str) -> dict[str, Any] | None:
     """The summary of the grading replayed into the request's output; None when there is no
     record, or a step answered otherwise (nothing written)."""
-    import duckdb
-
-    from tierkit.backends.duckdb_connection import open_connection
-    from tierkit.backends.sql_text import literal
-
     start = time.perf_counter()
     path = _path(name)
     try:
@@ -162,39 +152,19 @@ def replay(request: dict[str, str | None], name: str) -> dict[str, Any] | None:
         return None
     shape = SummaryShape.from_data(record["shape"])
     output = Path(str(request["output"]))
-    raw = open_connection()
     try:
         with atomic_path(output) as tmp:
-            for step in record["steps"]:
-                _run(raw, step, literal(str(tmp)))
-            counted = count(raw, f"read_parquet({literal(str(tmp))})", shape)
+            raw = transcript.replay(record["steps"], tmp)
+            try:
+                counted = count(raw, parquet_file(str(tmp)), shape)
+            finally:
+                raw.close()
             if counted.customers == 0:
-                raise _Different
-    except (_Different, MissingIds, duckdb.Error, OSError):  # the grading says what went wrong
+                raise transcript.Different("nobody graded")
+    except (transcript.Different, MissingIds, OSError):  # the grading says what went wrong
         return None
-    finally:
-        raw.close()
     summary = summary_of(shape, counted)
     summary.update(
         output=str(output), warnings=record["warnings"], seconds=round(time.perf_counter() - start, 3), replayed=True
     )
     return summary
-
-
-def _run(raw: Any, step: dict[str, Any], target: str) -> None:
-    kind, sql = step["kind"], step["sql"]
-    if kind == "write":
-        raw.execute(f"COPY ({sql}) TO {target} (FORMAT parquet)")
-        return
-    cursor = raw.execute(sql)
-    if kind == "run":
-        return
-    if step["form"] == "rows":
-        answer: Any = cursor.fetchall()
-    else:
-        found = cursor.fetchone()
-        answer = dict(zip((d[0] for d in cursor.description), found or (), strict=True))
-    if kind == "check":
-        answer = OUTCOMES[step["outcome"]](answer)
-    if comparable(answer) != step["answer"]:
-        raise _Different

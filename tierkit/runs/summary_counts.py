@@ -2,9 +2,9 @@
 
 Why apart from runs/summary.py: what a summary counts is fixed by the policy before any row is
 read, so it is kept as plain data (`SummaryShape`), and the counting is plain SQL on a DuckDB
-connection. The grading counts with it, and so does a replayed grading (runs/replay.py), which
-imports neither Ibis nor the policy model. One code path for both: a replay's summary is the
-grading's by construction.
+connection (backends/duckdb_connection.py). The grading counts with it, and so does a replayed
+grading (runs/replay.py), which imports neither Ibis nor the policy model. One code path for
+both: a replay's summary is the grading's by construction.
 """
 
 from __future__ import annotations
@@ -15,9 +15,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import duckdb
-
-from tierkit.backends.sql_text import checks_sql, class_totals_sql
+from tierkit.backends.base import ValueOutOfRange
+from tierkit.backends.duckdb_connection import class_totals, flag_counts
 
 
 class MissingIds(Exception):
@@ -100,31 +99,30 @@ class Counted:
     tallies: dict[str, Tally] = field(default_factory=dict)
 
 
-def count(raw: duckdb.DuckDBPyConnection, relation: str, shape: SummaryShape) -> Counted:
+def count(raw: Any, relation: str, shape: SummaryShape) -> Counted:
     """Every tally over the graded rows: one scan for the customers, missing ids and tags, and one
     UNION ALL of GROUP BYs for the classes. Raises MissingIds when a row has no customer id
     (checked on one row per customer, not on every order row)."""
-    found = raw.execute(checks_sql(relation, [f"tag_{t}" for t in shape.tags])).fetchone()
-    assert found is not None
-    if found[1]:
-        raise MissingIds(int(found[1]))
-    counted = Counted(int(found[0]), {t: int(n or 0) for t, n in zip(shape.tags, found[2:], strict=True)})
+    rows, empty, flags = flag_counts(raw, relation, [f"tag_{t}" for t in shape.tags])
+    if empty:
+        raise MissingIds(empty)
+    counted = Counted(rows, dict(zip(shape.tags, flags, strict=True)))
     counted.tallies = {name: Tally(column, shape.value_metric) for name, column in shape.tallies().items()}
     for name, key, n, v in _classes(raw, relation, shape):
         counted.tallies[name].add(key, int(n), v)
     return counted
 
 
-def _classes(raw: duckdb.DuckDBPyConnection, relation: str, shape: SummaryShape) -> list[tuple[Any, ...]]:
+def _classes(raw: Any, relation: str, shape: SummaryShape) -> list[tuple[Any, ...]]:
     """(tally, class, customers, value) rows. Floating values are added at six decimals, so that
     the total does not depend on the order threads add in (and shown without trailing zeros)."""
     value, columns = shape.value_metric, shape.tallies()
     if value is None or not shape.value_floating:
-        return raw.execute(class_totals_sql(relation, columns, value, exact=False)).fetchall()
+        return class_totals(raw, relation, columns, value, exact=False)
     try:
-        rows = raw.execute(class_totals_sql(relation, columns, value, exact=True)).fetchall()
-    except duckdb.ConversionException:  # values past DECIMAL(38, 6): added as they are
-        return raw.execute(class_totals_sql(relation, columns, value, exact=False)).fetchall()
+        rows = class_totals(raw, relation, columns, value, exact=True)
+    except ValueOutOfRange:  # values past DECIMAL(38, 6): added as they are
+        return class_totals(raw, relation, columns, value, exact=False)
     return [(t, k, n, Decimal(format(x.normalize(), "f")) if x is not None else x) for t, k, n, x in rows]
 
 
