@@ -59,9 +59,11 @@ def flag_counts(raw: duckdb.DuckDBPyConnection, relation: str, flags: list[str])
 def class_totals(
     raw: duckdb.DuckDBPyConnection, relation: str, columns: dict[str, str], value: str | None, exact: bool
 ) -> list[tuple[Any, ...]]:
-    """(tally, class, rows, total value) per class of each named column (sql_text.class_totals_sql);
-    a value past DECIMAL(38, 6) raises ValueOutOfRange."""
+    """(tally, class, rows, total value) per class of each named column (tally -> column; two
+    tallies may count one column); a value past DECIMAL(38, 6) raises ValueOutOfRange."""
+    counted = list(dict.fromkeys(columns.values()))
     try:
-        return raw.execute(class_totals_sql(relation, columns, value, exact)).fetchall()
+        rows = raw.execute(class_totals_sql(relation, counted, value, exact)).fetchall()
     except duckdb.ConversionException as exc:
         raise ValueOutOfRange(str(exc)) from exc
+    return [(tally, k, n, v) for i, k, n, v in rows for tally, column in columns.items() if column == counted[i]]

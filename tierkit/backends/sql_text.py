@@ -23,18 +23,21 @@ def checks_sql(relation: str, flags: list[str]) -> str:
     return f"SELECT count(*), {empty}{sums} FROM {relation}"
 
 
-def class_totals_sql(relation: str, columns: dict[str, str], value: str | None, exact: bool) -> str:
-    """(tally, class as text, rows, total value) for each named column's classes, in one UNION
-    ALL of GROUP BYs; `exact` adds a floating value at six decimals (a total that does not depend
-    on the order threads add in)."""
+def class_totals_sql(relation: str, columns: list[str], value: str | None, exact: bool) -> str:
+    """(column's place in `columns`, class as text, rows, total value) for each column's classes,
+    in one scan: GROUPING SETS, so that the value is read (and cast) once per row, not once per
+    column (0.33 -> 0.14 s for four columns over 4.1M customers). `exact` adds a floating value at
+    six decimals (a total that does not depend on the order threads add in)."""
     measure = identifier(value) if value else "1"
     total = f"sum(CAST({measure} AS DECIMAL(38, 6)))" if exact else f"sum({measure})"
-    parts = [
-        f"SELECT {literal(name)} AS tally, CAST({identifier(column)} AS VARCHAR) AS k, count(*) AS n, "
-        f"{total} AS v FROM {relation} GROUP BY 2"
-        for name, column in columns.items()
-    ]
-    return " UNION ALL ".join(parts)
+    names = [identifier(column) for column in columns]
+    place = " ".join(f"WHEN GROUPING({name}) = 0 THEN {i}" for i, name in enumerate(names))
+    key = " ".join(f"WHEN GROUPING({name}) = 0 THEN CAST({name} AS VARCHAR)" for name in names)
+    sets = ", ".join(f"({name})" for name in names)
+    return (
+        f"SELECT CASE {place} END AS i, CASE {key} END AS k, count(*) AS n, {total} AS v "
+        f"FROM {relation} GROUP BY GROUPING SETS ({sets})"
+    )
 
 
 def parquet_file(path: str) -> str:
