@@ -20,6 +20,7 @@ import duckdb
 import pytest
 
 from tierkit.cli.entry import grade_request
+from tierkit.policy.loader import preset_names
 from tierkit.runs import replay
 
 AS_OF = "2025-12-31"
@@ -249,3 +250,18 @@ def test_the_replay_setting_off_grades_whole_every_time(tmp_path: Path) -> None:
     assert grade(orders, tmp_path / "b.parquet", plans, TIERKIT_REPLAY="off")["replayed"] is False
     assert list(plans.glob("*.replay.json")) == [] and list(plans.glob("*.sql"))  # compiled plans still kept
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
+
+
+@pytest.mark.parametrize("preset", preset_names())
+def test_every_preset_replays_other_data_as_its_whole_grading(tmp_path: Path, preset: str) -> None:
+    """The same request replays; on other data of the same shape it writes the whole grading's
+    bytes (a preset whose plan reads the data otherwise must grade whole, never differ)."""
+    plans, policy = tmp_path / "plans", ["--policy", preset]
+    orders = orders_file(tmp_path / "orders.parquet")
+    assert grade(orders, tmp_path / "first.parquet", plans, *policy)["replayed"] is False
+    assert grade(orders, tmp_path / "again.parquet", plans, *policy)["replayed"] is True
+    orders = orders_file(tmp_path / "orders.parquet", rows=7000, scale=53)
+    graded = grade(orders, tmp_path / "second.parquet", plans, *policy)
+    oracle = grade(orders, tmp_path / "whole.parquet", "off", *policy)
+    assert (tmp_path / "second.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
+    assert same(graded, oracle)

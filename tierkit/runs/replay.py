@@ -6,9 +6,10 @@ what was left was Python start-up: Ibis, pydantic with the policy model, typer, 
 request runs the first one's transcript (backends/transcript.py) on a bare DuckDB connection.
 
 Kept only for file mode on DuckDB with a Parquet output, a policy without the profit pyramid,
-`stability:` or plug-in metric kinds, and inputs DuckDB reads itself. The key holds the request
-(every input's path, the policy, as-of and the language; not the output's path), tierkit's own files (name, size,
-time), the installed distributions' versions, Python's and every TIERKIT_ setting; the record holds the policy
+`stability:`, models fitted on the data or metric kinds from other packages, and inputs DuckDB
+reads itself. The key holds the request (every input's path, the policy, as-of and the
+language; not the output's path), tierkit's own files (name, size, time), the installed
+distributions' versions, Python's and every TIERKIT_ setting; the record holds the policy
 files' digests. A replay runs each step and compares what Python read then with what it reads
 now (the input schemas, the inputs' checks by what they decide, the last order date when as-of
 was not given); at the first difference it stops, writes nothing and the grading runs whole. So
@@ -102,15 +103,18 @@ def refusal(grading: Grading, output: Path) -> str | None:
     from tierkit.runs.profit import profit_measure
 
     policy = grading.loaded.policy
-    plug_ins = set(metric_kinds())
+    kinds = metric_kinds()
     if output.suffix.lower() != ".parquet":
         return "an output other than Parquet"
     if profit_measure(policy, list(grading.expr.columns)) is not None:
         return "the profit pyramid"
     if policy.stability is not None:
         return "stability: (it reads the run before)"
-    if any(getattr(spec, "kind", None) in plug_ins for spec in policy.metrics.values()) or grading.models:
-        return "a plug-in metric kind"
+    used = [kinds[k] for k in {getattr(spec, "kind", None) for spec in policy.metrics.values()} if k in kinds]
+    if any(not all(code.startswith("tierkit.") for code in (kind.build, kind.display) if code) for kind in used):
+        return "a plug-in metric kind from outside tierkit (its code is not in the key)"
+    if grading.models:
+        return "a model fitted on the data"
     return None
 
 
