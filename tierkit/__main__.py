@@ -1,5 +1,5 @@
 """`python -m tierkit`: the same as the `tierkit` command."""
 
-from tierkit.cli.app import main
+from tierkit.cli.entry import main
 
 main()

@@ -38,7 +38,7 @@ def orders_file(path: Path, rows: int = 5000, scale: int = 37, amount: str = "DE
     return path
 
 
-def tierkit(args: list[str], plans: Path | str, **env: str) -> tuple[dict[str, Any], str]:
+def tierkit(args: list[str], plans: Path | str, cwd: Path | None = None, **env: str) -> tuple[dict[str, Any], str]:
     """(the summary of `tierkit ... --json`, stderr) of a whole process."""
     environment = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(Path(str(plans)).parent)}
     environment.update(TIERKIT_PLAN_CACHE=str(plans), **env)
@@ -48,6 +48,7 @@ def tierkit(args: list[str], plans: Path | str, **env: str) -> tuple[dict[str, A
         text=True,
         timeout=300,
         env=environment,
+        cwd=cwd,
     )
     return (json.loads(done.stdout) if done.returncode == 0 else {"error": done.returncode}), done.stderr
 
@@ -239,9 +240,8 @@ def test_which_command_lines_a_replay_may_answer(argv: list[str], expected: dict
     request, json_out = asked
     assert json_out == ("--json" in argv)
     for name, value in expected.items():
-        shown = os.path.abspath(value) if name in ("orders", "output") and value else value
-        assert request[name] == shown
-    assert request["lang"] in ("zh", "en")
+        assert request[name] == value  # as typed: a note names the file as the user did
+    assert request["lang"] in ("zh", "en") and request["cwd"] == os.getcwd()
 
 
 def test_the_replay_setting_off_grades_whole_every_time(tmp_path: Path) -> None:
@@ -265,3 +265,24 @@ def test_every_preset_replays_other_data_as_its_whole_grading(tmp_path: Path, pr
     oracle = grade(orders, tmp_path / "whole.parquet", "off", *policy)
     assert (tmp_path / "second.parquet").read_bytes() == (tmp_path / "whole.parquet").read_bytes()
     assert same(graded, oracle)
+
+
+def test_relative_paths_read_in_the_replay_as_typed(tmp_path: Path) -> None:
+    """The notes and the output name the files as the user typed them, replayed or not."""
+    orders_file(tmp_path / "orders.parquet")
+    (tmp_path / "out").mkdir()
+    args = ["grade", "--orders", "orders.parquet", "--as-of", AS_OF, "--output", "out/x.parquet"]
+    first, _ = tierkit(args, tmp_path / "plans", cwd=tmp_path)
+    second, _ = tierkit(args, tmp_path / "plans", cwd=tmp_path)
+    assert (first["replayed"], second["replayed"]) == (False, True)
+    assert second["output"] == first["output"] == "out/x.parquet"
+    assert second["warnings"] == first["warnings"] and any("orders.parquet has no" in w for w in first["warnings"])
+    elsewhere, _ = tierkit(
+        ["grade", "--orders", "../orders.parquet", "--as-of", AS_OF, "--output", "y.parquet"],
+        tmp_path / "plans",
+        cwd=(tmp_path / "out"),
+    )
+    assert elsewhere["replayed"] is False and any("../orders.parquet has no" in w for w in elsewhere["warnings"])
+    args[-1] = "missing/x.parquet"  # a folder that is not there: the grading's own error, not a replay's folder
+    assert tierkit(args, tmp_path / "plans", cwd=tmp_path)[0] == {"error": 2}
+    assert not (tmp_path / "missing").exists()

@@ -7,13 +7,14 @@ request runs the first one's transcript (backends/transcript.py) on a bare DuckD
 
 Kept only for file mode on DuckDB with a Parquet output, a policy without the profit pyramid,
 `stability:`, models fitted on the data or metric kinds from other packages, and inputs DuckDB
-reads itself. The key holds the request (every input's path, the policy, as-of and the
-language; not the output's path), tierkit's own files (name, size, time), the installed
-distributions' versions, Python's and every TIERKIT_ setting; the record holds the policy
-files' digests. A replay runs each step and compares what Python read then with what it reads
-now (the input schemas, the inputs' checks by what they decide, the last order date when as-of
-was not given); at the first difference it stops, writes nothing and the grading runs whole. So
-a replay writes what the grading would, byte for byte (tests/cli/test_replay.py), or nothing.
+reads itself. The key holds the request (every input's path as typed and the folder it was
+typed in, the policy, as-of and the language; not the output's path), tierkit's own files
+(name, size, time), the installed distributions' versions, Python's and every TIERKIT_
+setting; the record holds the policy files' digests. A replay runs each step and compares
+what Python read then with what it reads now (the input schemas, the inputs' checks by what
+they decide, the last order date when as-of was not given); at the first difference it stops,
+writes nothing and the grading runs whole. So a replay writes what the grading would, byte for
+byte (tests/cli/test_replay.py), or nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +36,16 @@ if TYPE_CHECKING:
     from tierkit.engine.grade import Grading
 
 FORMAT = 1
-REQUEST = ("orders", "customers", "interactions", "contacts", "policy", "as_of", "lang")  # the output is only where
+REQUEST = (
+    "orders",
+    "customers",
+    "interactions",
+    "contacts",
+    "policy",
+    "as_of",
+    "lang",
+    "cwd",
+)  # the output is only where
 
 
 def source_fingerprint(root: Path | None = None) -> str:
@@ -156,6 +166,8 @@ def replay(request: dict[str, str | None], name: str) -> dict[str, Any] | None:
         return None
     shape = SummaryShape.from_data(record["shape"])
     output = Path(str(request["output"]))
+    if not output.parent.is_dir():  # the grading says so (runs/output.output_format)
+        return None
     try:
         with atomic_path(output) as tmp:
             raw = transcript.replay(record["steps"], tmp)
