@@ -286,3 +286,16 @@ def test_relative_paths_read_in_the_replay_as_typed(tmp_path: Path) -> None:
     args[-1] = "missing/x.parquet"  # a folder that is not there: the grading's own error, not a replay's folder
     assert tierkit(args, tmp_path / "plans", cwd=tmp_path)[0] == {"error": 2}
     assert not (tmp_path / "missing").exists()
+
+
+@pytest.mark.parametrize(
+    "spoil", ["not json", '{"format": 1}', '{"format": 1, "files": {}, "shape": {}, "steps": 3}', ""]
+)
+def test_a_spoiled_record_grades_whole(tmp_path: Path, spoil: str) -> None:
+    orders, plans = orders_file(tmp_path / "orders.parquet"), tmp_path / "plans"
+    grade(orders, tmp_path / "first.parquet", plans)
+    (record,) = plans.glob("*.replay.json")
+    record.write_text(spoil, "utf-8")
+    assert grade(orders, tmp_path / "second.parquet", plans)["replayed"] is False
+    assert (tmp_path / "second.parquet").read_bytes() == (tmp_path / "first.parquet").read_bytes()
+    assert grade(orders, tmp_path / "third.parquet", plans)["replayed"] is True  # written anew

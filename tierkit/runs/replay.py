@@ -158,29 +158,27 @@ def replay(request: dict[str, str | None], name: str) -> dict[str, Any] | None:
     path = _path(name)
     try:
         record = json.loads(path.read_text("utf-8")) if path is not None else None
-    except (OSError, ValueError):
+        if not record or record.get("format") != FORMAT:
+            return None
+        if any(_digest(file) != digest for file, digest in record["files"].items()):
+            return None
+        shape, steps, warnings = SummaryShape.from_data(record["shape"]), record["steps"], list(record["warnings"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # none, or not one we wrote: grade whole
         return None
-    if not record or record.get("format") != FORMAT:
-        return None
-    if any(_digest(file) != digest for file, digest in record["files"].items()):
-        return None
-    shape = SummaryShape.from_data(record["shape"])
     output = Path(str(request["output"]))
     if not output.parent.is_dir():  # the grading says so (runs/output.output_format)
         return None
     try:
         with atomic_path(output) as tmp:
-            raw = transcript.replay(record["steps"], tmp)
+            raw = transcript.replay(steps, tmp)
             try:
                 counted = count(raw, parquet_file(str(tmp)), shape)
             finally:
                 raw.close()
             if counted.customers == 0:
                 raise transcript.Different("nobody graded")
-    except (transcript.Different, MissingIds, OSError):  # the grading says what went wrong
+    except (transcript.Different, MissingIds, OSError, KeyError, TypeError):  # the grading says what went wrong
         return None
     summary = summary_of(shape, counted)
-    summary.update(
-        output=str(output), warnings=record["warnings"], seconds=round(time.perf_counter() - start, 3), replayed=True
-    )
+    summary.update(output=str(output), warnings=warnings, seconds=round(time.perf_counter() - start, 3), replayed=True)
     return summary
