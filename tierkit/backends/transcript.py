@@ -135,8 +135,8 @@ def _step(raw: Any, step: dict[str, Any], target: Path) -> None:
         answer: Any = cursor.fetchall()
     else:
         found = cursor.fetchone()
-        answer = dict(zip((d[0] for d in cursor.description), found or (), strict=True))
-    if kind == "check":
+        answer = None if found is None else dict(zip((d[0] for d in cursor.description), found, strict=True))
+    if kind == "check" and answer is not None:
         answer = OUTCOMES[step["outcome"]](answer)
     if comparable(answer) != step["answer"]:
         raise Different(f"{sql[:60]}: another answer")
