@@ -19,6 +19,7 @@ LAYERS: list[tuple[str, ...]] = [
         "version",
         "canonical",
         "yaml_reading",
+        "json_values",
     ),  # ground: imported by anything, importing nothing of ours
     ("policy",),
     ("tables",),

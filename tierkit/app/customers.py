@@ -21,6 +21,7 @@ from tierkit.app.masking import MASKS, agent_view, masked
 from tierkit.app.serving import ServedWorkspace, Snapshot
 from tierkit.backends import connect
 from tierkit.errors import NotAllowedError, NotFoundError, RequestError, ValueRefusedError
+from tierkit.json_values import plain
 from tierkit.policy.labels import score_columns, tier_labels
 from tierkit.runs.card import card_from_row
 from tierkit.store import contacts as contact_log
@@ -56,10 +57,6 @@ class Filters:
     phone: str | None = None
     name: str | None = None
     customer_ids: tuple[str, ...] | None = None  # found by a search (an id, or a name's pinyin)
-
-
-def _plain(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))
 
 
 def _label(snapshot: Snapshot, tier: str, lang: str) -> str:
@@ -119,9 +116,9 @@ def build_card(
         **card,
         "override": override,
         "last_contacted": served.last_contacted(customer_id),
-        "reasons": _plain(card["reasons"]),
-        "metrics": _plain(card["metrics"]),
-        "scores": _plain(card["scores"]),
+        "reasons": plain(card["reasons"]),
+        "metrics": plain(card["metrics"]),
+        "scores": plain(card["scores"]),
         "person": masked(person) if role == "agent" else person,
     }
 
@@ -210,7 +207,7 @@ def customers(
                 "tier_label": _label(snapshot, in_effect, served.settings.lang),
                 "manual": row[MANUAL] is not None,
                 "tags": [t for t in str(row.get("tags") or "").split(",") if t],
-                "scores": _plain({c: row[c] for c in score_cols}),
+                "scores": plain({c: row[c] for c in score_cols}),
             }
         )
     return {"items": items, "total": int(total), "limit": limit, "offset": offset, "run_id": snapshot.run.run_id}

@@ -52,8 +52,10 @@ def _now(now: dt.datetime | None) -> dt.datetime:
     return now.astimezone(dt.UTC) if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
 
-def _standing(served: ServedWorkspace, customer_id: str, lang: str | None, now: dt.datetime) -> Standing:
-    snapshot = served.snapshot()
+def _standing(
+    served: ServedWorkspace, customer_id: str, lang: str | None, now: dt.datetime, snapshot: Snapshot | None = None
+) -> Standing:
+    snapshot = snapshot or served.snapshot()
     customer_id, _note = resolve_id(served, snapshot, customer_id)
     row = graded_row(snapshot, customer_id)
     manual = served.overrides().get(customer_id)
@@ -121,12 +123,17 @@ def _items(served: ServedWorkspace, standing: Standing, now: dt.datetime) -> lis
 
 
 def entitlements(
-    served: ServedWorkspace, customer_id: str, lang: str | None = None, now: dt.datetime | None = None
+    served: ServedWorkspace,
+    customer_id: str,
+    lang: str | None = None,
+    now: dt.datetime | None = None,
+    snapshot: Snapshot | None = None,
 ) -> list[dict[str, Any]]:
     """The customer's entitlements in effect, in the policy's order: `{code, label, limit, period,
-    used, remaining, renews_on, granted_by}`; `limit`, `remaining` and `period` are null when unlimited."""
+    used, remaining, renews_on, granted_by}`; `limit`, `remaining` and `period` are null when unlimited.
+    `snapshot`: the run the request took at its start (a card's), else the current one."""
     at = _now(now)
-    standing = _standing(served, customer_id, lang, at)
+    standing = _standing(served, customer_id, lang, at, snapshot)
     return _items(served, standing, at)
 
 

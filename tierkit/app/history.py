@@ -66,12 +66,13 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def timeline(served: ServedWorkspace, customer_id: str, lang: str) -> list[dict[str, Any]]:
+def timeline(served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None) -> list[dict[str, Any]]:
     """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
     not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
-    up in its sorted lookup file, as the card itself is."""
+    up in its sorted lookup file, as the card itself is. `current`: the run the card shows, else
+    the one this process serves (a new one once it is ready)."""
     runs = served.runs()
-    current = served.snapshot().run.run_id  # the run this process serves (a new one once it is ready)
+    current = current or served.snapshot().run.run_id
     found = []
     for run in runs[-TIMELINE:]:
         snapshot = served.snapshot(run.run_id)

@@ -14,6 +14,7 @@ from typing import Any
 
 from tierkit.errors import PolicyError
 from tierkit.policy.expr import parse_rule
+from tierkit.policy.memo import per_policy
 from tierkit.policy.model import Policy
 
 PERSONAL = ("name", "phone", "id_number", "email")
@@ -73,6 +74,7 @@ PERSONAL_FIELDS = (
 )
 NAME_PARTS = {"given_name": "name", "family_name": "name"}  # masked as a name is
 WITHHELD = "***"
+RULES_KEPT = 4096
 LITERAL = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 
 
@@ -116,21 +118,14 @@ class AgentView:
                 personal = bool(parse_rule(text).names() & self.personal.keys())
             except PolicyError:  # not a rule ("else"): say nothing it might quote
                 personal = True
+            if len(self.rules) < RULES_KEPT:  # the texts are the policy's: a card's "else" is parsed once
+                self.rules[text] = personal
         return LITERAL.sub("'***'", text) if personal else text
 
 
-_views: dict[int, tuple[Policy, AgentView]] = {}
-
-
+@per_policy
 def agent_view(policy: Policy) -> AgentView:
     """The agent's view of a policy's values, worked out once per policy and process."""
-    cached = _views.get(id(policy))
-    if cached is not None and cached[0] is policy:
-        return cached[1]
     personal = personal_names(policy)
     texts = [t.when for t in policy.tiers if t.when] + [t.when for t in policy.tags]
-    view = AgentView(personal, {text: bool(parse_rule(text).names() & personal.keys()) for text in texts})
-    if len(_views) > 64:
-        _views.clear()
-    _views[id(policy)] = (policy, view)
-    return view
+    return AgentView(personal, {text: bool(parse_rule(text).names() & personal.keys()) for text in texts})

@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from tierkit.app.waits import blocking
+
 if TYPE_CHECKING:
     from tierkit.app.serving import Snapshot
 
@@ -56,6 +58,7 @@ class RunSwitch:
         if found is not None:
             self.served = found
             return found
+        blocking(f"the lookup of run {run_id}")
         previous = self.served
         if previous is None or previous.run.run_id == run_id or not previous.table.path.exists():
             return None

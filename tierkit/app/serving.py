@@ -12,7 +12,6 @@ beside the run on first use.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import threading
 import time
 from dataclasses import dataclass, field
@@ -22,8 +21,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tierkit.app.run_switch import RunSwitch
+from tierkit.app.waits import blocking
 from tierkit.backends import connect
 from tierkit.errors import TooManyError, WorkspaceError
+from tierkit.json_values import plain
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
 from tierkit.runs.files import Run, current_run_id, load_run, store_of
@@ -46,6 +47,7 @@ class Snapshot:
     run: Run
     policy: Policy
     table: SortedTable
+    seen: float = 0.0  # when its lookup file was last seen on disk (monotonic)
 
 
 @dataclass
@@ -66,7 +68,7 @@ class Settings:
 @dataclass
 class ServedWorkspace:
     workspace: Workspace
-    store: Engine
+    engine: Engine  # the store: read it as `store`, which a card built on the event loop refuses
     audit: AuditLog
     settings: Settings = field(default_factory=Settings)
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
@@ -88,9 +90,16 @@ class ServedWorkspace:
         chosen = settings or Settings(lang=ws.setting("lang", DEFAULT_LANG))
         return cls(ws, store, AuditLog(store), chosen)
 
+    @property
+    def store(self) -> Engine:
+        """The operational store; a query may wait (`waits`)."""
+        blocking("the store")
+        return self.engine
+
     def current_id(self) -> str | None:
         checked, run_id = self._pointer
         if time.monotonic() - checked > self.settings.pointer_ttl:
+            blocking("the published run's pointer")
             run_id = current_run_id(self.workspace)
             self._pointer = (time.monotonic(), run_id)
         return run_id
@@ -127,10 +136,22 @@ class ServedWorkspace:
         return found
 
     def _ready(self, name: str) -> Snapshot | None:
+        """A snapshot built before whose lookup file is still there (gone: rewritten by forget),
+        looked for on disk at most every `pointer_ttl` seconds, as the pointer is: a card asks
+        for a dozen runs (its tier history), and a look on disk per run per card cost more than
+        finding the customer in them."""
         found = self._snapshots.get(name)
-        return found if found is not None and found.table.path.exists() else None  # gone: rewritten by forget
+        if found is None:
+            return None
+        now = time.monotonic()
+        if now - found.seen > self.settings.pointer_ttl:
+            if not found.table.path.exists():
+                return None
+            found.seen = now
+        return found
 
     def _build(self, run_id: str, slim: bool) -> Snapshot:
+        blocking(f"the lookup of run {run_id}")
         run = load_run(self.workspace, run_id)
         if slim:
             table = SortedTable.from_parquet(run.result, "customer_id", run.path / TIERS, ["customer_id", "tier"])
@@ -172,6 +193,7 @@ class ServedWorkspace:
         not cost a store query or a folder listing (changes made here are seen at once: `forget`)."""
         checked, found = self._caches.get(name, (0.0, None))
         if found is None or time.monotonic() - checked > self.settings.pointer_ttl:
+            blocking(name)
             found = load()
             self._caches[name] = (time.monotonic(), found)
         return found
@@ -262,6 +284,7 @@ class ServedWorkspace:
         checked, table = self._lookups.get(name, (0.0, None))
         if time.monotonic() - checked < 5.0:
             return table
+        blocking(f"the lookup file {name}")
         with self._lock:
             source = self.workspace.data_file(kind)
             if source is None:
@@ -283,6 +306,7 @@ class ServedWorkspace:
         links = self.workspace.data_dir / LINKS
         if not links.exists():
             return None
+        blocking("the links file")
         backend = connect("duckdb")
         table = backend.read_parquet(links)
         found = backend.to_pyarrow(table.filter(table.customer_id == customer_id).select("person_id").limit(1))
@@ -301,7 +325,7 @@ class ServedWorkspace:
             self._rations[(who, what)] = recent
 
     def manifest_summary(self, snapshot: Snapshot) -> dict[str, Any]:
-        return json.loads(json.dumps(snapshot.run.manifest.get("summary", {}), default=str))
+        return plain(snapshot.run.manifest.get("summary", {}))  # type: ignore[no-any-return]
 
     def close(self) -> None:
         self.audit.close()

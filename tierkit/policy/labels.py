@@ -7,11 +7,17 @@ the engine (a run's labels come from the run's policy, in the language asked for
 from __future__ import annotations
 
 from tierkit.policy import model as m
+from tierkit.policy.memo import per_policy
 from tierkit.policy.segments import load_segments
 
 
 def score_levels(spec: m.Score) -> list[str]:
     """The classes a score can give, best first, for summaries."""
+    return list(_levels(spec))
+
+
+@per_policy
+def _levels(spec: m.Score) -> list[str]:
     if isinstance(spec, m.AbcScore):
         return list(spec.classes)
     if isinstance(spec, m.PyramidScore):
@@ -27,25 +33,41 @@ def score_levels(spec: m.Score) -> list[str]:
 
 def score_labels(spec: m.Score, lang: str) -> dict[str, str]:
     """Each class's label in a language, falling back to the class name."""
+    return dict(_score_labels(spec, lang))
+
+
+@per_policy
+def _score_labels(spec: m.Score, lang: str) -> dict[str, str]:
     if isinstance(spec, m.RfmScore):
         labels = {s.name: s.label for s in load_segments(spec.segments, spec.bins, "") if s.label}
     else:
         labels = dict(getattr(spec, "labels", {}) or {})
-    return {name: (labels[name].text(lang, name) if name in labels else name) for name in score_levels(spec)}
+    return {name: (labels[name].text(lang, name) if name in labels else name) for name in _levels(spec)}
 
 
 def tier_labels(policy: m.Policy, names: list[str], lang: str) -> dict[str, str]:
-    """Each tier's label in a language: from the tier rules, or the primary score's classes."""
+    """Each tier's label in a language: from the tier rules, or the primary score's classes.
+    (`names`, the run's tiers, name no label the policy does not give.)"""
+    return dict(_tier_labels(policy, lang))
+
+
+@per_policy
+def _tier_labels(policy: m.Policy, lang: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     for rule in policy.tiers:
         labels[rule.name] = rule.label.text(lang, rule.name) if rule.label else rule.name
     if policy.primary:
-        labels.update(score_labels(policy.scores[policy.primary], lang))
+        labels.update(_score_labels(policy.scores[policy.primary], lang))
     return labels
 
 
 def tag_labels(policy: m.Policy, lang: str) -> dict[str, str]:
     """Tags that have a label, by name."""
+    return dict(_tag_labels(policy, lang))
+
+
+@per_policy
+def _tag_labels(policy: m.Policy, lang: str) -> dict[str, str]:
     return {t.name: t.label.text(lang, t.name) for t in policy.tags if t.label}
 
 
@@ -87,9 +109,11 @@ def response_text(value: str | None, lang: str) -> str | None:
     return value
 
 
+@per_policy
 def service_card(policy: m.Policy, tier: str, lang: str) -> dict[str, object] | None:
     """What a tier's service says on the card, in a language: each entitlement by name and label,
-    the contact cadence, the response time (as given and in words) and the actions."""
+    the contact cadence, the response time (as given and in words) and the actions. Shared by
+    every card of the policy's tier: read it, never change it."""
     service = policy.service.get(tier)
     if service is None:
         return None

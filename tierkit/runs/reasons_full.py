@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from tierkit.policy.labels import class_column
+from tierkit.policy.memo import per_policy
 from tierkit.policy.model import Policy
 from tierkit.policy.reads import policy_reads
 
@@ -45,20 +46,11 @@ def full_reasons(stored: str | Mapping[str, Any] | None, row: Mapping[str, Any],
     return whole
 
 
-_READS: dict[int, tuple[Policy, list[str]]] = {}  # by policy object: a card reads one run's policy again and again
-
-
+@per_policy
 def _reads(policy: Policy) -> list[str]:
     """The names the policy reads, sorted, parsed once per policy object (parsing every rule on
     every card cost ten times the rest of the card)."""
-    known = _READS.get(id(policy))
-    if known is not None and known[0] is policy:
-        return known[1]
-    if len(_READS) >= 64:
-        _READS.clear()
-    names = sorted(n for n in policy_reads(policy) if not n.startswith("__"))
-    _READS[id(policy)] = (policy, names)
-    return names
+    return sorted(n for n in policy_reads(policy) if not n.startswith("__"))
 
 
 def tier_reason(policy: Policy, graded: Any) -> dict[str, Any]:
