@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from starlette.concurrency import run_in_threadpool
 
-from tierkit.app.access import caller_for, remembered
+from tierkit.app.access import ROLES, caller_for, remembered
 from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
 
@@ -29,7 +29,10 @@ async def get_service(request: Request) -> ServedWorkspace:
 ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
 
 
-async def current_user(request: Request, service: ServiceDep) -> Caller:
+async def current_user(request: Request) -> Caller:
+    # the service read here, not as a dependency: each dependency FastAPI resolves costs a card
+    # a few percent (docs/benchmarks.md)
+    service: ServedWorkspace = request.app.state.service
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
@@ -51,7 +54,11 @@ UserDep = Annotated[Caller, Depends(current_user)]
 
 
 def allow(*roles: str) -> dict[str, Any]:
-    """Route keyword arguments admitting `roles` only (403 for the others), shown in OpenAPI."""
+    """Route keyword arguments admitting `roles` only (403 for the others), shown in OpenAPI.
+    Every role admitted: the key is checked and no role (each dependency FastAPI resolves costs
+    an agent's card a few percent; a route taking `UserDep` too resolves it once)."""
+    if set(ROLES) <= set(roles):
+        return {"dependencies": [Depends(current_user)], "openapi_extra": {"x-roles": list(roles)}}
 
     async def check(user: UserDep) -> Caller:
         if user.role not in roles:
@@ -62,7 +69,7 @@ def allow(*roles: str) -> dict[str, Any]:
     return {"dependencies": [Depends(check)], "openapi_extra": {"x-roles": list(roles)}}
 
 
-ALL = ("admin", "analyst", "agent")
+ALL = ROLES
 STAFF = ("admin", "analyst")
 
 

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import FileResponse, Response
 from starlette.background import BackgroundTask
 
+from tierkit.api.answering import answered
 from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
 from tierkit.api.schemas import (
     AgentCard,
@@ -46,7 +47,7 @@ def _response(card: dict[str, Any], role: str) -> StaffCard | AgentCard:
 
 
 @router.get("/{customer_id}", response_model=StaffCard | AgentCard, **allow(*ALL))
-def customer_card(
+async def customer_card(
     customer_id: str,
     user: UserDep,
     service: ServiceDep,
@@ -54,9 +55,13 @@ def customer_card(
 ) -> Response:
     """The card at contact time: tier in effect (manual or not) and its service, scores, tags with
     actions and reasons, in the workspace's language or `?lang=`."""
-    card = _response(full_card(service, customer_id, user, lang), user.role)
-    # the model is built and checked once, by us; FastAPI would validate it again on the way out
-    return Response(card.model_dump_json(), media_type="application/json")
+
+    def card() -> str:
+        # the model is built and checked once, by us; FastAPI would validate it again on the way out
+        return _response(full_card(service, customer_id, user, lang), user.role).model_dump_json()
+
+    # on the event loop when the card waits on nothing (most cards), else in a thread
+    return Response(await answered(card), media_type="application/json")
 
 
 @dataclass
