@@ -8,19 +8,24 @@ Absolute requests/s do not carry between machines (the same script gave 1,739/s 
 by the same client in the same run, phases interleaved (floor, tierkit, card-only, floor, ...):
 
 - **floor**: a bare FastAPI + uvicorn app whose one route (a plain `def`, as tierkit's card
-  route) returns a fixed card-sized JSON (a real agent card, fetched from tierkit first);
+  route was until it was built on the event loop) returns a fixed card-sized JSON (a real agent
+  card, fetched from tierkit first): FastAPI hands a `def` route to a worker thread and back;
+- **floor_async**: the same with an `async def` route, on the event loop: the HTTP stack alone,
+  the lowest floor there is (tierkit's card route is `async def` now, and hands a card to a
+  thread only when it must wait: tierkit/api/answering.py);
 - **tierkit**: `tierkit serve`, GET /customers/{id} with an agent key (authentication, rate
   limits (on: the limit is set above the load), audit, masking, the card, serialisation);
 - **card-only**: a bare FastAPI app whose route builds the same agent card with tierkit's code
-  (`full_card` + the response model) with no authentication, rate limit or middleware: the
-  floor of the card's own work.
+  (`full_card` + the response model, on the event loop as tierkit's route does) with no
+  authentication, rate limit or middleware: the floor of the card's own work.
 
 Each phase drives GET /customers/{id} for random ids over `--connections` keep-alive
 connections (an asyncio client in this process) for `--seconds`. The rounds run twice: alone,
 then while `tierkit grade --no-publish` grades the workspace again and again in another process.
 `--workers N` starts every app with N worker processes. Prints requests/s, p50/p99 and errors of
-each phase, and the medians' ratios tierkit/floor (requests/s and p99). The issue-16 target:
-requests/s ratio >= 0.60 and p99 ratio <= 2.0.
+each phase, and the medians' ratios tierkit/floor and tierkit/floor_async (requests/s and
+p99). The issue-16 target: requests/s ratio >= 0.60 and p99 ratio <= 2.0. `--alone` skips the
+rounds while grading.
 """
 
 from __future__ import annotations
@@ -65,12 +70,16 @@ def card(customer_id: str) -> Response:
     return Response(body, media_type="application/json")
 """
 
+# the floor without the thread: the same route as `async def`
+FLOOR_ASYNC_APP = FLOOR_APP.replace("def card(", "async def card(")
+
 # the card's own work: tierkit's agent card with no authentication, limits or middleware
 CARD_ONLY_APP = """
 import os
 from pathlib import Path
 from fastapi import FastAPI
 from fastapi.responses import Response
+from tierkit.api.answering import answered
 from tierkit.api.schemas import AgentCard
 from tierkit.app.card import full_card
 from tierkit.app.customers import Caller
@@ -79,9 +88,9 @@ served = ServedWorkspace.open(Path(os.environ["TIERKIT_BENCH_WORKSPACE"]))
 caller = Caller("bench", "agent")
 app = FastAPI()
 @app.get("/customers/{customer_id}")
-def card(customer_id: str) -> Response:
-    card = AgentCard(**full_card(served, customer_id, caller))
-    return Response(card.model_dump_json(), media_type="application/json")
+async def card(customer_id: str) -> Response:
+    work = lambda: AgentCard(**full_card(served, customer_id, caller)).model_dump_json()
+    return Response(await answered(work), media_type="application/json")
 """
 
 
@@ -223,11 +232,14 @@ def rounds(ports: dict[str, int], key: str, ids: list[str], args: argparse.Names
         for name, runs in phases.items()
     }
     floor, own, card = median["floor"], median["tierkit"], median["card_only"]
+    bare = median["floor_async"]
     return {
         "phases": phases,
         "median": median,
         "tierkit_to_floor_rps": round(own["per_second"] / floor["per_second"], 3),
         "tierkit_to_floor_p99": round(own["p99_ms"] / floor["p99_ms"], 2),
+        "tierkit_to_floor_async_rps": round(own["per_second"] / bare["per_second"], 3),
+        "tierkit_to_floor_async_p99": round(own["p99_ms"] / bare["p99_ms"], 2),
         "card_only_to_floor_rps": round(card["per_second"] / floor["per_second"], 3),
         "tierkit_to_card_only_rps": round(own["per_second"] / card["per_second"], 3),
     }
@@ -240,12 +252,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--alone", action="store_true", help="no rounds while grading")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierkit-bench-api-"))
     started = time.perf_counter()
     ws, key = shop(folder, args.customers)
     print(f"graded {args.customers:,} customers in {time.perf_counter() - started:.0f}s", file=sys.stderr)
-    ports = {"floor": free_port(), "tierkit": free_port(), "card_only": free_port()}
+    ports = {"floor": free_port(), "floor_async": free_port(), "tierkit": free_port(), "card_only": free_port()}
     servers = [serve(ws, ports["tierkit"], args.workers)]
     try:
         wait_for_port(ports["tierkit"])
@@ -257,13 +270,16 @@ def main() -> None:
             capture_output=True, check=True).stdout)  # fmt: skip
         env = {"TIERKIT_BENCH_BODY": str(body), "TIERKIT_BENCH_WORKSPACE": str(ws)}
         servers.append(start_uvicorn(folder, "floor", FLOOR_APP, ports["floor"], args.workers, env))
+        servers.append(start_uvicorn(folder, "floor_async", FLOOR_ASYNC_APP, ports["floor_async"], args.workers, env))
         servers.append(start_uvicorn(folder, "card_only", CARD_ONLY_APP, ports["card_only"], args.workers, env))
         for port in ports.values():
             wait_for_port(port)
             asyncio.run(load(port, key, ids[:1000], 2.0, 4))
         alone = rounds(ports, key, ids, args)
-        with Gradings(ws) as gradings:
-            busy = rounds(ports, key, ids, args)
+        busy: dict[str, Any] = {}
+        if not args.alone:
+            with Gradings(ws) as gradings:
+                busy = rounds(ports, key, ids, args) | {"gradings_run": gradings.count}
     finally:
         for server in servers:
             server.terminate()
@@ -274,7 +290,7 @@ def main() -> None:
         "workers": args.workers,
         "card_bytes": body.stat().st_size,
         "alone": alone,
-        "while_grading": busy | {"gradings_run": gradings.count},
+        "while_grading": busy,
     }
     print(json.dumps(report, indent=2))
     shutil.rmtree(folder, ignore_errors=True)

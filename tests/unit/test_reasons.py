@@ -30,3 +30,14 @@ def test_missing_values_are_null_and_floats_have_four_places() -> None:
     t = ibis.memtable({"x": [None, 2.0 / 3.0]}, schema={"x": "float64"})
     rows = CON.to_pyarrow(t.select(j=reasons.obj({"x": t.x})))["j"].to_pylist()
     assert rows == ['{"x":null}', '{"x":0.6667}']
+
+
+@given(st.integers(min_value=-(10**40), max_value=10**40))
+def test_a_whole_number_is_written_as_the_decimal_rule_writes_it(value: int) -> None:
+    """Whole numbers take a short path in `_number`; the oracle is the rule written out with
+    `decimal` (two places, trailing zeros dropped; whole numbers with separators)."""
+    from tierkit.runs.reasons_text import _number
+
+    number = Decimal(str(value))
+    expected = f"{number:,.2f}".rstrip("0").rstrip(".") if number != number.to_integral() else f"{number:,.0f}"
+    assert _number(value) == expected

@@ -16,6 +16,7 @@ from tierkit.app import history
 from tierkit.app.customers import Caller, build_card, resolve_id
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.tags import card_tags
+from tierkit.policy.labels import tag_rules
 
 
 def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: str | None = None) -> dict[str, Any]:
@@ -28,7 +29,7 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
     found["looked_up"] = {"id": asked, "note": note} if note else None
     graded = {t["name"] for t in found["tags"]}
     groups = snapshot.policy.tag_groups
-    rules = {t.name: t for t in snapshot.policy.tags}
+    rules = tag_rules(snapshot.policy)
     for tag in found["tags"]:
         rule = rules.get(tag["name"])
         tag["group"] = rule.group if rule else None

@@ -16,6 +16,7 @@ from tierkit.app.customers import Caller, graded_row
 from tierkit.app.instants import future_instant
 from tierkit.app.serving import ServedWorkspace
 from tierkit.errors import NotFoundError, ValueRefusedError
+from tierkit.policy.labels import tag_rules
 from tierkit.policy.model import Policy
 from tierkit.store import manual_tags
 
@@ -67,7 +68,7 @@ def remove(served: ServedWorkspace, customer_id: str, tag: str, caller: Caller) 
 def card_tags(policy: Policy, lang: str, served: ServedWorkspace, customer_id: str) -> list[dict[str, Any]]:
     """A customer's manual tags as the card shows them: label and action from the policy when it
     names the tag, and who gave it, why, until when."""
-    rules = {t.name: t for t in policy.tags}
+    rules = tag_rules(policy)
     shown = []
     for given in served.manual_tags().get(customer_id, []):
         rule = rules.get(given.tag)

@@ -71,6 +71,12 @@ def _tag_labels(policy: m.Policy, lang: str) -> dict[str, str]:
     return {t.name: t.label.text(lang, t.name) for t in policy.tags if t.label}
 
 
+@per_policy
+def tag_rules(policy: m.Policy) -> dict[str, m.TagRule]:
+    """The policy's tag rules by name (shared: read it, never change it)."""
+    return {rule.name: rule for rule in policy.tags}
+
+
 def class_column(name: str, spec: m.Score) -> str:
     """The output column that holds a score's class (rfm: NAME_segment, grid: NAME_cell, else NAME)."""
     return {"rfm": f"{name}_segment", "grid": f"{name}_cell"}.get(spec.type, name)
@@ -78,6 +84,11 @@ def class_column(name: str, spec: m.Score) -> str:
 
 def score_columns(policy: m.Policy) -> list[str]:
     """The output columns each score writes (rfm: NAME_r/_f/_m/_segment, grid: NAME_cell, else NAME)."""
+    return list(_score_columns(policy))
+
+
+@per_policy
+def _score_columns(policy: m.Policy) -> list[str]:
     columns: list[str] = []
     for name, spec in policy.scores.items():
         if spec.type == "rfm":

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from tierkit.backends import connect
 from tierkit.errors import InputError
 from tierkit.policy.kinds import shown
-from tierkit.policy.labels import class_column, score_columns, score_labels, service_card, tier_labels
+from tierkit.policy.labels import class_column, score_columns, score_labels, service_card, tag_rules, tier_labels
 from tierkit.policy.loader import parse_policy
 from tierkit.policy.model import Policy, TagRule
 from tierkit.runs.files import POLICY, Run
@@ -71,7 +71,7 @@ def card_from_row(
     tier = manual_tier or graded
     score_cols = {key: row[key] for key in score_columns(policy) if key in row}
     names = [t for t in str(row.get("tags") or "").split(",") if t]
-    rules = {t.name: t for t in policy.tags}
+    rules = tag_rules(policy)
     tags = [_tag(rules.get(name), name, lang, row, policy, reader) for name in names]
     metrics = {k: _plain(v) for k, v in row.items() if k in policy.metrics}
     for name, spec in policy.metrics.items():
