@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from tierkit.app.catch_up import Copies
 from tierkit.app.run_switch import RunSwitch
 from tierkit.app.waits import blocking
 from tierkit.backends import connect
@@ -72,16 +73,16 @@ class ServedWorkspace:
     audit: AuditLog
     settings: Settings = field(default_factory=Settings)
     _snapshots: dict[str, Snapshot] = field(default_factory=dict)
-    _pointer: tuple[float, str | None] = (0.0, None)
     _lookups: dict[str, tuple[float, SortedTable | None]] = field(default_factory=dict)
-    _caches: dict[str, tuple[float, Any]] = field(default_factory=dict)
-    _overrides: tuple[float, dict[str, Any]] = (0.0, {})
-    _contacts: tuple[float, Any, dict[str, Any]] = (0.0, None, {})
+    _copies: Copies = field(init=False)  # of what changes in the store (app/catch_up.py)
     _lock: threading.Lock = field(default_factory=threading.Lock)  # one build at a time in the requests
     _kept_lock: threading.Lock = field(default_factory=threading.Lock)
     _switch: RunSwitch = field(default_factory=RunSwitch)
     _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _kept: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._copies = Copies(lambda: self.settings.pointer_ttl)
 
     @classmethod
     def open(cls, workspace: Path | None, settings: Settings | None = None) -> ServedWorkspace:
@@ -97,12 +98,8 @@ class ServedWorkspace:
         return self.engine
 
     def current_id(self) -> str | None:
-        checked, run_id = self._pointer
-        if time.monotonic() - checked > self.settings.pointer_ttl:
-            blocking("the published run's pointer")
-            run_id = current_run_id(self.workspace)
-            self._pointer = (time.monotonic(), run_id)
-        return run_id
+        """The published run, as the store's pointer said at most `pointer_ttl` seconds ago."""
+        return self._copies.get("the published run's pointer", lambda _: current_run_id(self.workspace))  # type: ignore[no-any-return]
 
     def snapshot(self, ref: str | None = None) -> Snapshot:
         """A published (or named) run with its lookup table; built once per run and process.
@@ -166,40 +163,35 @@ class ServedWorkspace:
     def overrides(self) -> dict[str, Any]:
         """customer_id -> active override, read from the store at most every `pointer_ttl` seconds
         (a card view must not cost a query; an override made here is seen at once, see `forget`)."""
-        checked, found = self._overrides
-        if time.monotonic() - checked > self.settings.pointer_ttl:
-            found = override_store.active(self.store)
-            self._overrides = (time.monotonic(), found)
-        return found
+        return self._copies.get("overrides", lambda _: override_store.active(self.store))  # type: ignore[no-any-return]
 
     def last_contacted(self, customer_id: str) -> Any:
         """When the customer was last contacted, from a per-process copy of the contact log that
         catches up with new entries at most every `pointer_ttl` seconds (no query per card)."""
-        checked, watermark, known = self._contacts
-        if time.monotonic() - checked > self.settings.pointer_ttl:
-            # a little before the newest seen: another worker's entry may commit a moment late
-            fresh = contacts.latest_since(self.store, watermark - dt.timedelta(seconds=10) if watermark else None)
-            if fresh:
-                known = {**known, **{k: v for k, v in fresh.items() if k not in known or v > known[k]}}
-                watermark = max([*fresh.values(), *([watermark] if watermark else [])])
-            self._contacts = (time.monotonic(), watermark, known)
+        _watermark, known = self._copies.get("contacts", self._contacts_since)
         return known.get(customer_id)
 
+    def _contacts_since(self, before: tuple[Any, dict[str, Any]] | None) -> tuple[Any, dict[str, Any]]:
+        """(the newest contact's instant, customer_id -> last contacted): the copy so far, with
+        the entries logged since its newest."""
+        watermark, known = before or (None, {})
+        # a little before the newest seen: another worker's entry may commit a moment late
+        fresh = contacts.latest_since(self.store, watermark - dt.timedelta(seconds=10) if watermark else None)
+        if fresh:
+            known = {**known, **{k: v for k, v in fresh.items() if k not in known or v > known[k]}}
+            watermark = max([*fresh.values(), *([watermark] if watermark else [])])
+        return watermark, known
+
     def forget_contacts(self) -> None:
-        self._contacts = (0.0, self._contacts[1], self._contacts[2])
+        self._copies.forget("contacts", keep=True)
 
     def _cached(self, name: str, load: Any) -> Any:
         """What `load` returns, read again at most every `pointer_ttl` seconds: a card view must
         not cost a store query or a folder listing (changes made here are seen at once: `forget`)."""
-        checked, found = self._caches.get(name, (0.0, None))
-        if found is None or time.monotonic() - checked > self.settings.pointer_ttl:
-            blocking(name)
-            found = load()
-            self._caches[name] = (time.monotonic(), found)
-        return found
+        return self._copies.get(name, lambda _: load())
 
     def forget(self, name: str) -> None:
-        self._caches.pop(name, None)
+        self._copies.forget(name)
 
     def kept(self, name: str, load: Any) -> Any:
         """What `load` returns, kept for the life of the process: for figures of one run, which
@@ -234,7 +226,7 @@ class ServedWorkspace:
         return self._cached("runs", load)  # type: ignore[no-any-return]
 
     def forget_overrides(self) -> None:
-        self._overrides = (0.0, {})
+        self._copies.forget("overrides")
 
     def person(self, customer_id: str) -> dict[str, Any] | None:
         """Name, phone, e-mail and ID number from the workspace's customers, if it has them."""

@@ -35,6 +35,11 @@ def blocking(what: str) -> None:
         raise WouldWait(what)
 
 
+def are_refused() -> bool:
+    """Whether waits are refused here (a card built on the event loop)."""
+    return _refused.get()
+
+
 @contextmanager
 def refused() -> Iterator[None]:
     """Within: `blocking()` raises `WouldWait` (in this thread or task only)."""
