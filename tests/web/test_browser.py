@@ -93,6 +93,8 @@ def test_the_overview_draws_every_chart_of_the_policy(browser: Any, live: Live) 
         drawn = {"chart-shares", "chart-pyramid-count", "chart-pyramid-value", "chart-pareto", "chart-tags"}
         assert set(charts) == drawn
         assert all(n > 5 for n in charts.values()), charts
+        for side in ("count", "value"):
+            assert _labels_spilling(watched, f"chart-pyramid-{side}") == [], (lang, side)
         assert watched.page.get_attribute("html", "lang") == ("zh-CN" if lang == "zh" else "en")
         shot(watched, f"overview-{lang}")
     assert watched.errors == []
@@ -119,6 +121,13 @@ def test_rfm_grid_and_stars_are_drawn_where_the_policy_has_them(browser: Any, sc
         charts = drawn_charts(watched)
         if expected[preset]:
             assert charts.get(expected[preset], 0) > 5, (preset, charts)
+        if preset == "rfm":  # the cells are coloured by their count: as many colours as counts
+            fills = watched.page.evaluate(
+                "[...document.querySelectorAll('#chart-rfm svg path')]"
+                ".map(e => e.getAttribute('fill')).filter(f => f && f.startsWith('rgb'))"
+            )
+            assert len(set(fills)) >= 5, fills
+        assert _labels_spilling(watched, "chart-pyramid-value") == [], preset
         if preset == "pharma-grid":  # the nine-grid is a 3 x 3 table of counts and value
             cells = watched.page.locator("#nine-grid td.cell")
             assert cells.count() == 9
@@ -128,6 +137,24 @@ def test_rfm_grid_and_stars_are_drawn_where_the_policy_has_them(browser: Any, sc
         assert watched.errors == [] and watched.hosts == {"127.0.0.1"}
         shot(watched, f"overview-{preset}-zh")
         watched.page.context.close()
+
+
+def _labels_spilling(watched: Watched, chart: str) -> list[str]:
+    """The texts of a chart drawn over a shape narrower than themselves (a pyramid's thin levels
+    had their labels run over the edges, dark on dark); a label beside its shape is fine."""
+    return watched.page.evaluate(
+        f"""(() => {{
+          const svg = document.querySelector('#{chart} svg');
+          if (!svg) return [];
+          const shapes = [...svg.querySelectorAll('path')].map(p => p.getBoundingClientRect())
+            .filter(b => b.width > 2 && b.height > 4);
+          return [...svg.querySelectorAll('text')].filter(t => {{
+            const r = t.getBoundingClientRect(), x = (r.left + r.right) / 2, y = (r.top + r.bottom) / 2;
+            const under = shapes.find(b => x >= b.left && x <= b.right && y >= b.top && y <= b.bottom);
+            return under && r.width > under.width + 1;
+          }}).map(t => t.textContent);
+        }})()"""
+    )
 
 
 def _a_customer(shop: Shop) -> dict[str, Any]:
