@@ -136,3 +136,13 @@ def test_the_sentence_follows_the_tier_rule_and_null_says_nothing() -> None:
         "保级期至 2026-09-30: 本次评为普通客户，仍保持VIP客户",
     ]
     assert reasons_in_words(policy, TIERS, {**reasons, "stability": None}, "en") == ["Regular: spend >= 100 holds"]
+
+
+def test_values_are_said_in_the_readers_words() -> None:
+    """A flag among the values is 是/否 (yes/no), never Python's False; numbers get separators."""
+    policy = loaded("").policy
+    reasons = {"tier": {"rule": "vip", "when": "spend >= 1000"}, "values": {"spend": 12345.5, "侯鸟客户": False}}
+    assert reasons_in_words(policy, TIERS, reasons, "zh")[-1] == "依据的数值: spend = 12,345.5; 侯鸟客户 = 否"
+    assert reasons_in_words(policy, TIERS, {**reasons, "values": {"vip_flag": True}}, "en")[-1] == (
+        "Values used: vip_flag = yes"
+    )

@@ -26,6 +26,8 @@ WORDS = {
         "bands": "{score}: {label}",
         "tag": "标签 {label}: {when}",
         "values": "依据的数值: {values}",
+        "yes": "是",
+        "no": "否",
         "kept_grace": "保级期至 {until}: 本次评为{graded}，仍保持{tier}",
         "kept_runs": "保持{tier}: 本次评为{graded}，已连续 {runs} 次低于该等级，连续 {after} 次即降级",
         "kept_both": "保级期至 {until}: 本次评为{graded}，仍保持{tier}"
@@ -47,6 +49,8 @@ WORDS = {
         "bands": "{score}: {label}",
         "tag": "Tag {label}: {when}",
         "values": "Values used: {values}",
+        "yes": "yes",
+        "no": "no",
         "kept_grace": "{tier} kept until {until} (grace): graded {graded} in this run",
         "kept_runs": "{tier} kept: graded {graded}, below it {runs_text} in a row; moves down after {after} in a row",
         "kept_both": "{tier} kept until {until} (grace): graded {graded}, below it {runs_text} in a row; "
@@ -164,6 +168,10 @@ def reasons_in_words(
         said.append(words["tag"].format(label=label, when=tag.get("when") if isinstance(tag, dict) else tag))
     values = reasons.get("values") or {}
     if values:
-        shown = "; ".join(f"{k} = {_number(v)}" for k, v in values.items() if v is not None)
+        # a flag as the reader says it (候鸟客户 = 否), not as Python prints it (False)
+        said_as = {True: words["yes"], False: words["no"]}
+        shown = "; ".join(
+            f"{k} = {said_as[v] if isinstance(v, bool) else _number(v)}" for k, v in values.items() if v is not None
+        )
         said.append(words["values"].format(values=shown))
     return said
