@@ -16,7 +16,6 @@ from tierkit.app import history
 from tierkit.app.customers import Caller, build_card, resolve_id
 from tierkit.app.serving import ServedWorkspace
 from tierkit.app.tags import card_tags
-from tierkit.policy.labels import tag_rules
 
 
 def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: str | None = None) -> dict[str, Any]:
@@ -27,17 +26,11 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
     customer_id, note = resolve_id(served, snapshot, customer_id)
     found = build_card(served, snapshot, customer_id, caller.role, language)
     found["looked_up"] = {"id": asked, "note": note} if note else None
+    # the graded tags come with their class (runs.card); the tags people gave, with who and why
     graded = {t["name"] for t in found["tags"]}
-    groups = snapshot.policy.tag_groups
-    rules = tag_rules(snapshot.policy)
     for tag in found["tags"]:
-        rule = rules.get(tag["name"])
-        tag["group"] = rule.group if rule else None
         tag["manual"] = None
     found["tags"] += [t for t in card_tags(snapshot.policy, language, served, customer_id) if t["name"] not in graded]
-    for tag in found["tags"]:
-        group = tag.get("group")
-        tag["group_label"] = groups[group].text(language, group) if group and group in groups else None
     found["complaints"] = history.complaints(served, customer_id)
     found["alerts"] = complaint_uses.alerts([t["name"] for t in found["tags"]], found["complaints"], language)
     found["contacts"] = history.contacts(served, customer_id)
