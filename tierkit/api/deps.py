@@ -22,8 +22,12 @@ from tierkit.app.customers import Caller
 from tierkit.app.serving import ServedWorkspace
 
 
-async def get_service(request: Request) -> ServedWorkspace:
+def served(request: Request) -> ServedWorkspace:
     return request.app.state.service  # type: ignore[no-any-return]
+
+
+async def get_service(request: Request) -> ServedWorkspace:
+    return served(request)
 
 
 ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
@@ -32,7 +36,7 @@ ServiceDep = Annotated[ServedWorkspace, Depends(get_service)]
 async def current_user(request: Request) -> Caller:
     # the service read here, not as a dependency: each dependency FastAPI resolves costs a card
     # a few percent (docs/benchmarks.md)
-    service: ServedWorkspace = request.app.state.service
+    service = served(request)
     header = request.headers.get("authorization", "")
     scheme, _, key = header.partition(" ")
     if scheme.lower() != "bearer" or not key:
@@ -61,12 +65,17 @@ def allow(*roles: str) -> dict[str, Any]:
         return {"dependencies": [Depends(current_user)], "openapi_extra": {"x-roles": list(roles)}}
 
     async def check(user: UserDep) -> Caller:
-        if user.role not in roles:
-            raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not do this")
-        return user
+        return admitted(user, roles)
 
     check.__name__ = f"allow_{'_'.join(roles)}"
     return {"dependencies": [Depends(check)], "openapi_extra": {"x-roles": list(roles)}}
+
+
+def admitted(user: Caller, roles: tuple[str, ...]) -> Caller:
+    """`user`, if their role is among `roles` (else 403)."""
+    if user.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, f"the {user.role} role may not do this")
+    return user
 
 
 ALL = ROLES

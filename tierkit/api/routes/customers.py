@@ -9,12 +9,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, Response
+from pydantic import TypeAdapter
 from starlette.background import BackgroundTask
 
 from tierkit.api.answering import answered
-from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow
+from tierkit.api.deps import ALL, STAFF, ServiceDep, UserDep, allow, served
+from tierkit.api.own_reading import QueryValue, caller_of, read_by_hand
 from tierkit.api.schemas import (
     AgentCard,
     ComplaintIn,
@@ -46,15 +48,19 @@ def _response(card: dict[str, Any], role: str) -> StaffCard | AgentCard:
     return AgentCard(**card) if role == "agent" else StaffCard(**card)
 
 
-@router.get("/{customer_id}", response_model=StaffCard | AgentCard, **allow(*ALL))
-async def customer_card(
-    customer_id: str,
-    user: UserDep,
-    service: ServiceDep,
-    lang: Annotated[Literal["zh", "en"] | None, Query(description="Default: the workspace's language")] = None,
-) -> Response:
+LANG = QueryValue("lang", TypeAdapter(Literal["zh", "en"] | None), "Default: the workspace's language")
+
+
+@router.get(
+    "/{customer_id}", response_model=StaffCard | AgentCard, **read_by_hand(ALL, path=("customer_id",), query=(LANG,))
+)
+async def customer_card(request: Request) -> Response:
     """The card at contact time: tier in effect (manual or not) and its service, scores, tags with
     actions and reasons, in the workspace's language or `?lang=`."""
+    # read from the request, not declared: the hot route skips FastAPI's resolution (own_reading.py)
+    user = await caller_of(request, ALL)
+    service = served(request)
+    customer_id, lang = request.path_params["customer_id"], LANG.of(request)
 
     def card() -> str:
         # the model is built and checked once, by us; FastAPI would validate it again on the way out
