@@ -111,6 +111,13 @@ SETTINGS: tuple[Setting, ...] = (
         "to any role's key; no /docs) or off (not served)",
     ),
     Setting(
+        "serve_telemetry",
+        "TIERKIT_SERVE_TELEMETRY",
+        "off",
+        "FastAPI's own OpenTelemetry (traces, metrics and logs of each request to the providers "
+        "configured in the process): on or off",
+    ),
+    Setting(
         "loop_interval",
         "TIERKIT_LOOP_INTERVAL",
         "30",

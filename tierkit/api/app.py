@@ -76,6 +76,8 @@ def create_app(workspace: Path | None = None, settings: Settings | None = None) 
         openapi_url="/openapi.json" if docs == "open" else None,
         docs_url="/docs" if docs == "open" else None,
         redoc_url="/redoc" if docs == "open" else None,
+        # asking whether a provider is configured costs every request (~2% of a card) even when none is
+        telemetry=None if service.settings.telemetry else {"tracing": False, "metrics": False, "logs": False},
     )
     if docs == "key":
 
@@ -164,8 +166,16 @@ def settings_from_env() -> tuple[Path, Settings]:
         burst=int(setting("serve_burst") or 200),
         lang=setting("serve_lang") or DEFAULT_LANG,
         docs=_docs_mode(setting("serve_docs") or "open"),
+        telemetry=_switch("serve_telemetry"),
     )
     return Path(workspace), settings
+
+
+def _switch(name: str) -> bool:
+    value = (setting(name) or "off").lower()
+    if value not in ("on", "off"):
+        raise WorkspaceError(f"{BY_NAME[name].env}: '{value}' is neither on nor off")
+    return value == "on"
 
 
 def _docs_mode(mode: str) -> str:

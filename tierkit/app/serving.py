@@ -63,6 +63,7 @@ class Settings:
     session_idle: float = 30 * 60.0  # seconds a workbench session lasts without a request
     session_max: float = 12 * 3600.0  # seconds a workbench session lasts at most
     docs: str = "open"  # the API's own documentation: open, key (any role's) or off (TIERKIT_SERVE_DOCS)
+    telemetry: bool = False  # FastAPI's own OpenTelemetry (TIERKIT_SERVE_TELEMETRY)
     switch_wait: float = 0.5  # seconds requests wait for a new run's lookup before the previous run is served
 
 
