@@ -21,7 +21,8 @@ from tierkit.app.customers import Caller, graded_row, resolve_id
 from tierkit.app.serving import ServedWorkspace, Snapshot
 from tierkit.errors import ConflictError, RequestError, did_you_mean
 from tierkit.policy.entitlements import Granted, Window, grants, known_codes, label, period_of
-from tierkit.policy.labels import tier_labels
+from tierkit.policy.labels import tag_labels, tier_labels
+from tierkit.policy.memo import per_policy
 from tierkit.policy.model import Policy
 from tierkit.store import entitlements as uses_store
 
@@ -64,8 +65,12 @@ def _standing(
     tier = str(manual.tier) if manual is not None else str(row["tier"])
     tags = [t for t in str(row.get("tags") or "").split(",") if t]
     tags += [g.tag for g in served.manual_tags().get(customer_id, []) if g.tag not in tags]
-    granted = grants(snapshot.policy, tier, tags)
+    granted = dict(_grants(snapshot.policy, tier, tags))  # a copy: the remembered one is shared
     return Standing(customer_id, snapshot, tier, manual is not None, tags, granted, lang or served.settings.lang)
+
+
+# what a tier and tags grant, once per policy and combination (every card asks)
+_grants = per_policy(grants)
 
 
 def code_of(policy: Policy, given: str) -> str:
@@ -88,12 +93,17 @@ def _window(policy: Policy, granted: Granted, now: dt.datetime) -> Window | None
 
 
 def _who(standing: Standing, granted: Granted) -> list[dict[str, str]]:
-    tiers = tier_labels(standing.policy, list(standing.policy.service), standing.lang)
-    tags = {t.name: t.label.text(standing.lang, t.name) if t.label else t.name for t in standing.policy.tags}
     return [
-        {"kind": kind, "name": name, "label": (tiers if kind == "tier" else tags).get(name, name)}
-        for kind, name in granted.by
+        {"kind": kind, "name": name, "label": label}
+        for kind, name, label in _grantors(standing.policy, granted.by, standing.lang)
     ]
+
+
+@per_policy
+def _grantors(policy: Policy, by: tuple[tuple[str, str], ...], lang: str) -> tuple[tuple[str, str, str], ...]:
+    """The tiers and tags that grant an entitlement, with their labels (on every card)."""
+    tiers, tags = tier_labels(policy, list(policy.service), lang), tag_labels(policy, lang)
+    return tuple((kind, name, (tiers if kind == "tier" else tags).get(name, name)) for kind, name in by)
 
 
 def _item(standing: Standing, granted: Granted, used: int | None, now: dt.datetime) -> dict[str, Any]:
@@ -142,9 +152,9 @@ def _granted_to(standing: Standing, code: str) -> str:
     policy, zh = standing.policy, standing.lang == "zh"
     tiers = tier_labels(policy, list(policy.service), standing.lang)
     names = [tiers.get(t, t) for t, s in policy.service.items() if code in [g.code for g in s.entitlements]]
-    tag_labels = {t.name: t.label.text(standing.lang, t.name) if t.label else t.name for t in policy.tags}
+    tagged_as = tag_labels(policy, standing.lang)
     tagged = [
-        tag_labels.get(tag, tag)
+        tagged_as.get(tag, tag)
         for tag, given in policy.tag_entitlements.items()
         if code in [g.code for g in given.entitlements]
         or (given.same_as in policy.service and code in [g.code for g in policy.service[given.same_as].entitlements])
