@@ -23,9 +23,10 @@ Each phase drives GET /customers/{id} for random ids over `--connections` keep-a
 connections (an asyncio client in this process) for `--seconds`. The rounds run twice: alone,
 then while `tierkit grade --no-publish` grades the workspace again and again in another process.
 `--workers N` starts every app with N worker processes. Prints requests/s, p50/p99 and errors of
-each phase, and the medians' ratios tierkit/floor and tierkit/floor_async (requests/s and
-p99). The issue-16 target: requests/s ratio >= 0.60 and p99 ratio <= 2.0. `--alone` skips the
-rounds while grading.
+each phase (and the server's CPU per request, its processes' from /proc: whether a server is
+the limit, and what a request costs it), and the medians' ratios tierkit/floor and
+tierkit/floor_async (requests/s and p99). The issue-16 target: requests/s ratio >= 0.60 and
+p99 ratio <= 2.0. `--alone` skips the rounds while grading.
 """
 
 from __future__ import annotations
@@ -220,14 +221,47 @@ class Gradings:
         self._thread.join()
 
 
-def rounds(ports: dict[str, int], key: str, ids: list[str], args: argparse.Namespace) -> dict[str, Any]:
-    """`--rounds` rounds of one phase per app, interleaved; each app's phases and medians."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants, from /proc."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    parents[int(entry)] = int(stat.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    family, total = {pid}, 0.0
+    while True:
+        more = {child for child, parent in parents.items() if parent in family} - family
+        if not more:
+            break
+        family |= more
+    for member in family:
+        try:
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def rounds(
+    ports: dict[str, int], pids: dict[str, int], key: str, ids: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """`--rounds` rounds of one phase per app, interleaved; each app's phases and medians, with
+    the server's CPU per request (its processes', from /proc): what each request costs it."""
     phases: dict[str, list[dict[str, float]]] = {name: [] for name in ports}
     for _ in range(args.rounds):
         for name, port in ports.items():
-            phases[name].append(asyncio.run(load(port, key, ids, args.seconds, args.connections)))
+            before = cpu_seconds(pids[name])
+            phase = asyncio.run(load(port, key, ids, args.seconds, args.connections))
+            used = cpu_seconds(pids[name]) - before
+            phase["server_cpu_us"] = round(1e6 * used / phase["requests"]) if phase["requests"] else 0.0
+            phases[name].append(phase)
     median = {
-        name: {m: statistics.median(p[m] for p in runs) for m in ("per_second", "p50_ms", "p99_ms")}
+        name: {m: statistics.median(p[m] for p in runs) for m in ("per_second", "p50_ms", "p99_ms", "server_cpu_us")}
         | {"errors": sum(p["errors"] for p in runs)}
         for name, runs in phases.items()
     }
@@ -242,6 +276,7 @@ def rounds(ports: dict[str, int], key: str, ids: list[str], args: argparse.Names
         "tierkit_to_floor_async_p99": round(own["p99_ms"] / bare["p99_ms"], 2),
         "card_only_to_floor_rps": round(card["per_second"] / floor["per_second"], 3),
         "tierkit_to_card_only_rps": round(own["per_second"] / card["per_second"], 3),
+        "server_cpu_us": {name: m["server_cpu_us"] for name, m in median.items()},
     }
 
 
@@ -275,11 +310,12 @@ def main() -> None:
         for port in ports.values():
             wait_for_port(port)
             asyncio.run(load(port, key, ids[:1000], 2.0, 4))
-        alone = rounds(ports, key, ids, args)
+        pids = dict(zip(("tierkit", "floor", "floor_async", "card_only"), (s.pid for s in servers), strict=True))
+        alone = rounds(ports, pids, key, ids, args)
         busy: dict[str, Any] = {}
         if not args.alone:
             with Gradings(ws) as gradings:
-                busy = rounds(ports, key, ids, args) | {"gradings_run": gradings.count}
+                busy = rounds(ports, pids, key, ids, args) | {"gradings_run": gradings.count}
     finally:
         for server in servers:
             server.terminate()
