@@ -12,7 +12,10 @@ import time
 
 from tests.cli.benchmark_scripts import load_script
 
-SPIN = "import time\nt=time.process_time()\nwhile time.process_time()-t<{s}: pass\nprint(time.process_time(), flush=True)\n"
+SPIN = (
+    "import time\nt=time.process_time()\nwhile time.process_time()-t<{s}: pass\n"
+    "print(time.process_time(), flush=True)\n"
+)
 # a parent that spins, starts a child that spins longer, and waits so that both can be read
 FAMILY = (
     "import subprocess, sys, time\n"
