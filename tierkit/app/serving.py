@@ -28,7 +28,7 @@ from tierkit.errors import TooManyError, WorkspaceError
 from tierkit.json_values import plain
 from tierkit.policy.model import Policy
 from tierkit.runs.card import run_policy
-from tierkit.runs.files import Run, current_run_id, load_run, store_of
+from tierkit.runs.files import Known, Run, current_run_id, load_run, store_of
 from tierkit.runs.lookup import RUN_LOOKUP as LOOKUP
 from tierkit.runs.lookup import RUN_TIERS as TIERS
 from tierkit.runs.lookup import SortedTable, build_sorted
@@ -81,6 +81,7 @@ class ServedWorkspace:
     _switch: RunSwitch = field(default_factory=RunSwitch)
     _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _kept: dict[str, Any] = field(default_factory=dict)
+    _manifests: Known = field(default_factory=dict)  # the runs listed before (runs.files.list_runs)
 
     def __post_init__(self) -> None:
         self._copies = Copies(lambda: self.settings.pointer_ttl)
@@ -221,7 +222,7 @@ class ServedWorkspace:
         from tierkit.runs.files import list_runs
 
         def load() -> list[Run]:
-            found = list_runs(self.workspace)
+            found = list_runs(self.workspace, self._manifests)
             return sorted(found, key=lambda r: (r.manifest["as_of"], r.manifest.get("created_at", "")))
 
         return self._cached("runs", load)  # type: ignore[no-any-return]
