@@ -67,7 +67,7 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
         "audit_record": per_call(lambda c: served.audit.record("bench", "agent", "view_card", c, "r"), ids),
         "lookup_id_known": per_call(snapshot.table.has, ids),
         "lookup_graded_row": per_call(snapshot.table.find, ids),
-        "tier_history": per_call(lambda c: history.timeline(served, c, lang), ids),
+        "tier_history": per_call(lambda c: history.timeline(served, c, lang, None, snapshot.table.position(c)), ids),
         "entitlements": per_call(lambda c: entitlements.entitlements(served, c, lang), ids),
         "card_from_row_staff": per_call(lambda c: card_from_row(snapshot.run, snapshot.policy, rows[c], lang), ids),
         "card_from_row_agent_masked": per_call(

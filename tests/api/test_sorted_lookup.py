@@ -4,6 +4,7 @@ table whose ids sort differently by UTF-16 unit, by locale or by code point."""
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
@@ -192,3 +193,46 @@ def test_each_column_reads_as_a_one_row_slice(
         found = table.find(row["customer_id"])
         assert found is not None
         assert {k: repr(v) for k, v in found.items()} == {k: repr(v) for k, v in row.items()}  # NaN as NaN
+
+
+KEYS = st.sampled_from(["ab", "abc客", "0123456789"]).flatmap(
+    lambda alphabet: st.tuples(
+        st.lists(st.text(alphabet, max_size=3), min_size=1, max_size=80), st.text(alphabet, max_size=3)
+    )
+)
+
+
+@given(KEYS, st.one_of(st.none(), st.integers(-3, 90)), st.booleans())
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_a_search_from_a_guess_lands_where_a_plain_bisection_does(
+    tmp_path: Path, drawn: tuple[list[str], str], near: int | None, integers: bool
+) -> None:
+    """`find_near` gallops out from a guessed row (a tier history passes the place found in the
+    run before): whatever the guess (right, wrong, out of range, none), the place and the row are
+    those of a bisection of the sorted keys (the oracle: Python's `bisect`, over the keys as
+    Python compares them; repeated keys too: a small alphabet repeats them), for text keys read
+    as bytes and integer keys alike."""
+    keys, wanted = drawn
+
+    if integers:
+        ordered: list[Any] = sorted(len(k) * 1000 + sum(map(ord, k)) % 1000 for k in keys)
+        value: Any = len(wanted) * 1000 + sum(map(ord, wanted)) % 1000
+        schema = pa.schema([("customer_id", pa.int64()), ("n", pa.int64())])
+    else:
+        ordered = sorted(keys, key=lambda k: k.encode("utf-8"))
+        value = wanted
+        schema = pa.schema([("customer_id", pa.string()), ("n", pa.int64())])
+    rows = pa.Table.from_pylist([{"customer_id": k, "n": i} for i, k in enumerate(ordered)], schema=schema)
+    path = tmp_path / f"near-{abs(hash((tuple(ordered), value, near)))}.arrow"
+    with pa.OSFile(str(path), "wb") as sink, pa.ipc.new_file(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    table = SortedTable(path, "customer_id")
+    guess = None if near is None else near % (len(ordered) + 2) - 1  # from -1 to one past the end
+    at, row = table.find_near(value, guess, ["n"])
+    expected = bisect.bisect_left(ordered, value) if integers else _bytes_bisect(ordered, value)
+    assert at == expected
+    assert row == ({"n": expected} if expected < len(ordered) and ordered[expected] == value else None)
+
+
+def _bytes_bisect(ordered: list[str], value: str) -> int:
+    return bisect.bisect_left([k.encode("utf-8") for k in ordered], value.encode("utf-8"))

@@ -66,17 +66,21 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def timeline(served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None) -> list[dict[str, Any]]:
+def timeline(
+    served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None, near: int | None = None
+) -> list[dict[str, Any]]:
     """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
     not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
     up in its sorted lookup file, as the card itself is. `current`: the run the card shows, else
-    the one this process serves (a new one once it is ready)."""
+    the one this process serves (a new one once it is ready). `near`: where the customer is in
+    the card's run: in a run of mostly the same customers, the same place or close to it, and so
+    is the place in each run the place to look in the next (`SortedTable.find_near`)."""
     runs = served.runs()
     current = current or served.snapshot().run.run_id
     found = []
     for run in runs[-TIMELINE:]:
         snapshot = served.snapshot(run.run_id)
-        row = snapshot.table.find(customer_id, ["tier"])
+        near, row = snapshot.table.find_near(customer_id, near, ["tier"])
         tier = str(row["tier"]) if row else None
         labels = tier_labels(snapshot.policy, run.manifest.get("tiers") or [], lang) if tier else {}
         found.append(
