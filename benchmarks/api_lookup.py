@@ -1,6 +1,6 @@
 """Card lookups of `tierkit serve` against the HTTP stack's own floor, same client, same run.
 
-    python benchmarks/api_lookup.py [--customers 1000000] [--seconds 10] [--rounds 3]
+    python benchmarks/api_lookup.py [--customers 1000000] [--runs 12] [--seconds 10] [--rounds 3]
                                     [--connections 16] [--workers 1]
 
 Absolute requests/s do not carry between machines (the same script gave 1,739/s on one and
@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import json
 import os
 import random
@@ -174,11 +175,16 @@ def serve(ws: Path, port: int, workers: int = 1) -> subprocess.Popen[bytes]:
     )
 
 
-def shop(folder: Path, customers: int) -> tuple[Path, str]:
-    """A workspace whose published run grades `customers` (3 orders each), and an agent key."""
+def shop(folder: Path, customers: int, runs: int = 12) -> tuple[Path, str]:
+    """A workspace whose published run grades `customers` (3 orders each), after `runs - 1`
+    monthly gradings before it (a year of runs: a card's tier history reads twelve, and a shop
+    with one run would time a card lighter than any shop has), and an agent key."""
     ws = folder / "ws"
     tierkit("init", str(ws))
     duckdb.sql(ORDERS.format(customers=customers, rows=3 * customers, path=ws / "data" / "orders.parquet"))
+    for months in range(runs - 1, 0, -1):
+        as_of = (dt.date(2026, 10, 1) - dt.timedelta(days=30 * months + 1)).isoformat()
+        tierkit("grade", "-w", str(ws), "--as-of", as_of, "--no-publish", "--json")
     tierkit("grade", "-w", str(ws), "--as-of", "2026-09-30", "--json")
     key = json.loads(tierkit("users", "add", "bench", "--role", "agent", "-w", str(ws), "--json").stdout)["key"]
     return ws, key
@@ -283,6 +289,7 @@ def rounds(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--runs", type=int, default=12, help="runs graded in the shop (the tier history reads 12)")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--connections", type=int, default=16)
@@ -291,7 +298,7 @@ def main() -> None:
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="tierkit-bench-api-"))
     started = time.perf_counter()
-    ws, key = shop(folder, args.customers)
+    ws, key = shop(folder, args.customers, args.runs)
     print(f"graded {args.customers:,} customers in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     ports = {"floor": free_port(), "floor_async": free_port(), "tierkit": free_port(), "card_only": free_port()}
     servers = [serve(ws, ports["tierkit"], args.workers)]
