@@ -70,29 +70,36 @@ def timeline(
     served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None, near: int | None = None
 ) -> list[dict[str, Any]]:
     """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
-    not in says so (`tier` None: not yet a customer, or no longer in the data). Each run is looked
-    up in its sorted lookup file, as the card itself is. `current`: the run the card shows, else
-    the one this process serves (a new one once it is ready). `near`: where the customer is in
-    the card's run: in a run of mostly the same customers, the same place or close to it, and so
-    is the place in each run the place to look in the next (`SortedTable.find_near`)."""
-    runs = served.runs()
+    not in says so (`tier` None: not yet a customer, or no longer in the data). The runs' tiers are
+    read from one table of them joined by customer (app/tier_history.py); until it is built, from
+    each run's lookup. `current`: the run the card shows, else the one this process serves (a new
+    one once it is ready). `near`: where the customer is in the card's run: in a run of mostly
+    the same customers, the same place or close to it, and so is the place in each run the place
+    to look in the next (`SortedTable.find_near`)."""
+    recent = served.runs()[-TIMELINE:]
     current = current or served.snapshot().run.run_id
-    found = []
-    for run in runs[-TIMELINE:]:
-        snapshot = served.snapshot(run.run_id)
-        near, row = snapshot.table.find_near(customer_id, near, ["tier"])
-        tier = str(row["tier"]) if row else None
-        labels = tier_labels(snapshot.policy, run.manifest.get("tiers") or [], lang) if tier else {}
-        found.append(
-            {
-                "run_id": run.run_id,
-                "as_of": run.manifest["as_of"],
-                "tier": tier,
-                "tier_label": labels.get(tier, tier) if tier else None,
-                "current": run.run_id == current,
-            }
-        )
-    return found
+    ids = tuple(run.run_id for run in recent)
+    joined = served.histories.get(ids, lambda: [served.snapshot(run_id) for run_id in ids])
+    tiers: list[str | None] = []
+    labels: list[dict[str, str]] = []
+    if joined is not None:  # one lookup (app/tier_history.py)
+        tiers, labels = joined.of(customer_id), list(joined.labels(lang))
+    else:  # the runs one by one, while the joined tiers are being built
+        for run_id in ids:
+            snapshot = served.snapshot(run_id)
+            near, row = snapshot.table.find_near(customer_id, near, ["tier"])
+            tiers.append(str(row["tier"]) if row else None)
+            labels.append(tier_labels(snapshot.policy, [], lang))
+    return [
+        {
+            "run_id": run.run_id,
+            "as_of": run.manifest["as_of"],
+            "tier": tier,
+            "tier_label": named.get(tier, tier) if tier else None,
+            "current": run.run_id == current,
+        }
+        for run, tier, named in zip(recent, tiers, labels, strict=True)
+    ]
 
 
 def contacts(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:

@@ -22,6 +22,7 @@ from sqlalchemy import Engine
 
 from tierkit.app.catch_up import Copies
 from tierkit.app.run_switch import RunSwitch
+from tierkit.app.tier_history import TierHistories
 from tierkit.app.waits import blocking
 from tierkit.backends import connect
 from tierkit.errors import TooManyError, WorkspaceError
@@ -82,9 +83,11 @@ class ServedWorkspace:
     _rations: dict[tuple[str, str], list[float]] = field(default_factory=dict)
     _kept: dict[str, Any] = field(default_factory=dict)
     _manifests: Known = field(default_factory=dict)  # the runs listed before (runs.files.list_runs)
+    histories: TierHistories = field(init=False)  # the recent runs' tiers joined (app/tier_history.py)
 
     def __post_init__(self) -> None:
         self._copies = Copies(lambda: self.settings.pointer_ttl)
+        self.histories = TierHistories(lambda: self.settings.pointer_ttl)
 
     @classmethod
     def open(cls, workspace: Path | None, settings: Settings | None = None) -> ServedWorkspace:

@@ -57,9 +57,10 @@ class SortedTable:
     (the id, the graded row, the entitlements, the tier history), so the last rows found are kept:
     the file never changes under a table (a new run is a new file and a new table)."""
 
-    def __init__(self, path: Path, key: str) -> None:
-        reader = pa.ipc.open_file(pa.memory_map(str(path), "r"))
-        self.table = reader.read_all()
+    def __init__(self, path: Path, key: str, table: pa.Table | None = None) -> None:
+        """The file at `path` (mapped), or `table` (already sorted by `key`, in memory: `path` is
+        then only its name)."""
+        self.table = pa.ipc.open_file(pa.memory_map(str(path), "r")).read_all() if table is None else table
         self.key = key
         self.path = path
         self.keys = _mapped(self.table[key]) if self.table.num_rows else pa.array([], pa.string())
