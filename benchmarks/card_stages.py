@@ -55,6 +55,7 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
     snapshot = served.snapshot()
     lang = served.settings.lang
     full_card(served, ids[0], caller)  # warm: lookup files, per-run figures
+    served.histories.wait()  # the recent runs' tiers joined (app/tier_history.py), as a server has them
     buckets = Buckets(1e9, 10**9)
     rows = {cid: snapshot.table.find(cid) for cid in ids}
     cards = {cid: full_card(served, cid, caller) for cid in ids}

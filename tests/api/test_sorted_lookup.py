@@ -9,12 +9,14 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tierkit.runs import lookup
 from tierkit.runs.lookup import REMEMBERED, SortedTable
 
 # ids in code point order (what Python's `<` on str gives): digits, upper, lower, é (U+00E9),
@@ -202,10 +204,10 @@ KEYS = st.sampled_from(["ab", "abc客", "0123456789"]).flatmap(
 )
 
 
-@given(KEYS, st.one_of(st.none(), st.integers(-3, 90)), st.booleans())
+@given(KEYS, st.one_of(st.none(), st.integers(-3, 90)), st.booleans(), st.sampled_from([1, 2, 8, 256]))
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_a_search_from_a_guess_lands_where_a_plain_bisection_does(
-    tmp_path: Path, drawn: tuple[list[str], str], near: int | None, integers: bool
+    tmp_path: Path, drawn: tuple[list[str], str], near: int | None, integers: bool, gallop: int
 ) -> None:
     """`find_near` gallops out from a guessed row (a tier history passes the place found in the
     run before): whatever the guess (right, wrong, out of range, none), the place and the row are
@@ -228,7 +230,8 @@ def test_a_search_from_a_guess_lands_where_a_plain_bisection_does(
         writer.write_table(rows)
     table = SortedTable(path, "customer_id")
     guess = None if near is None else near % (len(ordered) + 2) - 1  # from -1 to one past the end
-    at, row = table.find_near(value, guess, ["n"])
+    with mock.patch.object(lookup, "GALLOP", gallop):  # how far the search looks around the guess
+        at, row = table.find_near(value, guess, ["n"])
     expected = bisect.bisect_left(ordered, value) if integers else _bytes_bisect(ordered, value)
     assert at == expected
     assert row == ({"n": expected} if expected < len(ordered) and ordered[expected] == value else None)

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # a card's lookup never builds: Ibis is loaded only when a fi
     from tierkit.backends import Backend
 
 REMEMBERED = 1024  # rows (and positions) a table keeps of its last lookups
+GALLOP = 256  # rows a search from a guess looks around it before it bisects what is left
 RUN_LOOKUP = "lookup.arrow"  # a run's whole rows, sorted by id: the published run's cards
 RUN_TIERS = ".tiers.arrow"  # a run's ids and tiers only: the tier history of cards
 RUN_CACHES = (RUN_LOOKUP, RUN_TIERS)  # rebuilt from the run's result when missing or older
@@ -100,7 +101,8 @@ class SortedTable:
         """The first row whose key is not below `value`. `near`: where it probably is (a tier
         history looks a customer up in a dozen runs of mostly the same customers, so the place in
         one run is the place, or close to it, in the next): the search gallops out from there,
-        about 2 log2(distance) comparisons instead of log2(rows)."""
+        about 2 log2(distance) comparisons instead of log2(rows); past GALLOP rows away (runs of
+        other customers), the rest is bisected, a few comparisons more than without the guess."""
         key, wanted = self._comparable(value)
         low, high = 0, self.rows
         if near is not None and 0 <= near < self.rows:
@@ -109,16 +111,16 @@ class SortedTable:
                 return near
             if there < wanted:
                 low = near + 1
-                while near + step < self.rows and key(near + step) < wanted:
+                while step <= GALLOP and near + step < self.rows and key(near + step) < wanted:
                     low = near + step + 1
                     step *= 2
-                high = min(near + step, self.rows)
+                high = min(near + step, self.rows) if step <= GALLOP else self.rows
             else:
                 high = near
-                while near - step >= 0 and key(near - step) >= wanted:
+                while step <= GALLOP and near - step >= 0 and key(near - step) >= wanted:
                     high = near - step
                     step *= 2
-                low = max(near - step + 1, 0)
+                low = max(near - step + 1, 0) if step <= GALLOP else 0
         while low < high:
             mid = (low + high) // 2
             if key(mid) < wanted:
