@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from tests.api.conftest import Served, make_workspace
 from tierkit.app import history
 from tierkit.app.serving import TIERS, ServedWorkspace, Settings
+from tierkit.app.tier_history import join
 from tierkit.cli.app import app as cli_app
 from tierkit.runs.files import list_runs
 from tierkit.workspace import Workspace
@@ -86,7 +87,34 @@ def test_a_rebuilt_run_lookup_or_a_new_run_gives_a_new_join(shop: Served) -> Non
         after = served.histories.get(runs, ask)
         assert after is not None and after is not before
         assert after.tables != before.tables
-        # another set of runs (a run graded since): another join
-        assert served.histories.get(runs[1:], lambda: [served.snapshot(r) for r in runs[1:]]) is None
+        # another set of runs (a run graded since): the join made serves the runs it holds while
+        # one of exactly those runs is built
+        fewer = runs[1:]
+        assert served.histories.get(fewer, lambda: [served.snapshot(r) for r in fewer]) is after
+        served.histories.wait()
+        again = served.histories.get(fewer, lambda: [served.snapshot(r) for r in fewer])
+        assert again is not None and again.runs == fewer
+    finally:
+        served.close()
+
+
+def test_a_join_extended_by_new_runs_says_what_each_result_says(shop: Served) -> None:
+    """A join made from the one before (the runs it holds from the same lookups kept, the others
+    read), for a run dropped and runs added, in another order too: each customer's tier in each
+    run is the result file's."""
+    results = _results(shop.workspace)
+    everyone = sorted(set().union(*results.values()))
+    served = _served(shop)
+    try:
+        runs = [r.run_id for r in served.runs()]
+        snapshots = {r: served.snapshot(r) for r in runs}
+        for first, then in [(runs[:2], runs[1:]), (runs[2:], runs), (runs[::-1], runs[:3])]:
+            before = join([snapshots[r] for r in first])
+            extended = join([snapshots[r] for r in then], before)
+            assert extended.runs == tuple(then)
+            for customer_id in [*everyone, "no-such-customer"]:
+                assert extended.of(customer_id) == {r: results[r].get(customer_id) for r in then}, customer_id
+            # customers of no run it holds are not kept
+            assert extended.table.rows == len(set().union(*(results[r] for r in then)))
     finally:
         served.close()

@@ -80,16 +80,21 @@ def timeline(
     current = current or served.snapshot().run.run_id
     ids = tuple(run.run_id for run in recent)
     joined = served.histories.get(ids, lambda: [served.snapshot(run_id) for run_id in ids])
+    # the runs the join holds in one lookup (app/tier_history.py); any other (a run graded since,
+    # or all while the join is built) on its own
+    known = joined.of(customer_id) if joined is not None else {}
+    labelled = joined.labels(lang) if joined is not None else {}
     tiers: list[str | None] = []
     labels: list[dict[str, str]] = []
-    if joined is not None:  # one lookup (app/tier_history.py)
-        tiers, labels = joined.of(customer_id), list(joined.labels(lang))
-    else:  # the runs one by one, while the joined tiers are being built
-        for run_id in ids:
-            snapshot = served.snapshot(run_id)
-            near, row = snapshot.table.find_near(customer_id, near, ["tier"])
-            tiers.append(str(row["tier"]) if row else None)
-            labels.append(tier_labels(snapshot.policy, [], lang))
+    for run_id in ids:
+        if run_id in labelled:
+            tiers.append(known[run_id])
+            labels.append(labelled[run_id])
+            continue
+        snapshot = served.snapshot(run_id)
+        near, row = snapshot.table.find_near(customer_id, near, ["tier"])
+        tiers.append(str(row["tier"]) if row else None)
+        labels.append(tier_labels(snapshot.policy, [], lang))
     return [
         {
             "run_id": run.run_id,
