@@ -12,7 +12,7 @@ import pytest
 from typer.testing import CliRunner
 
 from tests.api.conftest import Served, make_workspace
-from tierkit.app import history
+from tierkit.app import history, tier_history
 from tierkit.app.serving import TIERS, ServedWorkspace, Settings
 from tierkit.app.tier_history import join
 from tierkit.cli.app import app as cli_app
@@ -69,7 +69,7 @@ def test_the_joined_history_gives_each_runs_tier_from_its_result(shop: Served, m
         served.close()
 
 
-def test_a_rebuilt_run_lookup_or_a_new_run_gives_a_new_join(shop: Served) -> None:
+def test_a_rebuilt_run_lookup_or_a_new_run_gives_a_new_join(shop: Served, monkeypatch: pytest.MonkeyPatch) -> None:
     served = _served(shop)
     try:
         runs = tuple(r.run_id for r in served.runs())
@@ -90,9 +90,14 @@ def test_a_rebuilt_run_lookup_or_a_new_run_gives_a_new_join(shop: Served) -> Non
         # another set of runs (a run graded since): the join made serves the runs it holds while
         # one of exactly those runs is built
         fewer = runs[1:]
-        assert served.histories.get(fewer, lambda: [served.snapshot(r) for r in fewer]) is after
+        ask_fewer = lambda: [served.snapshot(r) for r in fewer]  # noqa: E731
+        assert served.histories.get(fewer, ask_fewer) is after
         served.histories.wait()
-        again = served.histories.get(fewer, lambda: [served.snapshot(r) for r in fewer])
+        assert served.histories.get(fewer, ask_fewer) is after  # it lacks no run and is young: kept
+        monkeypatch.setattr(tier_history, "REJOIN_AFTER", 0.0)
+        assert served.histories.get(fewer, ask_fewer) is after  # old enough: joined again, served meanwhile
+        served.histories.wait()
+        again = served.histories.get(fewer, ask_fewer)
         assert again is not None and again.runs == fewer
     finally:
         served.close()

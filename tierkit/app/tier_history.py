@@ -30,6 +30,11 @@ if TYPE_CHECKING:  # the served workspace holds the histories
     from tierkit.app.serving import Snapshot
 
 log = logging.getLogger(__name__)
+# a join lacking a run is made again once it lacks this many, or is this many seconds old: a
+# shop grading back to back (every few seconds) would otherwise spend a core on joins; a card
+# reads the runs it lacks on its own meanwhile
+REJOIN_MISSING = 3
+REJOIN_AFTER = 30.0
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Joined:
     table: SortedTable
     snapshots: dict[str, Snapshot]
     seen: float = field(default_factory=time.monotonic)
+    made: float = field(default_factory=time.monotonic)
     _labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
     def labels(self, lang: str) -> dict[str, dict[str, str]]:
@@ -143,7 +149,8 @@ class TierHistories:
     def get(self, runs: tuple[str, ...], snapshots: Callable[[], list[Snapshot]]) -> Joined | None:
         """The joined tiers holding at least one of `runs`, still those of their lookups, else
         None; a join of exactly `runs` is asked of a background thread when this is not one (a
-        grading added a run: the cards read that run on its own meanwhile). `snapshots`: the
+        grading added a run: the cards read that run on its own meanwhile), once it lacks
+        REJOIN_MISSING runs or is REJOIN_AFTER seconds old. `snapshots`: the
         runs' snapshots, asked for at most every `ttl` seconds to check the join against them."""
         joined = self._joined
         if joined is None or not set(runs) & set(joined.runs):
@@ -157,7 +164,8 @@ class TierHistories:
                 self._ask(runs, snapshots)
                 return None
             joined.seen = now
-        if joined.runs != runs:
+        missing = len(set(runs) - set(joined.runs))
+        if joined.runs != runs and (missing >= REJOIN_MISSING or now - joined.made >= REJOIN_AFTER):
             self._ask(runs, snapshots)
         return joined
 
