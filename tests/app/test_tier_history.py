@@ -42,7 +42,21 @@ def _results(ws: Workspace) -> dict[str, dict[str, str]]:
 
 
 def _served(shop: Served) -> ServedWorkspace:
-    return ServedWorkspace.open(shop.workspace.root, Settings(pointer_ttl=0.0, rate_per_second=0))
+    served = ServedWorkspace.open(shop.workspace.root, Settings(pointer_ttl=0.0, rate_per_second=0))
+    served.histories.start()  # as a serving process does (tierkit.api.app)
+    return served
+
+
+def test_a_one_shot_card_reads_the_runs_one_by_one(shop: Served) -> None:
+    """`tierkit show` opens a served workspace for one card: no join, and no thread left behind."""
+    served = ServedWorkspace.open(shop.workspace.root)
+    try:
+        runs = tuple(r.run_id for r in served.runs())
+        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs]) is None
+        served.histories.wait(timeout=1.0)
+        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs]) is None
+    finally:
+        served.close()
 
 
 def test_the_joined_history_gives_each_runs_tier_from_its_result(shop: Served, monkeypatch: pytest.MonkeyPatch) -> None:

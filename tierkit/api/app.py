@@ -59,6 +59,7 @@ STATUS = {
 
 def create_app(workspace: Path | None = None, settings: Settings | None = None) -> FastAPI:
     service = ServedWorkspace.open(workspace, settings)
+    service.histories.start()  # a serving process: the recent runs' tiers joined (app/tier_history.py)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

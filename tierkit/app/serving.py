@@ -325,6 +325,7 @@ class ServedWorkspace:
         return plain(snapshot.run.manifest.get("summary", {}))  # type: ignore[no-any-return]
 
     def close(self) -> None:
+        self.histories.stop()
         self.audit.close()
 
 
