@@ -188,6 +188,9 @@ def test_workspace_runs_diff_show_export(orders: Path, tmp_path: Path) -> None:
     card = json.loads(invoke("show", "0001", "-w", str(ws), "--run", first, "--json")[1])
     assert card["tier"] == "regular" and card["service"]["response_time"] == "24h"
     assert card["reasons"]["tier"]["rule"] == "regular"
+    assert card["service"]["contacts_text"] == "每月至多 1 次"  # retail's regular: [0, 1]
+    code, text = invoke("show", "0001", "-w", str(ws), "--run", second)  # potential as of 05-15
+    assert code == 0 and "联系频率: 不定期联系（无固定频率）" in text  # potential: [0, 0], never "0-0"
     out_csv = tmp_path / "export.xlsx"
     code, _ = invoke("export", "-w", str(ws), "--run", first, "-o", str(out_csv))
     assert code == 0

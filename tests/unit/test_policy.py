@@ -134,3 +134,19 @@ def test_a_cadence_whose_minimum_is_above_its_maximum_is_refused_with_its_bracke
         timeout=120,
     )
     assert done.returncode == 2 and "give [min, max] with" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cadence", "zh", "en"),
+    [  # as the seeds' service tables say it (A类每月4-6次, 不定期联系): worked by hand
+        ((0, 0), "不定期联系（无固定频率）", "No scheduled contact"),
+        ((0, 1), "每月至多 1 次", "up to 1 a month"),
+        ((4, 4), "每月 4 次", "4 a month"),
+        ((4, 6), "每月 4–6 次", "4–6 a month"),
+        (None, None, None),
+    ],
+)
+def test_a_cadence_reads_as_words(cadence: tuple[int, int] | None, zh: str | None, en: str | None) -> None:
+    from tierkit.policy.labels import cadence_text
+
+    assert (cadence_text(cadence, "zh"), cadence_text(cadence, "en")) == (zh, en)

@@ -104,6 +104,7 @@ class ServiceCard(BaseModel):
 
     entitlements: list[Entitlement]
     contacts_per_month: list[int] | None = None
+    contacts_text: str | None = None  # the cadence in words ([0, 0] -> 不定期联系)
     response_time: str | None = None
     response_time_text: str | None = None
     actions: list[str]

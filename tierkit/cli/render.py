@@ -36,7 +36,7 @@ TEXT = {
         "why": "依据",
         "manual": "人工调整, 系统评定为",
         "entitlements": "权益",
-        "contacts": "每月联系",
+        "contacts": "联系频率",
         "response": "响应",
         "actions": "服务动作",
         "given_by": "人工标注",
@@ -66,7 +66,7 @@ TEXT = {
         "why": "Why",
         "manual": "set by hand; graded",
         "entitlements": "Entitlements",
-        "contacts": "Contacts a month",
+        "contacts": "Contact cadence",
         "response": "Response",
         "actions": "Service",
         "given_by": "given by",
@@ -179,9 +179,8 @@ def print_card(card: dict[str, Any], lang: str) -> None:
     service = card.get("service") or {}
     if service.get("entitlements"):
         console.print(f"  {t['entitlements']}: {', '.join(e['label'] for e in service['entitlements'])}")
-    if service.get("contacts_per_month"):
-        low, high = service["contacts_per_month"]
-        console.print(f"  {t['contacts']}: {low}-{high}")
+    if service.get("contacts_text"):
+        console.print(f"  {t['contacts']}: {service['contacts_text']}")
     if service.get("response_time_text"):
         console.print(f"  {t['response']}: {service['response_time_text']}")
     for action in service.get("actions") or []:

@@ -120,6 +120,28 @@ def response_text(value: str | None, lang: str) -> str | None:
     return value
 
 
+CADENCE_WORDS = {
+    "zh": {"none": "不定期联系（无固定频率）", "exact": "每月 {n} 次", "most": "每月至多 {n} 次", "range": "每月 {low}–{high} 次"},
+    "en": {"none": "No scheduled contact", "exact": "{n} a month", "most": "up to {n} a month", "range": "{low}–{high} a month"},
+}
+
+
+def cadence_text(cadence: tuple[int, int] | None, lang: str) -> str | None:
+    """A contact cadence as an agent reads it ([0, 0] -> '不定期联系', [0, 1] -> '每月至多 1 次'): the
+    card, the workbench and the terminal say it alike, where '0-0' read as a broken figure."""
+    if cadence is None:
+        return None
+    words = CADENCE_WORDS.get(lang, CADENCE_WORDS["en"])
+    low, high = cadence
+    if high == 0:
+        return words["none"]
+    if low == high:
+        return words["exact"].format(n=low)
+    if low == 0:
+        return words["most"].format(n=high)
+    return words["range"].format(low=low, high=high)
+
+
 @per_policy
 def service_card(policy: m.Policy, tier: str, lang: str) -> dict[str, object] | None:
     """What a tier's service says on the card, in a language: each entitlement by name and label,
@@ -140,6 +162,7 @@ def service_card(policy: m.Policy, tier: str, lang: str) -> dict[str, object] | 
             for name in (grant.code for grant in service.entitlements)
         ],
         "contacts_per_month": list(service.contacts_per_month) if service.contacts_per_month else None,
+        "contacts_text": cadence_text(service.contacts_per_month, lang),
         "response_time": service.response_time,
         "response_time_text": response_text(service.response_time, lang),
         "actions": [action.text(lang, "") for action in service.actions],
