@@ -121,8 +121,18 @@ def response_text(value: str | None, lang: str) -> str | None:
 
 
 CADENCE_WORDS = {
-    "zh": {"none": "不定期联系（无固定频率）", "exact": "每月 {n} 次", "most": "每月至多 {n} 次", "range": "每月 {low}–{high} 次"},
-    "en": {"none": "No scheduled contact", "exact": "{n} a month", "most": "up to {n} a month", "range": "{low}–{high} a month"},
+    "zh": {
+        "none": "不定期联系（无固定频率）",
+        "exact": "每月 {n} 次",
+        "most": "每月至多 {n} 次",
+        "range": "每月 {low}–{high} 次",
+    },
+    "en": {
+        "none": "No scheduled contact",
+        "exact": "{n} a month",
+        "most": "up to {n} a month",
+        "range": "{low}–{high} a month",
+    },
 }
 
 
