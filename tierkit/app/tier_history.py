@@ -43,10 +43,9 @@ class Joined:
     tier in that run (0: not in it; k: `tiers[k - 1]`)."""
 
     runs: tuple[str, ...]
-    tables: dict[str, SortedTable]  # each run's lookup it was built from (compared by identity)
     tiers: tuple[str, ...]
     table: SortedTable
-    snapshots: dict[str, Snapshot]
+    snapshots: dict[str, Snapshot]  # each run's, whose lookup it was built from (compared by identity)
     seen: float = field(default_factory=time.monotonic)
     made: float = field(default_factory=time.monotonic)
     _labels: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
@@ -76,7 +75,8 @@ def join(snapshots: Sequence[Snapshot], before: Joined | None = None) -> Joined:
     sources: list[int | pa.Table] = []
     for snapshot in snapshots:
         run = snapshot.run.run_id
-        if before is not None and before.tables.get(run) is snapshot.table:
+        held = before.snapshots.get(run) if before is not None else None
+        if before is not None and held is not None and held.table is snapshot.table:
             sources.append(before.runs.index(run))  # its column in the join before
         else:
             sources.append(snapshot.table.table.select(["customer_id", "tier"]))
@@ -86,7 +86,6 @@ def join(snapshots: Sequence[Snapshot], before: Joined | None = None) -> Joined:
     name = snapshots[-1].table.path.with_name(".history (in memory)")
     return Joined(
         tuple(s.run.run_id for s in snapshots),
-        {s.run.run_id: s.table for s in snapshots},
         tiers,
         SortedTable(name, "customer_id", table),
         {s.run.run_id: s for s in snapshots},
@@ -118,7 +117,7 @@ class TierHistories:
         now = time.monotonic()
         if now - joined.seen > self._ttl():
             current = {s.run.run_id: s.table for s in snapshots()}
-            if any(current.get(run, table) is not table for run, table in joined.tables.items()):
+            if any(current.get(run, s.table) is not s.table for run, s in joined.snapshots.items()):
                 self._joined = None  # a run's lookup was rebuilt (erasure): join again from the lookups
                 self._ask(runs, snapshots)
                 return None
