@@ -52,9 +52,12 @@ def test_a_one_shot_card_reads_the_runs_one_by_one(shop: Served) -> None:
     served = ServedWorkspace.open(shop.workspace.root)
     try:
         runs = tuple(r.run_id for r in served.runs())
-        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs]) is None
+        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs], served.history_ready) is None
         served.histories.wait(timeout=1.0)
-        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs]) is None
+        assert served.histories.get(runs, lambda: [served.snapshot(r) for r in runs], served.history_ready) is None
+        # and it waits for every run's lookup: a one-shot card leaves none out
+        moments, pending = history.recent_tiers(served, "no-such-customer", "zh")
+        assert ([m["run_id"] for m in moments], pending) == (list(runs), 0)
     finally:
         served.close()
 
@@ -66,11 +69,17 @@ def test_the_joined_history_gives_each_runs_tier_from_its_result(shop: Served, m
     try:
         with monkeypatch.context() as patched:  # the run-by-run reading, as while the join is built
             patched.setattr(served.histories, "get", lambda *_: None)
+            # a serving process waits for no run's lookup: the card shows its own run, and says how
+            # many runs it leaves out while background threads read them
+            moments, pending = history.recent_tiers(served, everyone[0], "zh")
+            assert ([m["current"] for m in moments], pending) == ([True], len(results) - 1)
+            served.histories.wait()
+            assert history.recent_tiers(served, everyone[0], "zh")[1] == 0
             by_run = [history.timeline(served, c, lang) for c in everyone[:60] for lang in ("zh", "en")]
         history.timeline(served, everyone[0], "zh")  # asks for the join
         served.histories.wait()
         runs = tuple(r.run_id for r in served.runs())
-        joined = served.histories.get(runs, lambda: [served.snapshot(r) for r in runs])
+        joined = served.histories.get(runs, lambda: [served.snapshot(r) for r in runs], served.history_ready)
         assert joined is not None and joined.runs == runs
         assert sum(1 for c in everyone if any(c not in tiers for tiers in results.values())) > 0  # some absent
         for customer_id in [*everyone, "no-such-customer"]:
@@ -88,30 +97,32 @@ def test_a_rebuilt_run_lookup_or_a_new_run_gives_a_new_join(shop: Served, monkey
     try:
         runs = tuple(r.run_id for r in served.runs())
         ask = lambda: [served.snapshot(r) for r in runs]  # noqa: E731
-        served.histories.get(runs, ask)
+        served.histories.get(runs, ask, served.history_ready)
         served.histories.wait()
-        before = served.histories.get(runs, ask)
+        before = served.histories.get(runs, ask, served.history_ready)
         assert before is not None
         # erasure drops a run's lookups (they held the person): the next look at the runs rebuilds
         # that run's, and the join made from the old one is not used again
         past = next(r for r in served.runs() if r.run_id != served.current_id())
         os.remove(past.path / TIERS)
-        assert served.histories.get(runs, ask) is None
+        assert served.histories.get(runs, ask, served.history_ready) is None
         served.histories.wait()
-        after = served.histories.get(runs, ask)
+        after = served.histories.get(runs, ask, served.history_ready)
         assert after is not None and after is not before
         assert after.snapshots[past.run_id].table is not before.snapshots[past.run_id].table  # the rebuilt lookup
         # another set of runs (a run graded since): the join made serves the runs it holds while
         # one of exactly those runs is built
         fewer = runs[1:]
         ask_fewer = lambda: [served.snapshot(r) for r in fewer]  # noqa: E731
-        assert served.histories.get(fewer, ask_fewer) is after
+        assert served.histories.get(fewer, ask_fewer, served.history_ready) is after
         served.histories.wait()
-        assert served.histories.get(fewer, ask_fewer) is after  # it lacks no run and is young: kept
+        # it lacks no run and is young: kept
+        assert served.histories.get(fewer, ask_fewer, served.history_ready) is after
         monkeypatch.setattr(tier_history, "REJOIN_AFTER", 0.0)
-        assert served.histories.get(fewer, ask_fewer) is after  # old enough: joined again, served meanwhile
+        # old enough: joined again, served meanwhile
+        assert served.histories.get(fewer, ask_fewer, served.history_ready) is after
         served.histories.wait()
-        again = served.histories.get(fewer, ask_fewer)
+        again = served.histories.get(fewer, ask_fewer, served.history_ready)
         assert again is not None and again.runs == fewer
     finally:
         served.close()

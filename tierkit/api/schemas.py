@@ -157,6 +157,9 @@ class CardBase(BaseModel):
     complaints: list[ComplaintInfo] = []
     contacts: list[ContactInfo] = []
     tier_history: list[TierMoment] = []
+    tier_history_pending: int = Field(
+        0, description="Recent runs left out of tier_history for now: their lookups are being read (a new grading)"
+    )
     entitlements: list[EntitlementItem] = Field(
         [], description="The tier in effect's and the tags' entitlements, with what is left of each limit"
     )

@@ -34,7 +34,7 @@ def full_card(served: ServedWorkspace, customer_id: str, caller: Caller, lang: s
     found["complaints"] = history.complaints(served, customer_id)
     found["alerts"] = complaint_uses.alerts([t["name"] for t in found["tags"]], found["complaints"], language)
     found["contacts"] = history.contacts(served, customer_id)
-    found["tier_history"] = history.timeline(
+    found["tier_history"], found["tier_history_pending"] = history.recent_tiers(
         served, customer_id, language, snapshot.run.run_id, snapshot.table.position(customer_id)
     )
     # the tier's and the tags' entitlements with what is left of each limit (a store query only

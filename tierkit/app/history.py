@@ -69,42 +69,51 @@ def _plain(value: Any) -> Any:
 def timeline(
     served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None, near: int | None = None
 ) -> list[dict[str, Any]]:
-    """The customer's tier in each of the last runs, ordered by as-of date; a run the customer is
-    not in says so (`tier` None: not yet a customer, or no longer in the data). The runs' tiers are
-    read from one table of them joined by customer (app/tier_history.py); until it is built, from
-    each run's lookup. `current`: the run the card shows, else the one this process serves (a new
+    """The customer's tier in each of the last runs whose lookups are read (`recent_tiers`)."""
+    return recent_tiers(served, customer_id, lang, current, near)[0]
+
+
+def recent_tiers(
+    served: ServedWorkspace, customer_id: str, lang: str, current: str | None = None, near: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """The customer's tier in each of the last runs, ordered by as-of date, and how many of them
+    are left out for now: a run whose lookup a serving process is still building (a grading
+    just done) is read in the background, not waited for. A run the customer is not in says so
+    (`tier` None: not yet a customer, or no longer in the data). The runs' tiers are read from
+    one table of them joined by customer (app/tier_history.py); until it is built, from each
+    run's lookup. `current`: the run the card shows, else the one this process serves (a new
     one once it is ready). `near`: where the customer is in the card's run: in a run of mostly
     the same customers, the same place or close to it, and so is the place in each run the place
     to look in the next (`SortedTable.find_near`)."""
     recent = served.runs()[-TIMELINE:]
     current = current or served.snapshot().run.run_id
     ids = tuple(run.run_id for run in recent)
-    joined = served.histories.get(ids, lambda: [served.snapshot(run_id) for run_id in ids])
+    joined = served.histories.get(ids, lambda: [served.snapshot(run_id) for run_id in ids], served.history_ready)
     # the runs the join holds in one lookup (app/tier_history.py); any other (a run graded since,
     # or all while the join is built) on its own
     known = joined.of(customer_id) if joined is not None else {}
     labelled = joined.labels(lang) if joined is not None else {}
-    tiers: list[str | None] = []
-    labels: list[dict[str, str]] = []
-    for run_id in ids:
+    moments: list[dict[str, Any]] = []
+    for run in recent:
+        run_id = run.run_id
         if run_id in labelled:
-            tiers.append(known[run_id])
-            labels.append(labelled[run_id])
-            continue
-        snapshot = served.snapshot(run_id)
-        near, row = snapshot.table.find_near(customer_id, near, ["tier"])
-        tiers.append(str(row["tier"]) if row else None)
-        labels.append(tier_labels(snapshot.policy, [], lang))
-    return [
-        {
-            "run_id": run.run_id,
-            "as_of": run.manifest["as_of"],
-            "tier": tier,
-            "tier_label": named.get(tier, tier) if tier else None,
-            "current": run.run_id == current,
-        }
-        for run, tier, named in zip(recent, tiers, labels, strict=True)
-    ]
+            tier, named = known[run_id], labelled[run_id]
+        else:
+            snapshot = served.history_run(run_id)
+            if snapshot is None:
+                continue
+            near, row = snapshot.table.find_near(customer_id, near, ["tier"])
+            tier, named = (str(row["tier"]) if row else None), tier_labels(snapshot.policy, [], lang)
+        moments.append(
+            {
+                "run_id": run_id,
+                "as_of": run.manifest["as_of"],
+                "tier": tier,
+                "tier_label": named.get(tier, tier) if tier else None,
+                "current": run_id == current,
+            }
+        )
+    return moments, len(recent) - len(moments)
 
 
 def contacts(served: ServedWorkspace, customer_id: str, limit: int = 5) -> list[dict[str, Any]]:

@@ -41,7 +41,7 @@ from tierkit.workspace import Workspace
 
 DIRECTORY = ".directory.arrow"
 COMPLAINTS = ".complaints.arrow"
-KEPT_RUNS = 14  # runs a process keeps open: a card's tier history reads up to twelve
+KEPT_RUNS = 16  # runs a process keeps open: a card's tier history reads up to twelve, a switch two more
 
 
 @dataclass
@@ -136,6 +136,15 @@ class ServedWorkspace:
         if ref is None:
             self._switch.served = found
         return found
+
+    def history_ready(self, run_id: str) -> Snapshot | None:
+        """A run's snapshot for a card's tier history if its lookup is there (whole or of tiers)."""
+        return self._ready(run_id) or self._ready(f"{run_id}:tiers")
+
+    def history_run(self, run_id: str) -> Snapshot | None:
+        """A run's snapshot for a card's tier history; in a serving process, None while a
+        background thread builds its lookup (app/tier_history.py, `TierHistories.run`)."""
+        return self.histories.run(run_id, lambda: self.history_ready(run_id), lambda: self.snapshot(run_id))
 
     def _ready(self, name: str) -> Snapshot | None:
         """A snapshot built before whose lookup file is still there (gone: rewritten by forget),

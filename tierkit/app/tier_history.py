@@ -100,14 +100,21 @@ class TierHistories:
         self.on = False  # joins are made for a serving process only (`start`)
         self._joined: Joined | None = None
         self._building: tuple[str, ...] | None = None
+        self._reading: set[str] = set()  # runs whose lookups background threads are building
         self._lock = threading.Lock()
 
-    def get(self, runs: tuple[str, ...], snapshots: Callable[[], list[Snapshot]]) -> Joined | None:
+    def get(
+        self,
+        runs: tuple[str, ...],
+        snapshots: Callable[[], list[Snapshot]],
+        ready: Callable[[str], Snapshot | None],
+    ) -> Joined | None:
         """The joined tiers holding at least one of `runs`, still those of their lookups, else
         None; a join of exactly `runs` is asked of a background thread when this is not one (a
         grading added a run: the cards read that run on its own meanwhile), once it lacks
-        REJOIN_MISSING runs or is REJOIN_AFTER seconds old. `snapshots`: the
-        runs' snapshots, asked for at most every `ttl` seconds to check the join against them."""
+        REJOIN_MISSING runs or is REJOIN_AFTER seconds old. `snapshots`: the runs' snapshots, for
+        the thread to join; `ready`: a run's snapshot if its lookup is there, else None (never a
+        build), asked at most every `ttl` seconds to check the join against the lookups."""
         joined = self._joined
         if not self.on:
             return None
@@ -116,9 +123,9 @@ class TierHistories:
             return None
         now = time.monotonic()
         if now - joined.seen > self._ttl():
-            current = {s.run.run_id: s.table for s in snapshots()}
-            if any(current.get(run, s.table) is not s.table for run, s in joined.snapshots.items()):
-                self._joined = None  # a run's lookup was rebuilt (erasure): join again from the lookups
+            held = [run for run in runs if run in joined.snapshots]
+            if any((found := ready(run)) is None or found.table is not joined.snapshots[run].table for run in held):
+                self._joined = None  # a run's lookup was dropped or rebuilt (erasure): join again
                 self._ask(runs, snapshots)
                 return None
             joined.seen = now
@@ -126,6 +133,31 @@ class TierHistories:
         if joined.runs != runs and (missing >= REJOIN_MISSING or now - joined.made >= REJOIN_AFTER):
             self._ask(runs, snapshots)
         return joined
+
+    def run(self, run_id: str, ready: Callable[[], Snapshot | None], build: Callable[[], Snapshot]) -> Snapshot | None:
+        """A run of the history with its lookup: the one `ready`, else one `build` makes. In a
+        serving process a background thread builds it and this answers None meanwhile: the cards
+        leave the run out of the history (and say so) for the second or so it takes, where every
+        card waited for it before (a grading just done stalled the agents: docs/benchmarks.md).
+        A one-shot process (`tierkit show`) builds it at once."""
+        found = ready()
+        if found is not None or not self.on:
+            return found or build()
+        with self._lock:
+            if run_id in self._reading:
+                return None
+            self._reading.add(run_id)
+        threading.Thread(target=self._read, args=(run_id, build), name="tier-history-run", daemon=True).start()
+        return None
+
+    def _read(self, run_id: str, build: Callable[[], Snapshot]) -> None:
+        try:
+            build()
+        except Exception as err:  # the run stays out of the history; the next card asks again
+            log.warning("reading run %s for the tier history failed: %s", run_id, err)
+        finally:
+            with self._lock:
+                self._reading.discard(run_id)
 
     def start(self) -> None:
         """Join from now on. A serving process asks it: a card in a one-shot process (`tierkit
@@ -155,7 +187,7 @@ class TierHistories:
                 self._building = None
 
     def wait(self, timeout: float = 30.0) -> None:
-        """Until no build runs (tests)."""
+        """Until no join and no run's lookup is being built (tests, and a process's exit)."""
         until = time.monotonic() + timeout
-        while self._building is not None and time.monotonic() < until:
+        while (self._building is not None or self._reading) and time.monotonic() < until:
             time.sleep(0.01)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,6 +41,25 @@ def build_sorted(backend: Backend, rows: ir.Table, key: str, target: Path) -> No
     with pa.OSFile(str(staging), "wb") as sink, pa.ipc.new_file(sink, table.schema) as writer:
         writer.write_table(table, max_chunksize=max(table.num_rows, 1))
     os.replace(staging, target)
+
+
+@contextmanager
+def _building_in(folder: Path) -> Iterator[None]:
+    """Within: no other process builds a lookup in `folder`. Why: each worker of `tierkit serve
+    --workers 4` found a new run's lookup missing and built it, four times the CPU on a machine
+    serving cards meanwhile. The lock is the folder's own (flock on its descriptor): no lock file
+    to back up or erase, released by the system if the process dies."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks; each worker builds its own, as before
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def _mapped(column: pa.ChunkedArray) -> pa.Array:
@@ -76,10 +96,16 @@ class SortedTable:
     def from_parquet(cls, parquet: Path, key: str, cache: Path, columns: list[str] | None = None) -> SortedTable:
         """The cached sorted copy of `parquet` (of its `columns` only, when named), built on first
         use (or when the source is newer)."""
-        if not cache.exists() or cache.stat().st_mtime_ns < parquet.stat().st_mtime_ns:
-            backend = connect("duckdb")
-            rows = backend.read_parquet(parquet)
-            build_sorted(backend, rows.select(*columns) if columns else rows, key, cache)
+
+        def stale() -> bool:
+            return not cache.exists() or cache.stat().st_mtime_ns < parquet.stat().st_mtime_ns
+
+        if stale():
+            with _building_in(cache.parent):  # the workers of a server: one builds, the others wait
+                if stale():
+                    backend = connect("duckdb")
+                    rows = backend.read_parquet(parquet)
+                    build_sorted(backend, rows.select(*columns) if columns else rows, key, cache)
         return cls(cache, key)
 
     def _key_at(self, i: int) -> Any:
