@@ -54,8 +54,11 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
     assert caller is not None and caller.role == "agent"
     snapshot = served.snapshot()
     lang = served.settings.lang
-    full_card(served, ids[0], caller)  # warm: lookup files, per-run figures
-    served.histories.wait()  # the recent runs' tiers joined (app/tier_history.py), as a server has them
+    served.histories.start()  # a serving process, as tierkit.api.app makes it
+    for _ in range(2):  # warm: lookup files read, per-run figures, the recent runs' tiers joined
+        full_card(served, ids[0], caller)  # (app/tier_history.py), as a server has them
+        served.histories.wait()
+    assert full_card(served, ids[0], caller)["tier_history_pending"] == 0
     buckets = Buckets(1e9, 10**9)
     rows = {cid: snapshot.table.find(cid) for cid in ids}
     cards = {cid: full_card(served, cid, caller) for cid in ids}

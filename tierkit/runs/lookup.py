@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,6 +169,16 @@ class SortedTable:
     def position(self, value: str) -> int:
         """Where `value` is, or would be (remembered, as `find`'s)."""
         return self._locate(value)[0]
+
+    def positions(self, values: Sequence[str]) -> list[int]:
+        """Where each of `values` (in ascending order) is or would be, each searched from the
+        place of the one before (a run's customers new to a tier history's join: app/tier_merge)."""
+        found: list[int] = []
+        near: int | None = None
+        for value in values:
+            near = self._position(value, near)
+            found.append(near)
+        return found
 
     def find_near(self, value: str, near: int | None, columns: list[str]) -> tuple[int, dict[str, Any] | None]:
         """Where `value` is (or would be) and its `columns`, searched from `near` (the place found

@@ -1,0 +1,81 @@
+"""A run graded since, merged into the joined tiers of the runs before it, with Arrow alone.
+
+Why: when a grading adds a run, the tier history's join (app/tier_history.py) was made again
+in DuckDB from the join before and the new run: a hash aggregate, a full join and a sort of a
+million ids, 0.84 CPU s at a million customers, in every worker, taken from the cores serving
+cards (docs/benchmarks.md, round four). But both tables are already sorted by id and a new run
+holds mostly the customers of the runs before: each of its customers is found in the join by
+hash (`index_in`), its tier's code is set in a new column, and the few customers new to the
+join are put in their places by a search of the sorted ids. Not here: a run with many
+customers new to the join (a first join, a shop that doubled); the join in SQL does that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tierkit.runs.lookup import SortedTable
+
+NEWCOMERS_SHARE = 8  # at most one row in this many new to the join: each is a search of the ids
+
+
+def merge_run(
+    sources: Sequence[int | pa.Table], before: SortedTable, tiers: Sequence[str]
+) -> tuple[pa.Table, tuple[str, ...]] | None:
+    """What `tierkit.backends.tier_join.join_tiers(sources, before.table, tiers)` gives, when
+    exactly one source is a run's table (its customer_id sorted and unique, as a run's lookup
+    is) and the others columns of `before`; None when that run brings more than one customer in
+    NEWCOMERS_SHARE new to the join (or its ids are not unique)."""
+    fresh = [i for i, s in enumerate(sources) if isinstance(s, pa.Table)]
+    if len(fresh) != 1 or len(sources) == 1:
+        return None
+    run = sources[fresh[0]]
+    assert isinstance(run, pa.Table)
+    ids = before.keys
+    new_ids = run["customer_id"].combine_chunks().cast(ids.type)
+    if len(new_ids) > 1 and pc.any(pc.equal(new_ids[1:], new_ids[:-1])).as_py():
+        return None
+    at = pc.index_in(new_ids, value_set=ids)  # each customer's row in the join; null: new to it
+    newcomer = pc.is_null(at)
+    arrivals = new_ids.filter(newcomer)
+    if len(arrivals) * NEWCOMERS_SHARE > len(new_ids):
+        return None
+    tier = run["tier"].combine_chunks().cast(pa.string())
+    known = list(tiers)
+    known += sorted(str(t) for t in pc.unique(tier.drop_null()).to_pylist() if t not in known)
+    if len(known) > 255:
+        raise ValueError(f"{len(known)} tiers: more than a code of one byte holds")
+    codes = pc.fill_null(pc.add(pc.index_in(tier, value_set=pa.array(known, pa.string())), 1), 0)
+    codes = codes.cast(pa.uint8()).to_numpy(zero_copy_only=False)
+    rows, count = before.rows, len(arrivals)
+    # where each newcomer goes: after the join's rows below it and the newcomers before it
+    places = np.asarray(before.positions(arrivals.to_pylist()), dtype=np.int64) + np.arange(count)
+    kept = np.ones(rows + count, dtype=bool)
+    kept[places] = False
+    old_rows = np.flatnonzero(kept)  # the join's row i goes to old_rows[i]
+    order = np.empty(rows + count, dtype=np.int64)
+    order[old_rows] = np.arange(rows)
+    order[places] = rows + np.arange(count)
+    merged_ids = pa.concat_arrays([ids, arrivals]).take(pa.array(order))
+    found = at.fill_null(0).to_numpy(zero_copy_only=False)
+    old = ~newcomer.to_numpy(zero_copy_only=False)  # the run's customers the join has
+    columns: list[np.ndarray] = []
+    for source in sources:
+        column = np.zeros(rows + count, dtype=np.uint8)
+        if isinstance(source, pa.Table):
+            column[old_rows[found[old]]] = codes[old]
+            column[places] = codes[~old]
+        else:
+            column[old_rows] = before.table[f"t{source}"].combine_chunks().to_numpy(zero_copy_only=False)
+        columns.append(column)
+    anyone = np.logical_or.reduce(columns) if columns else np.zeros(rows + count, dtype=bool)
+    table = pa.table({"customer_id": merged_ids, **{f"t{i}": pa.array(c, pa.uint8()) for i, c in enumerate(columns)}})
+    if not anyone.all():  # customers only in the runs dropped from the history
+        table = table.filter(pa.array(anyone))
+    if table.num_rows:  # one record batch: the lookup reads each column from one buffer
+        table = pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=table.num_rows))
+    return table, tuple(known)
