@@ -40,10 +40,18 @@ runs = st.dictionaries(st.sampled_from(IDS), st.sampled_from(TIERS), max_size=le
     new=st.dictionaries(st.sampled_from(IDS), st.sampled_from([*TIERS, "新等级"]), max_size=len(IDS)),
     keep=st.lists(st.booleans(), min_size=4, max_size=4),
     at=st.integers(0, 4),
+    grown=st.booleans(),
 )
 def test_a_merged_run_gives_the_tiers_a_join_anew_gives(
-    earlier: list[dict[str, str | None]], new: dict[str, str | None], keep: list[bool], at: int
+    earlier: list[dict[str, str | None]], new: dict[str, str | None], keep: list[bool], at: int, grown: bool
 ) -> None:
+    if grown:  # every customer of the history again, and the newcomers after them (ids in sequence)
+        everyone = set().union(*earlier)
+        new = {
+            **{c: new.get(c, "vip") for c in everyone},
+            **{c: t for c, t in new.items() if c > max(everyone, default="")},
+        }
+        new |= {"鿿01": "新等级"}  # after every id above
     before_table, before_tiers = join_tiers([_run(r) for r in earlier], None, ())
     before = SortedTable(Path("(joined)"), "customer_id", before_table)
     kept = [i for i in range(len(earlier)) if keep[i]] or [0]  # runs dropped from the history, one kept

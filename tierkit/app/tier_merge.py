@@ -39,7 +39,12 @@ def merge_run(
     new_ids = run["customer_id"].combine_chunks().cast(ids.type)
     if len(new_ids) > 1 and pc.any(pc.equal(new_ids[1:], new_ids[:-1])).as_py():
         return None
-    at = pc.index_in(new_ids, value_set=ids)  # each customer's row in the join; null: new to it
+    rows = before.rows
+    if len(new_ids) >= rows and new_ids.slice(0, rows).equals(ids):
+        # the join's customers, then the newcomers after them (ids given in sequence): no search
+        at = pa.concat_arrays([pa.array(np.arange(rows, dtype=np.int32)), pa.nulls(len(new_ids) - rows, pa.int32())])
+    else:
+        at = pc.index_in(new_ids, value_set=ids)  # each customer's row in the join; null: new to it
     newcomer = pc.is_null(at)
     arrivals = new_ids.filter(newcomer)
     if len(arrivals) * NEWCOMERS_SHARE > len(new_ids):
@@ -51,7 +56,7 @@ def merge_run(
         raise ValueError(f"{len(known)} tiers: more than a code of one byte holds")
     codes = pc.fill_null(pc.add(pc.index_in(tier, value_set=pa.array(known, pa.string())), 1), 0)
     codes = codes.cast(pa.uint8()).to_numpy(zero_copy_only=False)
-    rows, count = before.rows, len(arrivals)
+    count = len(arrivals)
     # where each newcomer goes: after the join's rows below it and the newcomers before it
     places = np.asarray(before.positions(arrivals.to_pylist()), dtype=np.int64) + np.arange(count)
     kept = np.ones(rows + count, dtype=bool)

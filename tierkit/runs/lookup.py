@@ -131,6 +131,8 @@ class SortedTable:
         other customers), the rest is bisected, a few comparisons more than without the guess."""
         key, wanted = self._comparable(value)
         low, high = 0, self.rows
+        if near == self.rows and self.rows and key(self.rows - 1) < wanted:
+            return self.rows  # past the last key, as the one before it (ids given in sequence)
         if near is not None and 0 <= near < self.rows:
             step, there = 1, key(near)
             if there == wanted and (near == 0 or key(near - 1) < wanted):
