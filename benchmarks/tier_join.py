@@ -26,7 +26,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from tierkit.app.tier_merge import merge_run
+from tierkit.app.tier_merge import merge_runs
 from tierkit.backends.tier_join import join_tiers
 from tierkit.runs.lookup import SortedTable
 
@@ -75,7 +75,7 @@ def main() -> None:
     before = SortedTable(Path("(joined)"), "customer_id", joined)
     sources: list[int | pa.Table] = [*range(1, args.runs), new_run]  # the oldest run drops out
     sql_cpu, by_sql = best_cpu(lambda: join_tiers(sources, joined, tiers), args.repeat)
-    merge_cpu, merged = best_cpu(lambda: merge_run(sources, before, tiers), args.repeat)
+    merge_cpu, merged = best_cpu(lambda: merge_runs(sources, before, tiers), args.repeat)
     assert merged is not None, "the new run brings too many newcomers for a merge (--newcomers)"
     assert merged[1] == by_sql[1] and merged[0].equals(by_sql[0]), "the merge and the SQL join differ"
     report = {

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierkit.app import tier_merge
-from tierkit.app.tier_merge import merge_run
+from tierkit.app.tier_merge import merge_runs
 from tierkit.backends.tier_join import join_tiers
 from tierkit.runs.lookup import SortedTable
 
@@ -41,9 +41,15 @@ runs = st.dictionaries(st.sampled_from(IDS), st.sampled_from(TIERS), max_size=le
     keep=st.lists(st.booleans(), min_size=4, max_size=4),
     at=st.integers(0, 4),
     grown=st.booleans(),
+    another=st.one_of(st.none(), runs),
 )
 def test_a_merged_run_gives_the_tiers_a_join_anew_gives(
-    earlier: list[dict[str, str | None]], new: dict[str, str | None], keep: list[bool], at: int, grown: bool
+    earlier: list[dict[str, str | None]],
+    new: dict[str, str | None],
+    keep: list[bool],
+    at: int,
+    grown: bool,
+    another: dict[str, str | None] | None,
 ) -> None:
     if grown:  # every customer of the history again, and the newcomers after them (ids in sequence)
         everyone = set().union(*earlier)
@@ -57,8 +63,10 @@ def test_a_merged_run_gives_the_tiers_a_join_anew_gives(
     kept = [i for i in range(len(earlier)) if keep[i]] or [0]  # runs dropped from the history, one kept
     sources: list[int | pa.Table] = list(kept)
     sources.insert(min(at, len(sources)), _run(new))
+    if another is not None:  # two runs graded since the join: merged one after the other
+        sources.insert(at % (len(sources) + 1), _run(another))
     with mock.patch.object(tier_merge, "NEWCOMERS_SHARE", 1):  # any number of newcomers, here
-        merged = merge_run(sources, before, before_tiers)
+        merged = merge_runs(sources, before, before_tiers)
     assert merged is not None
     anew = join_tiers([s if isinstance(s, pa.Table) else _run(earlier[s]) for s in sources], None, ())
     assert _decoded(*merged) == _decoded(*anew)
@@ -70,9 +78,9 @@ def test_a_run_of_many_newcomers_or_repeated_ids_is_left_to_the_join() -> None:
     before_table, tiers = join_tiers([base], None, ())
     before = SortedTable(Path("(joined)"), "customer_id", before_table)
     mostly_known = _run({**{c: "regular" for c in IDS[:16]}, IDS[20]: "vip"})  # one newcomer in 17
-    assert merge_run([0, mostly_known], before, tiers) is not None
+    assert merge_runs([0, mostly_known], before, tiers) is not None
     mostly_new = _run({**{c: "regular" for c in IDS[:4]}, **{c: "vip" for c in IDS[16:]}})
-    assert merge_run([0, mostly_new], before, tiers) is None
+    assert merge_runs([0, mostly_new], before, tiers) is None
     repeated = pa.table({"customer_id": ["000", "000"], "tier": ["vip", "regular"]})
-    assert merge_run([0, repeated], before, tiers) is None
-    assert merge_run([base, mostly_known], before, tiers) is None  # two runs to read: the SQL join
+    assert merge_runs([0, repeated], before, tiers) is None
+    assert merge_runs([base, mostly_known], before, tiers) is None  # nothing of the join kept: the SQL join

@@ -30,10 +30,11 @@ if TYPE_CHECKING:  # the served workspace holds the histories
     from tierkit.app.serving import Snapshot
 
 log = logging.getLogger(__name__)
-# a join lacking a run is made again once it lacks this many, or is this many seconds old: a
-# shop grading back to back (every few seconds) would otherwise spend a core on joins; a card
-# reads the runs it lacks on its own meanwhile
-REJOIN_MISSING = 3
+# a join lacking a run is made again once it lacks this many (a run graded since is merged into
+# it with Arrow: 0.14-0.34 CPU s at a million customers, app/tier_merge.py; joined anew in SQL
+# it was 0.84 s, and this was 3), or, lacking none, is this many seconds old; a card reads the
+# runs it lacks on its own meanwhile
+REJOIN_MISSING = 1
 REJOIN_AFTER = 30.0
 
 
@@ -70,7 +71,7 @@ def join(snapshots: Sequence[Snapshot], before: Joined | None = None) -> Joined:
     `before` (the join made for the runs before a grading added one), the runs it holds from the
     same lookups are taken from it and only the others are read: a new run costs a join of two
     tables, not of twelve (3.7 -> 0.84 CPU s at a million customers)."""
-    from tierkit.app.tier_merge import merge_run
+    from tierkit.app.tier_merge import merge_runs
     from tierkit.backends.tier_join import join_tiers
 
     sources: list[int | pa.Table] = []
@@ -82,7 +83,7 @@ def join(snapshots: Sequence[Snapshot], before: Joined | None = None) -> Joined:
         else:
             sources.append(snapshot.table.table.select(["customer_id", "tier"]))
     # a run graded since, merged with Arrow (app/tier_merge.py); else joined anew in SQL
-    merged = merge_run(sources, before.table, before.tiers) if before is not None else None
+    merged = merge_runs(sources, before.table, before.tiers) if before is not None else None
     table, tiers = merged or join_tiers(
         sources, before.table.table if before is not None else None, before.tiers if before else ()
     )

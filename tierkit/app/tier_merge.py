@@ -23,18 +23,41 @@ from tierkit.runs.lookup import SortedTable
 NEWCOMERS_SHARE = 8  # at most one row in this many new to the join: each is a search of the ids
 
 
-def merge_run(
+def merge_runs(
     sources: Sequence[int | pa.Table], before: SortedTable, tiers: Sequence[str]
 ) -> tuple[pa.Table, tuple[str, ...]] | None:
-    """What `tierkit.backends.tier_join.join_tiers(sources, before.table, tiers)` gives, when
-    exactly one source is a run's table (its customer_id sorted and unique, as a run's lookup
-    is) and the others columns of `before`; None when that run brings more than one customer in
-    NEWCOMERS_SHARE new to the join (or its ids are not unique)."""
-    fresh = [i for i, s in enumerate(sources) if isinstance(s, pa.Table)]
-    if len(fresh) != 1 or len(sources) == 1:
+    """What `tierkit.backends.tier_join.join_tiers(sources, before.table, tiers)` gives (the same
+    tiers; a new tier's code may differ), when the sources are columns of `before` and runs'
+    tables (customer_id sorted and unique, as a run's lookup is), merged one after the other;
+    None when a run brings more than one customer in NEWCOMERS_SHARE new to the join (or its
+    ids are not unique), or there is nothing of `before` to keep."""
+    if all(isinstance(s, pa.Table) for s in sources):
         return None
-    run = sources[fresh[0]]
-    assert isinstance(run, pa.Table)
+    joined, known, width = before, tuple(tiers), before.table.num_columns - 1
+    names: list[str] = []
+    for source in sources:
+        if isinstance(source, pa.Table):
+            added = _added(joined, known, source)
+            if added is None:
+                return None
+            joined, known = SortedTable(before.path, "customer_id", added[0]), added[1]
+            names.append(f"t{width}")
+            width += 1
+        else:
+            names.append(f"t{source}")
+    table = joined.table.select(["customer_id", *names])
+    table = table.rename_columns(["customer_id", *(f"t{i}" for i in range(len(names)))])
+    anyone = np.logical_or.reduce([c.to_numpy() for c in table.columns[1:]])
+    if not anyone.all():  # customers only in the runs dropped from the history
+        table = table.filter(pa.array(anyone))
+    if table.num_rows:  # one record batch: the lookup reads each column from one buffer
+        table = pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=table.num_rows))
+    return table, known
+
+
+def _added(before: SortedTable, tiers: tuple[str, ...], run: pa.Table) -> tuple[pa.Table, tuple[str, ...]] | None:
+    """`before` with one more column, the code of each customer's tier in `run` (0: not in it),
+    and the customers new to it in their places; the tiers of the codes, new ones last."""
     ids = before.keys
     new_ids = run["customer_id"].combine_chunks().cast(ids.type)
     if len(new_ids) > 1 and pc.any(pc.equal(new_ids[1:], new_ids[:-1])).as_py():
@@ -68,19 +91,14 @@ def merge_run(
     merged_ids = pa.concat_arrays([ids, arrivals]).take(pa.array(order))
     found = at.fill_null(0).to_numpy(zero_copy_only=False)
     old = ~newcomer.to_numpy(zero_copy_only=False)  # the run's customers the join has
-    columns: list[np.ndarray] = []
-    for source in sources:
+    width = before.table.num_columns - 1
+    columns: dict[str, pa.Array] = {"customer_id": merged_ids}
+    for i in range(width):
         column = np.zeros(rows + count, dtype=np.uint8)
-        if isinstance(source, pa.Table):
-            column[old_rows[found[old]]] = codes[old]
-            column[places] = codes[~old]
-        else:
-            column[old_rows] = before.table[f"t{source}"].combine_chunks().to_numpy(zero_copy_only=False)
-        columns.append(column)
-    anyone = np.logical_or.reduce(columns) if columns else np.zeros(rows + count, dtype=bool)
-    table = pa.table({"customer_id": merged_ids, **{f"t{i}": pa.array(c, pa.uint8()) for i, c in enumerate(columns)}})
-    if not anyone.all():  # customers only in the runs dropped from the history
-        table = table.filter(pa.array(anyone))
-    if table.num_rows:  # one record batch: the lookup reads each column from one buffer
-        table = pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=table.num_rows))
-    return table, tuple(known)
+        column[old_rows] = before.table[f"t{i}"].combine_chunks().to_numpy(zero_copy_only=False)
+        columns[f"t{i}"] = pa.array(column)
+    column = np.zeros(rows + count, dtype=np.uint8)
+    column[old_rows[found[old]]] = codes[old]
+    column[places] = codes[~old]
+    columns[f"t{width}"] = pa.array(column)
+    return pa.table(columns), tuple(known)

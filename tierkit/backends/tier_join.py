@@ -17,7 +17,7 @@ def join_tiers(
     read now. A code k is `tiers[k - 1]` of the tiers returned (those given, then new ones); 0:
     not in that run. Customers of no source are left out."""
     fresh = [s for s in sources if isinstance(s, pa.Table)]
-    con = duckdb.connect()
+    con = duckdb.connect(config={"threads": 1})  # in the background of a server: one core at most
     try:
         for i, table in enumerate(fresh):
             con.register(f"r{i}", table)
