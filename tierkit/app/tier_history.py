@@ -10,6 +10,8 @@ Kept in memory, never written: erasure and backups have nothing more to know of 
 from the runs' own lookups and checked against them at most every `pointer_ttl` (as the runs
 are): a run whose lookup was rebuilt (after `tierkit forget` rewrote its result) gives a new
 table. It is built by a background thread; until it is ready, cards read the runs one by one.
+A run graded since is merged into the join as soon as it appears (app/tier_merge.py), and its
+lookup is read by a background thread too (`TierHistories.run`): no card waits for a new run.
 """
 
 from __future__ import annotations
