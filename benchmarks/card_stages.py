@@ -5,9 +5,10 @@
 Builds the shop of api_lookup.py (or uses `--workspace` with an agent `--key`), then times each
 stage a card request passes through, per call, over `--cards` random customers: authentication
 (a key verified less than KEY_TTL ago), the rate limiter's buckets, the audit entry, the lookup
-(the id, the graded row, the row again for the entitlements, the tier in each run), the card
-from its row with and without the agent's masking, the rest of `full_card` (tags, complaints,
-contacts, tier history, entitlements), and serialisation through the response model. What the
+(the id, a linked id resolved, the graded row, the tier in each run), the card from its row with
+and without the agent's masking, and within it the reasons made whole and put in words, the rest
+of `full_card` (tags, complaints, contacts, tier history, entitlements), and serialisation
+through the response model (its check and its JSON apart). What the
 HTTP stack costs is measured by api_lookup.py (the floor app). Figures are microseconds on this
 machine: compare them with each other, not across machines.
 """
@@ -32,10 +33,12 @@ from tierkit.api.schemas import AgentCard
 from tierkit.app import entitlements, history
 from tierkit.app.access import caller_for
 from tierkit.app.card import full_card
-from tierkit.app.customers import build_card
+from tierkit.app.customers import build_card, resolve_id
 from tierkit.app.masking import agent_view
 from tierkit.app.serving import ServedWorkspace
 from tierkit.runs.card import card_from_row
+from tierkit.runs.reasons_full import full_reasons
+from tierkit.runs.reasons_text import reasons_in_words
 
 
 def per_call(work: Callable[[str], Any], ids: list[str]) -> float:
@@ -63,6 +66,9 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
     rows = {cid: snapshot.table.find(cid) for cid in ids}
     cards = {cid: full_card(served, cid, caller) for cid in ids}
     view = agent_view(snapshot.policy)
+    models = {cid: AgentCard(**card) for cid, card in cards.items()}
+    policy, tiers = snapshot.policy, snapshot.run.manifest.get("tiers") or []
+    reasons = {cid: full_reasons(row["reasons"], row, policy) for cid, row in rows.items()}
 
     found = {
         "full_card": per_call(lambda c: full_card(served, c, caller), ids),
@@ -70,6 +76,7 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
         "rate_limit_two_buckets": per_call(lambda c: buckets.take("bench") and buckets.take("127.0.0.1"), ids),
         "audit_record": per_call(lambda c: served.audit.record("bench", "agent", "view_card", c, "r"), ids),
         "lookup_id_known": per_call(snapshot.table.has, ids),
+        "resolve_id": per_call(lambda c: resolve_id(served, snapshot, c), ids),
         "lookup_graded_row": per_call(snapshot.table.find, ids),
         "tier_history": per_call(lambda c: history.timeline(served, c, lang, None, snapshot.table.position(c)), ids),
         "entitlements": per_call(lambda c: entitlements.entitlements(served, c, lang), ids),
@@ -77,8 +84,14 @@ def stages(served: ServedWorkspace, key: str, ids: list[str]) -> dict[str, float
         "card_from_row_agent_masked": per_call(
             lambda c: card_from_row(snapshot.run, snapshot.policy, rows[c], lang, None, view), ids
         ),
+        "full_reasons": per_call(lambda c: full_reasons(rows[c]["reasons"], rows[c], policy), ids),
+        "reasons_in_words": per_call(
+            lambda c: reasons_in_words(policy, tiers, reasons[c], lang, str(rows[c]["tier"])), ids
+        ),
         "build_card_agent": per_call(lambda c: build_card(served, snapshot, c, "agent", lang), ids),
         "serialise_response_model": per_call(lambda c: AgentCard(**cards[c]).model_dump_json(), ids),
+        "response_model_checked": per_call(lambda c: AgentCard(**cards[c]), ids),
+        "response_model_to_json": per_call(lambda c: models[c].model_dump_json(), ids),
     }
     found["masking"] = round(found["card_from_row_agent_masked"] - found["card_from_row_staff"], 1)
     return found
