@@ -46,7 +46,18 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # the closed-loop client, the apps and the shop
-from api_lookup import CARD_ONLY_APP, FLOOR_APP, ORDERS, free_port, load, serve, shop, start_uvicorn, wait_for_port
+from api_lookup import (
+    CARD_ONLY_APP,
+    FLOOR_APP,
+    ORDERS,
+    free_port,
+    load,
+    serve,
+    settle,
+    shop,
+    start_uvicorn,
+    wait_for_port,
+)
 
 GRACE = 5.0  # seconds an open-model phase waits for its last answers
 
@@ -213,6 +224,8 @@ def main() -> None:
         for port in ports.values():
             wait_for_port(port)
         asyncio.run(load(ports["card_only"], key, ids[:1000], 3.0, 4))
+        for name, process in zip(("tierkit", "floor", "card_only"), (server, *others), strict=True):
+            print(f"{name} settled after {settle(process.pid)} s", file=sys.stderr)  # lookups read, history joined
         ceilings = {name: ceiling(port, key, ids) for name, port in ports.items()}
         rate = round(ceilings["floor"] / 2)  # the rate: half of what the floor sustains
         own = round(ceilings["tierkit"] / 2)  # a rate tierkit sustains: half its own ceiling

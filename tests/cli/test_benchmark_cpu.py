@@ -39,3 +39,22 @@ def test_cpu_seconds_counts_a_process_and_its_descendants() -> None:
     finally:
         os.killpg(family.pid, signal.SIGKILL)  # the child too
         family.wait()
+
+
+def test_settle_waits_while_a_server_works_in_the_background() -> None:
+    """A server just started works for seconds after its first cards (lookups read, the tier
+    history joined): the benchmark waits until it is idle, and not longer."""
+    settle = load_script("api_lookup").settle
+    busy = subprocess.Popen([sys.executable, "-c", SPIN.format(s=2.5) + "time.sleep(30)"], stdout=subprocess.DEVNULL)
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        time.sleep(0.3)  # both interpreters started
+        waited_busy = settle(busy.pid)
+        # it spun ~2.5 CPU s from its start (~0.3 s before): settle polls every second
+        assert 2.0 <= waited_busy <= 5.5, waited_busy
+        assert settle(idle.pid) <= 1.5
+        assert settle(busy.pid, longest=1.0) <= 1.5  # never past `longest` (idle by now anyway)
+    finally:
+        for process in (busy, idle):
+            process.kill()
+            process.wait()
