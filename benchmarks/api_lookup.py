@@ -19,7 +19,9 @@ by the same client in the same run, phases interleaved (floor, tierkit, card-onl
   (`full_card` + the response model, on the event loop as tierkit's route does) with no
   authentication, rate limit or middleware: the floor of the card's own work.
 
-Each phase drives GET /customers/{id} for random ids over `--connections` keep-alive
+After a warm-up, every server is left until it is idle (`settle`: a server just started reads
+its lookups and joins the tier history in the background), then each phase drives
+GET /customers/{id} for random ids over `--connections` keep-alive
 connections (an asyncio client in this process) for `--seconds`. The rounds run twice: alone,
 then while `tierkit grade --no-publish` grades the workspace again and again in another process.
 `--workers N` starts every app with N worker processes. Prints requests/s, p50/p99 and errors of
